@@ -1,0 +1,149 @@
+import Foundation
+
+/// A space as the feed and `tree --json` show it.
+public struct SpaceSnapshot: Codable, Equatable, Sendable {
+    public struct Service: Codable, Equatable, Sendable {
+        public var name: String
+        public var upstream: String
+        public var enabled: Bool
+        public var egress: String?
+        public var listen: String?
+    }
+    public var name: String
+    public var parent: String?
+    public var services: [Service]
+}
+
+/// The whole tree as one feed event: enough for a client to rebuild a `SpaceTree`.
+public struct SpacesSnapshot: Codable, Equatable, Sendable {
+    public var spaces: [SpaceSnapshot]
+    public var routeHeader: String
+    public var domain: String
+    public var defaultSpace: String
+
+    public init(_ tree: SpaceTree) {
+        spaces = tree.spaces.map { space in
+            SpaceSnapshot(
+                name: space.name, parent: space.parent,
+                services: space.services.map {
+                    .init(
+                        name: $0.service, upstream: $0.upstream.description, enabled: $0.enabled,
+                        egress: $0.egress?.description, listen: $0.listen?.description)
+                })
+        }
+        routeHeader = tree.settings.routeHeader
+        domain = tree.settings.domain
+        defaultSpace = tree.settings.defaultSpace
+    }
+
+    /// Rebuilds the tree a proxy sent; throws if the snapshot is not a valid tree.
+    public func tree() throws -> SpaceTree {
+        var settings = Settings()
+        settings.routeHeader = routeHeader
+        settings.domain = domain
+        settings.defaultSpace = defaultSpace
+        return try SpaceTree(
+            settings: settings,
+            spaces: spaces.map { space in
+                Space(
+                    name: space.name, parent: space.parent,
+                    services: try space.services.map {
+                        Instance(
+                            service: $0.name, upstream: try Address(parsing: $0.upstream),
+                            enabled: $0.enabled, egress: try $0.egress.map { try Address(parsing: $0) },
+                            listen: try $0.listen.map { try Address(parsing: $0) })
+                    })
+            })
+    }
+}
+
+public struct FeedHello: Codable, Equatable, Sendable {
+    public var proxy: String
+    public var pid: Int
+    public var version: String
+    public var listeners: [String]
+
+    public init(proxy: String, pid: Int, version: String, listeners: [String]) {
+        self.proxy = proxy
+        self.pid = pid
+        self.version = version
+        self.listeners = listeners
+    }
+}
+
+/// One line of the feed. Every line carries `"type"` and `"v": 1`.
+public enum FeedEvent: Equatable, Sendable {
+    case hello(FeedHello)
+    case spaces(SpacesSnapshot)
+    case hop(HopEvent)
+    case dropped(count: Int)
+    case error(message: String, id: String?)
+    case ack(id: String)
+
+    public static let version = 1
+
+    public var type: String {
+        switch self {
+        case .hello: return "hello"
+        case .spaces: return "spaces"
+        case .hop: return "hop"
+        case .dropped: return "dropped"
+        case .error: return "error"
+        case .ack: return "ack"
+        }
+    }
+}
+
+extension FeedEvent: Codable {
+    enum Keys: String, CodingKey { case type, v, count, message, id }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(type, forKey: .type)
+        try c.encode(Self.version, forKey: .v)
+        switch self {
+        case .hello(let hello): try hello.encode(to: encoder)
+        case .spaces(let snapshot): try snapshot.encode(to: encoder)
+        case .hop(let hop): try hop.encode(to: encoder)
+        case .dropped(let count): try c.encode(count, forKey: .count)
+        case .error(let message, let id):
+            try c.encode(message, forKey: .message)
+            try c.encode(id, forKey: .id)
+        case .ack(let id): try c.encode(id, forKey: .id)
+        }
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: Keys.self)
+        let type = try c.decode(String.self, forKey: .type)
+        switch type {
+        case "hello": self = .hello(try FeedHello(from: decoder))
+        case "spaces": self = .spaces(try SpacesSnapshot(from: decoder))
+        case "hop": self = .hop(try HopEvent(from: decoder))
+        case "dropped": self = .dropped(count: try c.decode(Int.self, forKey: .count))
+        case "error":
+            self = .error(
+                message: try c.decode(String.self, forKey: .message),
+                id: try c.decodeIfPresent(String.self, forKey: .id))
+        case "ack": self = .ack(id: try c.decode(String.self, forKey: .id))
+        default:
+            throw DecodingError.dataCorruptedError(
+                forKey: .type, in: c, debugDescription: "unknown event type '\(type)'")
+        }
+    }
+
+    /// The event as one line of JSON, newline included.
+    public func jsonLine() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        guard let data = try? encoder.encode(self) else {
+            return "{\"type\":\"error\",\"v\":1,\"message\":\"unencodable event\",\"id\":null}\n"
+        }
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+
+    /// Parses one line of the feed.
+    public static func decode(line: some StringProtocol) throws -> FeedEvent {
+        try JSONDecoder().decode(FeedEvent.self, from: Data(line.utf8))
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+
+/// The instance a request came from, known when it came through an egress listener.
+public struct HopCaller: Codable, Equatable, Sendable {
+    public var space: String
+    public var service: String
+
+    public init(space: String, service: String) {
+        self.space = space
+        self.service = service
+    }
+}
+
+public enum HopPhase: String, Codable, Sendable { case start, end }
+public enum HopProtocol: String, Codable, Sendable { case http, websocket, tcp }
+
+/// One request passing through the proxy to one upstream: the routing decision and,
+/// in its `end` phase, how it went. Optional fields are null until known.
+public struct HopEvent: Codable, Equatable, Sendable {
+    public var id: String
+    public var flow: String
+    public var phase: HopPhase
+    /// ISO 8601, UTC, milliseconds.
+    public var time: String
+    public var proxy: String
+    /// `ingress`, `egress:<space>/<service>` or `listen:<space>/<service>`.
+    public var listener: String
+    public var from: HopCaller?
+    public var routeAs: String?
+    public var routeAsSource: RouteAsSource?
+    public var service: String?
+    public var tried: [String]
+    public var space: String?
+    public var upstream: String?
+    public var `protocol`: HopProtocol
+    public var method: String?
+    /// The Host the request named, for display.
+    public var host: String?
+    public var path: String?
+    public var status: Int?
+    public var durationMs: Double?
+    public var bytesIn: Int
+    public var bytesOut: Int
+    public var error: String?
+
+    public init(
+        id: String, flow: String, phase: HopPhase, time: String, proxy: String, listener: String,
+        from: HopCaller? = nil, routeAs: String? = nil, routeAsSource: RouteAsSource? = nil,
+        service: String? = nil, tried: [String] = [], space: String? = nil, upstream: String? = nil,
+        protocol: HopProtocol = .http, method: String? = nil, host: String? = nil, path: String? = nil,
+        status: Int? = nil, durationMs: Double? = nil, bytesIn: Int = 0, bytesOut: Int = 0,
+        error: String? = nil
+    ) {
+        self.id = id
+        self.flow = flow
+        self.phase = phase
+        self.time = time
+        self.proxy = proxy
+        self.listener = listener
+        self.from = from
+        self.routeAs = routeAs
+        self.routeAsSource = routeAsSource
+        self.service = service
+        self.tried = tried
+        self.space = space
+        self.upstream = upstream
+        self.protocol = `protocol`
+        self.method = method
+        self.host = host
+        self.path = path
+        self.status = status
+        self.durationMs = durationMs
+        self.bytesIn = bytesIn
+        self.bytesOut = bytesOut
+        self.error = error
+    }
+
+    /// True when an ancestor of the route-as space served the request.
+    public var isFallback: Bool {
+        guard let space, let first = tried.first else { return false }
+        return space != first
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, flow, phase, time, proxy, listener, from, routeAs, routeAsSource, service, tried
+        case space, upstream, `protocol`, method, host, path, status, durationMs, bytesIn, bytesOut
+        case error
+    }
+
+    /// Writes every field, nulls included, so a reader sees the whole shape every time.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(flow, forKey: .flow)
+        try c.encode(phase, forKey: .phase)
+        try c.encode(time, forKey: .time)
+        try c.encode(proxy, forKey: .proxy)
+        try c.encode(listener, forKey: .listener)
+        try c.encode(from, forKey: .from)
+        try c.encode(routeAs, forKey: .routeAs)
+        try c.encode(routeAsSource, forKey: .routeAsSource)
+        try c.encode(service, forKey: .service)
+        try c.encode(tried, forKey: .tried)
+        try c.encode(space, forKey: .space)
+        try c.encode(upstream, forKey: .upstream)
+        try c.encode(`protocol`, forKey: .protocol)
+        try c.encode(method, forKey: .method)
+        try c.encode(host, forKey: .host)
+        try c.encode(path, forKey: .path)
+        try c.encode(status, forKey: .status)
+        try c.encode(durationMs, forKey: .durationMs)
+        try c.encode(bytesIn, forKey: .bytesIn)
+        try c.encode(bytesOut, forKey: .bytesOut)
+        try c.encode(error, forKey: .error)
+    }
+}
+
+/// Times in events: ISO 8601 UTC with milliseconds.
+public enum EventTime {
+    public static func now() -> String { format(Date()) }
+
+    public static func format(_ date: Date) -> String {
+        let millis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        var seconds = time_t(millis / 1000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func pad(_ value: Int32, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return
+            "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(millis % 1000), 3))Z"
+    }
+}

@@ -1,0 +1,79 @@
+/// What a Host header says about routing (rules 1 and 3). The forms, under `domain`:
+/// `<space>.s.<root>.<service>`, `<space>.s.<service>`, `<root>.<service>`, `<service>`,
+/// and a bare `<service>` with no domain (as in `http://serviceb/`).
+public struct HostRoute: Equatable, Sendable {
+    public var service: String
+    /// The space the host routes as, if it names one.
+    public var space: String?
+    /// The root named by the four-label form.
+    public var root: String?
+
+    public init(service: String, space: String? = nil, root: String? = nil) {
+        self.service = service
+        self.space = space
+        self.root = root
+    }
+
+    /// Parses a Host value (port stripped, case ignored). Throws when the host names no
+    /// service or holds a label that cannot be a space or service name.
+    public static func parse(_ host: String, domain: String) throws(HostRouteError) -> HostRoute {
+        var name = Substring(host.lowercased())
+        if name.hasPrefix("[") { throw .notAServiceHost(host) }
+        if let colon = name.lastIndex(of: ":") {
+            let port = name[name.index(after: colon)...]
+            guard port.allSatisfy(\.isASCIIDigit) else { throw .notAServiceHost(host) }
+            name = name[..<colon]
+        }
+        if name.hasSuffix(".") { name = name.dropLast() }
+        guard !name.isEmpty else { throw .notAServiceHost(host) }
+        let domain = domain.lowercased()
+        var labels: [Substring]
+        if name == domain {
+            throw .notAServiceHost(host)
+        } else if !domain.isEmpty, name.hasSuffix("." + domain) {
+            labels = name.dropLast(domain.count + 1).split(separator: ".", omittingEmptySubsequences: false)
+        } else if !name.contains(".") {
+            labels = [name]
+        } else {
+            throw .notUnderDomain(host, domain: domain)
+        }
+        for label in labels where Names.problem(with: String(label)) != nil {
+            throw .badLabel(String(label), host: host)
+        }
+        switch labels.count {
+        case 4 where labels[1] == "s":
+            return HostRoute(service: String(labels[3]), space: String(labels[0]), root: String(labels[2]))
+        case 3 where labels[1] == "s":
+            return HostRoute(service: String(labels[2]), space: String(labels[0]))
+        case 2:
+            return HostRoute(service: String(labels[1]), space: String(labels[0]), root: String(labels[0]))
+        case 1:
+            return HostRoute(service: String(labels[0]))
+        default:
+            throw .notAServiceHost(host)
+        }
+    }
+}
+
+public enum HostRouteError: Error, Equatable, Sendable, CustomStringConvertible {
+    case notAServiceHost(String)
+    case notUnderDomain(String, domain: String)
+    case badLabel(String, host: String)
+
+    public var description: String {
+        switch self {
+        case .notAServiceHost(let host):
+            return
+                "host '\(Printable.clip(host))' names no service; use <space>.s.<root>.<service>.<domain>, <space>.s.<service>.<domain>, <root>.<service>.<domain>, <service>.<domain> or a bare service name"
+        case .notUnderDomain(let host, let domain):
+            return "host '\(Printable.clip(host))' is not under the domain '\(domain)'"
+        case .badLabel(let label, let host):
+            return
+                "host '\(Printable.clip(host))' has '\(Printable.clip(label))', which cannot be a space or service name"
+        }
+    }
+}
+
+extension Character {
+    var isASCIIDigit: Bool { isASCII && isNumber }
+}

@@ -1,0 +1,63 @@
+/// Space and service names are DNS labels, so they can stand in a host name.
+public enum Names {
+    public static let maxLength = 63
+
+    /// Why `name` is not a DNS label, or nil when it is one.
+    public static func problem(with name: String) -> String? {
+        if name.isEmpty { return "a name cannot be empty" }
+        if name.utf8.count > maxLength {
+            return "'\(Printable.clip(name))' is longer than \(maxLength) characters"
+        }
+        let bytes = Array(name.utf8)
+        for byte in bytes where !(isLowerAlnum(byte) || byte == UInt8(ascii: "-")) {
+            return
+                "'\(Printable.clip(name))' may hold only lowercase letters, digits and '-' (a DNS label)"
+        }
+        if bytes.first == UInt8(ascii: "-") || bytes.last == UInt8(ascii: "-") {
+            return "'\(name)' cannot start or end with '-'"
+        }
+        return nil
+    }
+
+    public static func isValid(_ name: String) -> Bool { problem(with: name) == nil }
+
+    /// Services are written as the user likes but matched without case.
+    public static func serviceKey(_ name: String) -> String { name.lowercased() }
+
+    /// Why a service name cannot be used, or nil. Services may use uppercase letters.
+    public static func serviceProblem(with name: String) -> String? {
+        problem(with: serviceKey(name)).map { $0.replacingOccurrences(of: "lowercase ", with: "") }
+    }
+
+    @inline(__always)
+    static func isLowerAlnum(_ byte: UInt8) -> Bool {
+        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+            || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+    }
+}
+
+/// Makes untrusted text safe to show in a message, a log line or a terminal.
+public enum Printable {
+    /// Escapes control characters and invalid bytes, and shortens long text.
+    public static func clip(_ text: String, max: Int = 80) -> String {
+        var out = ""
+        var count = 0
+        for scalar in text.unicodeScalars {
+            if count >= max {
+                out += "…"
+                break
+            }
+            switch scalar.value {
+            case 0x20..<0x7F, 0xA0...: out.unicodeScalars.append(scalar)
+            default: out += "\\x" + hex(UInt8(truncatingIfNeeded: scalar.value))
+            }
+            count += 1
+        }
+        return out
+    }
+
+    static func hex(_ byte: UInt8) -> String {
+        let digits = Array("0123456789ABCDEF")
+        return String([digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
+    }
+}

@@ -1,0 +1,97 @@
+/// Where a request's route-as value came from (rule 1), in order of precedence.
+public enum RouteAsSource: String, Codable, Sendable, CaseIterable {
+    case header, host, caller
+    case `default` = "default"
+}
+
+/// What the proxy knows about a request when it routes it.
+public struct RouteRequest: Sendable {
+    /// The Host header, or the authority of an absolute-form request target.
+    public var host: String?
+    /// The route header's value when the request carries one.
+    public var routeHeader: String?
+    /// The space of the instance whose egress listener the request came through.
+    public var caller: String?
+
+    public init(host: String?, routeHeader: String? = nil, caller: String? = nil) {
+        self.host = host
+        self.routeHeader = routeHeader
+        self.caller = caller
+    }
+}
+
+/// A routing decision: route-as and its source, then the walk up the tree.
+public struct Route: Equatable, Sendable {
+    /// The route-as value the request carried or was given, before an unknown space fell back.
+    public var routeAs: String
+    public var routeAsSource: RouteAsSource
+    public var resolution: Resolution
+
+    public var service: String { resolution.service }
+    public var tried: [String] { resolution.tried }
+    public var space: String? { resolution.space }
+    public var upstream: Address? { resolution.instance?.upstream }
+}
+
+public enum RouteError: Error, Equatable, Sendable, CustomStringConvertible {
+    case badRouteAs(String, source: RouteAsSource, problem: String)
+    case host(HostRouteError)
+    case noHost
+
+    /// The HTTP status the proxy answers with.
+    public var status: Int {
+        switch self {
+        case .badRouteAs, .noHost: return 400
+        case .host(.badLabel): return 400
+        case .host: return 404
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .badRouteAs(let value, let source, let problem):
+            return
+                "route-as '\(Printable.clip(value))' from the \(source.rawValue) is not a space name: \(problem)"
+        case .host(let error):
+            return error.description
+        case .noHost:
+            return "the request has no Host header and no absolute URL, so it names no service"
+        }
+    }
+}
+
+extension SpaceTree {
+    /// Rules 1 to 4: route-as from the header, else the host, else the caller, else
+    /// `default_space`; the service from the host; then resolution up the tree.
+    /// A route whose `space` is nil is served by no space on its chain (a 404).
+    public func route(_ request: RouteRequest) throws(RouteError) -> Route {
+        guard let host = request.host, !host.isEmpty else { throw .noHost }
+        let hostRoute: HostRoute
+        do {
+            hostRoute = try HostRoute.parse(host, domain: settings.domain)
+        } catch {
+            throw .host(error)
+        }
+        let routeAs: String
+        let source: RouteAsSource
+        if let header = request.routeHeader {
+            routeAs = header
+            source = .header
+        } else if let space = hostRoute.space {
+            routeAs = space
+            source = .host
+        } else if let caller = request.caller {
+            routeAs = caller
+            source = .caller
+        } else {
+            routeAs = settings.defaultSpace
+            source = .default
+        }
+        if let problem = Names.problem(with: routeAs) {
+            throw .badRouteAs(routeAs, source: source, problem: problem)
+        }
+        return Route(
+            routeAs: routeAs, routeAsSource: source,
+            resolution: resolve(service: hostRoute.service, routeAs: routeAs))
+    }
+}

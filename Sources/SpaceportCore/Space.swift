@@ -1,0 +1,108 @@
+/// Where something stands in the spaces file, so an error can point at it.
+public struct SourceLocation: Hashable, Sendable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var column: Int
+
+    public init(file: String, line: Int, column: Int) {
+        self.file = file
+        self.line = line
+        self.column = column
+    }
+
+    public var description: String { "\(file):\(line):\(column)" }
+}
+
+/// A space's own deployment of a service. While `enabled` is false the space inherits it.
+public struct Instance: Sendable, CustomStringConvertible {
+    /// The service name as the user wrote it; match with `key`.
+    public var service: String
+    public var upstream: Address
+    public var enabled: Bool
+    /// The instance's outbound proxy: its app sets HTTP_PROXY here.
+    public var egress: Address?
+    /// A pod-like inbound address; non-HTTP bytes pass through to `upstream`.
+    public var listen: Address?
+    public var location: SourceLocation?
+
+    public init(
+        service: String, upstream: Address, enabled: Bool = true, egress: Address? = nil,
+        listen: Address? = nil, location: SourceLocation? = nil
+    ) {
+        self.service = service
+        self.upstream = upstream
+        self.enabled = enabled
+        self.egress = egress
+        self.listen = listen
+        self.location = location
+    }
+
+    public var key: String { Names.serviceKey(service) }
+    public var description: String { "\(service) → \(upstream)\(enabled ? "" : " (off)")" }
+}
+
+extension Instance: Equatable {
+    /// Locations say where a value was read, not what it is.
+    public static func == (a: Instance, b: Instance) -> Bool {
+        a.service == b.service && a.upstream == b.upstream && a.enabled == b.enabled
+            && a.egress == b.egress && a.listen == b.listen
+    }
+}
+
+public struct Space: Sendable {
+    public var name: String
+    public var parent: String?
+    /// In file order.
+    public var services: [Instance]
+    public var location: SourceLocation?
+    public var parentLocation: SourceLocation?
+
+    public init(
+        name: String, parent: String? = nil, services: [Instance] = [],
+        location: SourceLocation? = nil, parentLocation: SourceLocation? = nil
+    ) {
+        self.name = name
+        self.parent = parent
+        self.services = services
+        self.location = location
+        self.parentLocation = parentLocation
+    }
+
+    /// The space's own instance of a service, enabled or not.
+    public func instance(_ service: String) -> Instance? {
+        let key = Names.serviceKey(service)
+        return services.first { $0.key == key }
+    }
+}
+
+extension Space: Equatable {
+    public static func == (a: Space, b: Space) -> Bool {
+        a.name == b.name && a.parent == b.parent && a.services == b.services
+    }
+}
+
+/// Limits on what a client or upstream may cost the proxy; defaults sit near nginx's and envoy's.
+public struct Limits: Equatable, Sendable {
+    public var maxHeaderBytes = 64 * 1024
+    public var maxHeaderCount = 100
+    public var headerTimeoutMs = 10_000
+    public var idleTimeoutMs = 60_000
+    public var connectTimeoutMs = 5_000
+    public var upstreamTimeoutMs = 60_000
+    public var drainTimeoutMs = 5_000
+
+    public init() {}
+}
+
+/// Everything in the spaces file apart from the spaces.
+public struct Settings: Equatable, Sendable {
+    public static let defaultRouteHeader = "azds-route-as"
+
+    public var routeHeader = Settings.defaultRouteHeader
+    public var domain = "localhost"
+    public var defaultSpace = "default"
+    public var ingress: Address? = nil
+    public var limits = Limits()
+
+    public init() {}
+}
