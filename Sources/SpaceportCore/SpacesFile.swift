@@ -1,0 +1,215 @@
+import Foundation
+import Yams
+
+/// The spaces file: YAML in, a validated `SpaceTree` out, every error pointing at a
+/// file:line:column; and atomic writes that never leave a half-written file.
+public enum SpacesFile {
+    static let topKeys = ["route_header", "domain", "default_space", "ingress", "limits", "spaces"]
+    static let spaceKeys = ["parent", "services"]
+    static let instanceKeys = ["upstream", "enabled", "egress", "listen"]
+    static var limitKeys: [(String, WritableKeyPath<Limits, Int>)] {
+        [
+            ("max_header_bytes", \.maxHeaderBytes), ("max_header_count", \.maxHeaderCount),
+            ("header_timeout_ms", \.headerTimeoutMs), ("idle_timeout_ms", \.idleTimeoutMs),
+            ("connect_timeout_ms", \.connectTimeoutMs), ("upstream_timeout_ms", \.upstreamTimeoutMs),
+            ("drain_timeout_ms", \.drainTimeoutMs),
+        ]
+    }
+
+    /// Reads and validates the file at `path`.
+    public static func load(path: String) throws(SpacesError) -> SpaceTree {
+        try parse(text: try read(path: path), file: path)
+    }
+
+    /// The file's text; a missing or unreadable file is an error that says so.
+    public static func read(path: String) throws(SpacesError) -> String {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw .io("\(path): no such file; `spaceport init` writes a starter one")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw .io("\(path): cannot be read; check its permissions")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw .io("\(path): is not UTF-8 text")
+        }
+        return text
+    }
+
+    /// Parses spaces-file text; `file` names it in errors.
+    public static func parse(text: String, file: String) throws(SpacesError) -> SpaceTree {
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: text) else {
+                throw SpacesError.missingKey(
+                    "spaces", in: "the spaces file", at: SourceLocation(file: file, line: 1, column: 1))
+            }
+            root = node
+        } catch let error as SpacesError {
+            throw error
+        } catch let error as YamlError {
+            throw syntaxError(error, file: file)
+        } catch {
+            throw .syntax("\(error)", at: SourceLocation(file: file, line: 1, column: 1))
+        }
+        let reader = Reader(file: file)
+        return try reader.tree(root)
+    }
+
+    static func syntaxError(_ error: YamlError, file: String) -> SpacesError {
+        switch error {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
+            let detail = context.map { "\(problem) (\($0.text))" } ?? problem
+            return .syntax(detail, at: SourceLocation(file: file, line: mark.line, column: mark.column))
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            return .syntax(
+                "the key '\(duplicates.joined(separator: "', '"))' appears twice in one mapping",
+                at: SourceLocation(file: file, line: context.mark.line, column: context.mark.column))
+        case .reader(let problem, _, _, _):
+            return .syntax(problem, at: SourceLocation(file: file, line: 1, column: 1))
+        default:
+            return .syntax("\(error)", at: SourceLocation(file: file, line: 1, column: 1))
+        }
+    }
+
+    /// Walks the YAML nodes, keeping the position of each for error messages.
+    struct Reader {
+        var file: String
+
+        func at(_ node: Node) -> SourceLocation {
+            SourceLocation(file: file, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1)
+        }
+
+        func mapping(_ node: Node, _ what: String) throws(SpacesError) -> Node.Mapping {
+            guard let mapping = node.mapping else {
+                throw .wrongType(key: what, expected: "a mapping of keys to values", at: at(node))
+            }
+            return mapping
+        }
+
+        func string(_ node: Node, _ key: String) throws(SpacesError) -> String {
+            guard let scalar = node.scalar else {
+                throw .wrongType(key: key, expected: "a single value, not a list or mapping", at: at(node))
+            }
+            return scalar.string
+        }
+
+        func address(_ node: Node, _ key: String) throws(SpacesError) -> Address {
+            let text = try string(node, key)
+            do {
+                return try Address(parsing: text)
+            } catch {
+                throw .badAddress(error, at: at(node))
+            }
+        }
+
+        func checkKeys(_ mapping: Node.Mapping, allowed: [String]) throws(SpacesError) {
+            for key in mapping.keys {
+                let name = try string(key, "a key")
+                if !allowed.contains(name) { throw .unknownKey(name, allowed: allowed, at: at(key)) }
+            }
+        }
+
+        func tree(_ root: Node) throws(SpacesError) -> SpaceTree {
+            let top = try mapping(root, "the spaces file")
+            try checkKeys(top, allowed: SpacesFile.topKeys)
+            var settings = Settings()
+            if let node = top["route_header"] {
+                let value = try string(node, "route_header").lowercased()
+                guard Names.isValid(value) else {
+                    throw .badValue(
+                        key: "route_header",
+                        problem: "'\(Printable.clip(value))' is not a header name (letters, digits, '-')",
+                        at: at(node))
+                }
+                settings.routeHeader = value
+            }
+            if let node = top["domain"] {
+                let value = try string(node, "domain").lowercased()
+                let labels = value.split(separator: ".", omittingEmptySubsequences: false)
+                guard !value.isEmpty, labels.allSatisfy({ Names.isValid(String($0)) }) else {
+                    throw .badValue(
+                        key: "domain",
+                        problem:
+                            "'\(Printable.clip(value))' is not a DNS name such as localhost or dev.example.com",
+                        at: at(node))
+                }
+                settings.domain = value
+            }
+            if let node = top["default_space"] {
+                let value = try string(node, "default_space")
+                if let problem = Names.problem(with: value) {
+                    throw .badName(value, problem: problem, at: at(node))
+                }
+                settings.defaultSpace = value
+            }
+            if let node = top["ingress"] { settings.ingress = try address(node, "ingress") }
+            if let node = top["limits"] {
+                let limits = try mapping(node, "limits")
+                try checkKeys(limits, allowed: SpacesFile.limitKeys.map(\.0))
+                for (key, path) in SpacesFile.limitKeys {
+                    guard let value = limits[key] else { continue }
+                    guard let number = value.int, number > 0 else {
+                        throw .badValue(key: key, problem: "must be a whole number above 0", at: at(value))
+                    }
+                    settings.limits[keyPath: path] = number
+                }
+            }
+            guard let spacesNode = top["spaces"] else {
+                throw .missingKey("spaces", in: "the spaces file", at: at(root))
+            }
+            var spaces: [Space] = []
+            if spacesNode.null == nil {
+                for (key, value) in try mapping(spacesNode, "spaces") {
+                    spaces.append(try space(key: key, value: value))
+                }
+            }
+            return try SpaceTree(settings: settings, spaces: spaces)
+        }
+
+        func space(key: Node, value: Node) throws(SpacesError) -> Space {
+            let name = try string(key, "a space name")
+            if let problem = Names.problem(with: name) { throw .badName(name, problem: problem, at: at(key)) }
+            var space = Space(name: name, location: at(key))
+            if value.null != nil { return space }
+            let body = try mapping(value, "space '\(name)'")
+            try checkKeys(body, allowed: SpacesFile.spaceKeys)
+            if let parent = body["parent"], parent.null == nil {
+                space.parent = try string(parent, "parent")
+                space.parentLocation = at(parent)
+            }
+            if let services = body["services"], services.null == nil {
+                for (serviceKey, serviceValue) in try mapping(services, "services of '\(name)'") {
+                    space.services.append(try instance(key: serviceKey, value: serviceValue, space: name))
+                }
+            }
+            return space
+        }
+
+        func instance(key: Node, value: Node, space: String) throws(SpacesError) -> Instance {
+            let service = try string(key, "a service name")
+            if let problem = Names.serviceProblem(with: service) {
+                throw .badName(service, problem: problem, at: at(key))
+            }
+            if value.scalar != nil {
+                return Instance(service: service, upstream: try address(value, "upstream"), location: at(key))
+            }
+            let body = try mapping(value, "service '\(service)' in '\(space)'")
+            try checkKeys(body, allowed: SpacesFile.instanceKeys)
+            guard let upstream = body["upstream"] else {
+                throw .missingKey("upstream", in: "service '\(service)' in space '\(space)'", at: at(value))
+            }
+            var instance = Instance(
+                service: service, upstream: try address(upstream, "upstream"), location: at(key))
+            if let enabled = body["enabled"] {
+                guard let flag = enabled.bool else {
+                    throw .wrongType(key: "enabled", expected: "true or false", at: at(enabled))
+                }
+                instance.enabled = flag
+            }
+            if let egress = body["egress"] { instance.egress = try address(egress, "egress") }
+            if let listen = body["listen"] { instance.listen = try address(listen, "listen") }
+            return instance
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+
+extension SpacesFile {
+    /// The whole tree as fresh YAML, in the tree's order, one line per instance.
+    public static func render(_ tree: SpaceTree, header: String? = nil) -> String {
+        var out = header ?? ""
+        let settings = tree.settings
+        let defaults = Settings()
+        if settings.routeHeader != defaults.routeHeader { out += "route_header: \(settings.routeHeader)\n" }
+        if settings.domain != defaults.domain { out += "domain: \(settings.domain)\n" }
+        if settings.defaultSpace != defaults.defaultSpace {
+            out += "default_space: \(settings.defaultSpace)\n"
+        }
+        if let ingress = settings.ingress { out += "ingress: \(quoted(ingress.description))\n" }
+        if settings.limits != defaults.limits {
+            out += "limits:\n"
+            for (key, path) in limitKeys
+            where settings.limits[keyPath: path] != defaults.limits[keyPath: path] {
+                out += "  \(key): \(settings.limits[keyPath: path])\n"
+            }
+        }
+        out += tree.spaces.isEmpty ? "spaces: {}\n" : "spaces:\n"
+        for space in tree.spaces {
+            out += "  \(space.name):\n"
+            if let parent = space.parent { out += "    parent: \(parent)\n" }
+            out += space.services.isEmpty ? "    services: {}\n" : "    services:\n"
+            for instance in space.services {
+                out += "      \(instance.service): \(flow(instance))\n"
+            }
+        }
+        return out
+    }
+
+    /// An instance as one flow mapping: `{ upstream: 127.0.0.1:5001, enabled: false }`.
+    public static func flow(_ instance: Instance) -> String {
+        var fields = ["upstream: \(quoted(instance.upstream.description))"]
+        if !instance.enabled { fields.append("enabled: false") }
+        if let egress = instance.egress { fields.append("egress: \(quoted(egress.description))") }
+        if let listen = instance.listen { fields.append("listen: \(quoted(listen.description))") }
+        return "{ " + fields.joined(separator: ", ") + " }"
+    }
+
+    /// IPv6 addresses start with '[', which YAML reads as a list unless quoted.
+    static func quoted(_ text: String) -> String {
+        text.hasPrefix("[") ? "\"\(text)\"" : text
+    }
+
+    /// Writes `text` so that `path` always holds either the old file or the new one:
+    /// a temporary file in the same folder, fsync, rename over, fsync the folder.
+    public static func writeAtomically(_ text: String, to path: String) throws(SpacesError) {
+        let url = URL(fileURLWithPath: path)
+        let folder = url.deletingLastPathComponent().path
+        let temporary =
+            "\(folder)/.\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
+        var mode: mode_t = 0o644
+        var existing = stat()
+        if stat(path, &existing) == 0 { mode = existing.st_mode & 0o7777 }
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else {
+            throw .io(
+                "\(path): cannot write beside it in \(folder) (\(String(cString: strerror(errno)))); the file is unchanged"
+            )
+        }
+        var failure: String? = nil
+        let bytes = Array(text.utf8)
+        var written = 0
+        while written < bytes.count {
+            let result = bytes.withUnsafeBytes { buffer in
+                write(fd, buffer.baseAddress! + written, bytes.count - written)
+            }
+            if result < 0 {
+                if errno == EINTR { continue }
+                failure = String(cString: strerror(errno))
+                break
+            }
+            written += result
+        }
+        if failure == nil, fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
+        if close(fd) != 0, failure == nil { failure = String(cString: strerror(errno)) }
+        if failure == nil, rename(temporary, path) != 0 { failure = String(cString: strerror(errno)) }
+        if let failure {
+            unlink(temporary)
+            throw .io("\(path): could not be saved (\(failure)); the file is unchanged")
+        }
+        let folderFd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if folderFd >= 0 {
+            fsync(folderFd)
+            close(folderFd)
+        }
+    }
+}
+
+extension SpacesFile {
+    /// The file's new text after `edit`. Falls back to rendering the whole tree when
+    /// there is no old text to edit.
+    public static func updatedText(
+        _ original: String?, from old: SpaceTree, to new: SpaceTree, by edit: SpaceEdit, file: String
+    ) -> String {
+        render(new)
+    }
+}
