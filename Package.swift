@@ -38,6 +38,15 @@ let package = Package(
             ]
         ),
         .target(
+            name: "SpaceportDemo",
+            dependencies: [
+                "SpaceportCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .target(
             name: "SpaceportDashboard",
             dependencies: ["SpaceportCore"]
         ),
@@ -58,6 +67,7 @@ let package = Package(
                 "SpaceportFeed",
                 "SpaceportDashboard",
                 "SpaceportTerminal",
+                "SpaceportDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -81,6 +91,14 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SpaceportDashboardTests", dependencies: ["SpaceportCore", "SpaceportDashboard"]),
+        .testTarget(
+            name: "SpaceportDemoTests",
+            dependencies: [
+                "SpaceportCore", "SpaceportDemo", "SpaceportProxy",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "SpaceportEndToEndTests", dependencies: ["SpaceportCore"]),
     ]
 )

@@ -23,9 +23,11 @@ public enum SpacesFile {
 
     /// The file's text; a missing or unreadable file is an error that says so.
     public static func read(path: String) throws(SpacesError) -> String {
-        guard FileManager.default.fileExists(atPath: path) else {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
             throw .io("\(path): no such file; `spaceport init` writes a starter one")
         }
+        if isFolder.boolValue { throw .io("\(path): is a folder, not a spaces file") }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw .io("\(path): cannot be read; check its permissions")
         }
@@ -47,7 +49,7 @@ public enum SpacesFile {
         } catch let error as SpacesError {
             throw error
         } catch let error as YamlError {
-            throw syntaxError(error, file: file)
+            throw syntaxError(error, text: text, file: file)
         } catch {
             throw .syntax("\(error)", at: SourceLocation(file: file, line: 1, column: 1))
         }
@@ -55,21 +57,52 @@ public enum SpacesFile {
         return try reader.tree(root)
     }
 
-    static func syntaxError(_ error: YamlError, file: String) -> SpacesError {
+    static func syntaxError(_ error: YamlError, text: String, file: String) -> SpacesError {
         switch error {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
             .composer(let context, let problem, let mark, _):
             let detail = context.map { "\(problem) (\($0.text))" } ?? problem
             return .syntax(detail, at: SourceLocation(file: file, line: mark.line, column: mark.column))
         case .duplicatedKeysInMapping(let duplicates, let context):
+            let first = context.mark
+            let key = duplicates.first ?? ""
+            guard let second = repeatedKey(key, after: first, in: text) else {
+                return .syntax(
+                    "the key '\(duplicates.joined(separator: "', '"))' appears twice in one mapping; keep one",
+                    at: SourceLocation(file: file, line: first.line, column: first.column))
+            }
             return .syntax(
-                "the key '\(duplicates.joined(separator: "', '"))' appears twice in one mapping",
-                at: SourceLocation(file: file, line: context.mark.line, column: context.mark.column))
+                "the key '\(key)' appears twice in one mapping (first at line \(first.line)); keep one",
+                at: SourceLocation(file: file, line: second.line, column: second.column))
         case .reader(let problem, _, _, _):
             return .syntax(problem, at: SourceLocation(file: file, line: 1, column: 1))
         default:
             return .syntax("\(error)", at: SourceLocation(file: file, line: 1, column: 1))
         }
+    }
+
+    /// Where a block mapping's key is written again, since Yams points at its first use:
+    /// the next line at the same indentation that starts with the key, before the mapping ends.
+    static func repeatedKey(_ key: String, after first: Mark, in text: String) -> (line: Int, column: Int)? {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let indent = first.column - 1
+        var number = first.line
+        while number < lines.count {
+            let line = lines[number]
+            number += 1
+            let body = line.drop { $0 == " " }
+            if body.isEmpty || body.hasPrefix("#") { continue }
+            let depth = line.count - body.count
+            if depth < indent { return nil }
+            guard depth == indent else { continue }
+            for spelling in [key, "'\(key)'", "\"\(key)\""] {
+                let rest = body.dropFirst(spelling.count).drop { $0 == " " }
+                if body.hasPrefix(spelling), rest.hasPrefix(":") {
+                    return (number, indent + 1)
+                }
+            }
+        }
+        return nil
     }
 
     /// Walks the YAML nodes, keeping the position of each for error messages.

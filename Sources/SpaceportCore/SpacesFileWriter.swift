@@ -22,7 +22,7 @@ extension SpacesFile {
         out += tree.spaces.isEmpty ? "spaces: {}\n" : "spaces:\n"
         for space in tree.spaces {
             out += "  \(space.name):\n"
-            if let parent = space.parent { out += "    parent: \(parent)\n" }
+            if let parent = space.parent { out += "    parent: \(quotedName(parent))\n" }
             out += space.services.isEmpty ? "    services: {}\n" : "    services:\n"
             for instance in space.services {
                 out += "      \(instance.service): \(flow(instance))\n"
@@ -45,22 +45,31 @@ extension SpacesFile {
         text.hasPrefix("[") ? "\"\(text)\"" : text
     }
 
+    /// A space named `null` is a valid name that YAML would read as no value at all.
+    static func quotedName(_ name: String) -> String {
+        name == "null" ? "'null'" : name
+    }
+
     /// Writes `text` so that `path` always holds either the old file or the new one:
     /// a temporary file in the same folder, fsync, rename over, fsync the folder.
+    /// A symbolic link is followed, so the link stays and its target is replaced.
     public static func writeAtomically(_ text: String, to path: String) throws(SpacesError) {
-        let url = URL(fileURLWithPath: path)
+        let url = URL(fileURLWithPath: path).resolvingSymlinksInPath()
         let folder = url.deletingLastPathComponent().path
         let temporary =
             "\(folder)/.\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
         var mode: mode_t = 0o644
         var existing = stat()
-        if stat(path, &existing) == 0 { mode = existing.st_mode & 0o7777 }
+        let replacing = stat(path, &existing) == 0
+        if replacing { mode = existing.st_mode & 0o7777 }
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else {
             throw .io(
                 "\(path): cannot write beside it in \(folder) (\(String(cString: strerror(errno)))); the file is unchanged"
             )
         }
+        // The umask narrowed the mode open() gave; the new file keeps the old one's.
+        if replacing { fchmod(fd, mode) }
         var failure: String? = nil
         let bytes = Array(text.utf8)
         var written = 0
@@ -77,7 +86,7 @@ extension SpacesFile {
         }
         if failure == nil, fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
         if close(fd) != 0, failure == nil { failure = String(cString: strerror(errno)) }
-        if failure == nil, rename(temporary, path) != 0 { failure = String(cString: strerror(errno)) }
+        if failure == nil, rename(temporary, url.path) != 0 { failure = String(cString: strerror(errno)) }
         if let failure {
             unlink(temporary)
             throw .io("\(path): could not be saved (\(failure)); the file is unchanged")
@@ -91,11 +100,35 @@ extension SpacesFile {
 }
 
 extension SpacesFile {
-    /// The file's new text after `edit`. Falls back to rendering the whole tree when
-    /// there is no old text to edit.
+    /// The first line of a file that had to be rendered afresh, so the user knows why
+    /// their comments are gone.
+    public static let rewriteNotice =
+        "# Rewritten whole by spaceport: this change could not be made in place, so earlier comments were lost.\n"
+
+    /// The file's new text after `edit`: the original text changed only where the edit
+    /// lands, so comments, order and layout stay. The result is parsed and must equal
+    /// `new`; when it does not, or the layout is one the editor does not change in place,
+    /// the whole tree is rendered under `rewriteNotice`.
     public static func updatedText(
         _ original: String?, from old: SpaceTree, to new: SpaceTree, by edit: SpaceEdit, file: String
     ) -> String {
-        render(new)
+        guard let original else { return render(new) }
+        if let edited = editedText(original, from: old, by: edit),
+            (try? parse(text: edited, file: file)) == new
+        {
+            return edited
+        }
+        return render(new, header: rewriteNotice)
+    }
+
+    /// The original text with `edit` made in place, or nil when that is not safe.
+    static func editedText(_ original: String, from old: SpaceTree, by edit: SpaceEdit) -> String? {
+        var editor = SpacesFileEditor(original)
+        do {
+            try editor.apply(edit, to: old)
+        } catch {
+            return nil
+        }
+        return editor.result
     }
 }

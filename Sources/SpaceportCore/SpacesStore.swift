@@ -45,32 +45,51 @@ public final class SpacesStore: Sendable {
 
     /// Applies `edit`, persists it, and tells the observers. When the file was changed by
     /// hand since it was last read, that version is taken first (or the edit is refused
-    /// while the file is invalid), so a hand edit is never overwritten.
+    /// while the file is invalid), so a hand edit is never overwritten; observers hear of
+    /// it even when the edit itself then fails.
     @discardableResult
     public func apply(_ edit: SpaceEdit) throws(SpacesError) -> SpaceTree {
-        let (tree, observers) = try state.withLock { state throws(SpacesError) in
+        let (outcome, pickedUp, observers) = state.withLock {
+            state -> (Result<SpaceTree, SpacesError>, SpaceTree?, [@Sendable (SpacesChange) -> Void]) in
+            var pickedUp: SpaceTree? = nil
             if let path, let onDisk = try? SpacesFile.read(path: path), onDisk != state.text {
-                do {
-                    state.tree = try SpacesFile.parse(text: onDisk, file: path)
+                do throws(SpacesError) {
+                    let tree = try SpacesFile.parse(text: onDisk, file: path)
                     state.text = onDisk
+                    state.lastRejected = nil
+                    if tree != state.tree {
+                        state.tree = tree
+                        pickedUp = tree
+                    }
                 } catch {
-                    throw SpacesError.io(
+                    let refusal = SpacesError.io(
                         "\(error); fix the spaces file before changing it from here (nothing was written)")
+                    return (.failure(refusal), nil, [])
                 }
             }
-            let next = try state.tree.applying(edit)
-            if let path {
-                let text = SpacesFile.updatedText(
-                    state.text, from: state.tree, to: next, by: edit, file: path)
-                try SpacesFile.writeAtomically(text, to: path)
-                state.text = text
+            do throws(SpacesError) {
+                let next = try state.tree.applying(edit)
+                if let path {
+                    let text = SpacesFile.updatedText(
+                        state.text, from: state.tree, to: next, by: edit, file: path)
+                    try SpacesFile.writeAtomically(text, to: path)
+                    state.text = text
+                }
+                state.tree = next
+                state.lastRejected = nil
+                return (.success(next), nil, Array(state.observers.values))
+            } catch {
+                return (.failure(error), pickedUp, pickedUp == nil ? [] : Array(state.observers.values))
             }
-            state.tree = next
-            state.lastRejected = nil
-            return (next, Array(state.observers.values))
         }
-        for observer in observers { observer(.updated(tree)) }
-        return tree
+        switch outcome {
+        case .success(let tree):
+            for observer in observers { observer(.updated(tree)) }
+            return tree
+        case .failure(let error):
+            if let pickedUp { for observer in observers { observer(.updated(pickedUp)) } }
+            throw error
+        }
     }
 
     /// Re-reads the file now. Returns what changed, or nil when nothing did.
@@ -85,7 +104,11 @@ public final class SpacesStore: Sendable {
             } catch {
                 return reject(error, in: &state)
             }
-            guard text != state.text else { return (nil, []) }
+            guard text != state.text else {
+                // Back to the last good text: the same breakage again is news again.
+                state.lastRejected = nil
+                return (nil, [])
+            }
             do throws(SpacesError) {
                 let tree = try SpacesFile.parse(text: text, file: path)
                 state.text = text

@@ -7,6 +7,9 @@ struct Spaceport: AsyncParsableCommand {
         commandName: "spaceport",
         abstract: "Route requests through a tree of dev spaces, and watch them live.",
         version: SpaceportVersion.current,
-        subcommands: []
+        subcommands: [
+            InitCommand.self, TreeCommand.self, RouteCommand.self, SpaceCommand.self, OverrideCommand.self,
+            ServiceCommand.self, TailCommand.self, DashCommand.self, ProxyCommand.self,
+        ]
     )
 }

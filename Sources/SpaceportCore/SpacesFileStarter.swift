@@ -1,0 +1,49 @@
+extension SpacesFile {
+    /// What `spaceport init` writes: the Azure Dev Spaces example, every key explained.
+    public static let starter = """
+        # spaces.yaml: the dev spaces Spaceport routes requests between.
+        #
+        # A request is routed as a space: the one its route header names, else the one its
+        # host names (http://azureuser.s.default.servicea.localhost:8080/), else default_space.
+        # Spaceport walks from that space to its parent and grandparent, and the first space
+        # with an enabled instance of the service serves the request.
+
+        # The header that carries the route-as space; requests keep it as they go upstream.
+        route_header: azds-route-as
+        # Ingress host names end in this domain: *.localhost needs no DNS set-up.
+        domain: localhost
+        # Where a request goes when it names no space, or a space that does not exist.
+        default_space: default
+        # Where the proxy listens for browsers, curl and tests.
+        ingress: 127.0.0.1:8080
+
+        # What one client or upstream may cost the proxy. Uncomment a line to change it.
+        # limits:
+        #   max_header_bytes: 65536
+        #   max_header_count: 100
+        #   header_timeout_ms: 10000
+        #   idle_timeout_ms: 60000
+        #   connect_timeout_ms: 5000
+        #   upstream_timeout_ms: 60000
+        #   drain_timeout_ms: 5000
+
+        # Spaces form a tree at most three levels deep: root, child, grandchild. Names are
+        # DNS labels: lowercase letters, digits and '-'.
+        spaces:
+          # The shared root, where the team runs every service.
+          default:
+            services:
+              # A service and the address it really listens on.
+              servicea: { upstream: 127.0.0.1:5001 }
+              serviceb: { upstream: 127.0.0.1:5002 }
+
+          # A developer's space: it runs its own servicea and inherits serviceb from default.
+          azureuser:
+            parent: default
+            services:
+              # enabled: false turns this override off, so azureuser uses default's servicea.
+              # egress is the app's outbound proxy (its HTTP_PROXY): calls through it stay in azureuser.
+              servicea: { upstream: 127.0.0.1:6001, enabled: true, egress: 127.0.0.1:7001 }
+
+        """
+}

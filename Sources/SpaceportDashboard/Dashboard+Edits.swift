@@ -1,0 +1,141 @@
+import SpaceportCore
+
+extension Dashboard {
+    /// Space/o on a service: flip the space's own instance, or ask where the developer's
+    /// local build listens when the space has no instance of its own.
+    mutating func toggleOverride(at now: Double) -> [Effect] {
+        guard let ref = view.selectedSpace, let row = serviceRows(at: now)[safe: view.serviceIndex] else {
+            note("select a service first (Tab to the services pane)", isError: true, at: now)
+            return []
+        }
+        if let own = row.own {
+            return send(.override(space: ref.space, service: own.service, enabled: !own.enabled), to: ref.source, at: now)
+        }
+        let from: String
+        switch row.ownership {
+        case .inherited(let space, _): from = "inherited from \(space)"
+        default: from = "served by no space"
+        }
+        view.modal = .prompt(
+            Prompt(
+                purpose: .upstream(ref, service: row.service),
+                question: "\(row.service) in \(ref.space) is \(from). Address of your local build (host:port):",
+                text: "127.0.0.1:", problem: nil))
+        return []
+    }
+
+    mutating func askForNewSpace() {
+        guard let ref = view.selectedSpace, let tree = selectedTree else { return }
+        if tree.depth(of: ref.space) >= SpaceTree.maxDepth - 1 {
+            view.modal = .message(
+                "\(ref.space) is a grandchild: a child of it would be a fourth level, and spaces go at most root → child → grandchild.",
+                isError: true)
+            return
+        }
+        view.modal = .prompt(
+            Prompt(
+                purpose: .newSpace(parent: ref), question: "Name of the new space under \(ref.space):", text: "",
+                problem: nil))
+    }
+
+    mutating func askToDeleteSpace() {
+        guard let ref = view.selectedSpace, let tree = selectedTree else { return }
+        let below = tree.descendants(of: ref.space)
+        let question =
+            below.isEmpty
+            ? "Delete space \(ref.space) and its instances from the spaces file?"
+            : "Delete space \(ref.space) and its descendants (\(below.joined(separator: ", ")))?"
+        view.modal = .confirm(
+            Confirmation(
+                question: question + " y/n",
+                request: EditRequest(
+                    id: 0, source: ref.source, edit: .deleteSpace(name: ref.space, recursive: !below.isEmpty))))
+    }
+
+    /// Typing into the open prompt; the filter applies as it is typed whenever it parses.
+    mutating func type(_ key: Key, into prompt: Prompt) {
+        var prompt = prompt
+        switch key {
+        case .backspace, .delete:
+            if !prompt.text.isEmpty { prompt.text.removeLast() }
+        case .character(let character):
+            guard !character.unicodeScalars.contains(where: Sanitized.isUnsafe), prompt.text.count < 200 else {
+                return
+            }
+            prompt.text.append(character)
+        default:
+            return
+        }
+        prompt.problem = nil
+        if case .filter = prompt.purpose {
+            do {
+                view.filter = try HopFilter.parse(prompt.text)
+            } catch {
+                prompt.problem = error.description
+            }
+        }
+        view.modal = .prompt(prompt)
+    }
+
+    mutating func submitPrompt(at now: Double) -> [Effect] {
+        guard case .prompt(var prompt) = view.modal else { return [] }
+        let text = prompt.text.trimmingBlanks()
+        switch prompt.purpose {
+        case .filter:
+            do {
+                view.filter = try HopFilter.parse(text)
+                view.modal = nil
+            } catch {
+                prompt.problem = error.description
+                view.modal = .prompt(prompt)
+            }
+            return []
+        case .newSpace(let parent):
+            if let problem = Names.problem(with: text) {
+                prompt.problem = problem
+            } else if model.source(parent.source)?.tree?.contains(text) == true {
+                prompt.problem = "space '\(text)' exists already; pick another name"
+            } else {
+                view.modal = nil
+                pendingSelection = SpaceRef(source: parent.source, space: text)
+                return send(.createSpace(name: text, parent: parent.space), to: parent.source, at: now)
+            }
+        case .upstream(let ref, let service):
+            do {
+                let address = try Address(parsing: text)
+                view.modal = nil
+                return send(.setUpstream(space: ref.space, service: service, upstream: address), to: ref.source, at: now)
+            } catch {
+                prompt.problem = error.description
+            }
+        }
+        view.modal = .prompt(prompt)
+        return []
+    }
+
+    mutating func confirm(at now: Double) -> [Effect] {
+        guard case .confirm(let confirmation) = view.modal else { return [] }
+        view.modal = nil
+        if case .deleteSpace(let name, _) = confirmation.request.edit,
+            let parent = model.source(confirmation.request.source)?.tree?.space(name)?.parent
+        {
+            pendingSelection = SpaceRef(source: confirmation.request.source, space: parent)
+        }
+        return send(confirmation.request.edit, to: confirmation.request.source, at: now)
+    }
+
+    mutating func cancel() {
+        if case .prompt(let prompt) = view.modal, case .filter(let previous) = prompt.purpose {
+            view.filter = previous
+        }
+        view.modal = nil
+    }
+
+    private mutating func send(_ edit: SpaceEdit, to source: String, at now: Double) -> [Effect] {
+        let request = EditRequest(id: nextEditID, source: source, edit: edit)
+        nextEditID += 1
+        pendingEdits[request.id] = request
+        note("\(edit)…", isError: false, at: now)
+        return [.edit(request)]
+    }
+}

@@ -1,0 +1,227 @@
+import SpaceportCore
+
+extension Dashboard {
+    /// The contexts whose bindings a key is looked up in, most specific first.
+    public var keyContexts: [KeyContext] {
+        switch view.modal {
+        case nil: return [view.focus.context, .global]
+        case .help: return [.help]
+        case .detail: return [.detail]
+        case .prompt: return [.prompt]
+        case .confirm: return [.confirm]
+        case .message: return [.message]
+        }
+    }
+
+    public mutating func handle(_ input: Input, at now: Double) -> [Effect] {
+        switch input {
+        case .resize(let size):
+            view.size = size
+            return []
+        case .mouse(let event):
+            click(event)
+            return []
+        case .key(let key):
+            if case .prompt(let prompt) = view.modal, keyMap.action(for: key, in: [.prompt]) == nil {
+                type(key, into: prompt)
+                return []
+            }
+            guard let action = keyMap.action(for: key, in: keyContexts) else {
+                if case .message = view.modal { view.modal = nil }
+                return []
+            }
+            return perform(action, at: now)
+        }
+    }
+
+    public mutating func perform(_ action: Action, at now: Double) -> [Effect] {
+        switch action {
+        case .up: move(by: -1)
+        case .down: move(by: 1)
+        case .pageUp: move(by: -pageSize)
+        case .pageDown: move(by: pageSize)
+        case .top: move(by: Int.min / 2)
+        case .bottom: move(by: Int.max / 2)
+        case .focusLeft: if view.focus != .tree { view.focus = .tree }
+        case .focusRight: if view.focus == .tree { view.focus = .services }
+        case .nextPane: view.focus = Pane(rawValue: (view.focus.rawValue + 1) % Pane.allCases.count)!
+        case .previousPane:
+            view.focus = Pane(rawValue: (view.focus.rawValue + Pane.allCases.count - 1) % Pane.allCases.count)!
+        case .open: openSelectedHop()
+        case .back: view.modal = nil
+        case .quit: return [.quit]
+        case .toggleOverride: return toggleOverride(at: now)
+        case .newSpace: askForNewSpace()
+        case .deleteSpace: askToDeleteSpace()
+        case .filter:
+            view.modal = .prompt(
+                Prompt(
+                    purpose: .filter(previous: view.filter), question: "Filter hops:", text: view.filter.text,
+                    problem: nil))
+        case .pause: togglePause()
+        case .follow: toggleFollow()
+        case .cycleTheme:
+            view.themeIndex = (view.themeIndex + 1) % themes.count
+            note("theme: \(theme.name)", isError: false, at: now)
+        case .help: view.modal = .help(scroll: 0)
+        case .submit: return submitPrompt(at: now)
+        case .confirm: return confirm(at: now)
+        case .cancel: cancel()
+        case .custom(let name): return [.custom(name)]
+        }
+        return []
+    }
+
+    private var pageSize: Int {
+        let layout = self.layout
+        switch view.modal {
+        case .help, .detail: return max(1, view.size.height - 4)
+        default: return max(1, (layout.rows[view.focus]?.height ?? 2) - 1)
+        }
+    }
+
+    private mutating func move(by delta: Int) {
+        switch view.modal {
+        case .help(let scroll): view.modal = .help(scroll: clampScroll(scroll + delta))
+        case .detail(let source, let id, let scroll):
+            view.modal = .detail(source: source, id: id, scroll: clampScroll(scroll + delta))
+        case nil:
+            switch view.focus {
+            case .tree: moveSpace(by: delta)
+            case .services: moveService(by: delta)
+            case .hops: moveHop(by: delta)
+            }
+        default: break
+        }
+    }
+
+    private func clampScroll(_ value: Int) -> Int { min(max(value, 0), 10_000) }
+
+    mutating func moveSpace(by delta: Int) {
+        let spaces = treeRows.compactMap(\.space)
+        guard !spaces.isEmpty else { return }
+        let current = view.selectedSpace.flatMap { spaces.firstIndex(of: $0) } ?? 0
+        let target = Self.clamped(current, delta, count: spaces.count)
+        selectSpace(spaces[target])
+    }
+
+    mutating func selectSpace(_ ref: SpaceRef) {
+        let service = serviceRows(at: 0)[safe: view.serviceIndex]?.service
+        view.selectedSpace = ref
+        let rows = serviceRows(at: 0)
+        view.serviceIndex =
+            service.flatMap { name in rows.firstIndex { Names.serviceKey($0.service) == Names.serviceKey(name) } }
+            ?? min(view.serviceIndex, max(0, rows.count - 1))
+    }
+
+    mutating func moveService(by delta: Int) {
+        let count = serviceRows(at: 0).count
+        guard count > 0 else { return }
+        view.serviceIndex = Self.clamped(view.serviceIndex, delta, count: count)
+    }
+
+    mutating func moveHop(by delta: Int) {
+        let window = hopWindow
+        guard let current = window.selected, let row = window.selectedRow else { return }
+        let limit = view.pausedAt ?? model.hops.newestSequence ?? current
+        var target = current
+        var steps = 0
+        if delta > 0 {
+            for record in model.hops.newestFirst(from: current - 1) where view.filter.matches(record) {
+                target = record.sequence
+                steps += 1
+                if steps == delta { break }
+            }
+        } else if current < limit {
+            for sequence in (current + 1)...limit {
+                guard let record = model.hops[sequence], view.filter.matches(record) else { continue }
+                target = sequence
+                steps -= 1
+                if steps == delta { break }
+            }
+        }
+        let height = layout.rows[.hops]?.height ?? 1
+        view.following = false
+        view.hopAnchor = target
+        view.hopRow = min(max(row + steps, 0), max(0, height - 1))
+    }
+
+    static func clamped(_ index: Int, _ delta: Int, count: Int) -> Int {
+        let (sum, overflow) = index.addingReportingOverflow(delta)
+        if overflow { return delta < 0 ? 0 : count - 1 }
+        return min(max(sum, 0), count - 1)
+    }
+
+    private mutating func openSelectedHop() {
+        guard let record = selectedHop else { return }
+        view.modal = .detail(source: record.source, id: record.hop.id, scroll: 0)
+    }
+
+    private mutating func togglePause() {
+        if view.pausedAt != nil {
+            view.pausedAt = nil
+        } else {
+            view.pausedAt = model.hops.newestSequence ?? -1
+        }
+    }
+
+    private mutating func toggleFollow() {
+        if view.following {
+            view.hopAnchor = hopWindow.selected
+            view.hopRow = hopWindow.selectedRow ?? 0
+            view.following = false
+        } else {
+            view.following = true
+            view.hopAnchor = nil
+            view.hopRow = 0
+        }
+    }
+
+    private mutating func click(_ event: MouseEvent) {
+        switch view.modal {
+        case .help, .detail, .message:
+            if event.kind == .press { view.modal = nil }
+            return
+        case .prompt, .confirm:
+            return
+        case nil:
+            break
+        }
+        guard let (pane, row) = layout.hit(x: event.x, y: event.y) else { return }
+        view.focus = pane
+        switch event.kind {
+        case .scrollUp: move(by: -3)
+        case .scrollDown: move(by: 3)
+        case .press where row >= 0: select(row: row, in: pane)
+        case .press: break
+        }
+    }
+
+    private mutating func select(row: Int, in pane: Pane) {
+        let height = layout.rows[pane]?.height ?? 0
+        switch pane {
+        case .tree:
+            let rows = treeRows
+            let selected = rows.firstIndex { $0.space != nil && $0.space == view.selectedSpace } ?? 0
+            let index = Self.top(selected: selected, height: height) + row
+            if let ref = rows[safe: index]?.space { selectSpace(ref) }
+        case .services:
+            let count = serviceRows(at: 0).count
+            let index = Self.top(selected: view.serviceIndex, height: height) + row
+            if index < count { view.serviceIndex = index }
+        case .hops:
+            let window = hopWindow
+            guard row < window.sequences.count else { return }
+            view.following = false
+            view.hopAnchor = window.sequences[row]
+            view.hopRow = row
+        }
+    }
+
+    /// The first row shown so the selected row is visible: rows scroll only when they must.
+    static func top(selected: Int, height: Int) -> Int { max(0, selected - max(height, 1) + 1) }
+}
+
+extension Array {
+    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
+}

@@ -1,0 +1,39 @@
+extension Dashboard {
+    /// Draws the whole screen for the canvas's size.
+    public func render(into canvas: inout some Canvas, at now: Double) {
+        canvas.fill(canvas.bounds, role: .normal)
+        var view = self
+        view.view.size = canvas.size
+        let layout = view.layout
+        guard layout.mode != .tooSmall else {
+            drawTooSmall(on: &canvas)
+            return
+        }
+        TreePane.draw(view, layout: layout, at: now, on: &canvas)
+        ServicesPane.draw(view, layout: layout, at: now, on: &canvas)
+        HopsPane.draw(view, layout: layout, on: &canvas)
+        StatusBar.draw(view, layout: layout, at: now, on: &canvas)
+        switch self.view.modal {
+        case nil: break
+        case .help(let scroll): HelpView.draw(view, scroll: scroll, on: &canvas)
+        case .detail(let source, let id, let scroll):
+            DetailView.draw(view, source: source, id: id, scroll: scroll, on: &canvas)
+        case .prompt(let prompt): PromptView.drawPrompt(prompt, glyphs: glyphs, on: &canvas)
+        case .confirm(let confirmation):
+            PromptView.drawMessage(
+                confirmation.question, isError: false, hint: "y yes, n no", glyphs: glyphs, on: &canvas)
+        case .message(let text, let isError):
+            PromptView.drawMessage(text, isError: isError, hint: "any key closes", glyphs: glyphs, on: &canvas)
+        }
+    }
+
+    /// Below 40×10 nothing fits: say so plainly.
+    private func drawTooSmall(on canvas: inout some Canvas) {
+        let size = canvas.size
+        let text =
+            "Terminal too small: \(size.width)×\(size.height). Spaceport needs at least \(Layout.minimum.width)×\(Layout.minimum.height). q quits."
+        for (row, line) in Formatting.wrap(text, width: size.width).prefix(size.height).enumerated() {
+            canvas.write(line, x: 0, y: row, role: .normal)
+        }
+    }
+}

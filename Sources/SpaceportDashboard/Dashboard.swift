@@ -1,0 +1,123 @@
+import SpaceportCore
+
+/// The dashboard as a value: the model, what the user looks at, and the key table.
+/// `handle` turns input into view changes and effects; `receive` takes what the shell
+/// reports; `render` draws the whole screen onto a canvas. No terminal, no threads.
+public struct Dashboard: Sendable {
+    public struct StatusItem: Equatable, Sendable {
+        public var key: String
+        public var value: String
+    }
+
+    public var model: DashboardModel
+    public var view: ViewState
+    public let keyMap: KeyMap
+    public let themes: [Theme]
+    public var glyphs: Glyphs
+    /// Extra status-bar items from the shell, in the order first set.
+    public private(set) var statusItems: [StatusItem] = []
+    /// Edits sent and not yet answered, by id.
+    public internal(set) var pendingEdits: [Int: EditRequest] = [:]
+    var nextEditID = 1
+    /// A space just asked for, selected as soon as a tree holds it.
+    var pendingSelection: SpaceRef?
+    /// How long a note stays in the status bar, in seconds.
+    public var noteSeconds = 4.0
+
+    public init(
+        themes: [Theme] = ThemeCatalog.shipped.themes, themeIndex: Int = 0, keyMap: KeyMap = .standard,
+        size: Size = Size(width: 80, height: 24), hopCapacity: Int = HopRing.defaultCapacity,
+        glyphs: Glyphs = .unicode
+    ) {
+        self.model = DashboardModel(hopCapacity: hopCapacity)
+        self.themes = themes.isEmpty ? [ThemeCatalog.shippedDefault] : themes
+        self.view = ViewState(size: size, themeIndex: min(max(themeIndex, 0), self.themes.count - 1))
+        self.keyMap = keyMap
+        self.glyphs = glyphs
+    }
+
+    public var theme: Theme { themes[view.themeIndex] }
+
+    public var treeRows: [TreeRow] { TreeRow.rows(for: model, glyphs: glyphs) }
+
+    public func serviceRows(at now: Double) -> [ServiceRow] {
+        ServiceRow.rows(for: view.selectedSpace, in: model, at: now)
+    }
+
+    public var layout: Layout {
+        let rows = treeRows
+        let width = rows.map { Columns.width(of: $0.guides + $0.label) + 7 }.max() ?? 0
+        let services = view.selectedSpace.flatMap { model.source($0.source)?.tree?.serviceStates(of: $0.space).count }
+        return Layout.make(size: view.size, focus: view.focus, treeWidth: width, serviceRows: services ?? 0)
+    }
+
+    public var hopWindow: HopWindow {
+        HopWindow.make(model: model, view: view, height: layout.rows[.hops]?.height ?? 0)
+    }
+
+    /// The hop Enter would open.
+    public var selectedHop: HopRecord? {
+        hopWindow.selected.flatMap { model.hops[$0] }
+    }
+
+    public var selectedTree: SpaceTree? {
+        view.selectedSpace.flatMap { model.source($0.source)?.tree }
+    }
+
+    public mutating func receive(_ update: DashboardUpdate, at now: Double) {
+        switch update {
+        case .feed(let source, let event):
+            model.ingest(event, from: source, at: now)
+            switch event {
+            case .spaces: keepSelection()
+            case .error(let message, _): note("\(source): \(Sanitized.line(message))", isError: true, at: now)
+            default: break
+            }
+        case .connected(let source):
+            model.connected(source)
+        case .disconnected(let source, let reason):
+            model.disconnected(source, reason: reason)
+            note("lost \(source): \(Sanitized.line(reason))", isError: true, at: now)
+        case .editResult(let id, let error):
+            let request = pendingEdits.removeValue(forKey: id)
+            if let error {
+                view.modal = .message(Sanitized.line(error), isError: true)
+            } else if let request {
+                note("done: \(request.edit)", isError: false, at: now)
+            }
+        case .health(let health):
+            model.setHealth(health)
+        case .status(let key, let value):
+            if let value {
+                if let index = statusItems.firstIndex(where: { $0.key == key }) {
+                    statusItems[index].value = value
+                } else {
+                    statusItems.append(StatusItem(key: key, value: value))
+                }
+            } else {
+                statusItems.removeAll { $0.key == key }
+            }
+        case .note(let text, let isError):
+            note(text, isError: isError, at: now)
+        case .handOffDropped(let count):
+            model.handOffDropped += count
+        }
+    }
+
+    mutating func note(_ text: String, isError: Bool, at now: Double) {
+        view.note = Note(text: text, isError: isError, until: now + noteSeconds)
+    }
+
+    /// Keeps the selected space when the tree changes, or moves to the space asked for, or the first.
+    mutating func keepSelection() {
+        let spaces = treeRows.compactMap(\.space)
+        if let wanted = pendingSelection, spaces.contains(wanted) {
+            view.selectedSpace = wanted
+            pendingSelection = nil
+        } else if view.selectedSpace.map(spaces.contains) != true {
+            view.selectedSpace = spaces.first
+        }
+        let count = view.selectedSpace.flatMap { model.source($0.source)?.tree?.serviceStates(of: $0.space).count } ?? 0
+        view.serviceIndex = min(view.serviceIndex, max(0, count - 1))
+    }
+}

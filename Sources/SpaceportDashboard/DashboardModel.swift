@@ -1,0 +1,152 @@
+import SpaceportCore
+
+/// What one feed (one proxy) has told the dashboard.
+public struct SourceState: Sendable {
+    public var name: String
+    public var hello: FeedHello?
+    public var tree: SpaceTree?
+    /// Why the last snapshot could not be used, if it could not.
+    public var treeProblem: String?
+    public var connected: Bool
+    public var disconnectReason: String?
+    /// Events the proxy dropped because this dashboard fell behind.
+    public var dropped: Int
+
+    public init(name: String) {
+        self.name = name
+        connected = false
+        dropped = 0
+    }
+}
+
+/// Health of an upstream, from the shell's periodic connect check.
+public enum Health: Equatable, Sendable {
+    case up
+    case down
+    case unknown
+}
+
+/// Everything the feeds said, as values: trees, hops, rates, drops. Knows nothing of the screen.
+public struct DashboardModel: Sendable {
+    public private(set) var sources: [SourceState] = []
+    public private(set) var hops: HopRing
+    private var rates = RateMeter()
+    /// Feed events received since start.
+    public private(set) var eventCount = 0
+    /// Events lost between the feeds and the screen, when the screen fell behind.
+    public var handOffDropped = 0
+    /// Upstream `host:port` → health.
+    public var health: [String: Health] = [:]
+    /// Bumped on every change, so the screen redraws only when something changed.
+    public private(set) var revision = 0
+
+    public init(hopCapacity: Int = HopRing.defaultCapacity) {
+        hops = HopRing(capacity: hopCapacity)
+    }
+
+    public func source(_ name: String) -> SourceState? { sources.first { $0.name == name } }
+
+    public var totalDropped: Int { sources.reduce(handOffDropped) { $0 + $1.dropped } }
+
+    public mutating func ingest(_ event: FeedEvent, from source: String, at now: Double) {
+        eventCount += 1
+        revision += 1
+        rates.add(Self.eventsKey, at: now)
+        switch event {
+        case .hello(let hello):
+            update(source) { $0.hello = hello }
+        case .spaces(let snapshot):
+            do {
+                let tree = try snapshot.tree()
+                update(source) {
+                    $0.tree = tree
+                    $0.treeProblem = nil
+                }
+            } catch {
+                update(source) { $0.treeProblem = "the proxy sent a tree that is not valid: \(error)" }
+            }
+        case .hop(let hop):
+            update(source) { _ in }
+            guard hops.record(hop, source: source) else { return }
+            if let space = hop.tried.first ?? hop.routeAs {
+                rates.add(Self.spaceKey(source, space), at: now)
+                if let service = hop.service {
+                    rates.add(Self.serviceKey(source, space, service), at: now)
+                }
+            }
+        case .dropped(let count):
+            update(source) { $0.dropped += count }
+        case .error, .ack:
+            break
+        }
+    }
+
+    public mutating func connected(_ source: String) {
+        revision += 1
+        update(source) {
+            $0.connected = true
+            $0.disconnectReason = nil
+        }
+    }
+
+    public mutating func disconnected(_ source: String, reason: String) {
+        revision += 1
+        update(source) {
+            $0.connected = false
+            $0.disconnectReason = reason
+        }
+    }
+
+    public mutating func setHealth(_ health: [String: Health]) {
+        guard health != self.health else { return }
+        self.health = health
+        revision += 1
+    }
+
+    /// Marks the model changed for reasons outside it, such as time passing for the rates.
+    public mutating func touch() { revision += 1 }
+
+    /// Requests per second routed as `space`.
+    public func spaceRate(source: String, space: String, at now: Double) -> Double {
+        rates.rate(Self.spaceKey(source, space), at: now)
+    }
+
+    /// Requests per second routed as `space` for `service`.
+    public func serviceRate(source: String, space: String, service: String, at now: Double) -> Double {
+        rates.rate(Self.serviceKey(source, space, service), at: now)
+    }
+
+    public func eventRate(at now: Double) -> Double { rates.rate(Self.eventsKey, at: now) }
+
+    /// The hops sharing `record`'s request id, oldest first.
+    public func flow(of record: HopRecord) -> [HopRecord] {
+        hops.newestFirst().filter { $0.source == record.source && $0.hop.flow == record.hop.flow }.reversed()
+    }
+
+    /// Every upstream the trees name, for the health check.
+    public var upstreams: Set<String> {
+        var all = Set<String>()
+        for source in sources {
+            for space in source.tree?.spaces ?? [] {
+                for instance in space.services { all.insert(instance.upstream.description) }
+            }
+        }
+        return all
+    }
+
+    private mutating func update(_ name: String, _ change: (inout SourceState) -> Void) {
+        if let position = sources.firstIndex(where: { $0.name == name }) {
+            change(&sources[position])
+        } else {
+            var state = SourceState(name: name)
+            change(&state)
+            sources.append(state)
+        }
+    }
+
+    private static let eventsKey = "\u{1F}events"
+    private static func spaceKey(_ source: String, _ space: String) -> String { source + "\u{1F}" + space }
+    private static func serviceKey(_ source: String, _ space: String, _ service: String) -> String {
+        source + "\u{1F}" + space + "\u{1F}" + Names.serviceKey(service)
+    }
+}

@@ -1,0 +1,36 @@
+/// Help, written from the same key table that dispatches keys, so the two cannot disagree.
+enum HelpView {
+    static func lines(keyMap: KeyMap, glyphs: Glyphs) -> [Line] {
+        var lines: [Line] = []
+        for context in KeyContext.allCases {
+            let bindings = keyMap.bindings(in: context)
+            guard !bindings.isEmpty else { continue }
+            if !lines.isEmpty { lines.append(Line()) }
+            lines.append(Line([(context.title, .header)]))
+            for binding in bindings {
+                let keys = binding.keys.map(\.label).joined(separator: " ")
+                lines.append(Line([("  " + Columns.fit(keys, to: 16) + " ", .helpKey), (binding.help, .help)]))
+            }
+        }
+        lines.append(Line())
+        lines.append(Line([("Mouse", .header)]))
+        lines.append(Line([("  click selects a row and its pane; the wheel scrolls", .help)]))
+        lines.append(Line())
+        lines.append(Line([("Marks", .header)]))
+        lines.append(Line([("  \(glyphs.on) ", .overrideOn), ("the space's own instance is on (owned)", .help)]))
+        lines.append(Line([("  \(glyphs.off) ", .overrideOff), ("its own instance is off, so it inherits", .help)]))
+        lines.append(
+            Line([("  \(glyphs.fallback) ", .fallback), ("an ancestor served the hop, not the route-as space", .help)]))
+        return lines
+    }
+
+    static func draw(_ dashboard: Dashboard, scroll: Int, on canvas: inout some Canvas) {
+        let lines = self.lines(keyMap: dashboard.keyMap, glyphs: dashboard.glyphs)
+        let area = Dialog.area(for: canvas.size)
+        let width = min(area.width, max(60, lines.map(\.width).max() ?? 0) + 4)
+        let rect = Rect(x: area.x + (area.width - width) / 2, y: area.y, width: width, height: area.height)
+        Dialog.draw(
+            title: "Keys (Esc closes)", lines: lines, in: rect, scroll: scroll, role: .help, glyphs: dashboard.glyphs,
+            on: &canvas)
+    }
+}

@@ -1,0 +1,158 @@
+import SpaceportCore
+
+/// Live hops, newest first: time, method, host and path, route-as and its source,
+/// service → the space that served (↑ marks a fallback to an ancestor), status, duration.
+enum HopsPane {
+    struct Widths: Equatable {
+        var time = 12
+        var method = 6
+        var target = 0
+        var route = 0
+        var served = 0
+        var status = 3
+        var duration = 6
+    }
+
+    static func draw(_ dashboard: Dashboard, layout: Layout, on canvas: inout some Canvas) {
+        let view = dashboard.view
+        let focused = view.focus == .hops && view.modal == nil
+        var title = "Hops"
+        if view.isPaused { title += " (paused)" }
+        if !view.filter.isEmpty { title += " matching \(view.filter.text)" }
+        PaneFrame.draw(
+            .hops, title: Sanitized.line(title), layout: layout, focused: focused, glyphs: dashboard.glyphs,
+            on: &canvas)
+        guard let area = layout.rows[.hops], !area.isEmpty else { return }
+        let widths = self.widths(for: area.width)
+        if let header = layout.headers[.hops] {
+            let titles = ["TIME", "METHOD", "HOST/PATH", "ROUTE-AS", "SERVICE → SPACE", "ST", "TOOK"]
+            row(titles.map { ($0, Role.header) }, widths: widths).draw(
+                on: &canvas, x: header.x, y: header.y, width: header.width)
+        }
+        let window = HopWindow.make(model: dashboard.model, view: view, height: area.height)
+        if window.sequences.isEmpty {
+            let text = view.filter.isEmpty ? "no hops yet: send a request through the proxy" : "no hop matches the filter"
+            canvas.write(text, x: area.x, y: area.y, width: area.width, role: .muted)
+            return
+        }
+        for (offset, sequence) in window.sequences.enumerated() {
+            guard let record = dashboard.model.hops[sequence] else { continue }
+            let isSelected = offset == window.selectedRow
+            row(cells(for: record, glyphs: dashboard.glyphs, widths: widths), widths: widths).draw(
+                on: &canvas, x: area.x, y: area.y + offset, width: area.width,
+                override: isSelected ? (focused ? .selection : .selectionInactive) : nil)
+        }
+    }
+
+    /// The row's pieces, each a list of (text, role) so the fallback marker has its own role.
+    static func cells(for record: HopRecord, glyphs: Glyphs, widths: Widths) -> [[(String, Role)]] {
+        let hop = record.hop
+        var route: [(String, Role)] = []
+        if let routeAs = hop.routeAs {
+            route.append((Sanitized.line(routeAs), .routeAs))
+            if let source = hop.routeAsSource { route.append((" (\(source.rawValue))", .muted)) }
+        }
+        var served: [(String, Role)] = [(Sanitized.line(hop.service, placeholder: "?"), .normal)]
+        if let space = hop.space {
+            served.append((" \(glyphs.arrow) ", .muted))
+            served.append((Sanitized.line(space), .tree))
+            if hop.isFallback { served.append((" \(glyphs.fallback)", .fallback)) }
+        } else {
+            served.append((" \(glyphs.arrow) ", .muted))
+            served.append(("none", .missing))
+        }
+        let status: (String, Role)
+        if let code = hop.status {
+            status = (String(code), Role.status(code))
+        } else if hop.error != nil || record.hasEnded {
+            status = ("ERR", .status5xx)
+        } else {
+            status = (glyphs.ellipsis, .statusPending)
+        }
+        return [
+            [(Formatting.clock(hop.time, milliseconds: widths.time >= 12), .muted)],
+            [(Sanitized.line(hop.method, placeholder: hop.protocol.rawValue.uppercased()), .method)],
+            [
+                (widths.method < 6 ? "" : withoutPort(Sanitized.line(hop.host, placeholder: "")), .muted),
+                (Sanitized.line(hop.path, placeholder: "-"), .normal),
+            ],
+            route,
+            served,
+            [status],
+            [(record.hasEnded ? Formatting.duration(hop.durationMs) : "", .muted)],
+        ]
+    }
+
+    /// Column widths for a pane `width` wide: time, route-as and duration go first when narrow.
+    static func widths(for width: Int) -> Widths {
+        var widths = Widths()
+        if width >= 90 {
+            widths.time = width >= 130 ? 12 : 8
+            widths.route = 18
+        } else {
+            widths.time = 0
+            widths.route = 0
+        }
+        if width < 60 {
+            widths.method = 4
+            widths.duration = 0
+        }
+        let fixed = [widths.time, widths.method, widths.route, widths.status, widths.duration].filter { $0 > 0 }
+        let room = width - fixed.reduce(0, +) - fixed.count - 2
+        widths.served = min(26, max(room - (width >= 90 ? 20 : 10), 0))
+        widths.target = max(0, room - widths.served)
+        return widths
+    }
+
+    static func row(_ cells: [[(String, Role)]], widths: Widths) -> Line {
+        var line = Line()
+        let order = [
+            widths.time, widths.method, widths.target, widths.route, widths.served, widths.status, widths.duration,
+        ]
+        for (index, (pieces, width)) in zip(cells, order).enumerated() where width > 0 {
+            fit(pieces, to: width, alignRight: index == 6, into: &line)
+            line.add(" ", .normal)
+        }
+        return line
+    }
+
+    static func row(_ titles: [(String, Role)], widths: Widths) -> Line {
+        row(titles.map { [$0] }, widths: widths)
+    }
+
+    /// The ingress port is the same on every row, so the list leaves it out.
+    static func withoutPort(_ host: String) -> String {
+        guard let colon = host.lastIndex(of: ":"), !host.hasSuffix("]"),
+            host[host.index(after: colon)...].allSatisfy(\.isNumber)
+        else { return host }
+        return String(host[..<colon])
+    }
+
+    /// Pieces clipped together to `width` columns, padded with spaces; a fallback marker is never cut,
+    /// and a host gives way to the path after it.
+    private static func fit(_ pieces: [(String, Role)], to width: Int, alignRight: Bool, into line: inout Line) {
+        var pieces = pieces
+        let total = pieces.reduce(0) { $0 + Columns.width(of: $1.0) }
+        if alignRight && total < width { line.add(String(repeating: " ", count: width - total), .normal) }
+        var tail: (String, Role)?
+        if total > width, pieces.count > 1, pieces.last?.1 == .fallback { tail = pieces.removeLast() }
+        if total > width, pieces.count == 2, pieces[0].1 == .muted, pieces[1].1 == .normal {
+            let path = Columns.width(of: pieces[1].0)
+            let hostRoom = max(min(8, Columns.width(of: pieces[0].0)), width - path)
+            pieces[0].0 = Columns.clip(pieces[0].0, to: hostRoom)
+        }
+        let room = width - (tail.map { Columns.width(of: $0.0) } ?? 0)
+        var used = 0
+        for (text, role) in pieces {
+            guard used < room else { break }
+            let clipped = used + Columns.width(of: text) > room ? Columns.clip(text, to: room - used) : text
+            line.add(clipped, role)
+            used += Columns.width(of: clipped)
+        }
+        if let tail, used + Columns.width(of: tail.0) <= width {
+            line.add(tail.0, tail.1)
+            used += Columns.width(of: tail.0)
+        }
+        if used < width && !alignRight { line.add(String(repeating: " ", count: width - used), .normal) }
+    }
+}

@@ -1,0 +1,111 @@
+/// The selected space's services: owned, inherited (from which space) or missing, the
+/// space's own override, the upstream that serves, its health and the request rate.
+enum ServicesPane {
+    private struct Columns_ {
+        var service: Int
+        var servedBy: Int
+        var upstream: Int
+        var health: Int
+        var rate: Int
+    }
+
+    static func draw(_ dashboard: Dashboard, layout: Layout, at now: Double, on canvas: inout some Canvas) {
+        let focused = dashboard.view.focus == .services && dashboard.view.modal == nil
+        let title = dashboard.view.selectedSpace.map { "Services of \($0.space)" } ?? "Services"
+        PaneFrame.draw(
+            .services, title: Sanitized.line(title), layout: layout, focused: focused, glyphs: dashboard.glyphs,
+            on: &canvas)
+        guard let area = layout.rows[.services], !area.isEmpty else { return }
+        let rows = dashboard.serviceRows(at: now)
+        let columns = widths(for: rows, width: area.width)
+        if let header = layout.headers[.services] {
+            line(
+                ["", "SERVICE", "SERVED BY", "OVR", "UPSTREAM", "HEALTH", "RATE"].map { ($0, Role.header) },
+                columns: columns
+            ).draw(on: &canvas, x: header.x, y: header.y, width: header.width)
+        }
+        if rows.isEmpty {
+            let text = dashboard.view.selectedSpace == nil ? "no space selected" : "no services in this tree"
+            canvas.write(text, x: area.x, y: area.y, width: area.width, role: .muted)
+            return
+        }
+        let top = Dashboard.top(selected: dashboard.view.serviceIndex, height: area.height)
+        for (offset, row) in rows.dropFirst(top).prefix(area.height).enumerated() {
+            let isSelected = top + offset == dashboard.view.serviceIndex
+            line(cells(for: row, glyphs: dashboard.glyphs), columns: columns).draw(
+                on: &canvas, x: area.x, y: area.y + offset, width: area.width,
+                override: isSelected ? (focused ? .selection : .selectionInactive) : nil)
+        }
+    }
+
+    /// The row's pieces: marker, service, served by, override, upstream, health, rate.
+    private static func cells(for row: ServiceRow, glyphs: Glyphs) -> [(String, Role)] {
+        let marker: (String, Role)
+        let override: (String, Role)
+        switch row.own?.enabled {
+        case true?:
+            marker = (glyphs.on, .overrideOn)
+            override = ("on", .overrideOn)
+        case false?:
+            marker = (glyphs.off, .overrideOff)
+            override = ("off", .overrideOff)
+        case nil:
+            marker = (" ", .normal)
+            override = ("-", .muted)
+        }
+        let name = Sanitized.line(row.service)
+        let service: (String, Role)
+        let servedBy: (String, Role)
+        switch row.ownership {
+        case .owned:
+            service = (name, .owned)
+            servedBy = ("owned", .owned)
+        case .inherited(let from, _):
+            let text = "inherited from \(Sanitized.line(from))"
+            service = (name, row.isOverriddenOff ? .overrideOff : .inherited)
+            servedBy = row.isOverriddenOff ? (text + " (own off)", .overrideOff) : (text, .inherited)
+        case .missing:
+            service = (name, .missing)
+            servedBy = (row.isOverriddenOff ? "missing (own off)" : "missing", .missing)
+        }
+        let health: (String, Role)
+        switch row.health {
+        case .up: health = ("up", .healthUp)
+        case .down: health = ("down", .healthDown)
+        case .unknown: health = ("?", .muted)
+        }
+        let upstreamRole: Role
+        if case .owned = row.ownership { upstreamRole = .normal } else { upstreamRole = .muted }
+        return [
+            marker, service, servedBy, override, (row.upstream?.description ?? "-", upstreamRole), health,
+            (Formatting.rate(row.rate), .rate),
+        ]
+    }
+
+    /// Fixed widths for a pane `width` wide; the rightmost columns go first when it is narrow.
+    private static func widths(for rows: [ServiceRow], width: Int) -> Columns_ {
+        let service = min(max(rows.map { Columns.width(of: $0.service) }.max() ?? 7, 7), 24)
+        var columns = Columns_(service: service, servedBy: 0, upstream: 21, health: 6, rate: 7)
+        let fixed = {
+            [1, columns.service, 3, columns.upstream, columns.health, columns.rate].reduce(0) { $1 > 0 ? $0 + $1 + 1 : $0 }
+        }
+        if width - fixed() < 24 { columns.rate = 0 }
+        if width - fixed() < 24 { columns.health = 0 }
+        if width - fixed() < 24 { columns.upstream = 0 }
+        columns.servedBy = max(0, min(width - fixed() - 1, 34))
+        return columns
+    }
+
+    private static func line(_ pieces: [(String, Role)], columns: Columns_) -> Line {
+        var line = Line()
+        let specs = [
+            (1, false), (columns.service, false), (columns.servedBy, false), (3, false), (columns.upstream, false),
+            (columns.health, false), (columns.rate, true),
+        ]
+        for (piece, spec) in zip(pieces, specs) where spec.0 > 0 {
+            line.add(Columns.fit(piece.0, to: spec.0, alignRight: spec.1), piece.1)
+            line.add(" ", .normal)
+        }
+        return line
+    }
+}

@@ -1,0 +1,72 @@
+/// The bottom line: a note, following or paused, the filter, listen addresses, feeds,
+/// events per second, dropped events and the shell's own items. When narrow, the least
+/// important pieces go first.
+enum StatusBar {
+    private struct Piece {
+        var text: String
+        var role: Role
+        /// Lower survives longer.
+        var priority: Int
+    }
+
+    static func draw(_ dashboard: Dashboard, layout: Layout, at now: Double, on canvas: inout some Canvas) {
+        let bar = layout.statusBar
+        guard !bar.isEmpty else { return }
+        canvas.fill(bar, role: .statusBar)
+        var pieces = self.pieces(dashboard, at: now)
+        let help = Piece(text: "? help", role: .statusBarKey, priority: 5)
+        let separator = "  "
+        func width() -> Int {
+            (pieces + [help]).reduce(0) { $0 + Columns.width(of: $1.text) + Columns.width(of: separator) } + 1
+        }
+        while width() > bar.width, let worst = pieces.indices.max(by: { pieces[$0].priority < pieces[$1].priority }),
+            pieces.count > 1
+        {
+            pieces.remove(at: worst)
+        }
+        var x = bar.x + 1
+        for piece in pieces {
+            x += canvas.write(piece.text, x: x, y: bar.y, width: bar.maxX - x, role: piece.role)
+            x += canvas.write(separator, x: x, y: bar.y, width: bar.maxX - x, role: .statusBar)
+        }
+        let helpWidth = Columns.width(of: help.text)
+        if x + helpWidth < bar.maxX {
+            canvas.write(help.text, x: bar.maxX - helpWidth - 1, y: bar.y, role: help.role)
+        }
+    }
+
+    private static func pieces(_ dashboard: Dashboard, at now: Double) -> [Piece] {
+        let view = dashboard.view
+        let model = dashboard.model
+        var pieces: [Piece] = []
+        if let note = view.note, note.until > now {
+            pieces.append(Piece(text: note.text, role: note.isError ? .error : .note, priority: 0))
+        }
+        if view.isPaused {
+            pieces.append(Piece(text: "PAUSED", role: .statusBarKey, priority: 1))
+        } else {
+            pieces.append(Piece(text: view.following ? "following" : "scrolled", role: .statusBar, priority: 3))
+        }
+        if !view.filter.isEmpty {
+            pieces.append(Piece(text: "filter \(Sanitized.line(view.filter.text))", role: .statusBarKey, priority: 1))
+        }
+        let listeners = model.sources.flatMap { $0.hello?.listeners ?? [] }.map(Sanitized.line)
+        for ingress in listeners where ingress.hasPrefix("ingress ") {
+            pieces.append(Piece(text: ingress, role: .statusBar, priority: 2))
+        }
+        let others = listeners.filter { !$0.hasPrefix("ingress ") }.count
+        if others > 0 {
+            pieces.append(Piece(text: "+\(others) listener\(others == 1 ? "" : "s")", role: .statusBar, priority: 6))
+        }
+        for item in dashboard.statusItems {
+            pieces.append(Piece(text: "\(item.key) \(Sanitized.line(item.value))", role: .statusBar, priority: 3))
+        }
+        let connected = model.sources.filter(\.connected).count
+        pieces.append(Piece(text: "feeds \(connected)/\(model.sources.count)", role: .statusBar, priority: 4))
+        pieces.append(
+            Piece(text: "\(Formatting.count(model.eventRate(at: now))) ev/s", role: .statusBar, priority: 4))
+        let dropped = model.totalDropped
+        pieces.append(Piece(text: "dropped \(dropped)", role: dropped > 0 ? .error : .statusBar, priority: dropped > 0 ? 2 : 5))
+        return pieces
+    }
+}

@@ -1,0 +1,88 @@
+import SpaceportCore
+
+public enum Pane: Int, CaseIterable, Sendable {
+    case tree, services, hops
+
+    public var context: KeyContext {
+        switch self {
+        case .tree: return .tree
+        case .services: return .services
+        case .hops: return .hops
+        }
+    }
+}
+
+/// A space of one feed's tree.
+public struct SpaceRef: Hashable, Sendable {
+    public var source: String
+    public var space: String
+
+    public init(source: String, space: String) {
+        self.source = source
+        self.space = space
+    }
+}
+
+/// A line of text the user is typing, and what it is for.
+public struct Prompt: Equatable, Sendable {
+    public enum Purpose: Equatable, Sendable {
+        /// The filter to restore on cancel.
+        case filter(previous: HopFilter)
+        case newSpace(parent: SpaceRef)
+        case upstream(SpaceRef, service: String)
+    }
+
+    public var purpose: Purpose
+    public var question: String
+    public var text: String
+    /// Why the text cannot be accepted as it stands.
+    public var problem: String?
+}
+
+/// A yes/no question standing between a key and an edit.
+public struct Confirmation: Equatable, Sendable {
+    public var question: String
+    public var request: EditRequest
+}
+
+public enum Modal: Equatable, Sendable {
+    case help(scroll: Int)
+    /// The hop by source and id, so it stays open while newer hops arrive.
+    case detail(source: String, id: String, scroll: Int)
+    case prompt(Prompt)
+    case confirm(Confirmation)
+    case message(String, isError: Bool)
+}
+
+/// A short message in the status bar that goes away by itself.
+public struct Note: Equatable, Sendable {
+    public var text: String
+    public var isError: Bool
+    public var until: Double
+}
+
+/// Everything about what the user is looking at; the model knows nothing of it.
+public struct ViewState: Equatable, Sendable {
+    public var size: Size
+    public var focus: Pane = .tree
+    public var selectedSpace: SpaceRef?
+    public var serviceIndex = 0
+    /// The selected hop's sequence when not following; nil selects the newest.
+    public var hopAnchor: Int?
+    /// The selected hop's row in the hop pane, kept while newer hops arrive above.
+    public var hopRow = 0
+    public var filter: HopFilter = .none
+    public var following = true
+    /// The newest hop shown while paused.
+    public var pausedAt: Int?
+    public var themeIndex: Int
+    public var modal: Modal?
+    public var note: Note?
+
+    public init(size: Size, themeIndex: Int = 0) {
+        self.size = size
+        self.themeIndex = themeIndex
+    }
+
+    public var isPaused: Bool { pausedAt != nil }
+}

@@ -1,0 +1,218 @@
+import Dispatch
+import Logging
+import NIOCore
+import SpaceportCore
+
+/// One feed client, from the server's side: authenticates TCP clients, streams the hub
+/// to the socket only as fast as the socket takes it, and applies the client's commands.
+final class FeedConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// Commands of one client waiting for the store; past this the socket is not read.
+    static let maxCommandsInFlight = 16
+
+    enum State {
+        case awaitingAuth
+        case streaming(FeedSubscription)
+        case closed
+    }
+
+    struct Settings {
+        var token: String?
+        var queueLimit: Int
+        var maxSubscribers: Int
+        var authTimeout: TimeAmount
+    }
+
+    private let hub: FeedHub
+    private let settings: Settings
+    private let commands: DispatchQueue
+    private let logger: Logger
+    private var state = State.closed
+    private var context: ChannelHandlerContext?
+    private var ready: (@Sendable () -> Void)?
+    private var authTimer: Scheduled<Void>?
+    private var commandsInFlight = 0
+    private var readHeld = false
+
+    init(hub: FeedHub, settings: Settings, commands: DispatchQueue, logger: Logger) {
+        self.hub = hub
+        self.settings = settings
+        self.commands = commands
+        self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        let loop = context.eventLoop
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        ready = { loop.execute { bound.value.drain() } }
+    }
+
+    /// Drops the wake-up closure too: it holds this handler, and must not outlive the channel.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        end()
+        ready = nil
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        if settings.token == nil {
+            startStreaming()
+        } else {
+            state = .awaitingAuth
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            authTimer = context.eventLoop.scheduleTask(in: settings.authTimeout) {
+                guard case .awaitingAuth = bound.value.state else { return }
+                bound.value.fail(
+                    "no auth line arrived in time; send {\"cmd\":\"auth\",\"token\":\"…\"} first")
+            }
+        }
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        end()
+        context.fireChannelInactive()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { drain() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let line = String(buffer: unwrapInboundIn(data))
+        guard line.contains(where: { !$0.isWhitespace }) else { return }
+        let command: FeedCommand
+        do {
+            command = try FeedCommand.decode(line: line)
+        } catch {
+            if case .awaitingAuth = state {
+                fail("authenticate first: send {\"cmd\":\"auth\",\"token\":\"…\"}")
+            } else {
+                answer(.error(message: error.message, id: error.id))
+            }
+            return
+        }
+        switch (state, command) {
+        case (.awaitingAuth, .auth(let token)):
+            guard let expected = settings.token, FeedToken.matches(token, expected: expected) else {
+                logger.notice("feed client refused: wrong token")
+                fail("wrong token")
+                return
+            }
+            authTimer?.cancel()
+            startStreaming()
+        case (.awaitingAuth, .edit):
+            fail("authenticate first: send {\"cmd\":\"auth\",\"token\":\"…\"}")
+        case (.streaming, .auth), (.closed, _):
+            break
+        case (.streaming(let subscription), .edit(let id, let edit)):
+            apply(edit, id: id, replyingTo: subscription)
+        }
+    }
+
+    /// Holds reads while the client's commands queue up, so a flood cannot grow memory.
+    func read(context: ChannelHandlerContext) {
+        if commandsInFlight >= Self.maxCommandsInFlight {
+            readHeld = true
+        } else {
+            context.read()
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if let error = error as? LineTooLong {
+            fail(error.description)
+        } else {
+            logger.debug("feed client dropped: \(error)")
+            end()
+            context.close(promise: nil)
+        }
+    }
+
+    private func startStreaming() {
+        guard hub.subscriberCount < settings.maxSubscribers else {
+            fail("this proxy already has \(settings.maxSubscribers) feed subscribers; close one and retry")
+            return
+        }
+        state = .streaming(hub.subscribe(limit: settings.queueLimit))
+        drain()
+    }
+
+    /// Store writes (and their fsync) happen off the event loop, one command at a time,
+    /// so commands apply in the order they arrived and never stall traffic.
+    private func apply(_ edit: SpaceEdit, id: String?, replyingTo subscription: FeedSubscription) {
+        guard let context else { return }
+        let store = hub.store
+        let logger = logger
+        let loop = context.eventLoop
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        commandsInFlight += 1
+        commands.async {
+            do throws(SpacesError) {
+                try store.apply(edit)
+                logger.info("feed command applied: \(edit)")
+                subscription.reply(.ack(id: id ?? ""))
+            } catch {
+                subscription.reply(.error(message: error.description, id: id))
+            }
+            loop.execute { bound.value.commandDone() }
+        }
+    }
+
+    private func commandDone() {
+        commandsInFlight -= 1
+        if readHeld && commandsInFlight < Self.maxCommandsInFlight, let context {
+            readHeld = false
+            context.read()
+        }
+    }
+
+    /// Replies in order with the stream when streaming, straight to the socket otherwise.
+    private func answer(_ event: FeedEvent) {
+        if case .streaming(let subscription) = state {
+            subscription.reply(event)
+        } else if let context {
+            context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: event.jsonLine())), promise: nil)
+        }
+    }
+
+    /// Writes only while the socket is writable; the rest waits in the bounded queue.
+    private func drain() {
+        guard case .streaming(let subscription) = state, let context, let ready else { return }
+        var wrote = false
+        while context.channel.isWritable {
+            let (entry, ended) = subscription.take(orNotify: ready)
+            guard let entry else {
+                if ended {
+                    end()
+                    context.close(promise: nil)
+                }
+                break
+            }
+            context.write(wrapOutboundOut(entry.line), promise: nil)
+            wrote = true
+        }
+        if wrote { context.flush() }
+    }
+
+    /// Sends one `error` line and closes, whatever was queued.
+    private func fail(_ message: String) {
+        guard let context else { return }
+        end()
+        let channel = context.channel
+        let line = ByteBuffer(string: FeedEvent.error(message: message, id: nil).jsonLine())
+        context.writeAndFlush(wrapOutboundOut(line)).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    private func end() {
+        authTimer?.cancel()
+        authTimer = nil
+        if case .streaming(let subscription) = state { subscription.cancel() }
+        state = .closed
+    }
+}

@@ -1,0 +1,266 @@
+import NIOCore
+import SpaceportCore
+import Synchronization
+
+/// The feed inside a proxy: it keeps the `hello`, the latest `spaces` snapshot and a ring
+/// of recent hops, and hands every event to each subscriber's bounded queue.
+///
+/// `publish` never blocks on a subscriber and never grows memory without bound: a full
+/// queue loses its oldest hop and counts it, and that subscriber's next read is
+/// `dropped {count}`. A subscriber holds at most one pending `hello` and one pending
+/// `spaces` (the newest replaces the older), so a slow reader still ends up with the
+/// current tree.
+public final class FeedHub: EventSink {
+    public static let defaultReplayLimit = 1000
+    public static let defaultQueueLimit = 4096
+
+    public let store: SpacesStore
+    public let replayLimit: Int
+    private let state: Mutex<State>
+    private let observer = Mutex<SpacesStore.ObserverID?>(nil)
+
+    struct State {
+        var helloValue: FeedHello
+        var hello: FeedEntry
+        var spaces: FeedEntry
+        var replay: BoundedQueue<FeedEntry>
+        var subscribers: [Int: Subscriber] = [:]
+        var nextSubscriber = 0
+        var closed = false
+    }
+
+    /// A hub over `store`: every change to the store becomes a `spaces` event, and every
+    /// refused change to its file an `error` event.
+    public init(store: SpacesStore, hello: FeedHello, replayLimit: Int = FeedHub.defaultReplayLimit) {
+        self.store = store
+        self.replayLimit = max(1, replayLimit)
+        state = Mutex(
+            State(
+                helloValue: hello, hello: FeedEntry(.hello(hello)),
+                spaces: FeedEntry(.spaces(SpacesSnapshot(store.tree))),
+                replay: BoundedQueue(capacity: max(1, replayLimit))))
+        let id = store.observe { [weak self] change in
+            switch change {
+            case .updated(let tree): self?.publish(.spaces(SpacesSnapshot(tree)))
+            case .rejected(let error): self?.publish(.error(message: error.description, id: nil))
+            }
+        }
+        observer.withLock { $0 = id }
+    }
+
+    deinit { close() }
+
+    /// What every new subscriber is greeted with. Setting it tells the current subscribers too.
+    public var hello: FeedHello {
+        get { state.withLock { $0.helloValue } }
+        set { publish(.hello(newValue)) }
+    }
+
+    public func publish(_ event: FeedEvent) {
+        deliver(FeedEntry(event), only: nil)
+    }
+
+    /// A new subscriber: it first reads `hello`, then `spaces`, then the most recent hops
+    /// (at most `limit`), then live events. At most `limit` events wait for it.
+    public func subscribe(limit: Int = FeedHub.defaultQueueLimit) -> FeedSubscription {
+        let id = state.withLock { state in
+            let id = state.nextSubscriber
+            state.nextSubscriber += 1
+            let subscriber = Subscriber(limit: max(1, limit))
+            subscriber.hello = state.hello
+            subscriber.spaces = state.spaces
+            for entry in state.replay.suffix(subscriber.stream.capacity) { subscriber.stream.append(entry) }
+            subscriber.closed = state.closed
+            state.subscribers[id] = subscriber
+            return id
+        }
+        return FeedSubscription(hub: self, id: id)
+    }
+
+    public var subscriberCount: Int { state.withLock { $0.subscribers.count } }
+
+    /// Events waiting in every subscriber's queue together, dropped-markers aside.
+    public var queuedEvents: Int { state.withLock { $0.subscribers.values.reduce(0) { $0 + $1.queued } } }
+
+    /// Hops held for replay.
+    public var replayCount: Int { state.withLock { $0.replay.count } }
+
+    /// Stops observing the store and ends every subscription: their reads return nil.
+    public func close() {
+        if let id = observer.withLock({ id -> SpacesStore.ObserverID? in
+            defer { id = nil }
+            return id
+        }) {
+            store.removeObserver(id)
+        }
+        let wakes = state.withLock { state -> [Wake] in
+            state.closed = true
+            var wakes: [Wake] = []
+            for subscriber in state.subscribers.values {
+                subscriber.closed = true
+                if let wake = subscriber.wake() { wakes.append(wake) }
+            }
+            return wakes
+        }
+        for wake in wakes { wake.run() }
+    }
+
+    /// Hands `entry` to every subscriber, or to one only (a reply to its own command).
+    func deliver(_ entry: FeedEntry, only: Int?) {
+        let wakes = state.withLock { state -> [Wake] in
+            if only == nil {
+                switch entry.event {
+                case .hop: state.replay.append(entry)
+                case .spaces: state.spaces = entry
+                case .hello(let hello):
+                    state.helloValue = hello
+                    state.hello = entry
+                case .dropped, .error, .ack: break
+                }
+            }
+            var wakes: [Wake] = []
+            if let only {
+                state.subscribers[only]?.enqueue(entry)
+                if let wake = state.subscribers[only]?.wake() { wakes.append(wake) }
+            } else {
+                for subscriber in state.subscribers.values {
+                    subscriber.enqueue(entry)
+                    if let wake = subscriber.wake() { wakes.append(wake) }
+                }
+            }
+            return wakes
+        }
+        for wake in wakes { wake.run() }
+    }
+
+    /// The next event for subscriber `id`, or nil when none waits; `ready` is then called
+    /// once, from any thread, when one arrives or the subscription ends.
+    func take(_ id: Int, orNotify ready: (@Sendable () -> Void)?) -> Taken {
+        state.withLock { state in
+            guard let subscriber = state.subscribers[id] else { return .ended }
+            if let entry = subscriber.take() { return .entry(entry) }
+            if subscriber.closed { return .ended }
+            if let ready { subscriber.waiter = .callback(ready) }
+            return .empty
+        }
+    }
+
+    func next(_ id: Int) async -> FeedEvent? {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<FeedEvent?, Never>) in
+                let now: FeedEvent?? = state.withLock { state in
+                    guard let subscriber = state.subscribers[id] else { return .some(nil) }
+                    if let entry = subscriber.take() { return .some(entry.event) }
+                    if subscriber.closed || Task.isCancelled { return .some(nil) }
+                    subscriber.waiter = .continuation(continuation)
+                    return .none
+                }
+                if let now { continuation.resume(returning: now) }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state -> Waiter? in
+                guard let subscriber = state.subscribers[id], case .continuation = subscriber.waiter else {
+                    return nil
+                }
+                defer { subscriber.waiter = nil }
+                return subscriber.waiter
+            }
+            if case .continuation(let continuation) = waiter { continuation.resume(returning: nil) }
+        }
+    }
+
+    func queued(_ id: Int) -> Int { state.withLock { $0.subscribers[id]?.queued ?? 0 } }
+
+    func unsubscribe(_ id: Int) {
+        let waiter = state.withLock { $0.subscribers.removeValue(forKey: id)?.waiter }
+        switch waiter {
+        case .continuation(let continuation): continuation.resume(returning: nil)
+        case .callback(let ready): ready()
+        case nil: break
+        }
+    }
+}
+
+enum Taken {
+    case entry(FeedEntry)
+    case empty
+    case ended
+}
+
+enum Waiter {
+    case continuation(CheckedContinuation<FeedEvent?, Never>)
+    case callback(@Sendable () -> Void)
+}
+
+/// Work to do once the hub's lock is released.
+struct Wake {
+    var waiter: Waiter
+    var event: FeedEvent?
+
+    func run() {
+        switch waiter {
+        case .continuation(let continuation): continuation.resume(returning: event)
+        case .callback(let ready): ready()
+        }
+    }
+}
+
+/// One subscriber's queue: pending state events first, then the stream of hops and replies.
+/// A class, so the hub changes a queue in place instead of copying it out of a dictionary.
+final class Subscriber {
+    var hello: FeedEntry?
+    var spaces: FeedEntry?
+    var stream: BoundedQueue<FeedEntry>
+    var dropped = 0
+    var waiter: Waiter?
+    var closed = false
+
+    init(limit: Int) {
+        stream = BoundedQueue(capacity: limit)
+    }
+
+    var queued: Int { stream.count + (hello == nil ? 0 : 1) + (spaces == nil ? 0 : 1) }
+
+    func enqueue(_ entry: FeedEntry) {
+        switch entry.event {
+        case .hello: hello = entry
+        case .spaces: spaces = entry
+        case .hop, .dropped, .error, .ack:
+            if stream.append(entry) != nil { dropped += 1 }
+        }
+    }
+
+    func take() -> FeedEntry? {
+        if dropped > 0 {
+            defer { dropped = 0 }
+            return FeedEntry(.dropped(count: dropped))
+        }
+        if let entry = hello {
+            hello = nil
+            return entry
+        }
+        if let entry = spaces {
+            spaces = nil
+            return entry
+        }
+        return stream.popFirst()
+    }
+
+    /// The waiter to wake now that there is something to read (or the queue has ended).
+    func wake() -> Wake? {
+        guard let current = waiter else { return nil }
+        switch current {
+        case .callback:
+            waiter = nil
+            return Wake(waiter: current, event: nil)
+        case .continuation:
+            guard let entry = take() else {
+                guard closed else { return nil }
+                waiter = nil
+                return Wake(waiter: current, event: nil)
+            }
+            waiter = nil
+            return Wake(waiter: current, event: entry.event)
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import SpaceportCore
+
+/// What `spaceport tail` prints for each event a client hears: hop and spaces lines for
+/// the output, attach and detach notes for the terminal. Pure, so it is tested as is.
+public struct TailPrinter {
+    public struct Lines: Equatable, Sendable {
+        public var output: [String] = []
+        public var notes: [String] = []
+    }
+
+    public var json: Bool
+    private var spaces: [String: SpacesSnapshot] = [:]
+    private var connected: Set<String> = []
+    private var proxies: [String: String] = [:]
+
+    public init(json: Bool) {
+        self.json = json
+    }
+
+    public mutating func lines(for event: FeedClientEvent) -> Lines {
+        var lines = Lines()
+        switch event {
+        case .connected(let source):
+            connected.insert(source)
+        case .disconnected(let source, let reason):
+            connected.remove(source)
+            spaces[source] = nil
+            proxies[source] = nil
+            lines.notes.append(
+                "lost \(Printable.clip(source)): \(Printable.clip(reason, max: 200)); retrying")
+        case .event(let source, let event):
+            if json {
+                lines.output.append(String(event.jsonLine().dropLast()))
+            } else {
+                lines = human(event, from: source)
+            }
+        }
+        return lines
+    }
+
+    private mutating func human(_ event: FeedEvent, from source: String) -> Lines {
+        var lines = Lines()
+        let now = HopLine.clock(EventTime.now())
+        let prefix = connected.count > 1 ? "[\(Printable.clip(proxies[source] ?? source, max: 40))] " : ""
+        switch event {
+        case .hello(let hello):
+            proxies[source] = hello.proxy
+            lines.notes.append(
+                "attached to \(Printable.clip(hello.proxy, max: 63)) (pid \(hello.pid), \(Printable.clip(hello.version, max: 20))) at \(Printable.clip(source))"
+            )
+        case .spaces(let snapshot):
+            if let previous = spaces[source] {
+                for change in SpacesLine.changes(from: previous, to: snapshot) {
+                    lines.output.append("\(prefix)\(now)  spaces  \(change)")
+                }
+            } else {
+                lines.output.append("\(prefix)\(now)  spaces  \(SpacesLine.summary(snapshot))")
+            }
+            spaces[source] = snapshot
+        case .hop(let hop):
+            if hop.phase == .end { lines.output.append(prefix + HopLine.format(hop)) }
+        case .dropped(let count):
+            lines.output.append("\(prefix)\(now)  …  \(count) events dropped: tail fell behind")
+        case .error(let message, let id):
+            guard id == nil else { break }
+            lines.output.append("\(prefix)\(now)  error  \(Printable.clip(message, max: 300))")
+        case .ack:
+            break
+        }
+        return lines
+    }
+}

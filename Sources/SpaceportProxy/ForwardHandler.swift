@@ -1,0 +1,430 @@
+import NIOCore
+import NIOHTTP1
+import SpaceportCore
+
+/// One request and its response, from the request head to both ends.
+final class Exchange {
+    var request: RoutedRequest
+    /// Request parts that arrived while the upstream connection was being made.
+    var pending = CircularBuffer<HTTPClientRequestPart>()
+    var requestEnded = false
+    var requestSent = false
+    var hasBody = false
+    var reusedConnection = false
+    var attempts = 0
+    var responseStarted = false
+    var responseEnded = false
+    var responseEndWritten = false
+    /// A 101 is relayed; the tunnel opens once its end has passed.
+    var switching = false
+    var status: Int?
+    var closeClient = false
+    var upstreamReusable = false
+    var bytesIn = 0
+    var bytesOut = 0
+    var lastProgress = NIODeadline.now()
+    var watchdog: Scheduled<Void>?
+
+    init(_ request: RoutedRequest) {
+        self.request = request
+        closeClient = !request.clientKeepAlive
+    }
+
+    var hop: Hop {
+        get { request.hop }
+        set { request.hop = newValue }
+    }
+
+    func progressed() { lastProgress = .now() }
+
+    /// A request that failed on a reused connection before any answer can go again on a new
+    /// one: the upstream most likely closed the idle connection as the request left.
+    var canRetry: Bool {
+        attempts == 1 && reusedConnection && requestSent && !hasBody && !responseStarted
+            && [.GET, .HEAD, .OPTIONS, .TRACE, .PUT, .DELETE].contains(request.method)
+    }
+}
+
+/// Forwards each routed request to its upstream and relays the response, streaming both
+/// bodies with backpressure: it reads from the client only while the upstream can take
+/// more, and lets the upstream read only while the client can. A 101 hands both sockets
+/// to the glue.
+final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, UpstreamOwner {
+    typealias InboundIn = ProxyRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private enum State {
+        case idle
+        case connecting(Exchange)
+        case forwarding(Exchange, UpstreamHandler)
+        case tunnelling
+        case closed
+    }
+
+    private var state = State.idle
+    private var readPending = false
+    private var context: ChannelHandlerContext?
+    private let info: ConnectionInfo
+
+    init(_ info: ConnectionInfo) {
+        self.info = info
+    }
+
+    private var limits: Limits { info.limits }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let request): begin(request)
+        case .body(let buffer): forwardBody(buffer)
+        case .end(let trailers): forwardEnd(trailers)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if case .forwarding(_, let upstream) = state { upstream.flush() }
+        context.fireChannelReadComplete()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if holdsClientReads {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, case .forwarding(_, let upstream) = state {
+            upstream.resumeReads()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case ChannelEvent.inputClosed = event {
+            switch state {
+            case .idle: context.close(promise: nil)
+            case .connecting(let exchange), .forwarding(let exchange, _): exchange.closeClient = true
+            case .tunnelling, .closed: break
+            }
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        switch state {
+        case .connecting(let exchange), .forwarding(let exchange, _):
+            if error is HTTPParserError, !exchange.responseStarted {
+                exchange.closeClient = true
+                answer(
+                    exchange,
+                    ErrorAnswer(.badRequest, "the request body is not valid HTTP/1.1 (\(error))"))
+            } else {
+                abort(exchange, "the client connection failed: \(ErrorAnswer.reason(error))")
+            }
+        case .idle, .tunnelling, .closed:
+            state = .closed
+            context.close(promise: nil)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        switch state {
+        case .connecting(let exchange), .forwarding(let exchange, _):
+            abort(exchange, "the client closed the connection before the response was complete")
+        case .idle, .tunnelling, .closed:
+            state = .closed
+        }
+        context.fireChannelInactive()
+    }
+
+    private var holdsClientReads: Bool {
+        switch state {
+        case .connecting: return true
+        case .forwarding(_, let upstream): return !upstream.isWritable
+        case .idle, .tunnelling, .closed: return false
+        }
+    }
+
+    private func resumeClientReads() {
+        guard readPending, !holdsClientReads, let context else { return }
+        readPending = false
+        context.read()
+    }
+
+    private func begin(_ request: RoutedRequest) {
+        guard case .idle = state else {
+            state = .closed
+            context?.close(promise: nil)
+            return
+        }
+        let exchange = Exchange(request)
+        exchange.hop.start()
+        state = .connecting(exchange)
+        armWatchdog(exchange, after: .milliseconds(Int64(limits.upstreamTimeoutMs)))
+        connect(exchange, reuse: true)
+    }
+
+    private func connect(_ exchange: Exchange, reuse: Bool) {
+        exchange.attempts += 1
+        info.loop.pool.acquire(
+            exchange.request.upstream, connectTimeout: .milliseconds(Int64(limits.connectTimeoutMs)), reuse: reuse
+        ) { result in
+            self.connected(exchange, result)
+        }
+    }
+
+    private func connected(_ exchange: Exchange, _ result: Result<UpstreamHandler, any Error>) {
+        guard case .connecting(let current) = state, current === exchange else {
+            if case .success(let upstream) = result {
+                info.loop.pool.release(upstream, idleTimeout: .milliseconds(Int64(limits.idleTimeoutMs)))
+            }
+            return
+        }
+        switch result {
+        case .failure(let error):
+            answer(
+                exchange,
+                .unreachable(exchange.request.routeLabel, at: exchange.request.upstream, error, limits: limits))
+        case .success(let upstream):
+            upstream.owner = self
+            exchange.reusedConnection = upstream.requestsSent > 0
+            state = .forwarding(exchange, upstream)
+            upstream.send(.head(exchange.request.head))
+            while let part = exchange.pending.popFirst() {
+                upstream.send(part)
+                if case .end = part { exchange.requestSent = true }
+            }
+            upstream.flush()
+            exchange.progressed()
+            resumeClientReads()
+        }
+    }
+
+    private func forwardBody(_ buffer: ByteBuffer) {
+        switch state {
+        case .connecting(let exchange):
+            exchange.bytesIn += buffer.readableBytes
+            exchange.hasBody = true
+            exchange.pending.append(.body(.byteBuffer(buffer)))
+        case .forwarding(let exchange, let upstream):
+            exchange.bytesIn += buffer.readableBytes
+            exchange.hasBody = true
+            exchange.progressed()
+            upstream.send(.body(.byteBuffer(buffer)))
+        case .idle, .tunnelling, .closed:
+            break
+        }
+    }
+
+    private func forwardEnd(_ trailers: HTTPHeaders?) {
+        switch state {
+        case .connecting(let exchange):
+            exchange.requestEnded = true
+            exchange.pending.append(.end(trailers))
+        case .forwarding(let exchange, let upstream):
+            exchange.requestEnded = true
+            exchange.requestSent = true
+            upstream.send(.end(trailers))
+            upstream.flush()
+            exchange.progressed()
+            if exchange.responseEnded { finish(exchange, upstream, trailers: nil) }
+        case .idle, .tunnelling, .closed:
+            break
+        }
+    }
+
+    func upstream(_ upstream: UpstreamHandler, received part: HTTPClientResponsePart) {
+        guard case .forwarding(let exchange, let current) = state, current === upstream, let context else { return }
+        switch part {
+        case .head(let head):
+            relayHead(head, exchange, context)
+        case .body(let buffer):
+            exchange.bytesOut += buffer.readableBytes
+            exchange.progressed()
+            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            if !context.channel.isWritable { upstream.pauseReads() }
+        case .end(let trailers):
+            if exchange.switching {
+                join(exchange, upstream, context)
+            } else if exchange.requestSent {
+                exchange.responseEnded = true
+                finish(exchange, upstream, trailers: trailers)
+            } else {
+                // An early answer (a 413, say): the rest of the request still goes upstream.
+                exchange.responseEnded = true
+                exchange.responseEndWritten = true
+                context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
+            }
+        }
+    }
+
+    func upstreamReadComplete(_ upstream: UpstreamHandler) {
+        guard case .forwarding(_, let current) = state, current === upstream else { return }
+        context?.flush()
+    }
+
+    func upstreamWritabilityChanged(_ upstream: UpstreamHandler) {
+        resumeClientReads()
+    }
+
+    func upstreamClosed(_ upstream: UpstreamHandler, error: (any Error)?) {
+        guard case .forwarding(let exchange, let current) = state, current === upstream else { return }
+        exchange.upstreamReusable = false
+        if exchange.canRetry {
+            exchange.pending = [.end(nil)]
+            state = .connecting(exchange)
+            connect(exchange, reuse: false)
+        } else if exchange.responseEnded {
+            exchange.closeClient = true
+            finish(exchange, upstream, trailers: nil)
+        } else if !exchange.responseStarted {
+            answer(exchange, .hungUp(exchange.request.routeLabel, at: exchange.request.upstream, error))
+        } else {
+            abort(exchange, "the upstream closed the connection in the middle of the response")
+        }
+    }
+
+    private func relayHead(_ head: HTTPResponseHead, _ exchange: Exchange, _ context: ChannelHandlerContext) {
+        let request = exchange.request
+        if head.status.code < 200 && head.status != .switchingProtocols {
+            // Interim answers (100 Continue, 103 Early Hints) go on, except to HTTP/1.0 clients, who cannot read them.
+            guard request.clientVersion.isAtLeast11 else { return }
+            let interim = ForwardedHeaders.response(
+                head, version: request.clientVersion, route: request.routeLabel, via: info.reporter.proxy,
+                upgrade: false, close: false)
+            context.writeAndFlush(wrapOutboundOut(.head(interim)), promise: nil)
+            return
+        }
+        let switching = request.isUpgrade && head.status == .switchingProtocols
+        let delimited = ForwardedHeaders.isSelfDelimited(head, requestMethod: request.method)
+        exchange.status = Int(head.status.code)
+        exchange.responseStarted = true
+        exchange.switching = switching
+        exchange.upstreamReusable = head.isKeepAlive && delimited && !switching
+        // After an upgrade request the decoder reads no further requests, so a refused upgrade ends the connection.
+        if request.isUpgrade && !switching { exchange.closeClient = true }
+        if !delimited && !request.clientVersion.isAtLeast11 { exchange.closeClient = true }
+        let relayed = ForwardedHeaders.response(
+            head, version: request.clientVersion, route: request.routeLabel, via: info.reporter.proxy,
+            upgrade: switching, close: exchange.closeClient && !switching)
+        context.write(wrapOutboundOut(.head(relayed)), promise: nil)
+    }
+
+    /// Both ends have passed: the upstream goes back to the pool and the hop ends.
+    private func finish(_ exchange: Exchange, _ upstream: UpstreamHandler, trailers: HTTPHeaders?) {
+        guard let context else { return }
+        exchange.watchdog?.cancel()
+        if exchange.upstreamReusable && upstream.isActive {
+            info.loop.pool.release(upstream, idleTimeout: .milliseconds(Int64(limits.idleTimeoutMs)))
+        } else {
+            upstream.close()
+        }
+        exchange.hop.end(status: exchange.status, bytesIn: exchange.bytesIn, bytesOut: exchange.bytesOut)
+        let close = exchange.closeClient
+        state = close ? .closed : .idle
+        context.triggerUserOutboundEvent(HeadGuard.Event.exchangeDone, promise: nil)
+        resumeClientReads()
+        // Writing the end may hand over the next pipelined request, so nothing touches state after it.
+        let written: EventLoopFuture<Void>
+        if exchange.responseEndWritten {
+            written = context.eventLoop.makeSucceededVoidFuture()
+            context.flush()
+        } else {
+            written = context.writeAndFlush(wrapOutboundOut(.end(trailers)))
+        }
+        if close {
+            written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        }
+    }
+
+    /// Answers for the upstream (502, 504) while no response has started; otherwise aborts.
+    private func answer(_ exchange: Exchange, _ answer: ErrorAnswer) {
+        guard let context else { return }
+        if exchange.responseStarted {
+            abort(exchange, answer.message)
+            return
+        }
+        exchange.watchdog?.cancel()
+        if case .forwarding(_, let upstream) = state { upstream.close() }
+        exchange.hop.end(
+            status: Int(answer.status.code), bytesIn: exchange.bytesIn, bytesOut: 0, error: answer.message)
+        let close = exchange.closeClient || !exchange.requestEnded || exchange.request.isUpgrade
+        state = close ? .closed : .idle
+        if !close { context.triggerUserOutboundEvent(HeadGuard.Event.exchangeDone, promise: nil) }
+        resumeClientReads()
+        context.writeAnswer(
+            answer, version: exchange.request.clientVersion, route: exchange.request.routeLabel, close: close,
+            isHead: exchange.request.method == .HEAD)
+    }
+
+    /// Ends an exchange that cannot be answered any more: both connections close.
+    private func abort(_ exchange: Exchange, _ reason: String) {
+        exchange.watchdog?.cancel()
+        if case .forwarding(_, let upstream) = state { upstream.close() }
+        exchange.hop.end(status: exchange.status, bytesIn: exchange.bytesIn, bytesOut: exchange.bytesOut, error: reason)
+        state = .closed
+        context?.close(promise: nil)
+    }
+
+    /// The 101 and its end have gone to the client: from here on, bytes flow raw both ways.
+    private func join(_ exchange: Exchange, _ upstream: UpstreamHandler, _ context: ChannelHandlerContext) {
+        exchange.watchdog?.cancel()
+        state = .tunnelling
+        upstream.owner = nil
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        let tunnel = TunnelHop(
+            exchange.hop, status: exchange.status, bytesIn: exchange.bytesIn, bytesOut: exchange.bytesOut)
+        guard let upstreamChannel = upstream.channel else {
+            tunnel.fail("the upstream closed as the protocol switched")
+            context.close(promise: nil)
+            return
+        }
+        do {
+            try Tunnel.joinUpgraded(client: context.channel, upstream: upstreamChannel, tunnel: tunnel)
+        } catch {
+            tunnel.fail("could not join the connections: \(error)")
+            context.close(promise: nil)
+            upstreamChannel.close(promise: nil)
+        }
+    }
+
+    private func armWatchdog(_ exchange: Exchange, after delay: TimeAmount) {
+        guard let context else { return }
+        exchange.watchdog = context.eventLoop.assumeIsolated().scheduleTask(in: delay) {
+            self.watchdogFired(exchange)
+        }
+    }
+
+    /// Re-arms itself while bytes move; fires when nothing has moved for the upstream timeout.
+    private func watchdogFired(_ exchange: Exchange) {
+        switch state {
+        case .connecting(let current) where current === exchange: break
+        case .forwarding(let current, _) where current === exchange: break
+        default: return
+        }
+        let timeout = TimeAmount.milliseconds(Int64(limits.upstreamTimeoutMs))
+        let quiet = NIODeadline.now() - exchange.lastProgress
+        if quiet < timeout {
+            armWatchdog(exchange, after: timeout - quiet)
+        } else if exchange.responseStarted {
+            abort(exchange, "no bytes moved for \(limits.upstreamTimeoutMs) ms")
+        } else {
+            answer(exchange, .tooSlow(exchange.request.routeLabel, at: exchange.request.upstream, limits: limits))
+        }
+    }
+}
+
+extension HTTPVersion {
+    /// HTTP/1.1 or later: interim responses, chunked bodies and keep-alive by default.
+    var isAtLeast11: Bool { major > 1 || (major == 1 && minor >= 1) }
+}

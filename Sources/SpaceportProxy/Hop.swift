@@ -1,0 +1,98 @@
+import NIOCore
+import SpaceportCore
+
+/// Publishes a listener's hops to the sink; knows the proxy's and listener's names.
+struct HopReporter: Sendable {
+    let proxy: String
+    let listener: ListenerRole
+    let sink: (any EventSink)?
+
+    /// A hop that has just arrived; nothing is published until `start`.
+    func begin(flow: String?, method: String?, host: String?, path: String?, protocol: HopProtocol = .http) -> Hop {
+        Hop(
+            reporter: self,
+            event: HopEvent(
+                id: RequestID.make(), flow: flow ?? RequestID.make(), phase: .start, time: "", proxy: proxy,
+                listener: listener.name, from: listener.caller, protocol: `protocol`, method: method,
+                host: host.map { Printable.clip($0, max: 253) }, path: path.map { Printable.clip($0, max: 512) }))
+    }
+}
+
+/// One request through the proxy to one upstream: `start` when routed, `end` when done.
+struct Hop {
+    let reporter: HopReporter
+    private(set) var event: HopEvent
+    private let began = NIODeadline.now()
+    private var ended = false
+
+    fileprivate init(reporter: HopReporter, event: HopEvent) {
+        self.reporter = reporter
+        self.event = event
+    }
+
+    var flow: String { event.flow }
+
+    mutating func routed(_ route: Route) {
+        event.routeAs = route.routeAs
+        event.routeAsSource = route.routeAsSource
+        event.service = route.resolution.instance?.service ?? route.service
+        event.tried = route.tried
+        event.space = route.space
+        event.upstream = route.upstream?.description
+    }
+
+    mutating func served(by instance: InstanceRef, upstream: Address) {
+        event.service = instance.service
+        event.space = instance.space
+        event.routeAs = instance.space
+        event.tried = [instance.space]
+        event.upstream = upstream.description
+    }
+
+    mutating func setProtocol(_ value: HopProtocol) { event.protocol = value }
+
+    /// `<service>@<space>`, the value of `x-spaceport-route`, once a space serves the hop.
+    var routeLabel: String? {
+        guard let service = event.service, let space = event.space else { return nil }
+        return "\(service)@\(space)"
+    }
+
+    func start() {
+        guard let sink = reporter.sink else { return }
+        var start = event
+        start.phase = .start
+        start.time = EventTime.now()
+        sink.publish(.hop(start))
+    }
+
+    /// Publishes the end once; later calls do nothing.
+    mutating func end(status: Int?, bytesIn: Int, bytesOut: Int, error: String? = nil) {
+        guard !ended else { return }
+        ended = true
+        guard let sink = reporter.sink else { return }
+        var end = event
+        end.phase = .end
+        end.time = EventTime.now()
+        end.status = status
+        end.bytesIn = bytesIn
+        end.bytesOut = bytesOut
+        end.error = error
+        end.durationMs = Double((NIODeadline.now() - began).nanoseconds / 1000) / 1000
+        sink.publish(.hop(end))
+    }
+
+    /// A hop refused before it reached an upstream: its start and its end, with the reason.
+    mutating func refuse(_ answer: ErrorAnswer) {
+        start()
+        end(status: Int(answer.status.code), bytesIn: 0, bytesOut: 0, error: answer.message)
+    }
+}
+
+/// Request and hop ids: 16 random hex digits, unique enough to group a flow and name a hop.
+enum RequestID {
+    static func make() -> String {
+        let value = UInt64.random(in: .min ... .max)
+        let text = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - text.count) + text
+    }
+}

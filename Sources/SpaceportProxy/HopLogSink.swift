@@ -1,0 +1,70 @@
+import Dispatch
+import Logging
+import SpaceportCore
+import Synchronization
+
+/// Logs one line per finished hop through swift-log, off the event loops. Lines wait in a
+/// bounded queue; when it is full they are counted and dropped rather than slowing traffic.
+public final class HopLogSink: EventSink {
+    public static let maxPending = 10_000
+
+    private let logger: Logger
+    private let queue = DispatchQueue(label: "spaceport.hop-log")
+    private let pending = Atomic<Int>(0)
+    private let dropped = Atomic<Int>(0)
+
+    public init(logger: Logger) {
+        self.logger = logger
+    }
+
+    public func publish(_ event: FeedEvent) {
+        guard case .hop(let hop) = event, hop.phase == .end else { return }
+        guard pending.add(1, ordering: .relaxed).newValue <= Self.maxPending else {
+            pending.subtract(1, ordering: .relaxed)
+            dropped.add(1, ordering: .relaxed)
+            return
+        }
+        queue.async { [self] in
+            pending.subtract(1, ordering: .relaxed)
+            let lost = dropped.exchange(0, ordering: .relaxed)
+            if lost > 0 { logger.warning("\(lost) hop lines were dropped: the log could not keep up") }
+            logger.log(level: hop.error == nil ? .info : .warning, "\(Self.line(hop))")
+        }
+    }
+
+    /// `GET servicea.localhost:8080/api → servicea@azureuser 200 3.1 ms · route-as azureuser (host)`.
+    public static func line(_ hop: HopEvent) -> String {
+        var parts: [String] = []
+        switch hop.protocol {
+        case .http: parts.append("\(hop.method ?? "-") \(hop.host ?? "")\(hop.path ?? "")")
+        case .websocket: parts.append("websocket \(hop.host ?? "")\(hop.path ?? "")")
+        case .tcp: parts.append("tcp \(hop.listener)")
+        }
+        parts.append("→ \(hop.service.map { "\($0)@\(hop.space ?? "nowhere")" } ?? "unrouted")")
+        parts.append(hop.status.map(String.init) ?? "-")
+        parts.append(hop.durationMs.map { String(format: "%.1f ms", $0) } ?? "- ms")
+        var detail: [String] = []
+        if let routeAs = hop.routeAs, let source = hop.routeAsSource {
+            detail.append("route-as \(routeAs) (\(source.rawValue))")
+        }
+        if hop.isFallback { detail.append("tried \(hop.tried.joined(separator: " → "))") }
+        if let from = hop.from { detail.append("from \(from.space)/\(from.service)") }
+        if hop.protocol != .http { detail.append("\(hop.bytesIn) B in, \(hop.bytesOut) B out") }
+        if let error = hop.error { detail.append("error: \(error)") }
+        let head = parts.joined(separator: " ")
+        return detail.isEmpty ? head : "\(head) · \(detail.joined(separator: " · "))"
+    }
+}
+
+/// Hands every event to each of several sinks, in order.
+public struct FanOutSink: EventSink {
+    private let sinks: [any EventSink]
+
+    public init(_ sinks: [any EventSink]) {
+        self.sinks = sinks
+    }
+
+    public func publish(_ event: FeedEvent) {
+        for sink in sinks { sink.publish(event) }
+    }
+}

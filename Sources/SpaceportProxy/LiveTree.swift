@@ -1,0 +1,109 @@
+import NIOCore
+import SpaceportCore
+import Synchronization
+
+/// The tree every request routes against. Writers (the store's observer) take a lock and
+/// bump a generation; readers on an event loop compare one atomic integer with their
+/// cached generation, so the hot path takes no lock, yet the very next request after a
+/// change sees it.
+final class LiveTree: Sendable {
+    private let latest: Mutex<SpaceTree>
+    private let generation = Atomic<Int>(0)
+
+    init(_ tree: SpaceTree) {
+        latest = Mutex(tree)
+    }
+
+    func update(_ tree: SpaceTree) {
+        latest.withLock { $0 = tree }
+        generation.add(1, ordering: .releasing)
+    }
+
+    var current: SpaceTree { latest.withLock { $0 } }
+
+    /// The generation is read before the tree, so a cached pair is never newer than it claims.
+    fileprivate func snapshot() -> (generation: Int, tree: SpaceTree) {
+        let seen = generation.load(ordering: .acquiring)
+        return (seen, latest.withLock { $0 })
+    }
+
+    fileprivate var currentGeneration: Int { generation.load(ordering: .acquiring) }
+}
+
+/// What one event loop keeps for itself: its copy of the tree, its pool of upstream
+/// connections, and the client connections it serves (for draining). Touched only on `loop`.
+final class LoopState {
+    let loop: any EventLoop
+    let pool: UpstreamPool
+    private let live: LiveTree
+    private var generation: Int
+    private var cached: SpaceTree
+    private var connections: [ObjectIdentifier: any Channel] = [:]
+    private(set) var draining = false
+
+    init(loop: any EventLoop, live: LiveTree) {
+        self.loop = loop
+        self.live = live
+        let snapshot = live.snapshot()
+        generation = snapshot.generation
+        cached = snapshot.tree
+        pool = UpstreamPool(loop: loop)
+    }
+
+    /// The tree as of now: one atomic load unless the tree changed since the last request.
+    var tree: SpaceTree {
+        if live.currentGeneration != generation {
+            (generation, cached) = live.snapshot()
+        }
+        return cached
+    }
+
+    func track(_ channel: any Channel) {
+        let key = ObjectIdentifier(channel)
+        connections[key] = channel
+        channel.closeFuture.assumeIsolated().whenComplete { _ in
+            self.connections[key] = nil
+        }
+        if draining { channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
+    }
+
+    /// Asks every connection to finish what it is doing and close; returns when all have.
+    func drain() -> EventLoopFuture<Void> {
+        draining = true
+        let open = Array(connections.values)
+        for channel in open {
+            channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        }
+        pool.closeAll()
+        return EventLoopFuture.andAllComplete(open.map(\.closeFuture), on: loop)
+    }
+
+    func closeAll() {
+        for channel in connections.values { channel.close(promise: nil) }
+        pool.closeAll()
+    }
+}
+
+/// Each event loop's `LoopState`, found by the loop a channel runs on. Built once, never mutated.
+struct LoopStates: Sendable {
+    private let states: [ObjectIdentifier: NIOLoopBoundBox<LoopState>]
+
+    init(group: any EventLoopGroup, live: LiveTree) {
+        var states: [ObjectIdentifier: NIOLoopBoundBox<LoopState>] = [:]
+        for loop in group.makeIterator() {
+            states[ObjectIdentifier(loop)] = .makeBoxSendingValue(
+                LoopState(loop: loop, live: live), eventLoop: loop)
+        }
+        self.states = states
+    }
+
+    /// The state of the loop the caller runs on.
+    func on(_ loop: any EventLoop) -> LoopState {
+        guard let box = states[ObjectIdentifier(loop)] else {
+            preconditionFailure("event loop \(loop) is not in the proxy's group")
+        }
+        return box.value
+    }
+
+    var loops: [any EventLoop] { states.values.map(\.eventLoop) }
+}

@@ -1,0 +1,228 @@
+import NIOCore
+import SpaceportCore
+
+/// What the first bytes at a `listen` address say about the protocol.
+enum Sniff: Equatable {
+    case http
+    case raw
+    case undecided
+
+    /// Methods a request line may start with (RFC 9110 and WebDAV); `PRI` (HTTP/2) is raw.
+    static let methods: Set<String> = [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "PROPFIND",
+        "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "SEARCH", "REPORT", "PURGE", "QUERY",
+    ]
+
+    /// A request line longer than this without its end is taken for HTTP; the decoder judges it.
+    static let longestLine = 8 * 1024
+
+    /// HTTP when the bytes start `METHOD target HTTP/1.x` and a line end; raw as soon as they cannot.
+    static func classify(_ bytes: ByteBufferView) -> Sniff {
+        var index = bytes.startIndex
+        var method: [UInt8] = []
+        while index < bytes.endIndex, bytes[index] != UInt8(ascii: " ") {
+            let byte = bytes[index]
+            guard byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"), method.count < 10 else { return .raw }
+            method.append(byte)
+            index += 1
+        }
+        guard index < bytes.endIndex else { return prefixOfMethod(method) ? .undecided : .raw }
+        guard methods.contains(String(decoding: method, as: UTF8.self)) else { return .raw }
+        guard let lineEnd = bytes[index...].firstIndex(of: UInt8(ascii: "\n")) else {
+            return bytes.count > longestLine ? .http : .undecided
+        }
+        var line = Array(bytes[index..<lineEnd])
+        if line.last == UInt8(ascii: "\r") { line.removeLast() }
+        let text = String(decoding: line, as: UTF8.self)
+        return text.hasSuffix(" HTTP/1.1") || text.hasSuffix(" HTTP/1.0") ? .http : .raw
+    }
+
+    private static func prefixOfMethod(_ bytes: [UInt8]) -> Bool {
+        let text = String(decoding: bytes, as: UTF8.self)
+        return methods.contains { $0.hasPrefix(text) }
+    }
+}
+
+/// The front of a connection to a `listen` address: HTTP is routed as the instance's space;
+/// anything else goes, unmodified, to the instance's own upstream. A client that sends
+/// nothing for a moment is taken for a protocol where the server speaks first.
+final class ProtocolSniffer: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+
+    /// How long a silent client is waited for before the connection is taken for raw TCP.
+    static let silence = TimeAmount.milliseconds(300)
+
+    private enum State {
+        case sniffing(ByteBuffer?, Scheduled<Void>?)
+        case connecting(ByteBuffer?)
+        case done
+    }
+
+    private var state = State.sniffing(nil, nil)
+    private var readPending = false
+    private var inputClosed = false
+    private let info: ConnectionInfo
+    private let instance: InstanceRef
+
+    init(_ info: ConnectionInfo, instance: InstanceRef) {
+        self.info = info
+        self.instance = instance
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { startClock(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        startClock(context)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var incoming = unwrapInboundIn(data)
+        switch state {
+        case .sniffing(var buffered, let timer):
+            if buffered == nil {
+                buffered = incoming
+            } else {
+                buffered!.writeBuffer(&incoming)
+            }
+            switch Sniff.classify(buffered!.readableBytesView) {
+            case .undecided:
+                state = .sniffing(buffered, timer)
+            case .http:
+                timer?.cancel()
+                becomeHTTP(buffered, context)
+            case .raw:
+                timer?.cancel()
+                becomeRaw(buffered, context)
+            }
+        case .connecting(var buffered):
+            if buffered == nil {
+                buffered = incoming
+            } else {
+                buffered!.writeBuffer(&incoming)
+            }
+            state = .connecting(buffered)
+        case .done:
+            context.fireChannelRead(data)
+        }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if case .connecting = state {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        switch (event, state) {
+        case (is ChannelShouldQuiesceEvent, .sniffing), (is ChannelShouldQuiesceEvent, .connecting):
+            context.close(promise: nil)
+        case (ChannelEvent.inputClosed, .sniffing(let buffered, let timer)):
+            inputClosed = true
+            timer?.cancel()
+            becomeRaw(buffered, context)
+        case (ChannelEvent.inputClosed, .connecting):
+            inputClosed = true
+        default:
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if case .sniffing(_, let timer) = state { timer?.cancel() }
+        state = .done
+        context.fireChannelInactive()
+    }
+
+    private func startClock(_ context: ChannelHandlerContext) {
+        guard case .sniffing(let buffered, nil) = state else { return }
+        let timer = context.eventLoop.assumeIsolated().scheduleTask(in: Self.silence) {
+            self.silenceEnded(context)
+        }
+        state = .sniffing(buffered, timer)
+    }
+
+    private func silenceEnded(_ context: ChannelHandlerContext) {
+        guard case .sniffing(let buffered, _) = state else { return }
+        if let buffered, buffered.readableBytes > 0 {
+            let startsLikeHTTP = buffered.readableBytesView.firstIndex(of: UInt8(ascii: " ")) != nil
+            startsLikeHTTP ? becomeHTTP(buffered, context) : becomeRaw(buffered, context)
+        } else {
+            becomeRaw(buffered, context)
+        }
+    }
+
+    private func becomeHTTP(_ buffered: ByteBuffer?, _ context: ChannelHandlerContext) {
+        state = .done
+        do {
+            try ProxyConnection.installHTTP(on: context.pipeline.syncOperations, info)
+        } catch {
+            context.close(promise: nil)
+            return
+        }
+        if let buffered { context.fireChannelRead(wrapInboundOut(buffered)) }
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+    }
+
+    private func becomeRaw(_ buffered: ByteBuffer?, _ context: ChannelHandlerContext) {
+        state = .connecting(buffered)
+        let tree = info.loop.tree
+        var hop = info.reporter.begin(flow: nil, method: nil, host: nil, path: nil, protocol: .tcp)
+        guard let upstream = tree.space(instance.space)?.instance(instance.service)?.upstream else {
+            hop.refuse(ErrorAnswer(.notFound, "\(instance) is no longer in the spaces file"))
+            state = .done
+            context.close(promise: nil)
+            return
+        }
+        hop.served(by: instance, upstream: upstream)
+        hop.start()
+        let timeout = TimeAmount.milliseconds(Int64(info.limits.connectTimeoutMs))
+        HTTPUpstream.connectRaw(to: upstream, on: context.eventLoop, timeout: timeout).assumeIsolated().whenComplete {
+            result in
+            switch result {
+            case .success(let channel):
+                self.joined(channel, hop, context)
+            case .failure(let error):
+                let answer = ErrorAnswer.unreachable(
+                    "\(self.instance.service)@\(self.instance.space)", at: upstream, error, limits: self.info.limits)
+                hop.end(status: nil, bytesIn: 0, bytesOut: 0, error: answer.message)
+                self.state = .done
+                context.close(promise: nil)
+            }
+        }
+    }
+
+    private func joined(_ upstream: any Channel, _ hop: Hop, _ context: ChannelHandlerContext) {
+        guard case .connecting(let buffered) = state, context.channel.isActive else {
+            upstream.close(promise: nil)
+            var hop = hop
+            hop.end(status: nil, bytesIn: 0, bytesOut: 0, error: "the client closed the connection first")
+            return
+        }
+        state = .done
+        let tunnel = TunnelHop(hop, status: nil)
+        do {
+            try Tunnel.joinRaw(client: context, upstream: upstream, tunnel: tunnel)
+        } catch {
+            tunnel.fail("could not join the connections: \(error)")
+            upstream.close(promise: nil)
+            context.close(promise: nil)
+            return
+        }
+        if let buffered, buffered.readableBytes > 0 {
+            context.fireChannelRead(wrapInboundOut(buffered))
+            context.fireChannelReadComplete()
+        }
+        // A client that already said all it will say: the upstream hears the EOF too.
+        if inputClosed { context.fireUserInboundEventTriggered(ChannelEvent.inputClosed) }
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        if readPending { context.read() }
+        upstream.read()
+    }
+}

@@ -1,0 +1,62 @@
+import NIOCore
+import NIOHTTP1
+import SpaceportCore
+
+/// What every handler of one client connection shares.
+struct ConnectionInfo {
+    let role: ListenerRole
+    let reporter: HopReporter
+    let loop: LoopState
+    /// Read when the connection opened; a later change applies to later connections.
+    let limits: Limits
+    let clientIP: String?
+}
+
+/// The pipelines of client connections. HTTP reads like its diagram:
+/// guard the head → decode → route → forward (→ glue, once upgraded).
+enum ProxyConnection {
+    static func installHTTP(on pipeline: ChannelPipeline.SynchronousOperations, _ info: ConnectionInfo) throws {
+        var limits = NIOHTTPDecoderLimitConfiguration()
+        limits.maxHeaderListSize = info.limits.maxHeaderBytes
+        limits.maxHeaderFieldSize = info.limits.maxHeaderBytes
+        limits.maxHeaderFieldCount = info.limits.maxHeaderCount
+        try pipeline.addHandler(HeadGuard(info))
+        // No local upgrades: an upgrader list, even empty, makes the decoder hand over the
+        // bytes that follow an upgrade request instead of dropping them.
+        try pipeline.configureHTTPServerPipeline(
+            withPipeliningAssistance: true, withServerUpgrade: (upgraders: [], completionHandler: { _ in }),
+            withErrorHandling: false, withOutboundHeaderValidation: true,
+            withEncoderConfiguration: HTTPResponseEncoder.Configuration(),
+            withDecoderLimitConfiguration: limits)
+        try pipeline.addHandler(RouteHandler(info))
+        try pipeline.addHandler(ForwardHandler(info))
+    }
+
+    static func installListen(
+        on pipeline: ChannelPipeline.SynchronousOperations, _ info: ConnectionInfo, instance: InstanceRef
+    ) throws {
+        try pipeline.addHandler(ProtocolSniffer(info, instance: instance))
+    }
+}
+
+/// A listener's side of accepting: which role it plays and where its hops go.
+struct ListenerContext: Sendable {
+    let role: ListenerRole
+    let reporter: HopReporter
+    let loops: LoopStates
+
+    /// Runs on the new channel's loop, before its first read.
+    func accept(_ channel: any Channel) throws {
+        let state = loops.on(channel.eventLoop)
+        state.track(channel)
+        let info = ConnectionInfo(
+            role: role, reporter: reporter, loop: state, limits: state.tree.settings.limits,
+            clientIP: channel.remoteAddress?.ipAddress)
+        switch role {
+        case .listen(let instance):
+            try ProxyConnection.installListen(on: channel.pipeline.syncOperations, info, instance: instance)
+        case .ingress, .egress:
+            try ProxyConnection.installHTTP(on: channel.pipeline.syncOperations, info)
+        }
+    }
+}

@@ -1,0 +1,180 @@
+import NIOCore
+import NIOHTTP1
+import SpaceportCore
+
+/// A request as routed: the head to send upstream and what the response needs to know.
+struct RoutedRequest {
+    /// As the upstream receives it.
+    var head: HTTPRequestHead
+    var method: HTTPMethod
+    var clientVersion: HTTPVersion
+    var clientKeepAlive: Bool
+    var isUpgrade: Bool
+    var upstream: Address
+    /// `<service>@<space>`, for `x-spaceport-route`.
+    var routeLabel: String
+    var hop: Hop
+}
+
+/// The parts of a routed request, as the forwarder receives them.
+enum ProxyRequestPart {
+    case head(RoutedRequest)
+    case body(ByteBuffer)
+    case end(HTTPHeaders?)
+}
+
+/// Routes each request head by the rules (DESIGN.md 1–4) against the live tree, and
+/// answers what cannot be routed itself: a bad request (400), no route (404), a request
+/// the decoder rejected (400, or 431 for headers past the limits).
+final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = ProxyRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private enum State {
+        case idle
+        case forwarding
+        /// Answered already; the rest of the request is read and dropped.
+        case refusing
+        case closing
+    }
+
+    private var state = State.idle
+    private let info: ConnectionInfo
+
+    init(_ info: ConnectionInfo) {
+        self.info = info
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch (unwrapInboundIn(data), state) {
+        case (.head(let head), .idle):
+            context.triggerUserOutboundEvent(HeadGuard.Event.headReceived, promise: nil)
+            switch route(head) {
+            case .success(let routed):
+                state = .forwarding
+                context.fireChannelRead(wrapInboundOut(.head(routed)))
+            case .failure(let refusal):
+                refuse(refusal, head: head, context)
+            }
+        case (.body(let buffer), .forwarding):
+            context.fireChannelRead(wrapInboundOut(.body(buffer)))
+        case (.end(let trailers), .forwarding):
+            state = .idle
+            context.fireChannelRead(wrapInboundOut(.end(trailers)))
+        case (.end, .refusing):
+            state = .idle
+            context.triggerUserOutboundEvent(HeadGuard.Event.exchangeDone, promise: nil)
+        case (.body, .refusing), (_, .closing):
+            break
+        case (.head, _), (.body, .idle), (.end, .idle):
+            state = .closing
+            context.close(promise: nil)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        guard let parseError = error as? HTTPParserError else {
+            context.fireErrorCaught(error)
+            return
+        }
+        switch state {
+        case .forwarding:
+            context.fireErrorCaught(error)
+        case .refusing:
+            state = .closing
+            context.close(promise: nil)
+        case .closing:
+            break
+        case .idle:
+            state = .closing
+            context.triggerUserOutboundEvent(HeadGuard.Event.headReceived, promise: nil)
+            let answer =
+                parseError == .headerOverflow
+                ? ErrorAnswer(
+                    .requestHeaderFieldsTooLarge,
+                    "the request's headers exceed \(info.limits.maxHeaderBytes) bytes or \(info.limits.maxHeaderCount) fields"
+                )
+                : ErrorAnswer(.badRequest, "the request is not valid HTTP/1.1 (\(parseError))")
+            var hop = info.reporter.begin(flow: nil, method: nil, host: nil, path: nil)
+            hop.refuse(answer)
+            context.writeAnswer(answer, version: .http1_1, route: nil, close: true, isHead: false)
+        }
+    }
+
+    private struct Refusal: Error {
+        var answer: ErrorAnswer
+        var hop: Hop
+    }
+
+    private func refuse(_ refusal: Refusal, head: HTTPRequestHead, _ context: ChannelHandlerContext) {
+        var hop = refusal.hop
+        hop.refuse(refusal.answer)
+        let close = !head.isKeepAlive || ForwardedHeaders.isUpgrade(head)
+        state = close ? .closing : .refusing
+        context.writeAnswer(
+            refusal.answer, version: head.version, route: hop.routeLabel, close: close, isHead: head.method == .HEAD)
+    }
+
+    private func route(_ head: HTTPRequestHead) -> Result<RoutedRequest, Refusal> {
+        let tree = info.loop.tree
+        let settings = tree.settings
+        let target = RequestTarget(head.uri, isConnect: head.method == .CONNECT)
+        let hosts = head.headers["host"]
+        let host = target?.authority ?? hosts.first
+        var hop = info.reporter.begin(
+            flow: head.headers.first(name: ForwardedHeaders.requestIDHeader), method: head.method.rawValue,
+            host: host, path: target?.forwardedPath ?? head.uri)
+        func refusal(_ status: HTTPResponseStatus, _ message: String) -> Result<RoutedRequest, Refusal> {
+            .failure(Refusal(answer: ErrorAnswer(status, message), hop: hop))
+        }
+        guard let target else {
+            return refusal(
+                .badRequest, "the request target '\(Printable.clip(head.uri))' is neither a path nor an http:// URL")
+        }
+        if case .authority = target {
+            return refusal(.notImplemented, "CONNECT is not supported; send plain http:// requests through Spaceport")
+        }
+        if hosts.count > 1 {
+            return refusal(.badRequest, "the request has \(hosts.count) Host headers; send one")
+        }
+        let routeValues = head.headers[settings.routeHeader]
+        if Set(routeValues).count > 1 {
+            return refusal(
+                .badRequest, "the request carries \(settings.routeHeader) \(routeValues.count) times; send one value")
+        }
+        let request: RouteRequest
+        switch info.role {
+        case .ingress:
+            request = RouteRequest(host: host, routeHeader: routeValues.first)
+        case .egress(let caller):
+            request = RouteRequest(host: host, routeHeader: routeValues.first, caller: caller.space)
+        case .listen(let instance):
+            request = RouteRequest(host: instance.service, routeHeader: routeValues.first, caller: instance.space)
+        }
+        let route: Route
+        do {
+            route = try tree.route(request)
+        } catch {
+            return refusal(HTTPResponseStatus(statusCode: error.status), error.description)
+        }
+        hop.routed(route)
+        guard let upstream = route.upstream, let label = hop.routeLabel else {
+            let chain = route.tried.isEmpty ? "'\(route.resolution.routeAs)'" : route.tried.joined(separator: " → ")
+            return refusal(.notFound, "no space on the chain \(chain) serves \(route.service)")
+        }
+        let isUpgrade = ForwardedHeaders.isUpgrade(head)
+        if isUpgrade, head.headers[canonicalForm: "upgrade"].contains(where: { $0.lowercased() == "websocket" }) {
+            hop.setProtocol(.websocket)
+        }
+        let forwarded = ForwardedHeaders.request(
+            head, path: target.forwardedPath, host: host, routeHeader: settings.routeHeader,
+            routeAs: route.routeAs, requestID: hop.flow, clientIP: info.clientIP, via: info.reporter.proxy,
+            upgrade: isUpgrade)
+        return .success(
+            RoutedRequest(
+                head: forwarded, method: head.method, clientVersion: head.version,
+                clientKeepAlive: head.isKeepAlive, isUpgrade: isUpgrade, upstream: upstream, routeLabel: label,
+                hop: hop))
+    }
+}

@@ -1,0 +1,129 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import SpaceportCore
+
+/// Keep-alive connections to upstreams, for one event loop, by upstream address: a request
+/// takes an idle connection when there is one and dials otherwise. Touched only on `loop`,
+/// so it needs no lock; connections live on the loop of the client they serve.
+final class UpstreamPool: UpstreamOwner {
+    /// Idle connections kept per upstream address beyond which released ones are closed.
+    static let maxIdlePerAddress = 64
+
+    private struct Parked {
+        var upstream: UpstreamHandler
+        var timer: Scheduled<Void>
+    }
+
+    private let loop: any EventLoop
+    private var idle: [Address: [Parked]] = [:]
+
+    init(loop: any EventLoop) {
+        self.loop = loop
+    }
+
+    /// Calls `done` with an idle connection to `address` (unless `reuse` is false) or a new one.
+    func acquire(
+        _ address: Address, connectTimeout: TimeAmount, reuse: Bool,
+        _ done: @escaping (Result<UpstreamHandler, any Error>) -> Void
+    ) {
+        while reuse, let parked = idle[address]?.popLast() {
+            parked.timer.cancel()
+            if parked.upstream.isActive {
+                parked.upstream.owner = nil
+                done(.success(parked.upstream))
+                return
+            }
+        }
+        HTTPUpstream.connect(to: address, on: loop, timeout: connectTimeout).assumeIsolated().whenComplete {
+            result in
+            done(
+                result.flatMap { channel in
+                    Result { try channel.pipeline.syncOperations.handler(type: UpstreamHandler.self) }
+                })
+        }
+    }
+
+    /// Takes back a connection whose last exchange ended cleanly; it closes after `idleTimeout` unused.
+    func release(_ upstream: UpstreamHandler, idleTimeout: TimeAmount) {
+        guard upstream.isActive, idle[upstream.address, default: []].count < Self.maxIdlePerAddress else {
+            upstream.close()
+            return
+        }
+        upstream.owner = self
+        upstream.resumeReads()
+        let timer = loop.assumeIsolated().scheduleTask(in: idleTimeout) {
+            self.forget(upstream)
+            upstream.close()
+        }
+        idle[upstream.address, default: []].append(Parked(upstream: upstream, timer: timer))
+    }
+
+    func closeAll() {
+        let parked = idle.values.flatMap { $0 }
+        idle = [:]
+        for connection in parked {
+            connection.timer.cancel()
+            connection.upstream.close()
+        }
+    }
+
+    var idleCount: Int { idle.values.reduce(0) { $0 + $1.count } }
+
+    private func forget(_ upstream: UpstreamHandler) {
+        idle[upstream.address]?.removeAll { $0.upstream === upstream }
+    }
+
+    func upstream(_ upstream: UpstreamHandler, received part: HTTPClientResponsePart) {
+        forget(upstream)
+        upstream.close()
+    }
+
+    func upstreamReadComplete(_ upstream: UpstreamHandler) {}
+
+    func upstreamWritabilityChanged(_ upstream: UpstreamHandler) {}
+
+    func upstreamClosed(_ upstream: UpstreamHandler, error: (any Error)?) {
+        for parked in idle[upstream.address] ?? [] where parked.upstream === upstream {
+            parked.timer.cancel()
+        }
+        forget(upstream)
+    }
+}
+
+/// Dialing upstreams: HTTP connections for requests, bare ones for raw TCP.
+enum HTTPUpstream {
+    static func connect(to address: Address, on loop: any EventLoop, timeout: TimeAmount) -> EventLoopFuture<
+        any Channel
+    > {
+        dial(address, on: loop, timeout: timeout) { channel in
+            let decoder = HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes, informationalResponseStrategy: .forward)
+            try channel.pipeline.syncOperations.addHandlers([
+                HTTPRequestEncoder(), ByteToMessageHandler(decoder), UpstreamHandler(address: address),
+            ])
+        }
+    }
+
+    static func connectRaw(to address: Address, on loop: any EventLoop, timeout: TimeAmount) -> EventLoopFuture<
+        any Channel
+    > {
+        dial(address, on: loop, timeout: timeout) { _ in }
+    }
+
+    private static func dial(
+        _ address: Address, on loop: any EventLoop, timeout: TimeAmount,
+        _ setUp: @escaping @Sendable (any Channel) throws -> Void
+    ) -> EventLoopFuture<any Channel> {
+        let bootstrap = ClientBootstrap(group: loop)
+            .connectTimeout(timeout)
+            .channelOption(.allowRemoteHalfClosure, value: true)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try setUp(channel) }
+            }
+        if let ip = try? SocketAddress(ipAddress: address.host, port: address.port) {
+            return bootstrap.connect(to: ip)
+        }
+        return bootstrap.connect(host: address.host, port: address.port)
+    }
+}

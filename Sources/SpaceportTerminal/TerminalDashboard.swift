@@ -1,0 +1,122 @@
+import CNcurses
+import Dispatch
+import Foundation
+import Glibc
+import SpaceportDashboard
+
+/// Runs a dashboard in the terminal: one thread owns curses, reads keys, drains the inbox
+/// the feeds fill, and redraws at most `framesPerSecond` times a second, only after a change.
+/// Unchecked: it is handed once to the thread that runs it, and only that thread touches it.
+public final class TerminalDashboard: @unchecked Sendable {
+    public struct Options: Sendable {
+        /// NO_COLOR: attributes only.
+        public var noColor: Bool
+        public var framesPerSecond: Int
+
+        public init(noColor: Bool = false, framesPerSecond: Int = 30) {
+            self.noColor = noColor
+            self.framesPerSecond = framesPerSecond
+        }
+    }
+
+    public typealias Perform = (Effect, DashboardInbox) -> Void
+
+    private var dashboard: Dashboard
+    private let inbox: DashboardInbox
+    private let options: Options
+    private let perform: Perform
+    private let clock = ContinuousClock()
+    private let start: ContinuousClock.Instant
+
+    public init(dashboard: Dashboard, inbox: DashboardInbox, options: Options, perform: @escaping Perform) {
+        self.dashboard = dashboard
+        self.inbox = inbox
+        self.options = options
+        self.perform = perform
+        start = clock.now
+    }
+
+    /// Seconds since start, the dashboard's clock for rates and notes.
+    private var now: Double {
+        let elapsed = clock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+
+    /// Takes over the terminal until the user quits or `inbox.requestQuit()` is called
+    /// (SIGINT, SIGTERM and SIGHUP do that); the terminal is restored on every way out.
+    public func run() throws(TerminalError) {
+        try TerminalError.check(
+            environment: ProcessInfo.processInfo.environment, isTerminal: isatty(0) == 1 && isatty(1) == 1)
+        let signals = SignalWatch(inbox: inbox)
+        defer { signals.stop() }
+        let frame = max(1, 1000 / max(1, options.framesPerSecond))
+        let screen = try CursesScreen(noColor: options.noColor, frameMilliseconds: Int32(frame))
+        defer { screen.close() }
+        dashboard.glyphs = screen.isUTF8 ? .unicode : .ascii
+        var themeIndex = dashboard.view.themeIndex
+        screen.apply(dashboard.theme)
+        _ = dashboard.handle(.resize(screen.size), at: now)
+        loop(screen, frameSeconds: Double(frame) / 1000, themeIndex: &themeIndex)
+    }
+
+    private func loop(_ screen: CursesScreen, frameSeconds: Double, themeIndex: inout Int) {
+        var dirty = true
+        var lastDraw = -1.0
+        var lastTick = 0.0
+        while !inbox.quitRequested {
+            var wait = true
+            var keys = 0
+            // Take every key already typed, so a flood of hops never queues keys behind frames.
+            while keys < 64, let input = screen.read(wait: wait) {
+                wait = false
+                keys += 1
+                dirty = true
+                for effect in dashboard.handle(input, at: now) {
+                    if effect == .quit { return }
+                    perform(effect, inbox)
+                }
+            }
+            let (updates, dropped) = inbox.drain()
+            let time = now
+            for update in updates { dashboard.receive(update, at: time) }
+            if dropped > 0 { dashboard.receive(.handOffDropped(dropped), at: time) }
+            if !updates.isEmpty || dropped > 0 { dirty = true }
+            if time - lastTick >= 1 {
+                lastTick = time
+                dirty = true
+            }
+            if dashboard.view.themeIndex != themeIndex {
+                themeIndex = dashboard.view.themeIndex
+                screen.apply(dashboard.theme)
+            }
+            guard dirty, time - lastDraw >= frameSeconds else { continue }
+            var canvas = GridCanvas(size: screen.size)
+            dashboard.render(into: &canvas, at: time)
+            screen.draw(canvas)
+            lastDraw = time
+            dirty = false
+        }
+    }
+}
+
+/// SIGINT, SIGTERM and SIGHUP end the dashboard through its loop, so curses is ended
+/// on the thread that owns it rather than in a signal handler.
+private final class SignalWatch {
+    private static let signals = [SIGINT, SIGTERM, SIGHUP]
+    private var sources: [DispatchSourceSignal] = []
+
+    init(inbox: DashboardInbox) {
+        for number in Self.signals {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { inbox.requestQuit() }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    func stop() {
+        for source in sources { source.cancel() }
+        for number in Self.signals { signal(number, SIG_DFL) }
+    }
+}

@@ -1,0 +1,331 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SpaceportCore
+import SpaceportDashboard
+import SpaceportFeed
+import SpaceportProxy
+import SpaceportTerminal
+
+struct DashCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dash",
+        abstract: "Watch the space tree and every request hop live, and flip overrides, in the terminal.",
+        discussion: """
+            By default the dashboard runs a proxy in this process on the spaces file, with its \
+            feed socket, so `spaceport tail` in another terminal sees the same hops. With \
+            --attach it watches proxies that are already running instead, several at once. \
+            Press ? in the dashboard for every key.
+            """
+    )
+
+    @OptionGroup var spaces: SpacesFileOptions
+
+    @Option(
+        help: ArgumentHelp(
+            "Where the embedded proxy takes requests (default: the file's ingress, else 127.0.0.1:8080).",
+            valueName: "host:port"))
+    var ingress: String?
+
+    @Option(help: "Names the embedded proxy and its feed socket (<runtime folder>/<name>.sock).")
+    var name = FeedPaths.defaultName
+
+    @Option(
+        parsing: .upToNextOption,
+        help: ArgumentHelp(
+            "Watch running proxies instead of embedding one: auto (every proxy in the runtime folder), a socket path, a proxy's --name, or tcp://HOST:PORT. Several may follow.",
+            valueName: "feed"))
+    var attach: [String] = []
+
+    @Option(help: "The token for tcp:// feeds (default: $SPACEPORT_FEED_TOKEN).")
+    var token: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "dark, light, monochrome, or one of yours in $XDG_CONFIG_HOME/spaceport/themes (default: $SPACEPORT_THEME, else dark; monochrome under NO_COLOR).",
+            valueName: "name"))
+    var theme: String?
+
+    func validate() throws {
+        if !attach.isEmpty && ingress != nil {
+            throw ValidationError("--ingress is for the embedded proxy; with --attach the proxies already listen")
+        }
+        _ = try ingressAddress()
+        let targets = try feedTargets()
+        if targets.contains(where: { if case .tcp = $0 { return true } else { return false } }) && resolvedToken == nil {
+            throw ValidationError("tcp:// feeds need a token: pass --token or set SPACEPORT_FEED_TOKEN")
+        }
+        do {
+            _ = try DashboardSession.chooseTheme(flag: theme)
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+
+    func run() async throws {
+        let session = try DashboardSession(theme: theme)
+        if attach.isEmpty {
+            try await runEmbedded(session)
+        } else {
+            try await runAttached(session)
+        }
+    }
+
+    private func runEmbedded(_ session: DashboardSession) async throws {
+        let store: SpacesStore
+        do {
+            store = try SpacesStore(path: spaces.path)
+        } catch {
+            throw CommandFailure.report(spaces.describe(error))
+        }
+        let embedded: EmbeddedProxy
+        do {
+            embedded = try await EmbeddedProxy.start(
+                store: store, name: name, ingress: try ingressAddress(), logger: session.logger)
+        } catch {
+            throw CommandFailure.report("\(error)")
+        }
+        session.setStatus("feed", embedded.feed.socketPath)
+        let forwarding = embedded.forward(to: session)
+        defer { forwarding.cancel() }
+        do {
+            try await session.run(apply: { request in embedded.apply(request.edit) })
+        } catch {
+            await embedded.stop()
+            throw CommandFailure.report("\(error)")
+        }
+        await embedded.stop()
+    }
+
+    private func runAttached(_ session: DashboardSession) async throws {
+        let client = FeedClient(targets: try feedTargets(), token: resolvedToken)
+        do {
+            try await client.start()
+        } catch {
+            throw CommandFailure.report(error.description)
+        }
+        let forwarding = Task {
+            for await event in client.events { session.forward(event) }
+        }
+        defer { forwarding.cancel() }
+        do {
+            try await session.run(apply: { request in
+                do {
+                    try await client.send(request.edit, to: request.source)
+                    return nil
+                } catch {
+                    return "\(error)"
+                }
+            })
+        } catch {
+            await client.stop()
+            throw CommandFailure.report("\(error)")
+        }
+        await client.stop()
+    }
+
+    private func ingressAddress() throws -> Address? {
+        guard let ingress else { return nil }
+        do {
+            return try Address(parsing: ingress)
+        } catch {
+            throw ValidationError("--ingress: \(error.description)")
+        }
+    }
+
+    private func feedTargets() throws -> [FeedTarget] {
+        do {
+            return try attach.map { text throws(FeedTargetError) in try FeedTarget.parse(text) }
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+
+    private var resolvedToken: String? {
+        token ?? ProcessInfo.processInfo.environment["SPACEPORT_FEED_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+}
+
+/// The dashboard as a command runs it: themes chosen, the terminal loop on a thread of its
+/// own, feed events in, edits out, upstream health checked. `dash` and `demo` build on it:
+/// extra key bindings come back through `custom`, extra status-bar items go in with `setStatus`.
+final class DashboardSession: Sendable {
+    let inbox = DashboardInbox()
+    private let dashboard: Dashboard
+    private let options: TerminalDashboard.Options
+    private let health: HealthProbe
+
+    /// Fails with the theme error when `theme` (or $SPACEPORT_THEME) names no theme.
+    init(
+        theme flag: String?, extraBindings: [KeyBinding] = [],
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws {
+        let catalog = ThemeCatalog.load(userDirectory: ThemeCatalog.userDirectory(environment: environment))
+        let choice = try catalog.choose(flag: flag, environment: environment)
+        dashboard = Dashboard(
+            themes: catalog.themes, themeIndex: choice.index, keyMap: KeyMap.standard.adding(extraBindings))
+        options = TerminalDashboard.Options(noColor: choice.noColor)
+        health = HealthProbe(inbox: inbox)
+        for problem in catalog.problems { inbox.post(.note(problem, isError: true)) }
+    }
+
+    static func chooseTheme(flag: String?) throws(ThemeChoiceError) -> Int {
+        let environment = ProcessInfo.processInfo.environment
+        let catalog = ThemeCatalog.load(userDirectory: ThemeCatalog.userDirectory(environment: environment))
+        return try catalog.choose(flag: flag, environment: environment).index
+    }
+
+    /// A logger whose warnings and errors show in the status bar instead of on the screen curses owns.
+    var logger: Logger {
+        let inbox = self.inbox
+        return Logger(label: "spaceport.dash") { _ in StatusBarLogHandler(inbox: inbox) }
+    }
+
+    /// An item in the status bar, such as the demo's traffic switch; nil removes it.
+    func setStatus(_ key: String, _ value: String?) {
+        inbox.post(.status(key: key, value: value))
+    }
+
+    func note(_ text: String, isError: Bool = false) {
+        inbox.post(.note(text, isError: isError))
+    }
+
+    /// Hands one feed event to the dashboard; callable from any thread.
+    func forward(_ event: FeedEvent, from source: String) {
+        if case .spaces(let snapshot) = event {
+            health.check(Set(snapshot.spaces.flatMap { $0.services.map(\.upstream) }))
+        }
+        inbox.post(.feed(source: source, event))
+    }
+
+    func forward(_ event: FeedClientEvent) {
+        switch event {
+        case .connected(let source): inbox.post(.connected(source: source))
+        case .event(let source, let event): forward(event, from: source)
+        case .disconnected(let source, let reason): inbox.post(.disconnected(source: source, reason: reason))
+        }
+    }
+
+    /// Takes over the terminal until the user quits. `apply` carries out an edit and returns
+    /// nil or the sentence saying why it failed; `custom` hears the extra bindings' actions.
+    func run(
+        apply: @escaping @Sendable (EditRequest) async -> String?,
+        custom: @escaping @Sendable (String) -> Void = { _ in }
+    ) async throws(TerminalError) {
+        health.start()
+        defer { health.stop() }
+        let terminal = TerminalDashboard(dashboard: dashboard, inbox: inbox, options: options) { effect, inbox in
+            switch effect {
+            case .edit(let request):
+                Task.detached {
+                    let error = await apply(request)
+                    inbox.post(.editResult(id: request.id, error: error))
+                }
+            case .custom(let name):
+                custom(name)
+            case .quit:
+                break
+            }
+        }
+        let outcome: Result<Void, TerminalError> = await withCheckedContinuation { done in
+            // Curses wants one thread of its own for the whole run.
+            let thread = Thread {
+                done.resume(returning: Result { () throws(TerminalError) in try terminal.run() })
+            }
+            thread.name = "spaceport.dashboard"
+            thread.start()
+        }
+        try outcome.get()
+    }
+}
+
+/// A proxy, its feed hub and its feed socket in this process: what `dash` embeds, and `demo` too.
+final class EmbeddedProxy: Sendable {
+    let store: SpacesStore
+    let hub: FeedHub
+    let proxy: RoutingProxy
+    let server: FeedServer
+    let listeners: ProxyListeners
+    let feed: FeedListeners
+
+    private init(
+        store: SpacesStore, hub: FeedHub, proxy: RoutingProxy, server: FeedServer, listeners: ProxyListeners,
+        feed: FeedListeners
+    ) {
+        self.store = store
+        self.hub = hub
+        self.proxy = proxy
+        self.server = server
+        self.listeners = listeners
+        self.feed = feed
+    }
+
+    /// Starts the proxy on `store` and serves its feed on `<runtime folder>/<name>.sock`.
+    static func start(
+        store: SpacesStore, name: String, ingress: Address?, logger: Logger, feedDirectory: String? = nil
+    ) async throws -> EmbeddedProxy {
+        let hello = { (listeners: [String]) in
+            FeedHello(proxy: name, pid: Int(getpid()), version: SpaceportVersion.current, listeners: listeners)
+        }
+        let hub = FeedHub(store: store, hello: hello([]))
+        let proxy = RoutingProxy(store: store, name: name, ingress: ingress, sink: hub, logger: logger)
+        let listeners = try await proxy.start()
+        hub.hello = hello(listeners.descriptions)
+        let server = FeedServer(
+            hub: hub, options: FeedServerOptions(name: name, directory: feedDirectory), logger: logger)
+        do {
+            let feed = try await server.start()
+            return EmbeddedProxy(
+                store: store, hub: hub, proxy: proxy, server: server, listeners: listeners, feed: feed)
+        } catch {
+            await proxy.shutdown(drainMs: 0)
+            hub.close()
+            throw error
+        }
+    }
+
+    /// Streams the hub's events (hello, spaces, recent hops, then live) into the session.
+    func forward(to session: DashboardSession) -> Task<Void, Never> {
+        let subscription = hub.subscribe(limit: 16_384)
+        let source = proxy.name
+        session.inbox.post(.connected(source: source))
+        return Task {
+            for await event in subscription { session.forward(event, from: source) }
+            subscription.cancel()
+        }
+    }
+
+    /// Applies an edit through the store (validated, saved, announced); nil or why it failed.
+    func apply(_ edit: SpaceEdit) -> String? {
+        do {
+            try store.apply(edit)
+            return nil
+        } catch {
+            if error.location != nil { return error.description }
+            return store.path.map { "\($0): \(error.description)" } ?? error.description
+        }
+    }
+
+    func stop() async {
+        await proxy.shutdown(drainMs: 1000)
+        await server.shutdown()
+        hub.close()
+    }
+}
+
+/// Log lines at warning and above become status-bar notes; the rest are dropped, since
+/// the terminal belongs to the dashboard.
+struct StatusBarLogHandler: LogHandler {
+    let inbox: DashboardInbox
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .warning
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        inbox.post(.note(event.message.description, isError: event.level >= .error))
+    }
+}

@@ -1,0 +1,95 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import SpaceportCore
+import SpaceportFeed
+
+struct TailCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tail",
+        abstract: "Print every request hop and every change of spaces from running proxies, live.",
+        discussion: """
+            Each finished hop is one line: time (UTC), method, host and path, route-as and \
+            where it came from, service → the space that served it (marked when an ancestor \
+            did), status and milliseconds. A change of spaces is a line too. Ctrl-C stops.
+            """
+    )
+
+    @Flag(help: "Print each feed event as one JSON line instead (docs/feed-protocol.md).")
+    var json = false
+
+    @Option(
+        name: .customLong("feed"),
+        help: ArgumentHelp(
+            "A feed to attach: auto (every proxy in the runtime folder, as they come and go), a socket path, a proxy's --name, or tcp://HOST:PORT. Repeat for several.",
+            valueName: "feed"))
+    var feeds: [String] = []
+
+    @Option(help: "The token for tcp:// feeds (default: $SPACEPORT_FEED_TOKEN).")
+    var token: String?
+
+    func validate() throws {
+        let targets = try self.targets()
+        if targets.contains(where: { if case .tcp = $0 { return true } else { return false } })
+            && resolvedToken == nil
+        {
+            throw ValidationError("tcp:// feeds need a token: pass --token or set SPACEPORT_FEED_TOKEN")
+        }
+    }
+
+    func run() async throws {
+        let client = FeedClient(targets: try targets(), token: resolvedToken)
+        try await client.start()
+        let stopper = SignalStopper(signals: [SIGINT, SIGTERM]) { Task { await client.stop() } }
+        var printer = TailPrinter(json: json)
+        for await event in client.events {
+            let lines = printer.lines(for: event)
+            for note in lines.notes {
+                try? FileHandle.standardError.write(contentsOf: Data((note + "\n").utf8))
+            }
+            guard !lines.output.isEmpty else { continue }
+            do {
+                try FileHandle.standardOutput.write(
+                    contentsOf: Data((lines.output.joined(separator: "\n") + "\n").utf8))
+            } catch {
+                await client.stop()
+                break
+            }
+        }
+        stopper.cancel()
+    }
+
+    private var resolvedToken: String? {
+        token ?? ProcessInfo.processInfo.environment["SPACEPORT_FEED_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    private func targets() throws -> [FeedTarget] {
+        do {
+            return try (feeds.isEmpty ? ["auto"] : feeds).map { text throws(FeedTargetError) in
+                try FeedTarget.parse(text)
+            }
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+}
+
+/// Turns the given signals into one call of `stop`, so Ctrl-C ends the command cleanly (exit 0).
+final class SignalStopper {
+    private let sources: [DispatchSourceSignal]
+
+    init(signals: [Int32], stop: @escaping @Sendable () -> Void) {
+        let queue = DispatchQueue(label: "spaceport.signals")
+        sources = signals.map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+            source.setEventHandler(handler: stop)
+            source.resume()
+            return source
+        }
+    }
+
+    func cancel() {
+        for source in sources { source.cancel() }
+    }
+}

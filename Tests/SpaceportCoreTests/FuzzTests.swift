@@ -1,0 +1,159 @@
+import Foundation
+import Testing
+
+@testable import SpaceportCore
+
+/// A small, seeded generator: a failure names its seed, so it can be replayed.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Text that looks like what the parsers expect, bent in the ways that break parsers.
+enum Mutator {
+    static let pieces = [
+        ".", ":", "s", "default", "azureuser", "servicea", "localhost", "-", "[", "]", "{", "}", ",", "\n",
+        "\r", "\0", " ", "\t", "#", "\"", "'", "\\", "é", "💥", "\u{1B}[31m", "8080", "::1", "A", "..",
+        "parent", "services", "upstream", "enabled", "true", "127.0.0.1:5001", "&a", "*a", "!!str", "? ",
+        "- ", "|", ">", "%", "@", "`",
+    ]
+
+    static func mutate(_ text: String, using rng: inout SplitMix64, edits: Int = 3) -> String {
+        var scalars = Array(text.unicodeScalars)
+        for _ in 0..<Int.random(in: 1...edits, using: &rng) {
+            let position = scalars.isEmpty ? 0 : Int.random(in: 0...scalars.count, using: &rng)
+            switch Int.random(in: 0..<4, using: &rng) {
+            case 0 where !scalars.isEmpty && position < scalars.count:
+                scalars.remove(at: position)
+            case 1:
+                let piece = pieces.randomElement(using: &rng)!
+                scalars.insert(contentsOf: piece.unicodeScalars, at: position)
+            case 2 where !scalars.isEmpty:
+                let start = Int.random(in: 0..<scalars.count, using: &rng)
+                let end = min(scalars.count, start + Int.random(in: 1...20, using: &rng))
+                let copy = Array(scalars[start..<end])
+                scalars.insert(contentsOf: copy, at: min(position, scalars.count))
+            default:
+                let scalar = Unicode.Scalar(UInt8.random(in: 0...127, using: &rng))
+                scalars.insert(scalar, at: position)
+            }
+        }
+        var out = String.UnicodeScalarView()
+        out.append(contentsOf: scalars)
+        return String(out)
+    }
+}
+
+@Suite("Seeded fuzzing of the parsers")
+struct FuzzTests {
+    static let iterations = 4_000
+
+    static let sampleFile = """
+        # a team's spaces
+        route_header: azds-route-as
+        domain: localhost
+        spaces:
+          default:
+            services:
+              servicea: { upstream: 127.0.0.1:5001 }
+              serviceb: { upstream: 127.0.0.1:5002, egress: 127.0.0.1:7002 }
+          azureuser:
+            parent: default
+            services:
+              servicea:
+                upstream: 127.0.0.1:6001
+                enabled: true
+          hotfix:
+            parent: azureuser
+
+        """
+
+    @Test("the host parser answers every host with a route or an error, and routes only valid names")
+    func hostParserNeverCrashes() {
+        var rng = SplitMix64(seed: 0x5EED_0001)
+        let seeds = [
+            "azureuser.s.default.servicea.localhost:8080", "servicea", "default.serviceb.localhost",
+            "azureuser.s.servicec.localhost", "[::1]:8080", "SERVICEA.LOCALHOST.",
+        ]
+        for _ in 0..<Self.iterations {
+            let host = Mutator.mutate(seeds.randomElement(using: &rng)!, using: &rng)
+            do {
+                let route = try HostRoute.parse(host, domain: "localhost")
+                #expect(
+                    Names.isValid(route.service),
+                    "host \(host.debugDescription) gave service \(route.service)")
+                if let space = route.space { #expect(Names.isValid(space)) }
+            } catch {
+                #expect(!error.description.isEmpty)
+                #expect(!error.description.contains("\0"), "messages never carry raw control bytes")
+            }
+        }
+    }
+
+    @Test("routing any host and route header gives a decision or a 400/404, never a crash")
+    func routerNeverCrashes() throws {
+        let tree = try SpacesFile.parse(text: Self.sampleFile, file: "spaces.yaml")
+        var rng = SplitMix64(seed: 0x5EED_0002)
+        for _ in 0..<Self.iterations {
+            let host = Mutator.mutate("hotfix.s.default.servicea.localhost", using: &rng)
+            let header: String? = Bool.random(using: &rng) ? Mutator.mutate("azureuser", using: &rng) : nil
+            do {
+                let route = try tree.route(RouteRequest(host: host, routeHeader: header))
+                #expect(Names.isValid(route.routeAs))
+                #expect(route.tried.allSatisfy(tree.contains))
+            } catch {
+                #expect([400, 404].contains(error.status))
+            }
+        }
+    }
+
+    @Test("a mangled spaces file is either refused at a real line of the file or round-trips exactly")
+    func spacesFileLoaderNeverCrashes() {
+        var rng = SplitMix64(seed: 0x5EED_0003)
+        let lineCount = Self.sampleFile.split(separator: "\n", omittingEmptySubsequences: false).count
+        for _ in 0..<Self.iterations {
+            let text = Mutator.mutate(Self.sampleFile, using: &rng, edits: 4)
+            do {
+                let tree = try SpacesFile.parse(text: text, file: "spaces.yaml")
+                let again = try SpacesFile.parse(text: SpacesFile.render(tree), file: "rendered.yaml")
+                #expect(again == tree, "render then parse changed the tree for:\n\(text)")
+            } catch {
+                if let location = error.location {
+                    #expect(location.file == "spaces.yaml" || location.file == "rendered.yaml")
+                    #expect(
+                        location.line >= 1 && location.line <= lineCount + 40,
+                        "line \(location.line) for:\n\(text)")
+                }
+                #expect(!error.message.isEmpty)
+            }
+        }
+    }
+
+    @Test("any feed command line decodes to a command that encodes back to itself, or to an error")
+    func feedCommandDecoderNeverCrashes() {
+        var rng = SplitMix64(seed: 0x5EED_0004)
+        let seeds = [
+            #"{"cmd":"override","id":"1","space":"azureuser","service":"servicea","enabled":false}"#,
+            #"{"cmd":"set-upstream","id":2,"space":"default","service":"svc","upstream":"127.0.0.1:9"}"#,
+            #"{"cmd":"create-space","id":"c","name":"dev","parent":"default"}"#,
+            #"{"cmd":"delete-space","name":"dev","recursive":true}"#,
+            #"{"cmd":"auth","token":"s3cret"}"#,
+        ]
+        for _ in 0..<Self.iterations {
+            let line = Mutator.mutate(seeds.randomElement(using: &rng)!, using: &rng)
+            do {
+                let command = try FeedCommand.decode(line: line)
+                #expect(try FeedCommand.decode(line: command.jsonLine()) == command)
+            } catch {
+                #expect(!error.message.isEmpty)
+            }
+        }
+    }
+}

@@ -1,0 +1,238 @@
+import Foundation
+import Testing
+
+@testable import SpaceportCore
+
+@Suite("The spaces file: every error says file:line:column, what is wrong and what to do")
+struct SpacesFileTests {
+    typealias F = SpacesFixtures
+
+    @Test("the starter file reads as default with azureuser overriding servicea")
+    func starterReads() throws {
+        let tree = try F.tree(SpacesFile.starter)
+        #expect(tree.spaces.map(\.name) == ["default", "azureuser"])
+        #expect(tree.settings.ingress == Address(host: "127.0.0.1", port: 8080))
+        #expect(tree.space("azureuser")?.instance("servicea")?.egress?.port == 7001)
+        #expect(tree.settings.limits == Limits())
+    }
+
+    @Test("settings, limits, block and shorthand instances all read")
+    func everythingReads() throws {
+        let tree = try F.tree(
+            """
+            route_header: X-Route-As
+            domain: Dev.Example.Test
+            default_space: root
+            ingress: "[::1]:9000"
+            limits: { max_header_bytes: 1024, drain_timeout_ms: 1 }
+            spaces:
+              root:
+                services:
+                  a: 127.0.0.1:1
+                  b:
+                    upstream: localhost:2
+                    enabled: off
+                    listen: 127.0.0.1:3
+              empty:
+
+            """)
+        #expect(tree.settings.routeHeader == "x-route-as")
+        #expect(tree.settings.domain == "dev.example.test")
+        #expect(tree.settings.ingress?.description == "[::1]:9000")
+        #expect(tree.settings.limits.maxHeaderBytes == 1024)
+        #expect(tree.settings.limits.drainTimeoutMs == 1)
+        #expect(tree.space("root")?.instance("b")?.enabled == false)
+        #expect(tree.space("root")?.instance("b")?.listen?.port == 3)
+        #expect(tree.space("empty")?.services.isEmpty == true)
+    }
+
+    @Test("an empty spaces mapping is an empty tree")
+    func emptySpaces() throws {
+        #expect(try F.tree("spaces: {}\n").spaces.isEmpty)
+        #expect(try F.tree("spaces:\n").spaces.isEmpty)
+    }
+
+    @Test(
+        "each error names its place in the file",
+        arguments: [
+            ("spaces: [a, b]\n", "spaces.yaml:1:9: 'spaces' must be a mapping of keys to values"),
+            (
+                "spaces:\n  default:\n    parnt: x\n",
+                "spaces.yaml:3:5: unknown key 'parnt'; expected one of: parent, services"
+            ),
+            (
+                "sapces: {}\n",
+                "spaces.yaml:1:1: unknown key 'sapces'; expected one of: route_header, domain, default_space, ingress, limits, spaces"
+            ),
+            (
+                "spaces:\n  default:\n    services:\n      a: 127.0.0.1:99999\n",
+                "spaces.yaml:4:10: '127.0.0.1:99999' is not an address: the port must be a number from 1 to 65535"
+            ),
+            (
+                "spaces:\n  default:\n    services:\n      a: { upstream: nowhere }\n",
+                "spaces.yaml:4:22: 'nowhere' is not an address: expected HOST:PORT, for example 127.0.0.1:5001"
+            ),
+            (
+                "spaces:\n  Default: {}\n",
+                "spaces.yaml:2:3: bad name 'Default': 'Default' may hold only lowercase letters, digits and '-' (a DNS label)"
+            ),
+            (
+                "spaces:\n  default:\n    services:\n      serv_a: 127.0.0.1:1\n",
+                "spaces.yaml:4:7: bad name 'serv_a': 'serv_a' may hold only letters, digits and '-' (a DNS label)"
+            ),
+            (
+                "spaces:\n  default:\n    services:\n      a: { upstream: 127.0.0.1:1, enabled: maybe }\n",
+                "spaces.yaml:4:44: 'enabled' must be true or false"
+            ),
+            (
+                "spaces:\n  default:\n    services:\n      a: { enabled: true }\n",
+                "spaces.yaml:4:10: service 'a' in space 'default' needs 'upstream'"
+            ),
+            ("domain: localhost\n", "spaces.yaml:1:1: the spaces file needs 'spaces'"),
+            ("", "spaces.yaml:1:1: the spaces file needs 'spaces'"),
+            (
+                "limits:\n  max_header_count: 0\nspaces: {}\n",
+                "spaces.yaml:2:21: 'max_header_count': must be a whole number above 0"
+            ),
+            (
+                "domain: bad_domain\nspaces: {}\n",
+                "spaces.yaml:1:9: 'domain': 'bad_domain' is not a DNS name such as localhost or dev.example.com"
+            ),
+            (
+                "default_space: Main\nspaces: {}\n",
+                "spaces.yaml:1:16: bad name 'Main': 'Main' may hold only lowercase letters, digits and '-' (a DNS label)"
+            ),
+        ])
+    func locatedErrors(text: String, expected: String) {
+        #expect(F.failure(text) == expected)
+    }
+
+    @Test("a key written twice is refused at the second one")
+    func duplicateKey() {
+        let text = """
+            spaces:
+              default:
+                services:
+                  servicea: 127.0.0.1:1
+                  servicea: 127.0.0.1:2
+
+            """
+        #expect(
+            F.failure(text)
+                == "spaces.yaml:5:7: not valid YAML: the key 'servicea' appears twice in one mapping (first at line 4); keep one"
+        )
+    }
+
+    @Test("YAML that does not parse is refused where the parser stopped")
+    func syntaxError() {
+        let message = F.failure("spaces:\n  default: { services: {}\n  other: {}\n")
+        #expect(message?.hasPrefix("spaces.yaml:3:") == true, "\(message ?? "")")
+        #expect(message?.contains("not valid YAML") == true)
+        let tab = F.failure("spaces:\n\tdefault: {}\n")
+        #expect(tab?.hasPrefix("spaces.yaml:2:1: not valid YAML") == true, "\(tab ?? "")")
+    }
+
+    @Test("a parent that is not a space is refused at its line")
+    func unknownParent() {
+        let text = """
+            spaces:
+              default: {}
+              azureuser:
+                parent: defualt
+
+            """
+        #expect(
+            F.failure(text, file: "team/spaces.yaml")
+                == "team/spaces.yaml:4:13: space 'azureuser' names parent 'defualt', which is not a space here; create it or fix the name"
+        )
+    }
+
+    @Test("a fourth level is refused")
+    func fourthLevel() {
+        let text = """
+            spaces:
+              a: {}
+              b: { parent: a }
+              c: { parent: b }
+              d: { parent: c }
+
+            """
+        #expect(
+            F.failure(text)
+                == "spaces.yaml:5:16: space 'd' would be a fourth level (a → b → c → d); spaces go at most root → child → grandchild"
+        )
+    }
+
+    @Test("a cycle of parents is refused")
+    func cycle() {
+        let text = """
+            spaces:
+              a: { parent: b }
+              b: { parent: a }
+
+            """
+        #expect(
+            F.failure(text) == "spaces.yaml:2:16: spaces form a cycle (a → b → a); one of them must be a root"
+        )
+        #expect(F.failure("spaces:\n  a: { parent: a }\n")?.contains("cycle (a → a)") == true)
+    }
+
+    @Test("two service names that differ only by case are refused at the second")
+    func caseDuplicates() {
+        let text = """
+            spaces:
+              default:
+                services:
+                  ServiceA: 127.0.0.1:1
+                  servicea: 127.0.0.1:2
+
+            """
+        #expect(
+            F.failure(text)
+                == "spaces.yaml:5:7: space 'default' has both 'ServiceA' and 'servicea': service names match without case, so keep one"
+        )
+    }
+
+    @Test("several roots are allowed, each with its own family")
+    func severalRoots() throws {
+        let tree = try F.tree(F.threeLevels)
+        #expect(tree.roots.count == 2)
+    }
+
+    @Test("a tree built in code is checked like a file")
+    func treeInCode() {
+        #expect(throws: SpacesError.duplicateSpace("a", at: nil)) {
+            try SpaceTree(spaces: [Space(name: "a"), Space(name: "a")])
+        }
+        #expect(throws: SpacesError.unknownParent(space: "b", parent: "x", at: nil)) {
+            try SpaceTree(spaces: [Space(name: "b", parent: "x")])
+        }
+    }
+
+    @Test("rendering a tree and reading it back gives the same tree")
+    func renderRoundTrip() throws {
+        var text = "route_header: x-route\ndomain: example.test\ndefault_space: b\ningress: \"[::1]:1\"\n"
+        text += "limits:\n  idle_timeout_ms: 5\n" + F.threeLevels
+        text += "  n:\n    parent: 'null'\n  'null': {}\n"
+        let tree = try F.tree(text)
+        #expect(try F.tree(SpacesFile.render(tree)) == tree)
+    }
+
+    @Test("a missing file, a folder and a file that is not UTF-8 each say so")
+    func unreadableFiles() throws {
+        let folder = try F.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let missing = folder.appendingPathComponent("none.yaml").path
+        #expect(throws: SpacesError.io("\(missing): no such file; `spaceport init` writes a starter one")) {
+            try SpacesFile.load(path: missing)
+        }
+        #expect(throws: SpacesError.io("\(folder.path): is a folder, not a spaces file")) {
+            try SpacesFile.load(path: folder.path)
+        }
+        let binary = folder.appendingPathComponent("bin.yaml")
+        try Data([0xFF, 0xFE, 0x00]).write(to: binary)
+        #expect(throws: SpacesError.io("\(binary.path): is not UTF-8 text")) {
+            try SpacesFile.load(path: binary.path)
+        }
+    }
+}

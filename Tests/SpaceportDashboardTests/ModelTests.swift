@@ -1,0 +1,113 @@
+import SpaceportCore
+import Testing
+
+@testable import SpaceportDashboard
+
+@Suite("The dashboard's model of what the feeds said")
+struct ModelTests {
+    @Test("a hop's start and end become one row with the end's status and duration")
+    func startAndEndMerge() {
+        var model = DashboardModel()
+        model.ingest(.hop(Fixtures.hop("h1", phase: .start)), from: "main", at: 1)
+        #expect(model.hops.count == 1)
+        #expect(model.hops[0]?.hasEnded == false)
+        model.ingest(.hop(Fixtures.hop("h1", phase: .end, status: 201, duration: 40)), from: "main", at: 2)
+        #expect(model.hops.count == 1)
+        let record = model.hops[0]
+        #expect(record?.hasEnded == true)
+        #expect(record?.hop.status == 201)
+        #expect(record?.hop.durationMs == 40)
+        #expect(record?.hop.method == "GET")
+    }
+
+    @Test("the same hop id from two feeds is two hops")
+    func idsAreScopedBySource() {
+        var model = DashboardModel()
+        model.ingest(.hop(Fixtures.hop("h1")), from: "one", at: 1)
+        model.ingest(.hop(Fixtures.hop("h1")), from: "two", at: 1)
+        #expect(model.hops.count == 2)
+    }
+
+    @Test("the ring holds 10,000 hops by default and forgets the oldest first")
+    func ringIsBounded() {
+        #expect(DashboardModel().hops.capacity == 10_000)
+        var model = DashboardModel(hopCapacity: 3)
+        for number in 1...5 { model.ingest(.hop(Fixtures.hop("h\(number)")), from: "main", at: 1) }
+        #expect(model.hops.count == 3)
+        #expect(model.hops.newestFirst().map(\.hop.id) == ["h5", "h4", "h3"])
+        #expect(model.hops.record(source: "main", id: "h1") == nil)
+        model.ingest(.hop(Fixtures.hop("h1", status: 500)), from: "main", at: 1)
+        #expect(model.hops.newestFirst().map(\.hop.id) == ["h1", "h5", "h4"])
+    }
+
+    @Test("request rates count hops routed as each space, and per service, over the last five seconds")
+    func rates() {
+        var model = DashboardModel()
+        for number in 0..<10 {
+            model.ingest(.hop(Fixtures.hop("a\(number)", routeAs: "azureuser", tried: ["azureuser"])), from: "main", at: 100.5)
+        }
+        model.ingest(.hop(Fixtures.hop("b1", service: "serviceb", tried: ["azureuser", "default"], space: "default")), from: "main", at: 101)
+        #expect(model.spaceRate(source: "main", space: "azureuser", at: 101.5) == 11.0 / 5)
+        #expect(model.serviceRate(source: "main", space: "azureuser", service: "servicea", at: 101.5) == 2)
+        #expect(model.serviceRate(source: "main", space: "azureuser", service: "ServiceB", at: 101.5) == 0.2)
+        #expect(model.spaceRate(source: "main", space: "default", at: 101.5) == 0)
+        #expect(model.spaceRate(source: "main", space: "azureuser", at: 110) == 0)
+    }
+
+    @Test("a hop's end phase does not count as a second request")
+    func endIsNotCountedTwice() {
+        var model = DashboardModel()
+        model.ingest(.hop(Fixtures.hop("h1", phase: .start)), from: "main", at: 1)
+        model.ingest(.hop(Fixtures.hop("h1", phase: .end)), from: "main", at: 1)
+        #expect(model.spaceRate(source: "main", space: "azureuser", at: 1) == 0.2)
+    }
+
+    @Test("dropped counts add up from every feed and from the hand-off to the screen")
+    func droppedCounts() {
+        var model = DashboardModel()
+        model.ingest(.dropped(count: 3), from: "one", at: 1)
+        model.ingest(.dropped(count: 4), from: "two", at: 1)
+        model.ingest(.dropped(count: 1), from: "one", at: 1)
+        model.handOffDropped = 2
+        #expect(model.source("one")?.dropped == 4)
+        #expect(model.totalDropped == 10)
+    }
+
+    @Test("events per second count every feed event")
+    func eventRate() {
+        var model = DashboardModel()
+        for _ in 0..<25 { model.ingest(.dropped(count: 0), from: "main", at: 7.2) }
+        #expect(model.eventRate(at: 7.9) == 5)
+    }
+
+    @Test("a tree that is not valid is reported and the last good one is kept")
+    func invalidSnapshotKeepsTree() throws {
+        var model = DashboardModel()
+        model.ingest(.spaces(SpacesSnapshot(Fixtures.tree())), from: "main", at: 1)
+        var broken = SpacesSnapshot(Fixtures.tree())
+        broken.spaces[1].parent = "nowhere"
+        model.ingest(.spaces(broken), from: "main", at: 2)
+        #expect(model.source("main")?.tree == Fixtures.tree())
+        #expect(model.source("main")?.treeProblem?.contains("not valid") == true)
+    }
+
+    @Test("the other hops of a flow are found by request id, oldest first")
+    func flows() throws {
+        var model = DashboardModel()
+        for hop in Fixtures.sampleHops { model.ingest(.hop(hop), from: "main", at: 1) }
+        let second = try #require(model.hops.record(source: "main", id: "h2"))
+        #expect(model.flow(of: second).map(\.hop.id) == ["h1", "h2"])
+    }
+
+    @Test("the inbox drops hops beyond its capacity, never a tree or an edit's result")
+    func inboxIsBounded() {
+        let inbox = DashboardInbox(hopCapacity: 2)
+        for number in 1...5 { inbox.post(.feed(source: "main", .hop(Fixtures.hop("h\(number)")))) }
+        inbox.post(.feed(source: "main", .spaces(SpacesSnapshot(Fixtures.tree()))))
+        inbox.post(.editResult(id: 1, error: nil))
+        let (updates, dropped) = inbox.drain()
+        #expect(updates.count == 4)
+        #expect(dropped == 3)
+        #expect(inbox.drain().updates.isEmpty)
+    }
+}

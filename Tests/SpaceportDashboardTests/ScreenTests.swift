@@ -1,0 +1,343 @@
+import Foundation
+import SpaceportCore
+import Testing
+
+@testable import SpaceportDashboard
+
+@Suite("Screens drawn on an in-memory canvas")
+struct ScreenTests {
+    private func expectScreen(_ canvas: GridCanvas, _ expected: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) {
+        #expect(canvas.text == expected, "the screen was:\n\(canvas.text)", sourceLocation: sourceLocation)
+    }
+
+    /// The column where `needle` starts on row `y`, counting a wide character as two.
+    private func column(of needle: String, row y: Int, in canvas: GridCanvas) -> Int? {
+        let cells = Array(canvas.row(y))
+        for x in cells.indices where !cells[x].isContinuation {
+            var text = ""
+            var column = x
+            while column < cells.count && text.count < needle.count {
+                if !cells[column].isContinuation { text.append(cells[column].character) }
+                column += 1
+            }
+            if text == needle { return x }
+        }
+        return nil
+    }
+
+    @Test("the tree with request rates, the selected space's services, and the live hops newest first")
+    func mainScreen() {
+        var dashboard = Fixtures.dashboard(hops: Fixtures.sampleHops)
+        _ = dashboard.press(.down, .tab)
+        expectScreen(
+            Fixtures.screen(dashboard),
+            #"""
+            ┌ Spaces ────────────┐┌ Services of azureuser ─────────────────────────────────────────────────────────────────────────┐
+            │default             ││  SERVICE  SERVED BY                          OVR UPSTREAM              HEALTH    RATE          │
+            │└─azureuser    0.6/s││● servicea owned                              on  127.0.0.1:6001        ?        0.2/s          │
+            │  └─bob        0.2/s││  serviceb inherited from default             -   127.0.0.1:5002        ?        0.2/s          │
+            │team2               │└────────────────────────────────────────────────────────────────────────────────────────────────┘
+            │                    │┌ Hops ──────────────────────────────────────────────────────────────────────────────────────────┐
+            │                    ││TIME     METHOD HOST/PATH              ROUTE-AS           SERVICE → SPACE            ST    TOOK │
+            │                    ││10:00:04 POST   bob.s.default.…/orders bob (header)       servicea → azureuser ↑     502   1.5s │
+            │                    ││10:00:03 GET    azureuser.s.d…/missing azureuser (host)   servicec → none            404  0.4ms │
+            │                    ││10:00:02 GET    azureuser.s…/api/items azureuser (host)   serviceb → default ↑       200  3.0ms │
+            │                    ││10:00:01 GET    azureuser.s…/api/items azureuser (host)   servicea → azureuser       200   12ms │
+            │                    ││                                                                                                │
+            │                    ││                                                                                                │
+            │                    ││                                                                                                │
+            │                    ││                                                                                                │
+            │                    ││                                                                                                │
+            │                    ││                                                                                                │
+            │                    ││                                                                                                │
+            │                    ││                                                                                                │
+            │                    ││                                                                                                │
+            │                    ││                                                                                                │
+            │                    ││                                                                                                │
+            │                    ││                                                                                                │
+            │                    ││                                                                                                │
+            │                    ││                                                                                                │
+            │                    ││                                                                                                │
+            │                    ││                                                                                                │
+            │                    ││                                                                                                │
+            └────────────────────┘└────────────────────────────────────────────────────────────────────────────────────────────────┘
+             following  ingress 127.0.0.1:8080  feeds 1/1  1.2 ev/s  dropped 0                                               ? help
+            """#)
+    }
+
+    @Test("owned, inherited, overridden-off, fallback and status classes each have their own role")
+    func roles() {
+        var dashboard = Fixtures.dashboard(hops: Fixtures.sampleHops)
+        dashboard.selectSpace(SpaceRef(source: Fixtures.source, space: "bob"))
+        dashboard.view.focus = .hops
+        _ = dashboard.press(.end)
+        dashboard.view.serviceIndex = 1
+        let screen = Fixtures.screen(dashboard)
+        #expect(screen.role(of: "inherited from azureuser") == .inherited)
+        #expect(screen.role(of: "↑") == .fallback)
+        #expect(screen.role(of: "502") == .status5xx)
+        #expect(screen.role(of: "404") == .status4xx)
+        #expect(screen.role(of: "POST") == .method)
+        #expect(screen.role(of: "Hops") == .titleFocused)
+        #expect(screen.role(of: "10:00:01") == .selection)
+        dashboard.view.serviceIndex = 0
+        let bob = Fixtures.screen(dashboard)
+        #expect(bob.role(of: "inherited from default (own off)") == .overrideOff)
+        #expect(bob.role(of: "○") == .overrideOff)
+        dashboard.selectSpace(SpaceRef(source: Fixtures.source, space: "azureuser"))
+        dashboard.view.focus = .services
+        dashboard.view.serviceIndex = 1
+        let parent = Fixtures.screen(dashboard)
+        #expect(parent.role(of: "●") == .overrideOn)
+        #expect(parent.role(of: "owned") == .owned)
+        #expect(parent.role(of: "inherited from default") == .selection)
+        #expect(parent.role(of: "Services of azureuser") == .titleFocused)
+        #expect(parent.role(of: "Spaces") == .title)
+        #expect(parent.role(of: "└─azureuser") == .selectionInactive)
+        #expect(parent.role(of: "10:00:01") == .selectionInactive)
+    }
+
+    @Test("a hop in flight shows no status yet, and an error without a status shows ERR")
+    func pendingAndErrors() {
+        let hops = [
+            Fixtures.hop("p1", phase: .start, path: "/slow"),
+            Fixtures.hop("e1", second: 2, status: nil, path: "/broken", error: "upstream reset"),
+            Fixtures.hop("n1", second: 3, path: "/newest"),
+        ]
+        let screen = Fixtures.screen(Fixtures.dashboard(hops: hops))
+        #expect(screen.role(of: "ERR") == .status5xx)
+        #expect(screen.role(of: "…  ") == .statusPending)
+        #expect(screen.text.contains("/slow"))
+    }
+
+    @Test("a hop's detail draws the chain tried against the tree, the headers that decided the route, and its flow")
+    func detail() {
+        var dashboard = Fixtures.dashboard(width: 100, height: 30, hops: Fixtures.sampleHops)
+        dashboard.view.focus = .hops
+        _ = dashboard.press(.down, .down, .enter)
+        let screen = Fixtures.screen(dashboard)
+        expectScreen(
+            screen,
+            #"""
+            ┌ Spaces ────────────┐┌ Services of default ───────────────────────────────────────────────────────┐
+            │d┌ Hop h2 ──────────────────────────────────────────────────────────────────────────────────────┐ │
+            │└│ GET azureuser.s.default.serviceb.localhost:8080/api/items  200 in 3.0ms                      │ │
+            │ │ 10:00:02.250 UTC  http  listener egress:azureuser/servicea  proxy main  in 10 B, out 20 B    │ │
+            │t│                                                                                              │─┘
+            │ │ What decided the route                                                                       │─┐
+            │ │   azds-route-as: (absent)                                                                    │ │
+            │ │   Host: azureuser.s.default.serviceb.localhost:8080                                          │ │
+            │ │   route-as azureuser, from the Host                                                          │ │
+            │ │   service serviceb                                                                           │ │
+            │ │                                                                                              │ │
+            │ │ Chain tried, drawn against the tree                                                          │ │
+            │ │   default  ✓ served by 127.0.0.1:5002  ↑ fallback                                            │ │
+            │ │   └─azureuser  ✗ tried: no enabled serviceb                                                  │ │
+            │ │     └─bob                                                                                    │ │
+            │ │                                                                                              │ │
+            │ │ Flow flow-h1  2 hops                                                                         │ │
+            │ │   10:00:01.250 ingress GET servicea → azureuser 200 12ms                                     │ │
+            │ │ → 10:00:02.250 egress:azureuser/servicea GET serviceb → default ↑ 200 3.0ms                  │ │
+            │ │                                                                                              │ │
+            │ │                                                                                              │ │
+            │ │                                                                                              │ │
+            │ │                                                                                              │ │
+            │ │                                                                                              │ │
+            │ │                                                                                              │ │
+            │ │                                                                                              │ │
+            │ │                                                                                              │ │
+            │ └──────────────────────────────────────────────────────────────────────────────────────────────┘ │
+            └────────────────────┘└────────────────────────────────────────────────────────────────────────────┘
+             scrolled  ingress 127.0.0.1:8080  feeds 1/1  1.2 ev/s  dropped 0                            ? help
+            """#)
+        #expect(screen.role(of: "default  ✓ served") == .chainServed)
+        #expect(screen.role(of: "✗ tried") == .chainSkipped)
+    }
+
+    @Test("the detail of a hop routed by header names the header and the fallback from an unknown space")
+    func detailByHeader() {
+        let hop = Fixtures.hop("x1", routeAs: "ghost", source: .header, tried: ["default"], space: "default")
+        var dashboard = Fixtures.dashboard(width: 100, height: 30, hops: [hop])
+        dashboard.view.focus = .hops
+        _ = dashboard.press(.enter)
+        let text = Fixtures.screen(dashboard).text
+        #expect(text.contains("azds-route-as: ghost"))
+        #expect(text.contains("route-as ghost, from the azds-route-as header"))
+        #expect(text.contains("ghost is not a space, so it routed as default"))
+    }
+
+    @Test("help is written from the key table")
+    func help() {
+        var dashboard = Fixtures.dashboard(width: 100, height: 44)
+        _ = dashboard.press(.character("?"))
+        expectScreen(
+            Fixtures.screen(dashboard),
+            #"""
+            ┌ Spaces ────────────┐┌ Services of default ───────────────────────────────────────────────────────┐
+            │d┌ Keys (Esc closes) ───────────────────────────────────────────────────────────────────────────┐ │
+            │└│ Everywhere                                                                                   │ │
+            │ │   ↑ k              move up                                                                   │ │
+            │t│   ↓ j              move down                                                                 │─┘
+            │ │   PgUp             page up                                                                   │─┐
+            │ │   PgDn             page down                                                                 │ │
+            │ │   Home             first row                                                                 │ │
+            │ │   End              last row                                                                  │ │
+            │ │   ← h              pane to the left                                                          │ │
+            │ │   → l              pane to the right                                                         │ │
+            │ │   Tab              next pane                                                                 │ │
+            │ │   S-Tab            previous pane                                                             │ │
+            │ │   /                filter hops: service:X space:X 5xx method:GET path:/x text, !term negates │ │
+            │ │   p                pause or resume the hop list                                              │ │
+            │ │   f                follow the newest hop, or stop following                                  │ │
+            │ │   t                next theme                                                                │ │
+            │ │   ?                this help                                                                 │ │
+            │ │   q Esc            quit                                                                      │ │
+            │ │                                                                                              │ │
+            │ │ Spaces pane                                                                                  │ │
+            │ │   n                new child of the selected space                                           │ │
+            │ │   d                delete the selected space (asks first)                                    │ │
+            │ │   Enter            show the space's services                                                 │ │
+            │ │                                                                                              │ │
+            │ │ Services pane                                                                                │ │
+            │ │   Space o          turn the space's own instance on or off (asks for an address if it has n… │ │
+            │ │                                                                                              │ │
+            │ │ Hops pane                                                                                    │ │
+            │ │   Enter            open the hop: chain tried, route headers, its flow                        │ │
+            │ │                                                                                              │ │
+            │ │ Hop detail                                                                                   │ │
+            │ │   ↑ k              scroll up                                                                 │ │
+            │ │   ↓ j              scroll down                                                               │ │
+            │ │   PgUp             page up                                                                   │ │
+            │ │   PgDn Space       page down                                                                 │ │
+            │ │   Esc q Enter      close                                                                     │ │
+            │ │                                                                                              │ │
+            │ │ Help                                                                                         │ │
+            │ │   ↑ k              scroll up                                                                 │ │
+            │ │   ↓ j              scroll down                                                               │ │
+            │ └───────────────────────────────────────────────────────────────────────────────────── → more ─┘ │
+            └────────────────────┘└────────────────────────────────────────────────────────────────────────────┘
+             following  ingress 127.0.0.1:8080  feeds 1/1  0.4 ev/s  dropped 0                           ? help
+            """#)
+        _ = dashboard.press(.pageDown)
+        #expect(Fixtures.screen(dashboard).text.contains("an ancestor served the hop, not the route-as space"))
+    }
+
+    @Test("a 40×10 terminal still shows every pane, stacked")
+    func smallest() {
+        var dashboard = Fixtures.dashboard(width: 40, height: 10, hops: Fixtures.sampleHops)
+        _ = dashboard.press(.down)
+        expectScreen(
+            Fixtures.screen(dashboard),
+            #"""
+            Spaces ─────────────────────────────────
+            default
+            └─azureuser                        0.6/s
+              └─bob                            0.2/s
+            team2
+            Services of azureuser ──────────────────
+            ● servicea owned                    on
+            Hops ───────────────────────────────────
+            POST /orders    servicea → azure… ↑ 502
+             ingress 127.0.0.1:8080          ? help
+            """#)
+    }
+
+    @Test("below 40×10 the screen only says it is too small")
+    func tooSmall() {
+        expectScreen(
+            Fixtures.screen(Fixtures.dashboard(width: 39, height: 10)),
+            #"""
+            Terminal too small: 39×10. Spaceport
+            needs at least 40×10. q quits.
+
+
+
+
+
+
+
+
+            """#)
+        let short = Fixtures.screen(Fixtures.dashboard(width: 80, height: 9))
+        #expect(short.text.hasPrefix("Terminal too small: 80×9. Spaceport needs at least 40×10. q quits."))
+    }
+
+    @Test("text from the network reaches the screen escaped, never as control characters")
+    func hostileText() {
+        let hop = Fixtures.hop("evil", method: "G\u{1B}]0;pwned\u{7}", path: "/\u{1B}[2J\u{202E}gnp.exe")
+        var dashboard = Fixtures.dashboard(width: 160, height: 30, hops: [hop])
+        let screen = Fixtures.screen(dashboard)
+        #expect(screen.text.contains("/\\x1B[2J\\u{202E}gnp.exe"))
+        for cell in screen.cells {
+            #expect(!cell.character.unicodeScalars.contains(where: Sanitized.isUnsafe))
+        }
+        dashboard.view.focus = .hops
+        _ = dashboard.press(.enter)
+        #expect(Fixtures.screen(dashboard).cells.allSatisfy { !$0.character.unicodeScalars.contains(where: Sanitized.isUnsafe) })
+    }
+
+    @Test("wide characters take two columns and the columns after them stay aligned")
+    func wideCharacters() {
+        let hops = [Fixtures.hop("w1", second: 1, path: "/日本語/パス"), Fixtures.hop("w2", second: 2, path: "/ascii")]
+        let screen = Fixtures.screen(Fixtures.dashboard(hops: hops))
+        let first = (0..<screen.size.height).first { screen.line($0).contains("/ascii") }!
+        let second = (0..<screen.size.height).first { screen.line($0).contains("パス") }!
+        #expect(column(of: "200", row: first, in: screen) != nil)
+        #expect(column(of: "200", row: first, in: screen) == column(of: "200", row: second, in: screen))
+    }
+
+    @Test("the status bar shows pause, the filter, drops, events per second and the shell's own items")
+    func statusBar() {
+        var dashboard = Fixtures.dashboard(hops: Fixtures.sampleHops)
+        dashboard.receive(.status(key: "traffic", value: "on (g)"), at: 1)
+        dashboard.receive(.feed(source: Fixtures.source, .dropped(count: 7)), at: 1)
+        dashboard.receive(.handOffDropped(3), at: 1)
+        _ = dashboard.press(.character("p"), .character("/"))
+        dashboard.type("5xx")
+        _ = dashboard.press(.enter)
+        let screen = Fixtures.screen(dashboard)
+        let bar = screen.line(screen.size.height - 1)
+        for piece in ["PAUSED", "filter 5xx", "traffic on (g)", "ingress 127.0.0.1:8080", "feeds 1/1", "ev/s", "dropped 10"] {
+            #expect(bar.contains(piece), "\(piece) missing from: \(bar)")
+        }
+        #expect(screen.role(of: "dropped 10") == .error)
+        #expect(screen.text.contains("Hops (paused) matching 5xx"))
+    }
+
+    @Test("a note says how an edit went, and leaves after a few seconds")
+    func notes() {
+        var dashboard = Fixtures.dashboard()
+        dashboard.receive(.note("spaces.yaml:3:5: bad name", isError: true), at: 10)
+        let during = Fixtures.screen(dashboard, at: 11)
+        #expect(during.role(of: "spaces.yaml:3:5: bad name") == .error)
+        #expect(!Fixtures.screen(dashboard, at: 15).text.contains("bad name"))
+    }
+
+    @Test("several feeds: each tree sits under its proxy's name, and a lost feed says so")
+    func severalFeeds() {
+        var dashboard = Fixtures.dashboard()
+        dashboard.receive(.connected(source: "/run/other.sock"), at: 0)
+        dashboard.receive(
+            .feed(source: "/run/other.sock", .hello(FeedHello(proxy: "other", pid: 2, version: "0.1", listeners: []))),
+            at: 0)
+        dashboard.receive(.feed(source: "/run/other.sock", .spaces(SpacesSnapshot(Fixtures.tree()))), at: 0)
+        dashboard.receive(.disconnected(source: "/run/other.sock", reason: "the proxy closed the feed"), at: 0)
+        let text = Fixtures.screen(dashboard, at: 1).text
+        #expect(text.contains("│main"))
+        #expect(text.contains("│other (disconnected)"))
+        #expect(text.contains("lost /run/other.sock: the proxy closed the feed"))
+        #expect(text.contains("feeds 1/2"))
+    }
+
+    @Test("without UTF-8 the same screen is drawn with ASCII")
+    func ascii() {
+        var dashboard = Fixtures.dashboard(hops: Fixtures.sampleHops)
+        dashboard.glyphs = .ascii
+        let screen = Fixtures.screen(dashboard)
+        #expect(screen.line(0).hasPrefix("+ Spaces ----"))
+        #expect(screen.text.contains("servicea > azureuser ^"))
+        let shown = String(screen.text.map(Glyphs.asciiSubstitute))
+        #expect(shown.unicodeScalars.allSatisfy { $0.isASCII })
+        #expect(shown.contains("bob.s.default.~/orders"))
+    }
+}

@@ -1,0 +1,556 @@
+import Foundation
+import SpaceportCore
+import Testing
+
+/// The `spaceport` binary SwiftPM built beside this test bundle (`swift test` builds every
+/// product of the package). SPACEPORT_BINARY points elsewhere when set.
+private enum Binary {
+    static let url: URL? = {
+        var candidates: [URL] = []
+        if let path = ProcessInfo.processInfo.environment["SPACEPORT_BINARY"], !path.isEmpty {
+            candidates.append(URL(fileURLWithPath: path))
+        }
+        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
+            candidates.append(
+                bundle.bundleURL.deletingLastPathComponent().appendingPathComponent("spaceport"))
+        }
+        if let executable = Bundle.main.executableURL {
+            candidates.append(executable.deletingLastPathComponent().appendingPathComponent("spaceport"))
+        }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
+    }()
+
+    static func require() throws -> URL {
+        try #require(url, "no spaceport binary beside the tests; run `swift build --product spaceport` first")
+    }
+}
+
+/// What a user sees from one run of the command.
+private struct Run: CustomStringConvertible {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+    var killed: Bool
+
+    var description: String { "exit \(status)\nstdout:\n\(stdout)\nstderr:\n\(stderr)" }
+}
+
+/// A folder for one test, holding its spaces file; the commands run inside it.
+private struct Workspace {
+    let folder: URL
+
+    init(under base: URL = FileManager.default.temporaryDirectory) throws {
+        folder = base.appendingPathComponent("spaceport-cli-\(UUID().uuidString)", isDirectory: true)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+
+    func remove() { try? FileManager.default.removeItem(at: folder) }
+
+    var spaces: String { folder.appendingPathComponent("spaces.yaml").path }
+
+    func text(_ name: String = "spaces.yaml") throws -> String {
+        try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8)
+    }
+
+    func write(_ text: String, to name: String = "spaces.yaml") throws {
+        try text.write(to: folder.appendingPathComponent(name), atomically: true, encoding: .utf8)
+    }
+
+    func names() throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+    }
+
+    /// Runs `spaceport` with `arguments` in the folder; `shell` wraps it in `sh -c` first.
+    func run(_ arguments: String..., shell: String? = nil) throws -> Run {
+        try run(arguments, shell: shell)
+    }
+
+    func run(_ arguments: [String], shell: String? = nil) throws -> Run {
+        let process = try start(arguments, shell: shell)
+        return finish(process)
+    }
+
+    func start(_ arguments: [String], shell: String? = nil) throws -> Process {
+        let binary = try Binary.require()
+        let process = Process()
+        if let shell {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", shell, binary.path] + arguments
+        } else {
+            process.executableURL = binary
+            process.arguments = arguments
+        }
+        process.currentDirectoryURL = folder
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = Pipe()
+        process.standardError = Pipe()
+        try process.run()
+        return process
+    }
+
+    /// Reads both pipes to their end (stderr on another thread, so neither can fill and
+    /// block the command), then waits for the exit.
+    func finish(_ process: Process) -> Run {
+        let errors = (process.standardError as! Pipe).fileHandleForReading
+        let stderr = Locked<Data?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            let data = errors.readDataToEndOfFile()
+            stderr.withLock { $0 = data }
+            done.signal()
+        }
+        let stdout = (process.standardOutput as! Pipe).fileHandleForReading.readDataToEndOfFile()
+        done.wait()
+        process.waitUntilExit()
+        return Run(
+            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr.withLock { $0 } ?? Data(), as: UTF8.self),
+            killed: process.terminationReason == .uncaughtSignal)
+    }
+}
+
+/// A value a background reader hands back, locked because Data is read on another thread.
+private final class Locked<Value>: @unchecked Sendable {
+    private var value: Value
+    private let lock = NSLock()
+    init(_ value: Value) { self.value = value }
+    func withLock<T>(_ body: (inout Value) -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&value)
+    }
+}
+
+@Suite("The spaceport command line, run as a user runs it")
+struct CLITests {
+    static let starterTree = """
+        default
+          ✓ servicea    owned                   127.0.0.1:5001  override on
+          ✓ serviceb    owned                   127.0.0.1:5002  override on
+          azureuser
+            ✓ servicea  owned                   127.0.0.1:6001  override on
+            ↑ serviceb  inherited from default  127.0.0.1:5002
+
+        """
+
+    @Test("init writes the commented starter file and refuses to overwrite it without --force")
+    func initCommand() throws {
+        let space = try Workspace()
+        defer { space.remove() }
+        let first = try space.run("init")
+        #expect(first.status == 0, "\(first)")
+        #expect(
+            first.stdout
+                == "wrote spaces.yaml: default runs servicea and serviceb; azureuser runs its own servicea\nnext: `spaceport tree` shows which space serves what\n"
+        )
+        #expect(try space.text() == SpacesFile.starter)
+        try space.write("# mine\nspaces: {}\n")
+        let again = try space.run("init")
+        #expect(again.status == 1)
+        #expect(again.stdout.isEmpty)
+        #expect(
+            again.stderr
+                == "spaceport: error: spaces.yaml exists already; pass --force to replace it with the starter\n"
+        )
+        #expect(try space.text() == "# mine\nspaces: {}\n")
+        #expect(try space.run("init", "--force").status == 0)
+        #expect(try space.text() == SpacesFile.starter)
+    }
+
+    @Test("tree shows every space's services as owned, inherited or missing, with override states")
+    func treeCommand() throws {
+        let space = try Workspace()
+        defer { space.remove() }
+        _ = try space.run("init")
+        let tree = try space.run("tree")
+        #expect(tree.status == 0)
+        #expect(tree.stdout == Self.starterTree)
+        #expect(tree.stderr.isEmpty)
+        try space.write(
+            """
+            spaces:
+              default:
+                services:
+                  servicea: 127.0.0.1:5001
+              azureuser:
+                parent: default
+                services:
+                  servicea: { upstream: 127.0.0.1:6001, enabled: false }
+                  serviceb: 127.0.0.1:6002
+              lonely: {}
+
+            """)
+        #expect(
+            try space.run("tree").stdout
+                == """
+                default
+                  ✓ servicea    owned                   127.0.0.1:5001  override on
+                  ✗ serviceb    missing
+                  azureuser
+                    ↑ servicea  inherited from default  127.0.0.1:5001  override off
+                    ✓ serviceb  owned                   127.0.0.1:6002  override on
+                lonely
+                  (no services)
+
+                """)
+    }
+
+    @Test("tree --json prints the documented shape, nulls included")
+    func treeJSON() throws {
+        let space = try Workspace()
+        defer { space.remove() }
+        _ = try space.run("init")
+        _ = try space.run("override", "azureuser", "servicea", "off")
+        let run = try space.run("tree", "--json")
+        #expect(run.status == 0)
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let spaces = try #require(object["spaces"] as? [[String: Any]])
+        #expect(spaces.map { $0["name"] as? String } == ["default", "azureuser"])
+        #expect(spaces[0]["parent"] is NSNull)
+        #expect(spaces[1]["parent"] as? String == "default")
+        #expect(spaces.map { $0["depth"] as? Int } == [0, 1])
+        let services = try #require(spaces[1]["services"] as? [[String: Any]])
+        #expect(Set(services[0].keys) == ["name", "state", "servedBy", "upstream", "override"])
+        #expect(services[0]["name"] as? String == "servicea")
+        #expect(services[0]["state"] as? String == "inherited")
+        #expect(services[0]["servedBy"] as? String == "default")
+        #expect(services[0]["upstream"] as? String == "127.0.0.1:5001")
+        #expect(services[0]["override"] as? String == "off")
+        #expect(services[1]["override"] is NSNull)
+        #expect(services[1]["state"] as? String == "inherited")
+    }
+
+    @Test("route explains the route-as, the chain tried and the space chosen, sending nothing")
+    func routeCommand() throws {
+        let space = try Workspace()
+        defer { space.remove() }
+        _ = try space.run("init")
+        let own = try space.run("route", "http://azureuser.s.default.servicea.localhost:8080/api?x=1")
+        #expect(own.status == 0)
+        #expect(
+            own.stdout
+                == """
+                route-as   azureuser (from the host)
+                service    servicea
+                tried      azureuser
+                served by  azureuser at 127.0.0.1:6001
+
+                """)
+        let inherited = try space.run("route", "http://azureuser.s.default.serviceb.localhost:8080/")
+        #expect(
+            inherited.stdout.hasSuffix(
+                "tried      azureuser → default\nserved by  default at 127.0.0.1:5002 (inherited: no enabled serviceb in azureuser)\n"
+            ))
+        let header = try space.run("route", "serviceb", "-H", "Azds-Route-As: bob", "-H", "Accept: */*")
+        #expect(
+            header.stdout
+                == """
+                route-as   bob (from the azds-route-as header): there is no space 'bob', so it is routed as default
+                service    serviceb
+                tried      default
+                served by  default at 127.0.0.1:5002
+
+                """)
+        let hostHeader = try space.run(
+            "route", "http://127.0.0.1:8080/", "-H", "Host: azureuser.serviceb.localhost")
+        #expect(hostHeader.stdout.hasPrefix("route-as   azureuser (from the host)\nservice    serviceb\n"))
+        let caller = try space.run("route", "http://servicea/", "--from", "azureuser")
+        #expect(caller.stdout.hasPrefix("route-as   azureuser (from the calling instance's space)\n"))
+        let nobody = try space.run("route", "http://servicec.localhost/")
+        #expect(nobody.status == 0)
+        #expect(
+            nobody.stdout.hasSuffix(
+                "served by  nothing: no space on that chain has an enabled servicec; the proxy would answer 404\n"
+            ))
+    }
+
+    @Test("route --json prints the decision, or {error} with a non-zero exit")
+    func routeJSON() throws {
+        let space = try Workspace()
+        defer { space.remove() }
+        _ = try space.run("init")
+        let run = try space.run("route", "--json", "http://azureuser.s.serviceb.localhost/")
+        #expect(run.status == 0)
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        #expect(Set(object.keys) == ["routeAs", "routeAsSource", "service", "tried", "space", "upstream"])
+        #expect(object["routeAs"] as? String == "azureuser")
+        #expect(object["routeAsSource"] as? String == "host")
+        #expect(object["service"] as? String == "serviceb")
+        #expect(object["tried"] as? [String] == ["azureuser", "default"])
+        #expect(object["space"] as? String == "default")
+        #expect(object["upstream"] as? String == "127.0.0.1:5002")
+        let missing = try space.run("route", "--json", "servicec")
+        let none = try #require(
+            try JSONSerialization.jsonObject(with: Data(missing.stdout.utf8)) as? [String: Any])
+        #expect(none["space"] is NSNull)
+        #expect(none["upstream"] is NSNull)
+        let failed = try space.run("route", "--json", "http://servicea.example.com/")
+        #expect(failed.status == 1)
+        let error = try #require(
+            try JSONSerialization.jsonObject(with: Data(failed.stdout.utf8)) as? [String: String])
+        #expect(
+            error == [
+                "error":
+                    "the proxy would answer 404: host 'servicea.example.com' is not under the domain 'localhost'"
+            ])
+        let bad = try space.run("route", "--json", "servicea", "-H", "azds-route-as: Not_A_Space")
+        #expect(bad.status == 1)
+        #expect(
+            bad.stdout.contains(
+                "the proxy would answer 400: route-as 'Not_A_Space' from the header is not a space name"))
+    }
+
+    @Test("override off and on change one word of the file and say who serves now")
+    func overrideCommand() throws {
+        let space = try Workspace()
+        defer { space.remove() }
+        _ = try space.run("init")
+        let off = try space.run("override", "azureuser", "servicea", "off")
+        #expect(off.status == 0)
+        #expect(
+            off.stdout
+                == "servicea in azureuser is off: azureuser inherits it from default, at 127.0.0.1:5001\n")
+        #expect(
+            try space.text()
+                == SpacesFile.starter.replacingOccurrences(of: "enabled: true", with: "enabled: false"))
+        #expect(
+            try space.run("route", "azureuser.s.servicea.localhost").stdout.contains("served by  default at"))
+        let on = try space.run("override", "azureuser", "servicea", "on")
+        #expect(on.stdout == "servicea in azureuser is on: azureuser serves it itself, at 127.0.0.1:6001\n")
+        #expect(try space.text() == SpacesFile.starter)
+        let root = try space.run("override", "default", "serviceb", "off")
+        #expect(
+            root.stdout
+                == "serviceb in default is off: no space above default runs it, so its requests get 404\n")
+        #expect(try space.names() == ["spaces.yaml"])
+    }
+
+    @Test("space create and delete change only their lines of the file")
+    func spaceCommands() throws {
+        let space = try Workspace()
+        defer { space.remove() }
+        _ = try space.run("init")
+        let created = try space.run("space", "create", "alice", "--parent", "azureuser")
+        #expect(created.status == 0)
+        #expect(
+            created.stdout
+                == "created space alice under azureuser; it inherits every service from it\nnext: `spaceport service set alice SERVICE --upstream HOST:PORT` gives it its own\n"
+        )
+        #expect(
+            try space.text() == SpacesFile.starter + "\n  alice:\n    parent: azureuser\n    services: {}\n")
+        let root = try space.run("space", "create", "team2")
+        #expect(root.stdout.hasPrefix("created space team2 as a new root\n"))
+        #expect(try space.run("tree").stdout.hasSuffix("team2\n  (no services)\n"))
+        let refused = try space.run("space", "delete", "azureuser")
+        #expect(refused.status == 1)
+        #expect(
+            refused.stderr
+                == "spaceport: error: spaces.yaml: space 'azureuser' has children (alice); delete them first or pass --recursive\n"
+        )
+        _ = try space.run("space", "delete", "team2")
+        let deleted = try space.run("space", "delete", "azureuser", "--recursive")
+        #expect(deleted.stdout == "deleted space azureuser and alice\n")
+        let end = SpacesFile.starter.range(of: "\n\n  # A developer's space")!.lowerBound
+        #expect(try space.text() == String(SpacesFile.starter[..<end]) + "\n")
+    }
+
+    @Test("service set adds an instance or moves one, keeping the file's comments")
+    func serviceSet() throws {
+        let space = try Workspace()
+        defer { space.remove() }
+        _ = try space.run("init")
+        let added = try space.run("service", "set", "azureuser", "serviceb", "--upstream", "127.0.0.1:6002")
+        #expect(
+            added.stdout == "serviceb in azureuser now points at 127.0.0.1:6002: azureuser serves it itself\n"
+        )
+        let anchor = "egress: 127.0.0.1:7001 }\n"
+        #expect(
+            try space.text()
+                == SpacesFile.starter.replacingOccurrences(
+                    of: anchor, with: anchor + "      serviceb: { upstream: 127.0.0.1:6002 }\n"))
+        _ = try space.run("override", "azureuser", "servicea", "off")
+        let moved = try space.run("service", "set", "azureuser", "ServiceA", "--upstream", "[::1]:6001")
+        #expect(
+            moved.stdout
+                == "servicea in azureuser now points at [::1]:6001, but is off: `spaceport override azureuser servicea on` turns it on\n"
+        )
+        #expect(try space.text().contains("servicea: { upstream: \"[::1]:6001\", enabled: false, egress"))
+    }
+
+    @Test("--spaces points every command at another file")
+    func spacesOption() throws {
+        let space = try Workspace()
+        defer { space.remove() }
+        let run = try space.run("init", "--spaces", "team.yaml")
+        #expect(
+            run.stdout.hasSuffix("next: `spaceport tree --spaces team.yaml` shows which space serves what\n"))
+        #expect(try space.names() == ["team.yaml"])
+        _ = try space.run("space", "create", "bob", "--parent", "default", "--spaces", "team.yaml")
+        #expect(try space.run("tree", "--spaces", "team.yaml").stdout.contains("  bob\n"))
+        let missing = try space.run("tree")
+        #expect(missing.status == 1)
+        #expect(
+            missing.stderr
+                == "spaceport: error: spaces.yaml: no such file; `spaceport init` writes a starter one\n")
+    }
+
+    @Test(
+        "every error is one line on stderr, with a non-zero exit",
+        arguments: [
+            (
+                ["override", "nobody", "servicea", "off"], 1,
+                "spaces.yaml: there is no space 'nobody'; `spaceport tree` lists them"
+            ),
+            (
+                ["override", "azureuser", "servicez", "on"], 1,
+                "spaces.yaml: space 'azureuser' has no instance of 'servicez'; give it one with `spaceport service set azureuser servicez --upstream HOST:PORT`"
+            ),
+            (
+                ["override", "azureuser", "servicea", "maybe"], 64,
+                "'maybe' is not on or off; write `spaceport override azureuser servicea off`"
+            ),
+            (
+                ["space", "create", "Bad"], 64,
+                "bad space name: 'Bad' may hold only lowercase letters, digits and '-' (a DNS label)"
+            ),
+            (
+                ["space", "create", "default"], 1,
+                "spaces.yaml: space 'default' exists already; pick another name"
+            ),
+            (
+                ["space", "create", "x", "--parent", "ghost"], 1,
+                "spaces.yaml: there is no space 'ghost'; `spaceport tree` lists them"
+            ),
+            (
+                ["space", "delete", "ghost"], 1,
+                "spaces.yaml: there is no space 'ghost'; `spaceport tree` lists them"
+            ),
+            (
+                ["service", "set", "default", "servicea", "--upstream", "nope"], 64,
+                "--upstream 'nope' is not an address: expected HOST:PORT, for example 127.0.0.1:5001"
+            ),
+            (
+                ["service", "set", "default", "bad_name", "--upstream", "127.0.0.1:1"], 64,
+                "bad service name: 'bad_name' may hold only letters, digits and '-' (a DNS label)"
+            ),
+            (
+                ["route", "ftp://servicea/"], 64,
+                "'ftp://servicea/' is not an http:// URL; give one, or a bare host such as serviceb"
+            ),
+            (
+                ["route", "servicea", "-H", "nonsense"], 64,
+                "-H 'nonsense' is not a header; write it 'Name: value'"
+            ),
+            (
+                ["route", "http:///path"], 64,
+                "'http:///path' names no host; give one such as http://servicea.localhost:8080/"
+            ),
+            (
+                ["route", "a.b.c.d.e.localhost"], 1,
+                "the proxy would answer 404: host 'a.b.c.d.e.localhost' names no service; use <space>.s.<root>.<service>.<domain>, <space>.s.<service>.<domain>, <root>.<service>.<domain>, <service>.<domain> or a bare service name"
+            ),
+            (
+                ["route", "servicea", "--from", "Nope"], 64,
+                "--from names no space: 'Nope' may hold only lowercase letters, digits and '-' (a DNS label)"
+            ),
+        ])
+    func errors(arguments: [String], status: Int32, message: String) throws {
+        let space = try Workspace()
+        defer { space.remove() }
+        _ = try space.run("init")
+        let run = try space.run(arguments)
+        #expect(run.status == status, "\(run)")
+        #expect(run.stderr == "spaceport: error: \(message)\n")
+        #expect(run.stdout.isEmpty)
+        #expect(try space.text() == SpacesFile.starter, "a refused command leaves the file alone")
+    }
+
+    @Test("a file error names the file, line and column")
+    func fileErrors() throws {
+        let space = try Workspace()
+        defer { space.remove() }
+        try space.write("spaces:\n  default:\n    services:\n      servicea: 127.0.0.1:99999\n")
+        let run = try space.run("tree")
+        #expect(run.status == 1)
+        #expect(
+            run.stderr
+                == "spaceport: error: spaces.yaml:4:17: '127.0.0.1:99999' is not an address: the port must be a number from 1 to 65535\n"
+        )
+        let json = try space.run("tree", "--json")
+        #expect(json.status == 1)
+        #expect(json.stdout.contains("\"error\" : \"spaces.yaml:4:17: '127.0.0.1:99999' is not an address"))
+        let edit = try space.run("override", "default", "servicea", "off")
+        #expect(edit.status == 1)
+        #expect(edit.stderr.hasPrefix("spaceport: error: spaces.yaml:4:17:"))
+    }
+
+    @Test("a layout that cannot be edited in place is rewritten whole, and the user is told")
+    func rewriteNote() throws {
+        let space = try Workspace()
+        defer { space.remove() }
+        try space.write(
+            "# keep me\nspaces:\n  default:\n    services:\n      servicea:\n        upstream: >-\n          127.0.0.1:5001\n"
+        )
+        let run = try space.run("service", "set", "default", "servicea", "--upstream", "127.0.0.1:5009")
+        #expect(run.status == 0)
+        #expect(
+            run.stderr
+                == "spaceport: note: spaces.yaml was rewritten whole: its layout could not be changed in place, so its comments were lost (see README, \"What a save keeps\")\n"
+        )
+        #expect(try space.text().hasPrefix(SpacesFile.rewriteNotice))
+        #expect(
+            try SpacesFile.parse(text: try space.text(), file: "x").space("default")?.services.first?.upstream
+                .port == 5009)
+    }
+
+    @Test("a save the kernel refuses, even to root, leaves the old file whole")
+    func refusedSave() throws {
+        let space = try Workspace()
+        defer { space.remove() }
+        _ = try space.run("init")
+        // A file size limit of zero makes every write to a regular file fail, whoever runs it.
+        let run = try space.run(
+            ["override", "azureuser", "servicea", "off"],
+            shell: "trap '' XFSZ; ulimit -f 0; exec \"$0\" \"$@\"")
+        #expect(run.status == 1, "\(run)")
+        #expect(
+            run.stderr
+                == "spaceport: error: spaces.yaml: could not be saved (File too large); the file is unchanged\n"
+        )
+        #expect(try space.text() == SpacesFile.starter)
+        #expect(try space.names() == ["spaces.yaml"], "the temporary file is removed")
+    }
+
+    @Test("a writer killed with SIGKILL at any moment leaves the old file or the new one")
+    func killedWriter() throws {
+        // Beside the build, on a disk where fsync takes real time (a tmpfs /tmp makes a save
+        // too quick for a kill to land in).
+        let space = try Workspace(under: try Binary.require().deletingLastPathComponent())
+        defer { space.remove() }
+        _ = try space.run("init")
+        let on = SpacesFile.starter
+        let off = on.replacingOccurrences(of: "enabled: true", with: "enabled: false")
+        let loop =
+            "while :; do \"$0\" override azureuser servicea off; \"$0\" override azureuser servicea on; done"
+        var generator = SystemRandomNumberGenerator()
+        var kills = 0
+        // A temporary file left behind is a kill that landed mid-save; go on until a few did.
+        var leftovers: [String] { ((try? space.names()) ?? []).filter { $0.hasSuffix(".tmp") } }
+        while kills < 20 || (leftovers.count < 3 && kills < 300) {
+            let process = try space.start([], shell: loop)
+            // Foundation starts the child in its own process group, so one kill reaches the loop's command too.
+            try #require(getpgid(process.processIdentifier) == process.processIdentifier)
+            usleep(UInt32.random(in: 20_000...250_000, using: &generator))
+            kill(-process.processIdentifier, SIGKILL)
+            _ = space.finish(process)
+            kills += 1
+            let text = try space.text()
+            #expect(text == on || text == off, "after kill \(kills) the file was:\n\(text)")
+            #expect(try SpacesFile.parse(text: text, file: "spaces.yaml").contains("azureuser"))
+        }
+        #expect(!leftovers.isEmpty, "no kill in \(kills) landed while a save was under way")
+        #expect(try space.names().filter { !$0.hasSuffix(".tmp") } == ["spaces.yaml"])
+    }
+}

@@ -1,0 +1,331 @@
+import Foundation
+import SpaceportCore
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `spaceport dash` in a real terminal: tmux runs it, curl sends requests, capture-pane
+/// reads the screen, send-keys presses keys. Skipped only when tmux is not installed.
+@Suite("The dashboard in a real terminal", .serialized)
+struct DashboardEndToEndTests {
+    @Test(
+        "dash shows curl's requests with the spaces that served them, and a key flips an override in the file and the route",
+        .enabled(if: Tools.tmux != nil, "tmux is not installed, so the dashboard cannot be run in a terminal"))
+    func dashboardInTmux() async throws {
+        let binary = try #require(Tools.spaceport, "no spaceport binary beside the tests; run `swift build --product spaceport` first")
+        let curl = try #require(Tools.find("curl"), "curl is needed to send requests")
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let upstreamDefaultA = try TestUpstream(answer: "servicea@default")
+        let upstreamDefaultB = try TestUpstream(answer: "serviceb@default")
+        let upstreamMine = try TestUpstream(answer: "servicea@azureuser")
+        defer {
+            upstreamDefaultA.stop()
+            upstreamDefaultB.stop()
+            upstreamMine.stop()
+        }
+        let spaces = folder.path("spaces.yaml")
+        try """
+        # written by the dashboard end-to-end test
+        spaces:
+          default:
+            services:
+              servicea: { upstream: 127.0.0.1:\(upstreamDefaultA.port) }
+              serviceb: { upstream: 127.0.0.1:\(upstreamDefaultB.port) }
+          azureuser:
+            parent: default
+            services:
+              servicea: { upstream: 127.0.0.1:\(upstreamMine.port) }
+
+        """.write(toFile: spaces, atomically: true, encoding: .utf8)
+
+        let terminal = Tmux(socket: "spaceport-e2e-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        defer { terminal.killServer() }
+        let runtime = folder.path("run")
+        let exitFile = folder.path("exit-status")
+        let command =
+            "cd \(folder.root) && env LANG=C.UTF-8 XDG_RUNTIME_DIR=\(runtime) \(binary) dash --spaces spaces.yaml --ingress 127.0.0.1:0 --name e2e; echo $? > \(exitFile)"
+        try terminal.start(command: command, width: 120, height: 40)
+
+        let socket = runtime + "/spaceport/e2e.sock"
+        try await eventually("the feed socket \(socket) appears", terminal: terminal) {
+            FileManager.default.fileExists(atPath: socket)
+        }
+        let tail = try TailReader(binary: binary, socket: socket)
+        defer { tail.stop() }
+        let port = try await tail.ingressPort()
+
+        let owned = try Curl.get(curl, "http://azureuser.s.default.servicea.localhost:\(port)/orders")
+        #expect(owned.body == "servicea@azureuser")
+        #expect(owned.route == "servicea@azureuser")
+        let inherited = try Curl.get(curl, "http://azureuser.s.default.serviceb.localhost:\(port)/stock")
+        #expect(inherited.body == "serviceb@default")
+        let screen = try await eventually("both hops are on screen", terminal: terminal) { screen in
+            screen.contains("servicea → azureuser") && screen.contains("serviceb → default ↑")
+        }
+        #expect(screen.contains("/orders"))
+        #expect(screen.contains("/stock"))
+        #expect(screen.contains("azureuser (host)"))
+        try await eventually("spaceport tail sees the same hops", terminal: terminal) {
+            tail.lines.contains { $0.contains("\"path\":\"/orders\"") } && tail.lines.contains { $0.contains("\"path\":\"/stock\"") }
+        }
+
+        try terminal.keys("j", "Tab")
+        try await eventually("azureuser's services are focused", terminal: terminal) { screen in
+            screen.contains("Services of azureuser") && screen.contains("● servicea owned")
+        }
+        try terminal.keys("Space")
+        try await eventually("the override is off in the file", terminal: terminal) {
+            ((try? String(contentsOfFile: spaces, encoding: .utf8)) ?? "").contains("enabled: false")
+        }
+        let file = try String(contentsOfFile: spaces, encoding: .utf8)
+        #expect(file.contains("# written by the dashboard end-to-end test"))
+        try await eventually("the services pane shows the override off", terminal: terminal) { screen in
+            screen.contains("○ servicea inherited from default (own off)")
+        }
+        let after = try Curl.get(curl, "http://azureuser.s.default.servicea.localhost:\(port)/orders")
+        #expect(after.body == "servicea@default")
+        #expect(after.route == "servicea@default")
+        try await eventually("the next hop shows the fallback", terminal: terminal) { screen in
+            screen.contains("servicea → default ↑")
+        }
+
+        try terminal.keys("q")
+        try await eventually("q ends the dashboard", terminal: terminal) {
+            FileManager.default.fileExists(atPath: exitFile)
+        }
+        let status = try String(contentsOfFile: exitFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(status == "0")
+    }
+
+    /// Polls `condition` with the screen until it holds, for up to two minutes (a loaded machine is slow).
+    @discardableResult
+    private func eventually(
+        _ what: String, terminal: Tmux, sourceLocation: Testing.SourceLocation = #_sourceLocation,
+        _ condition: (String) throws -> Bool
+    ) async throws -> String {
+        let deadline = Date().addingTimeInterval(120)
+        var screen = ""
+        while Date() < deadline {
+            screen = (try? terminal.capture()) ?? ""
+            if try condition(screen) { return screen }
+            try await Task.sleep(for: .milliseconds(150))
+        }
+        Issue.record("timed out waiting until \(what); the screen was:\n\(screen)", sourceLocation: sourceLocation)
+        throw TimedOut()
+    }
+
+    private func eventually(
+        _ what: String, terminal: Tmux, sourceLocation: Testing.SourceLocation = #_sourceLocation,
+        _ condition: () throws -> Bool
+    ) async throws {
+        try await eventually(what, terminal: terminal, sourceLocation: sourceLocation) { _ in try condition() }
+    }
+}
+
+private struct TimedOut: Error {}
+
+private enum Tools {
+    static let tmux = find("tmux")
+
+    /// The `spaceport` built beside this test bundle, or SPACEPORT_BINARY.
+    static let spaceport: String? = {
+        var candidates: [String] = []
+        if let path = ProcessInfo.processInfo.environment["SPACEPORT_BINARY"], !path.isEmpty { candidates.append(path) }
+        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
+            candidates.append(bundle.bundleURL.deletingLastPathComponent().appendingPathComponent("spaceport").path)
+        }
+        if let executable = Bundle.main.executableURL {
+            candidates.append(executable.deletingLastPathComponent().appendingPathComponent("spaceport").path)
+        }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }()
+
+    static func find(_ name: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    /// Runs a program to its end and returns its standard output.
+    @discardableResult
+    static func run(_ program: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: program)
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}
+
+/// A private tmux server, so the test never touches the user's sessions.
+private struct Tmux {
+    let socket: String
+
+    func start(command: String, width: Int, height: Int) throws {
+        let result = try Tools.run(
+            Tools.tmux!, ["-L", socket, "new-session", "-d", "-s", "dash", "-x", "\(width)", "-y", "\(height)", command])
+        try #require(result.status == 0, "tmux could not start a session")
+    }
+
+    func capture() throws -> String {
+        try Tools.run(Tools.tmux!, ["-L", socket, "capture-pane", "-p", "-t", "dash"]).output
+    }
+
+    func keys(_ keys: String...) throws {
+        try Tools.run(Tools.tmux!, ["-L", socket, "send-keys", "-t", "dash"] + keys)
+    }
+
+    func killServer() {
+        _ = try? Tools.run(Tools.tmux!, ["-L", socket, "kill-server"])
+    }
+}
+
+private struct TemporaryFolder {
+    let root: String
+
+    init() throws {
+        // Short, so the feed socket's path stays under the 104-byte limit.
+        root = "/tmp/spaceport-dash-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: root + "/run", withIntermediateDirectories: true)
+    }
+
+    func path(_ name: String) -> String { root + "/" + name }
+
+    func remove() { try? FileManager.default.removeItem(atPath: root) }
+}
+
+/// `spaceport tail --json` on the dashboard's feed: the hello names the ingress port, and
+/// the hops that follow are what another terminal would see.
+private final class TailReader: @unchecked Sendable {
+    private let process = Process()
+    private let lock = NSLock()
+    private var collected: [String] = []
+    private var partial = Data()
+
+    init(binary: String, socket: String) throws {
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["tail", "--json", "--feed", socket]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        output.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            self?.take(handle.availableData)
+        }
+        try process.run()
+    }
+
+    private func take(_ data: Data) {
+        lock.lock()
+        defer { lock.unlock() }
+        partial.append(data)
+        while let newline = partial.firstIndex(of: UInt8(ascii: "\n")) {
+            collected.append(String(decoding: partial[partial.startIndex..<newline], as: UTF8.self))
+            partial.removeSubrange(partial.startIndex...newline)
+        }
+    }
+
+    var lines: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return collected
+    }
+
+    func ingressPort() async throws -> Int {
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline {
+            for line in lines {
+                guard case .hello(let hello)? = try? FeedEvent.decode(line: line) else { continue }
+                for listener in hello.listeners where listener.hasPrefix("ingress ") {
+                    if let port = Int(listener.split(separator: ":").last ?? "") { return port }
+                }
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        Issue.record("spaceport tail never printed the dashboard's hello; it printed: \(lines)")
+        throw TimedOut()
+    }
+
+    func stop() {
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+    }
+}
+
+private enum Curl {
+    struct Answer {
+        var body: String
+        var route: String?
+    }
+
+    static func get(_ curl: String, _ url: String) throws -> Answer {
+        let (_, output) = try Tools.run(curl, ["-s", "-S", "--max-time", "60", "-D", "-", url])
+        let parts = output.components(separatedBy: "\r\n\r\n")
+        let headers = parts.first ?? ""
+        let route = headers.components(separatedBy: "\r\n").first { $0.lowercased().hasPrefix("x-spaceport-route:") }
+        return Answer(
+            body: parts.dropFirst().joined(separator: "\r\n\r\n").trimmingCharacters(in: .whitespacesAndNewlines),
+            route: route.map { String($0.dropFirst("x-spaceport-route:".count)).trimmingCharacters(in: .whitespaces) })
+    }
+}
+
+/// An upstream on 127.0.0.1:0 that answers every request with its own name.
+private final class TestUpstream: @unchecked Sendable {
+    let port: Int
+    private let listener: Int32
+    private let answer: String
+
+    init(answer: String) throws {
+        self.answer = answer
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        try #require(bound == 0 && listen(fd, 64) == 0, "a test upstream could not listen")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        listener = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
+        let thread = Thread { [listener, answer] in Self.serve(listener, answer: answer) }
+        thread.start()
+    }
+
+    private static func serve(_ listener: Int32, answer: String) {
+        while true {
+            let client = accept(listener, nil, nil)
+            if client < 0 {
+                if errno == EINTR { continue }
+                return
+            }
+            var request = [UInt8]()
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while !request.suffix(4).elementsEqual([13, 10, 13, 10]) && request.count < 65536 {
+                let count = read(client, &buffer, buffer.count)
+                if count <= 0 { break }
+                request += buffer[0..<count]
+            }
+            let body = answer + "\n"
+            let response =
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+            _ = response.withCString { write(client, $0, strlen($0)) }
+            close(client)
+        }
+    }
+
+    func stop() {
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import SpaceportCore
+import Testing
+
+@testable import SpaceportFeed
+
+/// Runs the built `spaceport` binary, which `swift test` builds beside the test bundle.
+struct SpaceportBinary {
+    static var url: URL {
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        var folder = bundle
+        for _ in 0..<4 {
+            let candidate = folder.appendingPathComponent("spaceport")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            folder.deleteLastPathComponent()
+        }
+        return bundle.appendingPathComponent("spaceport")
+    }
+
+    let process = Process()
+    let output = Pipe()
+    let errors = Pipe()
+
+    init(_ arguments: [String], runtime: String) throws {
+        process.executableURL = Self.url
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["XDG_RUNTIME_DIR"] = runtime
+        process.environment = environment
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+    }
+
+    /// Lines of `pipe` as they come.
+    static func lines(_ pipe: Pipe) -> AsyncStream<String> {
+        AsyncStream { continuation in
+            let handle = pipe.fileHandleForReading
+            let buffer = LineBuffer()
+            handle.readabilityHandler = { handle in
+                let data = handle.availableData
+                if data.isEmpty {
+                    handle.readabilityHandler = nil
+                    continuation.finish()
+                    return
+                }
+                for line in buffer.add(data) { continuation.yield(line) }
+            }
+        }
+    }
+
+    func exitStatus() async throws -> Int32 {
+        try await within("spaceport to exit") {
+            while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
+            return process.terminationStatus
+        }
+    }
+}
+
+final class LineBuffer: @unchecked Sendable {
+    private let lock = NSLock()
+    private var pending = Data()
+
+    func add(_ data: Data) -> [String] {
+        lock.withLock {
+            pending.append(data)
+            var lines: [String] = []
+            while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                lines.append(String(decoding: pending[pending.startIndex..<newline], as: UTF8.self))
+                pending.removeSubrange(pending.startIndex...newline)
+            }
+            return lines
+        }
+    }
+}
+
+func firstLine(
+    _ lines: AsyncStream<String>, _ what: String, where matches: @escaping @Sendable (String) -> Bool
+)
+    async throws -> String
+{
+    try await within(what) {
+        for await line in lines where matches(line) { return line }
+        throw TimedOut(what: what + " (the stream ended)")
+    }
+}
+
+@Suite("The spaceport tail command")
+struct TailCommandTests {
+    @Test("spaceport tail prints each finished hop and a spaces change, and exits 0 on Ctrl-C")
+    func humanOutput() async throws {
+        let runtime = Samples.temporaryFolder()
+        let feed = try await FeedFixture.start(name: "spaceport", folder: runtime + "/spaceport")
+        let tail = try SpaceportBinary(["tail"], runtime: runtime)
+        let output = SpaceportBinary.lines(tail.output)
+        let notes = SpaceportBinary.lines(tail.errors)
+        _ = try await firstLine(notes, "the attach note") { $0.hasPrefix("attached to test") }
+        _ = try await firstLine(output, "the spaces line") {
+            $0.hasSuffix("spaces  default, azureuser ← default")
+        }
+        feed.hub.publish(.hop(Samples.hop(1, phase: .start)))
+        feed.hub.publish(.hop(Samples.hop(1, tried: ["azureuser", "default"], space: "default")))
+        let hop = try await firstLine(output, "the hop line") { $0.contains("GET") }
+        #expect(hop == HopLine.format(Samples.hop(1, tried: ["azureuser", "default"], space: "default")))
+        #expect(hop.contains("(fallback from azureuser)"))
+        try feed.store.apply(.override(space: "azureuser", service: "servicea", enabled: false))
+        _ = try await firstLine(output, "the change line") {
+            $0.hasSuffix("override servicea in azureuser: off")
+        }
+        tail.process.interrupt()
+        #expect(try await tail.exitStatus() == 0)
+        await feed.stop()
+        try? FileManager.default.removeItem(atPath: runtime)
+    }
+
+    @Test("spaceport tail --json prints the events as JSON lines")
+    func jsonOutput() async throws {
+        let runtime = Samples.temporaryFolder()
+        let feed = try await FeedFixture.start(name: "spaceport", folder: runtime + "/spaceport")
+        let tail = try SpaceportBinary(["tail", "--json", "--feed", feed.socketPath], runtime: runtime)
+        let output = SpaceportBinary.lines(tail.output)
+        let hello = try await firstLine(output, "hello") { $0.contains(#""type":"hello""#) }
+        #expect(try FeedEvent.decode(line: hello) == .hello(Samples.hello))
+        feed.hub.publish(.hop(Samples.hop(3, phase: .start)))
+        let hop = try await firstLine(output, "the hop") { $0.contains(#""type":"hop""#) }
+        #expect(try FeedEvent.decode(line: hop) == .hop(Samples.hop(3, phase: .start)))
+        tail.process.interrupt()
+        #expect(try await tail.exitStatus() == 0)
+        await feed.stop()
+        try? FileManager.default.removeItem(atPath: runtime)
+    }
+
+    @Test("spaceport tail with no proxy running says so and fails")
+    func noFeed() async throws {
+        let runtime = Samples.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: runtime) }
+        let tail = try SpaceportBinary(["tail"], runtime: runtime)
+        let notes = SpaceportBinary.lines(tail.errors)
+        let error = try await firstLine(notes, "the error") { $0.contains("no proxy feed") }
+        #expect(error.contains("no proxy feed socket in \(runtime)/spaceport"))
+        #expect(try await tail.exitStatus() != 0)
+    }
+}

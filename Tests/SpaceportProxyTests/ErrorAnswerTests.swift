@@ -1,0 +1,187 @@
+import Foundation
+import SpaceportCore
+import SpaceportProxy
+import Testing
+
+/// A listening socket whose queue of unaccepted connections is full, so a new connection
+/// never completes: the way an overloaded or firewalled upstream looks.
+final class FullBacklog: @unchecked Sendable {
+    let address: Address
+    private let fd: Int32
+    private let filler: RawClient
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.fd = fd
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
+        listen(fd, 0)
+        _ = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        address = Address(host: "127.0.0.1", port: Int(UInt16(bigEndian: addr.sin_port)))
+        filler = try RawClient(address)
+    }
+
+    deinit { close(fd) }
+}
+
+@Suite("Error answers")
+struct ErrorAnswerTests {
+    @Test("404 when no space on the chain serves the service; the body names the chain")
+    func notFound() async throws {
+        try await Walkthrough.with { w in
+            let response = try await Curl.run([w.proxy.url("azureuser.s.nosuch.localhost")])
+            #expect(response.status == 404)
+            #expect(response.header("content-type") == "text/plain; charset=utf-8")
+            #expect(response.text.contains("azureuser → default"))
+            #expect(response.text.contains("nosuch"))
+            let hop = try await w.proxy.hops.end()
+            #expect(hop.status == 404)
+            #expect(hop.tried == ["azureuser", "default"])
+            #expect(hop.error == response.text.trimmingCharacters(in: .newlines))
+        }
+    }
+
+    @Test("400 for a request that is not HTTP, and the connection closes")
+    func malformed() async throws {
+        try await Walkthrough.with { w in
+            let response = try await blocking {
+                let client = try RawClient(w.proxy.listeners.ingress)
+                try client.send("HELLO THERE\r\n\r\n")
+                let response = try client.readResponse()
+                #expect(client.readSome() == nil)
+                return response
+            }
+            #expect(response.status == 400)
+            #expect(response.text.contains("not valid HTTP"))
+            let hop = try await w.proxy.hops.end()
+            #expect(hop.status == 400)
+            #expect(hop.error != nil)
+        }
+    }
+
+    @Test("400 for a route-as value that is not a space name, before any upstream sees it")
+    func badRouteAs() async throws {
+        try await Walkthrough.with { w in
+            let response = try await Curl.run([w.proxy.url("servicea.localhost"), "-H", "azds-route-as: Not_A_Space"])
+            #expect(response.status == 400)
+            #expect(response.text.contains("route-as 'Not_A_Space'"))
+            #expect(w.aDefault.requests == 0)
+            let hop = try await w.proxy.hops.end()
+            #expect(hop.status == 400)
+        }
+    }
+
+    @Test("431 for a header block over the limit, and for too many headers")
+    func headersTooLarge() async throws {
+        let upstream = try await TestUpstream.start("app")
+        try await RunningProxy.with(
+            """
+            limits:
+              max_header_bytes: 4096
+              max_header_count: 20
+            spaces:
+              default:
+                services:
+                  app: { upstream: \(upstream.address) }
+            """
+        ) { proxy in
+            let big = try await Curl.run([
+                proxy.url("app.localhost"), "-H", "X-Big: \(String(repeating: "b", count: 5000))",
+            ])
+            #expect(big.status == 431)
+            let many = try await Curl.run(
+                [proxy.url("app.localhost")] + (0..<25).flatMap { ["-H", "X-Many-\($0): \($0)"] })
+            #expect(many.status == 431)
+            let fine = try await Curl.run([proxy.url("app.localhost"), "-H", "X-Small: 1"])
+            #expect(fine.status == 200)
+            let hop = try await proxy.hops.end { $0.status == 431 }
+            #expect(hop.error?.contains("4096") == true)
+            #expect(upstream.requests == 1)
+        }
+        await upstream.stop()
+    }
+
+    @Test("408 when a client starts a request but its headers do not arrive in time")
+    func headerTimeout() async throws {
+        let upstream = try await TestUpstream.start("app")
+        try await RunningProxy.with(
+            """
+            limits: { header_timeout_ms: 300 }
+            spaces:
+              default:
+                services:
+                  app: { upstream: \(upstream.address) }
+            """
+        ) { proxy in
+            let response = try await blocking {
+                let client = try RawClient(proxy.listeners.ingress)
+                try client.send("GET / HTTP/1.1\r\nHost: app.localhost\r\nX-Slow: ")
+                return try client.readResponse()
+            }
+            #expect(response.status == 408)
+            #expect(response.headers["connection"] == "close")
+            let hop = try await proxy.hops.end()
+            #expect(hop.status == 408)
+        }
+        await upstream.stop()
+    }
+
+    @Test("502 when the upstream refuses the connection, or hangs up without answering")
+    func badGateway() async throws {
+        let gone = try await TestUpstream.start("gone")
+        await gone.stop()
+        let rude = try await TestUpstream.start("rude")
+        try await RunningProxy.with(
+            """
+            spaces:
+              default:
+                services:
+                  gone: { upstream: \(gone.address) }
+                  rude: { upstream: \(rude.address) }
+            """
+        ) { proxy in
+            let refused = try await Curl.run([proxy.url("gone.localhost")])
+            #expect(refused.status == 502)
+            #expect(refused.text.contains("refused"))
+            #expect(refused.header("x-spaceport-route") == "gone@default")
+            let hungUp = try await Curl.run([proxy.url("rude.localhost", "/hangup")])
+            #expect(hungUp.status == 502)
+            #expect(hungUp.text.contains("without answering"))
+            let hop = try await proxy.hops.end { $0.service == "gone" }
+            #expect(hop.status == 502)
+            #expect(hop.error?.contains("refused") == true)
+        }
+        await rude.stop()
+    }
+
+    @Test("504 when the upstream accepts no connection in time, and when it does not answer in time")
+    func gatewayTimeout() async throws {
+        let slow = try await TestUpstream.start("slow")
+        let full = try FullBacklog()
+        try await RunningProxy.with(
+            """
+            limits: { connect_timeout_ms: 300, upstream_timeout_ms: 500 }
+            spaces:
+              default:
+                services:
+                  slow: { upstream: \(slow.address) }
+                  full: { upstream: \(full.address) }
+            """
+        ) { proxy in
+            let silent = try await Curl.run([proxy.url("slow.localhost", "/hang")])
+            #expect(silent.status == 504)
+            #expect(silent.text.contains("did not answer within 500 ms"))
+            let unaccepted = try await Curl.run([proxy.url("full.localhost")])
+            #expect(unaccepted.status == 504)
+            #expect(unaccepted.text.contains("did not accept a connection within 300 ms"))
+        }
+        await slow.stop()
+    }
+}

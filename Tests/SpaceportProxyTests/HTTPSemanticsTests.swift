@@ -1,0 +1,122 @@
+import Foundation
+import SpaceportCore
+import SpaceportProxy
+import Testing
+
+private func app(_ upstream: TestUpstream) -> String {
+    """
+    spaces:
+      default:
+        services:
+          app: { upstream: \(upstream.address) }
+    """
+}
+
+@Suite("HTTP/1.1 through the proxy")
+struct HTTPSemanticsTests {
+    @Test("HEAD, 204 and 304 answers carry no body and the connection goes on")
+    func bodilessAnswers() async throws {
+        let upstream = try await TestUpstream.start("app")
+        try await RunningProxy.with(app(upstream)) { proxy in
+            let client = try RawClient(proxy.listeners.ingress)
+            let responses = try await blocking {
+                try client.send(
+                    "HEAD /bytes/1000 HTTP/1.1\r\nHost: app.localhost\r\n\r\n"
+                        + "HEAD /bytes/1000?chunked HTTP/1.1\r\nHost: app.localhost\r\n\r\n"
+                        + "GET /status/204 HTTP/1.1\r\nHost: app.localhost\r\n\r\n"
+                        + "GET /status/304 HTTP/1.1\r\nHost: app.localhost\r\n\r\n"
+                        + "GET /bytes/5 HTTP/1.1\r\nHost: app.localhost\r\n\r\n")
+                var responses: [RawResponse] = []
+                for _ in 0..<5 { responses.append(try client.readResponse()) }
+                return responses
+            }
+            #expect(responses.map(\.status) == [200, 200, 204, 304, 200])
+            #expect(responses[0].headers["content-length"] == "1000")
+            #expect(responses[0].body.isEmpty)
+            #expect(responses[1].body.isEmpty)
+            #expect(responses[2].headers["content-length"] == nil)
+            #expect(responses[4].text == "xxxxx")
+            #expect(responses.allSatisfy { $0.headers["x-spaceport-route"] == "app@default" })
+            #expect(upstream.acceptedConnections == 1)
+        }
+        await upstream.stop()
+    }
+
+    @Test("100 Continue comes back before the client sends its body")
+    func continueFirst() async throws {
+        let upstream = try await TestUpstream.start("app")
+        try await RunningProxy.with(app(upstream)) { proxy in
+            let client = try RawClient(proxy.listeners.ingress)
+            let interim = try await blocking {
+                try client.send(
+                    "POST /continue HTTP/1.1\r\nHost: app.localhost\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+                return try client.readResponse()
+            }
+            #expect(interim.status == 100)
+            let final = try await blocking {
+                try client.send("hello")
+                return try client.readResponse()
+            }
+            #expect(final.status == 200)
+            #expect(try JSONDecoder().decode(TestUpstream.Seen.self, from: Data(final.body)).bodyBytes == 5)
+
+            let viaCurl = try await Curl.run([
+                "-H", "Expect: 100-continue", "--data-binary", "abc", proxy.url("app.localhost", "/continue"),
+            ])
+            #expect(viaCurl.status == 200)
+        }
+        await upstream.stop()
+    }
+
+    @Test("an HTTP/1.0 client gets an HTTP/1.0 answer without chunks, ended by the close")
+    func http10() async throws {
+        let upstream = try await TestUpstream.start("app")
+        try await RunningProxy.with(app(upstream)) { proxy in
+            let bytes = try await blocking {
+                let client = try RawClient(proxy.listeners.ingress)
+                try client.send("GET /bytes/10?chunked HTTP/1.0\r\nHost: app.localhost\r\n\r\n")
+                return client.readToEnd()
+            }
+            let text = String(decoding: bytes, as: UTF8.self)
+            #expect(text.hasPrefix("HTTP/1.0 200 OK\r\n"))
+            #expect(!text.lowercased().contains("transfer-encoding"))
+            #expect(text.hasSuffix("\r\n\r\nxxxxxxxxxx"))
+        }
+        await upstream.stop()
+    }
+
+    @Test("pipelined requests are answered in order on one connection")
+    func pipelining() async throws {
+        let upstream = try await TestUpstream.start("app")
+        try await RunningProxy.with(app(upstream)) { proxy in
+            let responses = try await blocking {
+                let client = try RawClient(proxy.listeners.ingress)
+                try client.send(
+                    (1...3).map { "GET /n\($0) HTTP/1.1\r\nHost: app.localhost\r\n\r\n" }.joined())
+                return try (1...3).map { _ in try client.readResponse() }
+            }
+            let uris = try responses.map { try JSONDecoder().decode(TestUpstream.Seen.self, from: Data($0.body)).uri }
+            #expect(uris == ["/n1", "/n2", "/n3"])
+        }
+        await upstream.stop()
+    }
+
+    @Test("a client that half-closes after its request still gets the whole answer")
+    func halfClose() async throws {
+        let upstream = try await TestUpstream.start("app")
+        try await RunningProxy.with(app(upstream)) { proxy in
+            let bytes = try await blocking {
+                let client = try RawClient(proxy.listeners.ingress)
+                try client.send("GET /bytes/200000 HTTP/1.1\r\nHost: app.localhost\r\n\r\n")
+                client.shutdownWrite()
+                return client.readToEnd()
+            }
+            let text = String(decoding: bytes, as: UTF8.self)
+            #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n"))
+            #expect(text.hasSuffix(String(repeating: "x", count: 1000)))
+            let head = try #require(text.range(of: "\r\n\r\n"))
+            #expect(text[head.upperBound...].utf8.count == 200_000)
+        }
+        await upstream.stop()
+    }
+}

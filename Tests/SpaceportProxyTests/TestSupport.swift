@@ -1,0 +1,383 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import SpaceportCore
+import SpaceportProxy
+import Synchronization
+
+/// Collects the hops a proxy publishes, so a test can wait for the one it caused.
+final class HopCollector: EventSink {
+    private let events = Mutex<[FeedEvent]>([])
+
+    func publish(_ event: FeedEvent) {
+        events.withLock { $0.append(event) }
+    }
+
+    var hops: [HopEvent] {
+        events.withLock { $0 }.compactMap { if case .hop(let hop) = $0 { return hop } else { return nil } }
+    }
+
+    /// Waits for an `end` hop that matches; fails after a generous bound rather than hanging.
+    func end(where matches: @escaping (HopEvent) -> Bool = { _ in true }) async throws -> HopEvent {
+        for _ in 0..<1500 {
+            if let hop = hops.first(where: { $0.phase == .end && matches($0) }) { return hop }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw TestFailure("no matching hop ended; hops so far: \(hops.map { "\($0.phase) \($0.status ?? 0) \($0.error ?? "")" })")
+    }
+}
+
+extension HopCollector {
+    /// Waits for any hop to start.
+    func hopStarted() async throws -> HopEvent {
+        for _ in 0..<1500 {
+            if let hop = hops.first(where: { $0.phase == .start }) { return hop }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw TestFailure("no hop started")
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A proxy on 127.0.0.1:0 over a tree written as YAML.
+struct RunningProxy {
+    let proxy: RoutingProxy
+    let store: SpacesStore
+    let listeners: ProxyListeners
+    let hops: HopCollector
+
+    /// Starts a proxy, runs `body` against it, and shuts it down whether or not `body` threw.
+    static func with(
+        _ yaml: String, path: String? = nil, _ body: (RunningProxy) async throws -> Void
+    ) async throws {
+        let running = try await start(yaml, path: path)
+        do {
+            try await body(running)
+        } catch {
+            await running.stop()
+            throw error
+        }
+        await running.stop()
+    }
+
+    static func start(_ yaml: String, path: String? = nil) async throws -> RunningProxy {
+        let store: SpacesStore
+        if let path {
+            try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+            store = try SpacesStore(path: path)
+        } else {
+            store = SpacesStore(tree: try SpacesFile.parse(text: yaml, file: "test.yaml"))
+        }
+        let hops = HopCollector()
+        var logger = Logger(label: "test-proxy")
+        logger.logLevel = .error
+        let proxy = RoutingProxy(
+            store: store, name: "test", ingress: Address(host: "127.0.0.1", port: 0), sink: hops, logger: logger)
+        let listeners = try await proxy.start()
+        return RunningProxy(proxy: proxy, store: store, listeners: listeners, hops: hops)
+    }
+
+    var port: Int { listeners.ingress.port }
+
+    func url(_ host: String, _ path: String = "/") -> String { "http://\(host):\(port)\(path)" }
+
+    func stop() async { await proxy.shutdown(drainMs: 2000) }
+}
+
+/// What curl printed: the final response's status, headers and body.
+struct CurlResponse {
+    var status: Int
+    var headers: [(name: String, value: String)]
+    var body: Data
+
+    func header(_ name: String) -> String? {
+        headers.first { $0.name.lowercased() == name.lowercased() }?.value
+    }
+
+    var text: String { String(decoding: body, as: UTF8.self) }
+
+    func seen() throws -> TestUpstream.Seen { try JSONDecoder().decode(TestUpstream.Seen.self, from: body) }
+}
+
+enum Curl {
+    /// Runs curl with `-i`; interim (1xx) responses are skipped.
+    static func run(_ arguments: [String], stdin: Data? = nil, stdinFile: String? = nil) async throws -> CurlResponse {
+        let result = try await Run.process(
+            "/usr/bin/curl", ["-sS", "-i", "--max-time", "120"] + arguments, stdin: stdin, stdinFile: stdinFile)
+        guard result.status == 0 else {
+            throw TestFailure("curl \(arguments) failed: \(String(decoding: result.stderr, as: UTF8.self))")
+        }
+        var rest = result.stdout[...]
+        while true {
+            guard let end = rest.firstRange(of: Data("\r\n\r\n".utf8)) else {
+                throw TestFailure("curl printed no response head: \(String(decoding: rest, as: UTF8.self))")
+            }
+            let lines = String(decoding: rest[..<end.lowerBound], as: UTF8.self).components(separatedBy: "\r\n")
+            let status = Int(lines[0].split(separator: " ")[1]) ?? 0
+            rest = rest[end.upperBound...]
+            if status >= 200 || status == 101 {
+                let headers = lines.dropFirst().compactMap { line -> (name: String, value: String)? in
+                    guard let colon = line.firstIndex(of: ":") else { return nil }
+                    return (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+                }
+                return CurlResponse(status: status, headers: headers, body: Data(rest))
+            }
+        }
+    }
+}
+
+extension Curl {
+    /// Fetches a body without keeping it: the status and how many bytes arrived.
+    static func download(_ arguments: [String]) async throws -> (status: Int, bytes: Int) {
+        let result = try await Run.process(
+            "/usr/bin/curl", ["-sS", "--max-time", "120", "-o", "/dev/null", "-w", "%{http_code} %{size_download}"] + arguments)
+        let words = String(decoding: result.stdout, as: UTF8.self).split(separator: " ")
+        guard result.status == 0, words.count == 2, let status = Int(words[0]), let bytes = Int(words[1]) else {
+            throw TestFailure("curl \(arguments) failed: \(String(decoding: result.stderr, as: UTF8.self))")
+        }
+        return (status, bytes)
+    }
+}
+
+/// A file of `size` zero bytes that takes no room on disk, removed by `remove()`.
+struct SparseFile {
+    let path: String
+
+    init(size: Int) throws {
+        path = NSTemporaryDirectory() + "spaceport-\(UUID().uuidString).bin"
+        guard FileManager.default.createFile(atPath: path, contents: nil),
+            truncate(path, off_t(size)) == 0
+        else { throw TestFailure("cannot create \(path)") }
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// A temporary folder for spaces files.
+func temporaryPath(_ name: String) -> String {
+    let folder = NSTemporaryDirectory() + "spaceport-tests-\(UUID().uuidString)"
+    try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    return folder + "/" + name
+}
+
+enum Run {
+    struct Result: Sendable {
+        var status: Int32
+        var stdout: Data
+        var stderr: Data
+    }
+
+    /// Runs a program to its end on a thread of its own, off the test's executor; its
+    /// input is `stdin`, or the file at `stdinFile`, or nothing.
+    static func process(
+        _ path: String, _ arguments: [String], stdin: Data? = nil, stdinFile: String? = nil
+    ) async throws -> Result {
+        try await blocking {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: path)
+            process.arguments = arguments
+            let out = Pipe()
+            let err = Pipe()
+            let input = Pipe()
+            process.standardOutput = out
+            process.standardError = err
+            if let stdinFile {
+                process.standardInput = FileHandle(forReadingAtPath: stdinFile)
+            } else {
+                process.standardInput = stdin == nil ? FileHandle.nullDevice : input
+            }
+            try process.run()
+            if let stdin {
+                input.fileHandleForWriting.write(stdin)
+                try input.fileHandleForWriting.close()
+            }
+            let errData = Mutex(Data())
+            let group = DispatchGroup()
+            group.enter()
+            DispatchQueue.global().async {
+                let data = err.fileHandleForReading.readDataToEndOfFile()
+                errData.withLock { $0 = data }
+                group.leave()
+            }
+            let outData = out.fileHandleForReading.readDataToEndOfFile()
+            group.wait()
+            process.waitUntilExit()
+            return Result(status: process.terminationStatus, stdout: outData, stderr: errData.withLock { $0 })
+        }
+    }
+}
+
+/// Runs blocking work (sockets, processes) on a thread of its own.
+func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread {
+            continuation.resume(with: Result { try work() })
+        }
+    }
+}
+
+/// The test process's resident memory, in bytes, as the kernel reports it.
+func residentBytes() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+        let kilobytes = Int(line.split(separator: " ")[1])
+    else { return 0 }
+    return kilobytes * 1024
+}
+
+/// Samples resident memory until stopped and keeps the peak.
+final class PeakMemory: Sendable {
+    private let peak = Atomic<Int>(0)
+    private let running = Atomic<Bool>(true)
+
+    init() {
+        Thread.detachNewThread { [self] in
+            while running.load(ordering: .relaxed) {
+                let now = residentBytes()
+                if now > peak.load(ordering: .relaxed) { peak.store(now, ordering: .relaxed) }
+                usleep(20_000)
+            }
+        }
+    }
+
+    func stop() -> Int {
+        running.store(false, ordering: .relaxed)
+        return peak.load(ordering: .relaxed)
+    }
+}
+
+/// A blocking TCP client that says exactly the bytes a test gives it.
+final class RawClient: @unchecked Sendable {
+    private let fd: Int32
+
+    init(_ address: Address, timeoutSeconds: Int = 30) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(address.port).bigEndian)
+        inet_pton(AF_INET, address.host, &addr.sin_addr)
+        let result = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard result == 0 else {
+            Glibc.close(fd)
+            throw TestFailure("cannot connect to \(address)")
+        }
+    }
+
+    deinit { Glibc.close(fd) }
+
+    func send(_ text: String) throws { try send(Array(text.utf8)) }
+
+    func send(_ bytes: [UInt8]) throws {
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard n > 0 else { throw TestFailure("send failed") }
+            sent += n
+        }
+    }
+
+    func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
+
+    /// Reads until the peer closes (or the read times out).
+    func readToEnd() -> [UInt8] {
+        var all: [UInt8] = []
+        while let chunk = readSome() { all += chunk }
+        return all
+    }
+
+    private var leftover: [UInt8] = []
+
+    /// Some bytes, or nil at EOF, on timeout or on error.
+    func readSome() -> [UInt8]? {
+        if !leftover.isEmpty {
+            defer { leftover = [] }
+            return leftover
+        }
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        return n > 0 ? Array(buffer[..<n]) : nil
+    }
+
+    /// Reads exactly `count` bytes, or fewer if the connection ends first.
+    func read(count: Int) -> [UInt8] {
+        var all: [UInt8] = []
+        while all.count < count, let chunk = readSome() { all += chunk }
+        if all.count > count {
+            leftover = Array(all[count...])
+            all = Array(all[..<count])
+        }
+        return all
+    }
+
+    /// One response: status, headers and a body framed by Content-Length or chunks (or EOF).
+    func readResponse() throws -> RawResponse {
+        var buffer: [UInt8] = []
+        let marker = Array("\r\n\r\n".utf8)
+        while buffer.firstRange(of: marker) == nil {
+            guard let chunk = readSome() else { throw TestFailure("connection ended before a response head: \(String(decoding: buffer, as: UTF8.self))") }
+            buffer += chunk
+        }
+        let end = buffer.firstRange(of: marker)!
+        let lines = String(decoding: buffer[..<end.lowerBound], as: UTF8.self).components(separatedBy: "\r\n")
+        leftover = Array(buffer[end.upperBound...])
+        let status = Int(lines[0].split(separator: " ")[1]) ?? 0
+        var headers: [String: String] = [:]
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        var response = RawResponse(status: status, headers: headers, body: [])
+        if let length = headers["content-length"].flatMap(Int.init) {
+            response.body = read(count: length)
+        } else if headers["transfer-encoding"]?.lowercased() == "chunked" {
+            response.body = try readChunks()
+        } else if status >= 200 && status != 204 && status != 304 && headers["connection"] == "close" {
+            response.body = readToEnd()
+        }
+        return response
+    }
+
+    private func readLine() -> String {
+        var line: [UInt8] = []
+        while true {
+            let byte = read(count: 1)
+            guard let first = byte.first else { break }
+            if first == UInt8(ascii: "\n") { break }
+            if first != UInt8(ascii: "\r") { line.append(first) }
+        }
+        return String(decoding: line, as: UTF8.self)
+    }
+
+    private func readChunks() throws -> [UInt8] {
+        var body: [UInt8] = []
+        while true {
+            guard let size = Int(readLine().split(separator: ";").first ?? "", radix: 16) else {
+                throw TestFailure("bad chunk size")
+            }
+            if size == 0 {
+                while !readLine().isEmpty {}
+                return body
+            }
+            body += read(count: size)
+            _ = readLine()
+        }
+    }
+}
+
+struct RawResponse {
+    var status: Int
+    var headers: [String: String]
+    var body: [UInt8]
+    var text: String { String(decoding: body, as: UTF8.self) }
+}
