@@ -694,7 +694,8 @@ the median round.
 {pipeline}
 """
     text += "\n## Dashboard frame time\n\n"
-    text += ("Not measured yet: `spaceport dash` does not exist (TODO hook `dashboard_frame_time` in bench/bench.py).\n"
+    text += ("Not measured yet: TODO hook `dashboard_frame_time` in bench/bench.py (needs an off-screen "
+             "way to render `spaceport dash` frames with 10,000 hops in the ring).\n"
              if frame is None else f"{frame}\n")
     text += f"""
 ## Memory over the run (resident set, sampled after each round)

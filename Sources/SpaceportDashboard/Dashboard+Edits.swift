@@ -9,7 +9,9 @@ extension Dashboard {
             return []
         }
         if let own = row.own {
-            return send(.override(space: ref.space, service: own.service, enabled: !own.enabled), to: ref.source, at: now)
+            return send(
+                .override(space: ref.space, service: own.service, enabled: !own.enabled), to: ref.source,
+                at: now)
         }
         let from: String
         switch row.ownership {
@@ -19,7 +21,8 @@ extension Dashboard {
         view.modal = .prompt(
             Prompt(
                 purpose: .upstream(ref, service: row.service),
-                question: "\(row.service) in \(ref.space) is \(from). Address of your local build (host:port):",
+                question:
+                    "\(row.service) in \(ref.space) is \(from). Address of your local build (host:port):",
                 text: "127.0.0.1:", problem: nil))
         return []
     }
@@ -34,7 +37,8 @@ extension Dashboard {
         }
         view.modal = .prompt(
             Prompt(
-                purpose: .newSpace(parent: ref), question: "Name of the new space under \(ref.space):", text: "",
+                purpose: .newSpace(parent: ref), question: "Name of the new space under \(ref.space):",
+                text: "",
                 problem: nil))
     }
 
@@ -49,7 +53,8 @@ extension Dashboard {
             Confirmation(
                 question: question + " y/n",
                 request: EditRequest(
-                    id: 0, source: ref.source, edit: .deleteSpace(name: ref.space, recursive: !below.isEmpty))))
+                    id: 0, source: ref.source, edit: .deleteSpace(name: ref.space, recursive: !below.isEmpty))
+            ))
     }
 
     /// Typing into the open prompt; the filter applies as it is typed whenever it parses.
@@ -59,7 +64,8 @@ extension Dashboard {
         case .backspace, .delete:
             if !prompt.text.isEmpty { prompt.text.removeLast() }
         case .character(let character):
-            guard !character.unicodeScalars.contains(where: Sanitized.isUnsafe), prompt.text.count < 200 else {
+            guard !character.unicodeScalars.contains(where: Sanitized.isUnsafe), prompt.text.count < 200
+            else {
                 return
             }
             prompt.text.append(character)
@@ -104,7 +110,9 @@ extension Dashboard {
             do {
                 let address = try Address(parsing: text)
                 view.modal = nil
-                return send(.setUpstream(space: ref.space, service: service, upstream: address), to: ref.source, at: now)
+                return send(
+                    .setUpstream(space: ref.space, service: service, upstream: address), to: ref.source,
+                    at: now)
             } catch {
                 prompt.problem = error.description
             }

@@ -46,7 +46,8 @@ extension Dashboard {
         case .focusRight: if view.focus == .tree { view.focus = .services }
         case .nextPane: view.focus = Pane(rawValue: (view.focus.rawValue + 1) % Pane.allCases.count)!
         case .previousPane:
-            view.focus = Pane(rawValue: (view.focus.rawValue + Pane.allCases.count - 1) % Pane.allCases.count)!
+            view.focus = Pane(
+                rawValue: (view.focus.rawValue + Pane.allCases.count - 1) % Pane.allCases.count)!
         case .open: openSelectedHop()
         case .back: view.modal = nil
         case .quit: return [.quit]
@@ -110,7 +111,9 @@ extension Dashboard {
         view.selectedSpace = ref
         let rows = serviceRows(at: 0)
         view.serviceIndex =
-            service.flatMap { name in rows.firstIndex { Names.serviceKey($0.service) == Names.serviceKey(name) } }
+            service.flatMap { name in
+                rows.firstIndex { Names.serviceKey($0.service) == Names.serviceKey(name) }
+            }
             ?? min(view.serviceIndex, max(0, rows.count - 1))
     }
 

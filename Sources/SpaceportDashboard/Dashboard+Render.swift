@@ -23,7 +23,8 @@ extension Dashboard {
             PromptView.drawMessage(
                 confirmation.question, isError: false, hint: "y yes, n no", glyphs: glyphs, on: &canvas)
         case .message(let text, let isError):
-            PromptView.drawMessage(text, isError: isError, hint: "any key closes", glyphs: glyphs, on: &canvas)
+            PromptView.drawMessage(
+                text, isError: isError, hint: "any key closes", glyphs: glyphs, on: &canvas)
         }
     }
 

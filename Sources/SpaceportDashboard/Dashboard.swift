@@ -47,7 +47,9 @@ public struct Dashboard: Sendable {
     public var layout: Layout {
         let rows = treeRows
         let width = rows.map { Columns.width(of: $0.guides + $0.label) + 7 }.max() ?? 0
-        let services = view.selectedSpace.flatMap { model.source($0.source)?.tree?.serviceStates(of: $0.space).count }
+        let services = view.selectedSpace.flatMap {
+            model.source($0.source)?.tree?.serviceStates(of: $0.space).count
+        }
         return Layout.make(size: view.size, focus: view.focus, treeWidth: width, serviceRows: services ?? 0)
     }
 
@@ -117,7 +119,9 @@ public struct Dashboard: Sendable {
         } else if view.selectedSpace.map(spaces.contains) != true {
             view.selectedSpace = spaces.first
         }
-        let count = view.selectedSpace.flatMap { model.source($0.source)?.tree?.serviceStates(of: $0.space).count } ?? 0
+        let count =
+            view.selectedSpace.flatMap { model.source($0.source)?.tree?.serviceStates(of: $0.space).count }
+            ?? 0
         view.serviceIndex = min(view.serviceIndex, max(0, count - 1))
     }
 }

@@ -9,7 +9,8 @@ enum DetailView {
         let rect = Dialog.area(for: canvas.size)
         guard let record = dashboard.model.hops.record(source: source, id: id) else {
             Dialog.draw(
-                title: "Hop", lines: [Line([("this hop has left the ring of recent hops", .muted)])], in: rect,
+                title: "Hop", lines: [Line([("this hop has left the ring of recent hops", .muted)])],
+                in: rect,
                 scroll: 0, role: .dialog, glyphs: dashboard.glyphs, on: &canvas)
             return
         }
@@ -35,9 +36,12 @@ enum DetailView {
         }
         if let duration = hop.durationMs { summary.add(" in \(Formatting.duration(duration))", .muted) }
         lines.append(summary)
-        var facts = "\(Formatting.clock(hop.time)) UTC  \(hop.protocol.rawValue)  listener \(Sanitized.line(hop.listener))"
+        var facts =
+            "\(Formatting.clock(hop.time)) UTC  \(hop.protocol.rawValue)  listener \(Sanitized.line(hop.listener))"
         facts += "  proxy \(Sanitized.line(hop.proxy))"
-        if record.hasEnded { facts += "  in \(Formatting.bytes(hop.bytesIn)), out \(Formatting.bytes(hop.bytesOut))" }
+        if record.hasEnded {
+            facts += "  in \(Formatting.bytes(hop.bytesIn)), out \(Formatting.bytes(hop.bytesOut))"
+        }
         lines.append(Line([(facts, .muted)]))
         if let error = hop.error { lines.append(Line([("error: " + Sanitized.line(error), .error)])) }
         lines.append(Line())
@@ -56,12 +60,16 @@ enum DetailView {
         let source = hop.routeAsSource
         let carried = source == .header ? Sanitized.line(hop.routeAs) : "(absent)"
         lines.append(Line([("  \(header): ", .muted), (carried, source == .header ? .routeAs : .muted)]))
-        lines.append(Line([("  Host: ", .muted), (Sanitized.line(hop.host), source == .host ? .routeAs : .dialog)]))
+        lines.append(
+            Line([("  Host: ", .muted), (Sanitized.line(hop.host), source == .host ? .routeAs : .dialog)]))
         if let from = hop.from {
             lines.append(
                 Line([
                     ("  caller: ", .muted),
-                    ("\(Sanitized.line(from.service)) in \(Sanitized.line(from.space))", source == .caller ? .routeAs : .dialog),
+                    (
+                        "\(Sanitized.line(from.service)) in \(Sanitized.line(from.space))",
+                        source == .caller ? .routeAs : .dialog
+                    ),
                 ]))
         }
         guard let routeAs = hop.routeAs else {
@@ -76,7 +84,8 @@ enum DetailView {
         case .default?: why = "the default space: nothing else named one"
         case nil: why = "source unknown"
         }
-        lines.append(Line([("  route-as ", .muted), (Sanitized.line(routeAs), .routeAs), (", \(why)", .muted)]))
+        lines.append(
+            Line([("  route-as ", .muted), (Sanitized.line(routeAs), .routeAs), (", \(why)", .muted)]))
         if let effective = hop.tried.first, effective != routeAs {
             lines.append(
                 Line([
@@ -93,9 +102,12 @@ enum DetailView {
         var lines = [Line([("Chain tried, drawn against the tree", .header)])]
         let tried = hop.tried
         guard let first = tried.first, let tree, tried.allSatisfy(tree.contains) else {
-            let chain = tried.isEmpty ? "none" : tried.map(Sanitized.line).joined(separator: " \(glyphs.arrow) ")
+            let chain =
+                tried.isEmpty ? "none" : tried.map(Sanitized.line).joined(separator: " \(glyphs.arrow) ")
             lines.append(Line([("  tried: \(chain)", .dialog)]))
-            if let space = hop.space { lines.append(Line([("  served by \(Sanitized.line(space))", .chainServed)])) }
+            if let space = hop.space {
+                lines.append(Line([("  served by \(Sanitized.line(space))", .chainServed)]))
+            }
             return lines
         }
         let root = tree.chain(from: first).last ?? first

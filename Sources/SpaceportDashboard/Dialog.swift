@@ -21,12 +21,14 @@ enum Dialog {
     static func centred(width: Int, height: Int, in bounds: Rect) -> Rect {
         let w = min(width, bounds.width)
         let h = min(height, bounds.height)
-        return Rect(x: bounds.x + (bounds.width - w) / 2, y: bounds.y + (bounds.height - h) / 2, width: w, height: h)
+        return Rect(
+            x: bounds.x + (bounds.width - w) / 2, y: bounds.y + (bounds.height - h) / 2, width: w, height: h)
     }
 
     /// The area a full-screen dialog takes: everything above the status bar, with a margin when there is room.
     static func area(for size: Size) -> Rect {
         let screen = Rect(x: 0, y: 0, width: size.width, height: size.height - 1)
-        return size.width >= 80 && size.height >= 20 ? Rect(x: 2, y: 1, width: size.width - 4, height: size.height - 3) : screen
+        return size.width >= 80 && size.height >= 20
+            ? Rect(x: 2, y: 1, width: size.width - 4, height: size.height - 3) : screen
     }
 }

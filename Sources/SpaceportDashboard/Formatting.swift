@@ -31,7 +31,9 @@ enum Formatting {
     /// `HH:MM:SS.mmm` out of the feed's ISO 8601 time (UTC, as the proxy wrote it).
     static func clock(_ time: String, milliseconds: Bool = true) -> String {
         let characters = Array(time)
-        guard characters.count >= 19, characters[10] == "T" else { return Sanitized.line(String(time.prefix(12))) }
+        guard characters.count >= 19, characters[10] == "T" else {
+            return Sanitized.line(String(time.prefix(12)))
+        }
         let end = milliseconds && characters.count >= 23 ? 23 : 19
         return Sanitized.line(String(characters[11..<end]))
     }
@@ -53,7 +55,8 @@ enum Formatting {
                     line = candidate
                 } else {
                     if !line.isEmpty { lines.append(line) }
-                    line = Columns.width(of: word) > width ? Columns.clip(String(word), to: width) : String(word)
+                    line =
+                        Columns.width(of: word) > width ? Columns.clip(String(word), to: width) : String(word)
                 }
             }
             lines.append(line)

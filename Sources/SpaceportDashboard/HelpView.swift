@@ -9,7 +9,8 @@ enum HelpView {
             lines.append(Line([(context.title, .header)]))
             for binding in bindings {
                 let keys = binding.keys.map(\.label).joined(separator: " ")
-                lines.append(Line([("  " + Columns.fit(keys, to: 16) + " ", .helpKey), (binding.help, .help)]))
+                lines.append(
+                    Line([("  " + Columns.fit(keys, to: 16) + " ", .helpKey), (binding.help, .help)]))
             }
         }
         lines.append(Line())
@@ -17,10 +18,15 @@ enum HelpView {
         lines.append(Line([("  click selects a row and its pane; the wheel scrolls", .help)]))
         lines.append(Line())
         lines.append(Line([("Marks", .header)]))
-        lines.append(Line([("  \(glyphs.on) ", .overrideOn), ("the space's own instance is on (owned)", .help)]))
-        lines.append(Line([("  \(glyphs.off) ", .overrideOff), ("its own instance is off, so it inherits", .help)]))
         lines.append(
-            Line([("  \(glyphs.fallback) ", .fallback), ("an ancestor served the hop, not the route-as space", .help)]))
+            Line([("  \(glyphs.on) ", .overrideOn), ("the space's own instance is on (owned)", .help)]))
+        lines.append(
+            Line([("  \(glyphs.off) ", .overrideOff), ("its own instance is off, so it inherits", .help)]))
+        lines.append(
+            Line([
+                ("  \(glyphs.fallback) ", .fallback),
+                ("an ancestor served the hop, not the route-as space", .help),
+            ]))
         return lines
     }
 
@@ -30,7 +36,8 @@ enum HelpView {
         let width = min(area.width, max(60, lines.map(\.width).max() ?? 0) + 4)
         let rect = Rect(x: area.x + (area.width - width) / 2, y: area.y, width: width, height: area.height)
         Dialog.draw(
-            title: "Keys (Esc closes)", lines: lines, in: rect, scroll: scroll, role: .help, glyphs: dashboard.glyphs,
+            title: "Keys (Esc closes)", lines: lines, in: rect, scroll: scroll, role: .help,
+            glyphs: dashboard.glyphs,
             on: &canvas)
     }
 }

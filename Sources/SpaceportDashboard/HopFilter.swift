@@ -41,7 +41,8 @@ public struct HopFilter: Equatable, Sendable {
             let negated = token.hasPrefix("!")
             if negated { token = token.dropFirst() }
             guard !token.isEmpty else {
-                throw HopFilterError(term: String(word), problem: "'!' must come right before a term, as !5xx")
+                throw HopFilterError(
+                    term: String(word), problem: "'!' must come right before a term, as !5xx")
             }
             clauses.append(Clause(term: try term(token, word: String(word)), negated: negated))
         }
@@ -63,7 +64,10 @@ public struct HopFilter: Equatable, Sendable {
             case "path": return .path(value)
             default:
                 throw HopFilterError(
-                    term: word, problem: "unknown key '\(Sanitized.line(key))'; use service:, space:, status:, method: or path:")
+                    term: word,
+                    problem:
+                        "unknown key '\(Sanitized.line(key))'; use service:, space:, status:, method: or path:"
+                )
             }
         }
         let text = String(token)
@@ -74,12 +78,15 @@ public struct HopFilter: Equatable, Sendable {
 
     private static func status(_ value: String, word: String) throws(HopFilterError) -> Term {
         let lower = value.lowercased()
-        if lower.count == 3, lower.hasSuffix("xx"), let digit = lower.first?.wholeNumberValue, (1...5).contains(digit) {
+        if lower.count == 3, lower.hasSuffix("xx"), let digit = lower.first?.wholeNumberValue,
+            (1...5).contains(digit)
+        {
             return .statusClass(digit)
         }
         if let code = Int(value), (100...599).contains(code) { return .status(code) }
         throw HopFilterError(
-            term: word, problem: "'\(Sanitized.line(value))' is not a status; use 1xx to 5xx or a code such as 404")
+            term: word,
+            problem: "'\(Sanitized.line(value))' is not a status; use 1xx to 5xx or a code such as 404")
     }
 
     public func matches(_ record: HopRecord) -> Bool {

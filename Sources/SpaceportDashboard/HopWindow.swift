@@ -37,7 +37,8 @@ public struct HopWindow: Equatable, Sendable {
             // Everything newer than the anchor: the anchored hop is gone, so select the oldest shown.
             let rows = Array(above.suffix(height))
             return HopWindow(
-                sequences: rows, selectedRow: rows.isEmpty ? nil : rows.count - 1, top: max(0, above.count - height))
+                sequences: rows, selectedRow: rows.isEmpty ? nil : rows.count - 1,
+                top: max(0, above.count - height))
         }
         let index = above.count
         let all = above + [selected] + below

@@ -31,7 +31,9 @@ enum HopsPane {
         }
         let window = HopWindow.make(model: dashboard.model, view: view, height: area.height)
         if window.sequences.isEmpty {
-            let text = view.filter.isEmpty ? "no hops yet: send a request through the proxy" : "no hop matches the filter"
+            let text =
+                view.filter.isEmpty
+                ? "no hops yet: send a request through the proxy" : "no hop matches the filter"
             canvas.write(text, x: area.x, y: area.y, width: area.width, role: .muted)
             return
         }
@@ -97,7 +99,9 @@ enum HopsPane {
             widths.method = 4
             widths.duration = 0
         }
-        let fixed = [widths.time, widths.method, widths.route, widths.status, widths.duration].filter { $0 > 0 }
+        let fixed = [widths.time, widths.method, widths.route, widths.status, widths.duration].filter {
+            $0 > 0
+        }
         let room = width - fixed.reduce(0, +) - fixed.count - 2
         widths.served = min(26, max(room - (width >= 90 ? 20 : 10), 0))
         widths.target = max(0, room - widths.served)
@@ -107,7 +111,8 @@ enum HopsPane {
     static func row(_ cells: [[(String, Role)]], widths: Widths) -> Line {
         var line = Line()
         let order = [
-            widths.time, widths.method, widths.target, widths.route, widths.served, widths.status, widths.duration,
+            widths.time, widths.method, widths.target, widths.route, widths.served, widths.status,
+            widths.duration,
         ]
         for (index, (pieces, width)) in zip(cells, order).enumerated() where width > 0 {
             fit(pieces, to: width, alignRight: index == 6, into: &line)
@@ -130,7 +135,9 @@ enum HopsPane {
 
     /// Pieces clipped together to `width` columns, padded with spaces; a fallback marker is never cut,
     /// and a host gives way to the path after it.
-    private static func fit(_ pieces: [(String, Role)], to width: Int, alignRight: Bool, into line: inout Line) {
+    private static func fit(
+        _ pieces: [(String, Role)], to width: Int, alignRight: Bool, into line: inout Line
+    ) {
         var pieces = pieces
         let total = pieces.reduce(0) { $0 + Columns.width(of: $1.0) }
         if alignRight && total < width { line.add(String(repeating: " ", count: width - total), .normal) }

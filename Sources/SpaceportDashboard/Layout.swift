@@ -46,7 +46,8 @@ public struct Layout: Equatable, Sendable {
                 layout.rows[pane] = inside
             } else {
                 layout.headers[pane] = Rect(x: inside.x, y: inside.y, width: inside.width, height: 1)
-                layout.rows[pane] = Rect(x: inside.x, y: inside.y + 1, width: inside.width, height: inside.height - 1)
+                layout.rows[pane] = Rect(
+                    x: inside.x, y: inside.y + 1, width: inside.width, height: inside.height - 1)
             }
         }
         return layout

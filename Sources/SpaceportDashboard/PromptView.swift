@@ -20,12 +20,15 @@ enum PromptView {
     ) {
         let bounds = Rect(x: 0, y: 0, width: canvas.size.width, height: canvas.size.height - 1)
         let width = min(bounds.width, 64)
-        var lines = Formatting.wrap(text, width: max(1, width - 4)).map { Line([($0, isError ? .error : .dialog)]) }
+        var lines = Formatting.wrap(text, width: max(1, width - 4)).map {
+            Line([($0, isError ? .error : .dialog)])
+        }
         lines.append(Line())
         lines.append(Line([(hint, .muted)]))
         let rect = Dialog.centred(width: width, height: lines.count + 2, in: bounds)
         Dialog.draw(
-            title: isError ? "Problem" : "Question", lines: lines, in: rect, scroll: 0, role: .dialog, glyphs: glyphs,
+            title: isError ? "Problem" : "Question", lines: lines, in: rect, scroll: 0, role: .dialog,
+            glyphs: glyphs,
             on: &canvas)
     }
 }

@@ -21,7 +21,8 @@ public struct ServiceRow: Equatable, Sendable {
             return ServiceRow(
                 service: state.service, ownership: state.ownership, own: state.own, upstream: upstream,
                 health: upstream.flatMap { model.health[$0.description] } ?? .unknown,
-                rate: model.serviceRate(source: ref.source, space: ref.space, service: state.service, at: now))
+                rate: model.serviceRate(source: ref.source, space: ref.space, service: state.service, at: now)
+            )
         }
     }
 }

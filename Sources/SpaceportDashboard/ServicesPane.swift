@@ -13,7 +13,8 @@ enum ServicesPane {
         let focused = dashboard.view.focus == .services && dashboard.view.modal == nil
         let title = dashboard.view.selectedSpace.map { "Services of \($0.space)" } ?? "Services"
         PaneFrame.draw(
-            .services, title: Sanitized.line(title), layout: layout, focused: focused, glyphs: dashboard.glyphs,
+            .services, title: Sanitized.line(title), layout: layout, focused: focused,
+            glyphs: dashboard.glyphs,
             on: &canvas)
         guard let area = layout.rows[.services], !area.isEmpty else { return }
         let rows = dashboard.serviceRows(at: now)
@@ -87,7 +88,9 @@ enum ServicesPane {
         let service = min(max(rows.map { Columns.width(of: $0.service) }.max() ?? 7, 7), 24)
         var columns = Columns_(service: service, servedBy: 0, upstream: 21, health: 6, rate: 7)
         let fixed = {
-            [1, columns.service, 3, columns.upstream, columns.health, columns.rate].reduce(0) { $1 > 0 ? $0 + $1 + 1 : $0 }
+            [1, columns.service, 3, columns.upstream, columns.health, columns.rate].reduce(0) {
+                $1 > 0 ? $0 + $1 + 1 : $0
+            }
         }
         if width - fixed() < 24 { columns.rate = 0 }
         if width - fixed() < 24 { columns.health = 0 }
@@ -99,7 +102,8 @@ enum ServicesPane {
     private static func line(_ pieces: [(String, Role)], columns: Columns_) -> Line {
         var line = Line()
         let specs = [
-            (1, false), (columns.service, false), (columns.servedBy, false), (3, false), (columns.upstream, false),
+            (1, false), (columns.service, false), (columns.servedBy, false), (3, false),
+            (columns.upstream, false),
             (columns.health, false), (columns.rate, true),
         ]
         for (piece, spec) in zip(pieces, specs) where spec.0 > 0 {

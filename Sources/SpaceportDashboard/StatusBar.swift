@@ -19,7 +19,8 @@ enum StatusBar {
         func width() -> Int {
             (pieces + [help]).reduce(0) { $0 + Columns.width(of: $1.text) + Columns.width(of: separator) } + 1
         }
-        while width() > bar.width, let worst = pieces.indices.max(by: { pieces[$0].priority < pieces[$1].priority }),
+        while width() > bar.width,
+            let worst = pieces.indices.max(by: { pieces[$0].priority < pieces[$1].priority }),
             pieces.count > 1
         {
             pieces.remove(at: worst)
@@ -45,10 +46,12 @@ enum StatusBar {
         if view.isPaused {
             pieces.append(Piece(text: "PAUSED", role: .statusBarKey, priority: 1))
         } else {
-            pieces.append(Piece(text: view.following ? "following" : "scrolled", role: .statusBar, priority: 3))
+            pieces.append(
+                Piece(text: view.following ? "following" : "scrolled", role: .statusBar, priority: 3))
         }
         if !view.filter.isEmpty {
-            pieces.append(Piece(text: "filter \(Sanitized.line(view.filter.text))", role: .statusBarKey, priority: 1))
+            pieces.append(
+                Piece(text: "filter \(Sanitized.line(view.filter.text))", role: .statusBarKey, priority: 1))
         }
         let listeners = model.sources.flatMap { $0.hello?.listeners ?? [] }.map(Sanitized.line)
         for ingress in listeners where ingress.hasPrefix("ingress ") {
@@ -56,17 +59,22 @@ enum StatusBar {
         }
         let others = listeners.filter { !$0.hasPrefix("ingress ") }.count
         if others > 0 {
-            pieces.append(Piece(text: "+\(others) listener\(others == 1 ? "" : "s")", role: .statusBar, priority: 6))
+            pieces.append(
+                Piece(text: "+\(others) listener\(others == 1 ? "" : "s")", role: .statusBar, priority: 6))
         }
         for item in dashboard.statusItems {
-            pieces.append(Piece(text: "\(item.key) \(Sanitized.line(item.value))", role: .statusBar, priority: 3))
+            pieces.append(
+                Piece(text: "\(item.key) \(Sanitized.line(item.value))", role: .statusBar, priority: 3))
         }
         let connected = model.sources.filter(\.connected).count
         pieces.append(Piece(text: "feeds \(connected)/\(model.sources.count)", role: .statusBar, priority: 4))
         pieces.append(
             Piece(text: "\(Formatting.count(model.eventRate(at: now))) ev/s", role: .statusBar, priority: 4))
         let dropped = model.totalDropped
-        pieces.append(Piece(text: "dropped \(dropped)", role: dropped > 0 ? .error : .statusBar, priority: dropped > 0 ? 2 : 5))
+        pieces.append(
+            Piece(
+                text: "dropped \(dropped)", role: dropped > 0 ? .error : .statusBar,
+                priority: dropped > 0 ? 2 : 5))
         return pieces
     }
 }

@@ -71,7 +71,9 @@ public struct Style: Equatable, Sendable {
     /// The style on a terminal with `colors` colours; with none, only the attributes remain.
     public func adapted(toColors colors: Int) -> Style {
         guard colors >= 8 else { return Style(attributes: attributes) }
-        guard colors < 256 else { return Style(foreground: foreground, background: background, attributes: attributes) }
+        guard colors < 256 else {
+            return Style(foreground: foreground, background: background, attributes: attributes)
+        }
         return Style(
             foreground: foreground8 ?? foreground.adapted(toColors: colors, asForeground: true),
             background: background8 ?? background.adapted(toColors: colors, asForeground: false),

@@ -76,7 +76,8 @@ public struct ThemeCatalog: Sendable {
         guard let index = index(of: name) else {
             throw ThemeChoiceError(
                 name: name, known: names,
-                directory: Self.userDirectory(environment: environment) ?? "$XDG_CONFIG_HOME/spaceport/themes")
+                directory: Self.userDirectory(environment: environment) ?? "$XDG_CONFIG_HOME/spaceport/themes"
+            )
         }
         return (index, noColor)
     }

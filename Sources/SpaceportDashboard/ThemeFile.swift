@@ -6,21 +6,22 @@ public enum ThemeFile {
         var styles: [Role: Style] = [:]
         for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)[0]
-            let where_ = "\(file):\(number + 1)"
+            let location = "\(file):\(number + 1)"
             guard !line.allSatisfy(\.isWhitespace) else { continue }
             let parts = line.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard parts.count == 2 else {
-                throw ThemeError(location: where_, problem: "expected 'role = foreground [background] [attributes]'")
+                throw ThemeError(
+                    location: location, problem: "expected 'role = foreground [background] [attributes]'")
             }
             let key = parts[0].trimmingBlanks()
             guard let role = Role(rawValue: key) else {
                 throw ThemeError(
-                    location: where_,
+                    location: location,
                     problem:
                         "unknown role '\(Sanitized.line(key))'; roles are: \(Role.allCases.map(\.rawValue).joined(separator: ", "))"
                 )
             }
-            styles[role] = try style(from: parts[1], at: where_)
+            styles[role] = try style(from: parts[1], at: location)
         }
         return Theme(name: name, styles: styles)
     }
@@ -57,7 +58,8 @@ public enum ThemeFile {
         guard parts.count == 2 else { return (full, nil) }
         let basic = try color(parts[1], at: location)
         if case .index(let index) = basic, index >= 8 {
-            throw ThemeError(location: location, problem: "'\(parts[1])' after '/' must be a basic colour (0-7 or a name)")
+            throw ThemeError(
+                location: location, problem: "'\(parts[1])' after '/' must be a basic colour (0-7 or a name)")
         }
         return (full, basic)
     }
@@ -65,14 +67,17 @@ public enum ThemeFile {
     static func color(_ token: String, at location: String) throws(ThemeError) -> ThemeColor {
         if token == "default" { return .terminalDefault }
         if let index = ThemeColor.names.firstIndex(of: token) { return .index(index) }
-        if token.hasPrefix("bright-"), let index = ThemeColor.names.firstIndex(of: String(token.dropFirst(7))) {
+        if token.hasPrefix("bright-"), let index = ThemeColor.names.firstIndex(of: String(token.dropFirst(7)))
+        {
             return .index(index + 8)
         }
         if token == "grey" || token == "gray" { return .index(8) }
         if let index = Int(token), (0...255).contains(index) { return .index(index) }
         throw ThemeError(
             location: location,
-            problem: "'\(Sanitized.line(token))' is not a colour; use default, a name such as red, bright-red, or 0-255")
+            problem:
+                "'\(Sanitized.line(token))' is not a colour; use default, a name such as red, bright-red, or 0-255"
+        )
     }
 }
 

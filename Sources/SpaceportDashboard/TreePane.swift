@@ -2,7 +2,8 @@
 enum TreePane {
     static func draw(_ dashboard: Dashboard, layout: Layout, at now: Double, on canvas: inout some Canvas) {
         let focused = dashboard.view.focus == .tree && dashboard.view.modal == nil
-        PaneFrame.draw(.tree, title: "Spaces", layout: layout, focused: focused, glyphs: dashboard.glyphs, on: &canvas)
+        PaneFrame.draw(
+            .tree, title: "Spaces", layout: layout, focused: focused, glyphs: dashboard.glyphs, on: &canvas)
         guard let area = layout.rows[.tree], !area.isEmpty else { return }
         let rows = dashboard.treeRows
         if rows.isEmpty {

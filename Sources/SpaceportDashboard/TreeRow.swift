@@ -26,7 +26,8 @@ public struct TreeRow: Equatable, Sendable {
         for source in model.sources {
             if headed {
                 let name = Sanitized.line(source.hello?.proxy ?? source.name)
-                rows.append(TreeRow(kind: .source(source.name, connected: source.connected), guides: "", label: name))
+                rows.append(
+                    TreeRow(kind: .source(source.name, connected: source.connected), guides: "", label: name))
             }
             guard let tree = source.tree else {
                 let reason = source.treeProblem ?? source.disconnectReason ?? "waiting for the proxy's tree"
@@ -39,7 +40,9 @@ public struct TreeRow: Equatable, Sendable {
     }
 
     /// One tree's spaces, from `roots` (default: all of them) down.
-    public static func rows(of tree: SpaceTree, source: String, roots: [String]? = nil, glyphs: Glyphs) -> [TreeRow] {
+    public static func rows(of tree: SpaceTree, source: String, roots: [String]? = nil, glyphs: Glyphs)
+        -> [TreeRow]
+    {
         var rows: [TreeRow] = []
         for root in roots ?? tree.roots.map(\.name) {
             append(root, in: tree, source: source, lastFlags: [], glyphs: glyphs, to: &rows)
@@ -60,7 +63,9 @@ public struct TreeRow: Equatable, Sendable {
             }
         }
         rows.append(
-            TreeRow(kind: .space(SpaceRef(source: source, space: name)), guides: guides, label: Sanitized.line(name)))
+            TreeRow(
+                kind: .space(SpaceRef(source: source, space: name)), guides: guides,
+                label: Sanitized.line(name)))
         let children = tree.children(of: name)
         for (position, child) in children.enumerated() {
             append(

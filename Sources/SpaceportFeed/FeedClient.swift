@@ -40,6 +40,7 @@ public final class FeedClient: Sendable {
         var pending: [String: Pending] = [:]
         var nextCommand = 0
         var dropped = 0
+        var droppedInAll = 0
         var watcher: Task<Void, Never>?
         var stopped = false
     }
@@ -52,6 +53,7 @@ public final class FeedClient: Sendable {
     struct Pending {
         var source: String
         var continuation: CheckedContinuation<Result<Void, FeedClientError>, Never>
+        var timer: Task<Void, Never>? = nil
     }
 
     /// A client for `targets`; `token` is sent to TCP feeds, `directory` is where `.auto`
@@ -97,12 +99,18 @@ public final class FeedClient: Sendable {
         if requireFeed && failures.count == sources.count {
             await stop()
             var reasons = failures.sorted()
-            if auto && sources.allSatisfy({ !$0.2 }) || sources.isEmpty {
+            let discovered = sources.contains { $0.2 }
+            if auto && !discovered {
                 reasons.insert("no proxy feed socket in \(directory)", at: 0)
+            } else if reasons.isEmpty {
+                reasons = ["no feed was named"]
             }
             throw .noFeed(reasons)
         }
     }
+
+    /// Events lost so far because the reader of `events` fell behind.
+    public var droppedEvents: Int { state.withLock { $0.droppedInAll } }
 
     /// The feeds connected now.
     public var connectedSources: [String] {
@@ -124,7 +132,7 @@ public final class FeedClient: Sendable {
             } else if connected.count == 1 {
                 chosen = connected.first!.key
             } else if connected.isEmpty {
-                throw .notConnected("(none)")
+                throw .notConnected(nil)
             } else {
                 throw .ambiguous(connected.keys.sorted())
             }
@@ -134,17 +142,26 @@ public final class FeedClient: Sendable {
         }
         let line = ByteBuffer(string: FeedCommand.edit(id: id, edit).jsonLine())
         let result = await withCheckedContinuation { continuation in
-            state.withLock { $0.pending[id] = Pending(source: chosen, continuation: continuation) }
+            let accepted = state.withLock { state in
+                guard !state.stopped else { return false }
+                state.pending[id] = Pending(source: chosen, continuation: continuation)
+                return true
+            }
+            guard accepted else {
+                continuation.resume(returning: .failure(.stopped))
+                return
+            }
+            let timer = Task {
+                try? await Task.sleep(for: timeout)
+                if !Task.isCancelled { self.resolve(id, .failure(.timedOut(chosen))) }
+            }
+            state.withLock { $0.pending[id]?.timer = timer }
             Task {
                 do {
                     try await writer.write(line)
                 } catch {
                     self.resolve(id, .failure(.disconnected(chosen)))
                 }
-            }
-            Task {
-                try? await Task.sleep(for: timeout)
-                self.resolve(id, .failure(.timedOut(chosen)))
             }
         }
         try result.get()
@@ -162,7 +179,10 @@ public final class FeedClient: Sendable {
             defer { state.pending = [:] }
             return Array(state.pending.values)
         }
-        for waiting in pending { waiting.continuation.resume(returning: .failure(.stopped)) }
+        for waiting in pending {
+            waiting.timer?.cancel()
+            waiting.continuation.resume(returning: .failure(.stopped))
+        }
         continuation.finish()
     }
 
@@ -295,11 +315,15 @@ public final class FeedClient: Sendable {
                         .event(source: source, .dropped(count: state.dropped)))
                 else {
                     state.dropped += 1
+                    state.droppedInAll += 1
                     return
                 }
                 state.dropped = 0
             }
-            if case .dropped = continuation.yield(event) { state.dropped += 1 }
+            if case .dropped = continuation.yield(event) {
+                state.dropped += 1
+                state.droppedInAll += 1
+            }
         }
     }
 
@@ -313,6 +337,7 @@ public final class FeedClient: Sendable {
 
     private func resolve(_ id: String, _ result: Result<Void, FeedClientError>) {
         let waiting = state.withLock { $0.pending.removeValue(forKey: id) }
+        waiting?.timer?.cancel()
         waiting?.continuation.resume(returning: result)
     }
 

@@ -14,7 +14,8 @@ public enum FeedClientEvent: Equatable, Sendable {
 public enum FeedClientError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Nothing answered; one reason per feed tried.
     case noFeed([String])
-    case notConnected(String)
+    /// The feed named is not connected; nil when none is.
+    case notConnected(String?)
     /// A command needs a source when several feeds are attached.
     case ambiguous([String])
     /// The proxy refused the command; its own words.
@@ -28,8 +29,10 @@ public enum FeedClientError: Error, Equatable, Sendable, CustomStringConvertible
         case .noFeed(let reasons):
             return "no proxy feed answered: " + reasons.joined(separator: "; ")
                 + "; start one with `spaceport proxy`, or name one with --feed"
-        case .notConnected(let source):
+        case .notConnected(let source?):
             return "the feed \(source) is not connected"
+        case .notConnected(nil):
+            return "no feed is connected"
         case .ambiguous(let sources):
             return "several feeds are attached (\(sources.joined(separator: ", "))); say which one to send to"
         case .rejected(let message):

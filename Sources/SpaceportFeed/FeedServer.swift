@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Logging
 import NIOCore
 import NIOPosix
@@ -82,8 +83,11 @@ public final class FeedServer: Sendable {
         let claim = try SocketClaim.acquire(socketPath: path)
         var listeners: [Channel] = []
         do {
-            let unix = try await bootstrap(token: nil).bind(unixDomainSocketPath: path).get()
-            listeners.append(unix)
+            do {
+                listeners.append(try await bootstrap(token: nil).bind(unixDomainSocketPath: path).get())
+            } catch {
+                throw FeedServerError.bind(path, problem: Self.problem(error))
+            }
             guard chmod(path, 0o600) == 0 else {
                 throw FeedServerError.folder(
                     path, problem: "cannot make the socket 0600: \(FeedPaths.lastError())")
@@ -95,7 +99,7 @@ public final class FeedServer: Sendable {
                     channel = try await bootstrap(token: options.token).bind(host: tcp.host, port: tcp.port)
                         .get()
                 } catch {
-                    throw FeedServerError.bind(tcp.description, problem: "\(error)")
+                    throw FeedServerError.bind(tcp.description, problem: Self.problem(error))
                 }
                 listeners.append(channel)
                 bound = tcp
@@ -122,6 +126,11 @@ public final class FeedServer: Sendable {
         for channel in current.listeners { try? await channel.close() }
         for channel in children.all { try? await channel.close() }
         current.claim.release()
+    }
+
+    private static func problem(_ error: Error) -> String {
+        guard let error = error as? IOError else { return "\(error)" }
+        return String(cString: strerror(error.errnoCode))
     }
 
     private func bootstrap(token: String?) -> ServerBootstrap {

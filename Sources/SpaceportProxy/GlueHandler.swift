@@ -86,7 +86,7 @@ final class GlueHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         tunnel.sideClosed()
-        partner?.context?.close(promise: nil)
+        partner?.closeAfterWrites(.all)
         context.fireChannelInactive()
     }
 
@@ -119,20 +119,24 @@ final class GlueHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// The other side will send nothing more: so this side's peer hears an EOF too.
+    /// The other side will send nothing more, so this side's peer hears an EOF too, once it
+    /// has everything that came before; when neither side will send more, both close.
     private func peerInputClosed() {
-        guard let context else { return }
         if inputClosed {
-            context.close(promise: nil)
-            partner?.context?.close(promise: nil)
+            closeAfterWrites(.all)
+            partner?.closeAfterWrites(.all)
         } else {
-            flushAndCloseOutput(context)
+            closeAfterWrites(.output)
         }
     }
 
-    private func flushAndCloseOutput(_ context: ChannelHandlerContext) {
-        context.flush()
-        context.close(mode: .output).assumeIsolated().whenFailure { _ in context.close(promise: nil) }
+    /// Closes once everything already written here has gone out: a write completes in order.
+    private func closeAfterWrites(_ mode: CloseMode) {
+        guard let context else { return }
+        let empty = context.channel.allocator.buffer(capacity: 0)
+        context.writeAndFlush(wrapOutboundOut(empty)).assumeIsolated().whenComplete { _ in
+            context.close(mode: mode).assumeIsolated().whenFailure { _ in context.close(promise: nil) }
+        }
     }
 
     private func peerBecameWritable() {

@@ -10,20 +10,26 @@ enum Tunnel {
     static func joinUpgraded(client: any Channel, upstream: any Channel, tunnel: TunnelHop) throws {
         let clientPipeline = client.pipeline.syncOperations
         let upstreamPipeline = upstream.pipeline.syncOperations
-        try remove(ForwardHandler.self, from: clientPipeline)
-        try remove(RouteHandler.self, from: clientPipeline)
-        try remove(HTTPServerUpgradeHandler.self, from: clientPipeline)
-        try remove(HTTPServerPipelineHandler.self, from: clientPipeline)
-        try remove(NIOHTTPResponseHeadersValidator.self, from: clientPipeline)
-        try remove(HTTPResponseEncoder.self, from: clientPipeline)
-        try remove(HeadGuard.self, from: clientPipeline)
-        try remove(UpstreamHandler.self, from: upstreamPipeline)
-        try remove(HTTPRequestEncoder.self, from: upstreamPipeline)
+        remove(ForwardHandler.self, from: clientPipeline)
+        remove(RouteHandler.self, from: clientPipeline)
+        remove(HTTPServerUpgradeHandler.self, from: clientPipeline)
+        remove(HTTPServerPipelineHandler.self, from: clientPipeline)
+        remove(NIOHTTPResponseHeadersValidator.self, from: clientPipeline)
+        remove(HTTPResponseEncoder.self, from: clientPipeline)
+        remove(HeadGuard.self, from: clientPipeline)
+        remove(UpstreamHandler.self, from: upstreamPipeline)
+        remove(HTTPRequestEncoder.self, from: upstreamPipeline)
         let glue = GlueHandler.pair(tunnel)
         try clientPipeline.addHandler(glue.client)
         try upstreamPipeline.addHandler(glue.upstream)
-        try remove(ByteToMessageHandler<HTTPRequestDecoder>.self, from: clientPipeline)
-        try remove(ByteToMessageHandler<HTTPResponseDecoder>.self, from: upstreamPipeline)
+        // A decoder hands over its leftover bytes on a later turn of the loop, as a read with
+        // no end; ending that read lets the glue flush them.
+        remove(ByteToMessageHandler<HTTPRequestDecoder>.self, from: clientPipeline)?.whenComplete { _ in
+            client.pipeline.fireChannelReadComplete()
+        }
+        remove(ByteToMessageHandler<HTTPResponseDecoder>.self, from: upstreamPipeline)?.whenComplete { _ in
+            upstream.pipeline.fireChannelReadComplete()
+        }
         client.read()
         upstream.read()
     }
@@ -35,10 +41,12 @@ enum Tunnel {
         try client.pipeline.syncOperations.addHandler(glue.client, position: .after(client.handler))
     }
 
+    /// Removes the handler of `type` when the pipeline has one; the future says when it has left.
+    @discardableResult
     private static func remove<Handler: RemovableChannelHandler>(
         _ type: Handler.Type, from pipeline: ChannelPipeline.SynchronousOperations
-    ) throws {
-        guard let context = try? pipeline.context(handlerType: type) else { return }
-        pipeline.removeHandler(context: context, promise: nil)
+    ) -> EventLoopFuture<Void>? {
+        guard let context = try? pipeline.context(handlerType: type) else { return nil }
+        return pipeline.removeHandler(context: context)
     }
 }

@@ -44,7 +44,9 @@ public final class HealthProbe: @unchecked Sendable {
             let (current, done) = lock.withLock { (targets, stopped) }
             if done { return }
             var health: [String: Health] = [:]
-            for target in current.sorted() { health[target] = Self.connects(to: target, timeoutMs: timeoutMs) ? .up : .down }
+            for target in current.sorted() {
+                health[target] = Self.connects(to: target, timeoutMs: timeoutMs) ? .up : .down
+            }
             if lock.withLock({ stopped }) { return }
             inbox.post(.health(health))
             _ = wake.wait(timeout: .now() + intervalSeconds)
@@ -53,7 +55,8 @@ public final class HealthProbe: @unchecked Sendable {
 
     /// Whether a TCP connection to `host:port` opens within the timeout.
     static func connects(to target: String, timeoutMs: Int32) -> Bool {
-        guard let colon = target.lastIndex(of: ":"), let port = Int(target[target.index(after: colon)...]) else {
+        guard let colon = target.lastIndex(of: ":"), let port = Int(target[target.index(after: colon)...])
+        else {
             return false
         }
         var host = String(target[..<colon])

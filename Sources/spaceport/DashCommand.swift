@@ -48,11 +48,14 @@ struct DashCommand: AsyncParsableCommand {
 
     func validate() throws {
         if !attach.isEmpty && ingress != nil {
-            throw ValidationError("--ingress is for the embedded proxy; with --attach the proxies already listen")
+            throw ValidationError(
+                "--ingress is for the embedded proxy; with --attach the proxies already listen")
         }
         _ = try ingressAddress()
         let targets = try feedTargets()
-        if targets.contains(where: { if case .tcp = $0 { return true } else { return false } }) && resolvedToken == nil {
+        if targets.contains(where: { if case .tcp = $0 { return true } else { return false } })
+            && resolvedToken == nil
+        {
             throw ValidationError("tcp:// feeds need a token: pass --token or set SPACEPORT_FEED_TOKEN")
         }
         do {
@@ -214,7 +217,8 @@ final class DashboardSession: Sendable {
     ) async throws(TerminalError) {
         health.start()
         defer { health.stop() }
-        let terminal = TerminalDashboard(dashboard: dashboard, inbox: inbox, options: options) { effect, inbox in
+        let terminal = TerminalDashboard(dashboard: dashboard, inbox: inbox, options: options) {
+            effect, inbox in
             switch effect {
             case .edit(let request):
                 Task.detached {
@@ -265,7 +269,8 @@ final class EmbeddedProxy: Sendable {
         store: SpacesStore, name: String, ingress: Address?, logger: Logger, feedDirectory: String? = nil
     ) async throws -> EmbeddedProxy {
         let hello = { (listeners: [String]) in
-            FeedHello(proxy: name, pid: Int(getpid()), version: SpaceportVersion.current, listeners: listeners)
+            FeedHello(
+                proxy: name, pid: Int(getpid()), version: SpaceportVersion.current, listeners: listeners)
         }
         let hub = FeedHub(store: store, hello: hello([]))
         let proxy = RoutingProxy(store: store, name: name, ingress: ingress, sink: hub, logger: logger)

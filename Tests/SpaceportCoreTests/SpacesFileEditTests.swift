@@ -226,7 +226,8 @@ struct SpacesFileEditTests {
             try F.save("spaces:\n  a: {}\n\n  b: {}\n\n  c: {}\n", .deleteSpace(name: "b", recursive: false))
                 == "spaces:\n  a: {}\n\n  c: {}\n")
         #expect(
-            try F.save("spaces:\n  a: {}\n\n  b: {}", .deleteSpace(name: "b", recursive: false)) == "spaces:\n  a: {}")
+            try F.save("spaces:\n  a: {}\n\n  b: {}", .deleteSpace(name: "b", recursive: false))
+                == "spaces:\n  a: {}")
     }
 
     @Test("deleting a space with --recursive removes its descendants' lines too")

@@ -35,10 +35,12 @@ struct FilterTests {
         #expect(try ids("!service:servicea !5xx") == ["h2", "h3"])
     }
 
-    @Test("a filter that cannot be read says which term and why", arguments: [
-        ("7xx", "7xx"), ("status:abc", "not a status"), ("color:red", "unknown key 'color'"),
-        ("service:", "needs a value"), ("GET !", "'!' must come right before a term"),
-    ])
+    @Test(
+        "a filter that cannot be read says which term and why",
+        arguments: [
+            ("7xx", "7xx"), ("status:abc", "not a status"), ("color:red", "unknown key 'color'"),
+            ("service:", "needs a value"), ("GET !", "'!' must come right before a term"),
+        ])
     func invalid(text: String, reason: String) {
         #expect(throws: HopFilterError.self) { try HopFilter.parse(text) }
         do {

@@ -18,20 +18,25 @@ enum Fixtures {
                 services: [Instance(service: "servicea", upstream: Address(host: "127.0.0.1", port: 6001))]),
             Space(
                 name: "bob", parent: "azureuser",
-                services: [Instance(service: "serviceb", upstream: Address(host: "127.0.0.1", port: 7002), enabled: false)]),
+                services: [
+                    Instance(
+                        service: "serviceb", upstream: Address(host: "127.0.0.1", port: 7002), enabled: false)
+                ]),
             Space(name: "team2"),
         ])
     }
 
     static func hop(
-        _ id: String, flow: String? = nil, phase: HopPhase = .end, second: Int = 1, service: String = "servicea",
+        _ id: String, flow: String? = nil, phase: HopPhase = .end, second: Int = 1,
+        service: String = "servicea",
         routeAs: String = "azureuser", source: RouteAsSource = .host, tried: [String] = ["azureuser"],
         space: String? = "azureuser", status: Int? = 200, method: String = "GET", path: String = "/api/items",
         duration: Double? = 12, error: String? = nil, listener: String = "ingress"
     ) -> HopEvent {
         HopEvent(
             id: id, flow: flow ?? "flow-\(id)", phase: phase,
-            time: "2026-11-26T10:00:\(second < 10 ? "0" : "")\(second).250Z", proxy: "main", listener: listener,
+            time: "2026-11-26T10:00:\(second < 10 ? "0" : "")\(second).250Z", proxy: "main",
+            listener: listener,
             routeAs: routeAs, routeAsSource: source, service: service, tried: tried, space: space,
             upstream: space.map { $0 == "default" ? "127.0.0.1:5002" : "127.0.0.1:6001" }, method: method,
             host: "\(routeAs).s.default.\(service).localhost:8080", path: path,
@@ -44,7 +49,10 @@ enum Fixtures {
         var dashboard = Dashboard(size: Size(width: width, height: height))
         dashboard.receive(.connected(source: source), at: 0)
         dashboard.receive(
-            .feed(source: source, .hello(FeedHello(proxy: "main", pid: 1, version: "0.1", listeners: ["ingress 127.0.0.1:8080"]))),
+            .feed(
+                source: source,
+                .hello(
+                    FeedHello(proxy: "main", pid: 1, version: "0.1", listeners: ["ingress 127.0.0.1:8080"]))),
             at: 0)
         dashboard.receive(.feed(source: source, .spaces(SpacesSnapshot(tree()))), at: 0)
         for hop in hops { dashboard.receive(.feed(source: source, .hop(hop)), at: 1) }
@@ -65,9 +73,12 @@ enum Fixtures {
                 "h2", flow: "flow-h1", second: 2, service: "serviceb", tried: ["azureuser", "default"],
                 space: "default", duration: 3, listener: "egress:azureuser/servicea"),
             hop(
-                "h3", second: 3, service: "servicec", tried: ["azureuser", "default"], space: nil, status: 404,
+                "h3", second: 3, service: "servicec", tried: ["azureuser", "default"], space: nil,
+                status: 404,
                 path: "/missing", duration: 0.4, error: "no space on azureuser → default serves servicec"),
-            hop("h4", second: 4, routeAs: "bob", source: .header, tried: ["bob", "azureuser"], status: 502, method: "POST",
+            hop(
+                "h4", second: 4, routeAs: "bob", source: .header, tried: ["bob", "azureuser"], status: 502,
+                method: "POST",
                 path: "/orders", duration: 1500, error: "upstream refused the connection"),
         ]
     }

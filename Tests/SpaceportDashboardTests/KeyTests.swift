@@ -23,7 +23,9 @@ struct KeyTests {
         let map = KeyMap.standard
         for binding in map.bindings {
             for key in binding.keys {
-                #expect(map.action(for: key, in: [binding.context]) == binding.action, "\(key.label) in \(binding.context)")
+                #expect(
+                    map.action(for: key, in: [binding.context]) == binding.action,
+                    "\(key.label) in \(binding.context)")
             }
         }
     }
@@ -39,10 +41,13 @@ struct KeyTests {
 
     @Test("a binding the shell adds dispatches as its own effect and shows in help")
     func customBinding() {
-        let traffic = KeyBinding([.character("g")], .custom("traffic"), .global, "start or stop the demo traffic")
+        let traffic = KeyBinding(
+            [.character("g")], .custom("traffic"), .global, "start or stop the demo traffic")
         var dashboard = Dashboard(keyMap: KeyMap.standard.adding([traffic]))
         #expect(dashboard.press(.character("g")) == [.custom("traffic")])
-        let lines = HelpView.lines(keyMap: dashboard.keyMap, glyphs: .unicode).map { $0.left.map(\.text).joined() }
+        let lines = HelpView.lines(keyMap: dashboard.keyMap, glyphs: .unicode).map {
+            $0.left.map(\.text).joined()
+        }
         #expect(lines.contains { $0.contains("g") && $0.contains("start or stop the demo traffic") })
     }
 
@@ -59,7 +64,10 @@ struct KeyTests {
     @Test("o on a service whose own instance is off turns it back on")
     func toggleOn() {
         var dashboard = onService("serviceb", in: "bob")
-        #expect(edits(dashboard.press(.character("o"))) == [.override(space: "bob", service: "serviceb", enabled: true)])
+        #expect(
+            edits(dashboard.press(.character("o"))) == [
+                .override(space: "bob", service: "serviceb", enabled: true)
+            ])
     }
 
     @Test("Space on an inherited service asks for the local build's address, then points the space at it")
@@ -83,7 +91,8 @@ struct KeyTests {
         dashboard.type("6002")
         #expect(
             edits(dashboard.press(.enter)) == [
-                .setUpstream(space: "azureuser", service: "serviceb", upstream: Address(host: "127.0.0.1", port: 6002))
+                .setUpstream(
+                    space: "azureuser", service: "serviceb", upstream: Address(host: "127.0.0.1", port: 6002))
             ])
         #expect(dashboard.view.modal == nil)
     }

@@ -44,9 +44,13 @@ struct ModelTests {
     func rates() {
         var model = DashboardModel()
         for number in 0..<10 {
-            model.ingest(.hop(Fixtures.hop("a\(number)", routeAs: "azureuser", tried: ["azureuser"])), from: "main", at: 100.5)
+            model.ingest(
+                .hop(Fixtures.hop("a\(number)", routeAs: "azureuser", tried: ["azureuser"])), from: "main",
+                at: 100.5)
         }
-        model.ingest(.hop(Fixtures.hop("b1", service: "serviceb", tried: ["azureuser", "default"], space: "default")), from: "main", at: 101)
+        model.ingest(
+            .hop(Fixtures.hop("b1", service: "serviceb", tried: ["azureuser", "default"], space: "default")),
+            from: "main", at: 101)
         #expect(model.spaceRate(source: "main", space: "azureuser", at: 101.5) == 11.0 / 5)
         #expect(model.serviceRate(source: "main", space: "azureuser", service: "servicea", at: 101.5) == 2)
         #expect(model.serviceRate(source: "main", space: "azureuser", service: "ServiceB", at: 101.5) == 0.2)

@@ -6,7 +6,9 @@ import Testing
 
 @Suite("Screens drawn on an in-memory canvas")
 struct ScreenTests {
-    private func expectScreen(_ canvas: GridCanvas, _ expected: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) {
+    private func expectScreen(
+        _ canvas: GridCanvas, _ expected: String, sourceLocation: Testing.SourceLocation = #_sourceLocation
+    ) {
         #expect(canvas.text == expected, "the screen was:\n\(canvas.text)", sourceLocation: sourceLocation)
     }
 
@@ -110,7 +112,9 @@ struct ScreenTests {
         #expect(screen.text.contains("/slow"))
     }
 
-    @Test("a hop's detail draws the chain tried against the tree, the headers that decided the route, and its flow")
+    @Test(
+        "a hop's detail draws the chain tried against the tree, the headers that decided the route, and its flow"
+    )
     func detail() {
         var dashboard = Fixtures.dashboard(width: 100, height: 30, hops: Fixtures.sampleHops)
         dashboard.view.focus = .hops
@@ -219,7 +223,8 @@ struct ScreenTests {
              following  ingress 127.0.0.1:8080  feeds 1/1  0.4 ev/s  dropped 0                           ? help
             """#)
         _ = dashboard.press(.pageDown)
-        #expect(Fixtures.screen(dashboard).text.contains("an ancestor served the hop, not the route-as space"))
+        #expect(
+            Fixtures.screen(dashboard).text.contains("an ancestor served the hop, not the route-as space"))
     }
 
     @Test("a 40×10 terminal still shows every pane, stacked")
@@ -273,12 +278,17 @@ struct ScreenTests {
         }
         dashboard.view.focus = .hops
         _ = dashboard.press(.enter)
-        #expect(Fixtures.screen(dashboard).cells.allSatisfy { !$0.character.unicodeScalars.contains(where: Sanitized.isUnsafe) })
+        #expect(
+            Fixtures.screen(dashboard).cells.allSatisfy {
+                !$0.character.unicodeScalars.contains(where: Sanitized.isUnsafe)
+            })
     }
 
     @Test("wide characters take two columns and the columns after them stay aligned")
     func wideCharacters() {
-        let hops = [Fixtures.hop("w1", second: 1, path: "/日本語/パス"), Fixtures.hop("w2", second: 2, path: "/ascii")]
+        let hops = [
+            Fixtures.hop("w1", second: 1, path: "/日本語/パス"), Fixtures.hop("w2", second: 2, path: "/ascii"),
+        ]
         let screen = Fixtures.screen(Fixtures.dashboard(hops: hops))
         let first = (0..<screen.size.height).first { screen.line($0).contains("/ascii") }!
         let second = (0..<screen.size.height).first { screen.line($0).contains("パス") }!
@@ -297,7 +307,10 @@ struct ScreenTests {
         _ = dashboard.press(.enter)
         let screen = Fixtures.screen(dashboard)
         let bar = screen.line(screen.size.height - 1)
-        for piece in ["PAUSED", "filter 5xx", "traffic on (g)", "ingress 127.0.0.1:8080", "feeds 1/1", "ev/s", "dropped 10"] {
+        for piece in [
+            "PAUSED", "filter 5xx", "traffic on (g)", "ingress 127.0.0.1:8080", "feeds 1/1", "ev/s",
+            "dropped 10",
+        ] {
             #expect(bar.contains(piece), "\(piece) missing from: \(bar)")
         }
         #expect(screen.role(of: "dropped 10") == .error)
@@ -318,10 +331,13 @@ struct ScreenTests {
         var dashboard = Fixtures.dashboard()
         dashboard.receive(.connected(source: "/run/other.sock"), at: 0)
         dashboard.receive(
-            .feed(source: "/run/other.sock", .hello(FeedHello(proxy: "other", pid: 2, version: "0.1", listeners: []))),
+            .feed(
+                source: "/run/other.sock",
+                .hello(FeedHello(proxy: "other", pid: 2, version: "0.1", listeners: []))),
             at: 0)
         dashboard.receive(.feed(source: "/run/other.sock", .spaces(SpacesSnapshot(Fixtures.tree()))), at: 0)
-        dashboard.receive(.disconnected(source: "/run/other.sock", reason: "the proxy closed the feed"), at: 0)
+        dashboard.receive(
+            .disconnected(source: "/run/other.sock", reason: "the proxy closed the feed"), at: 0)
         let text = Fixtures.screen(dashboard, at: 1).text
         #expect(text.contains("│main"))
         #expect(text.contains("│other (disconnected)"))

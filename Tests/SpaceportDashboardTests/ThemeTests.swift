@@ -33,10 +33,12 @@ struct ThemeTests {
     @Test("the theme texts built into the binary equal the files in themes/")
     func embeddedCopiesMatch() throws {
         for (name, text) in ShippedThemes.texts {
-            let file = try String(contentsOf: Self.themesFolder.appendingPathComponent("\(name).theme"), encoding: .utf8)
+            let file = try String(
+                contentsOf: Self.themesFolder.appendingPathComponent("\(name).theme"), encoding: .utf8)
             #expect(
                 text == file,
-                "themes/\(name).theme differs from its copy in Sources/SpaceportDashboard/ShippedThemes.swift; copy the file's text there")
+                "themes/\(name).theme differs from its copy in Sources/SpaceportDashboard/ShippedThemes.swift; copy the file's text there"
+            )
         }
     }
 
@@ -56,13 +58,17 @@ struct ThemeTests {
         let config = try temporaryFolder()
         let folder = config + "/spaceport/themes"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        try "selection = black yellow bold\n".write(toFile: folder + "/bee.theme", atomically: true, encoding: .utf8)
+        try "selection = black yellow bold\n".write(
+            toFile: folder + "/bee.theme", atomically: true, encoding: .utf8)
         try "tree = plaid\n".write(toFile: folder + "/broken.theme", atomically: true, encoding: .utf8)
         let environment = ["XDG_CONFIG_HOME": config, "SPACEPORT_THEME": "bee"]
         #expect(ThemeCatalog.userDirectory(environment: environment) == folder)
         let catalog = ThemeCatalog.load(userDirectory: ThemeCatalog.userDirectory(environment: environment))
         #expect(catalog.names == ["dark", "light", "monochrome", "bee"])
-        #expect(catalog.problems == ["theme broken ignored: \(folder)/broken.theme:1: 'plaid' is not a colour; use default, a name such as red, bright-red, or 0-255"])
+        #expect(
+            catalog.problems == [
+                "theme broken ignored: \(folder)/broken.theme:1: 'plaid' is not a colour; use default, a name such as red, bright-red, or 0-255"
+            ])
         #expect(try catalog.choose(flag: nil, environment: environment).index == 3)
     }
 
@@ -77,7 +83,8 @@ struct ThemeTests {
         } catch {
             #expect(
                 error.description
-                    == "there is no theme 'neon'; themes: dark, light, monochrome (add your own as /cfg/spaceport/themes/NAME.theme)")
+                    == "there is no theme 'neon'; themes: dark, light, monochrome (add your own as /cfg/spaceport/themes/NAME.theme)"
+            )
         }
     }
 
@@ -95,7 +102,9 @@ struct ThemeTests {
 
     @Test("on an 8-colour terminal, palette colours become the basic colour nearest in hue")
     func eightColours() {
-        let near = { (index: Int, foreground: Bool) in ThemeColor.index(index).adapted(toColors: 8, asForeground: foreground) }
+        let near = { (index: Int, foreground: Bool) in
+            ThemeColor.index(index).adapted(toColors: 8, asForeground: foreground)
+        }
         #expect(near(196, true) == .index(1))
         #expect(near(114, true) == .index(2))
         #expect(near(117, true) == .index(6))
@@ -142,7 +151,9 @@ struct ThemeTests {
         }
         let good = try? ThemeFile.parse(
             text: "tree = bright-cyan 236 bold,underline  # comment\nowned = default", name: "x", file: "x")
-        #expect(good?.style(for: .tree) == Style(foreground: .index(14), background: .index(236), attributes: [.bold, .underline]))
+        #expect(
+            good?.style(for: .tree)
+                == Style(foreground: .index(14), background: .index(236), attributes: [.bold, .underline]))
         #expect(good?.style(for: .owned) == Style())
     }
 

@@ -12,9 +12,12 @@ import Testing
 struct DashboardEndToEndTests {
     @Test(
         "dash shows curl's requests with the spaces that served them, and a key flips an override in the file and the route",
-        .enabled(if: Tools.tmux != nil, "tmux is not installed, so the dashboard cannot be run in a terminal"))
+        .enabled(if: Tools.tmux != nil, "tmux is not installed, so the dashboard cannot be run in a terminal")
+    )
     func dashboardInTmux() async throws {
-        let binary = try #require(Tools.spaceport, "no spaceport binary beside the tests; run `swift build --product spaceport` first")
+        let binary = try #require(
+            Tools.spaceport,
+            "no spaceport binary beside the tests; run `swift build --product spaceport` first")
         let curl = try #require(Tools.find("curl"), "curl is needed to send requests")
         let folder = try TemporaryFolder()
         defer { folder.remove() }
@@ -69,7 +72,8 @@ struct DashboardEndToEndTests {
         #expect(screen.contains("/stock"))
         #expect(screen.contains("azureuser (host)"))
         try await eventually("spaceport tail sees the same hops", terminal: terminal) {
-            tail.lines.contains { $0.contains("\"path\":\"/orders\"") } && tail.lines.contains { $0.contains("\"path\":\"/stock\"") }
+            tail.lines.contains { $0.contains("\"path\":\"/orders\"") }
+                && tail.lines.contains { $0.contains("\"path\":\"/stock\"") }
         }
 
         try terminal.keys("j", "Tab")
@@ -96,7 +100,8 @@ struct DashboardEndToEndTests {
         try await eventually("q ends the dashboard", terminal: terminal) {
             FileManager.default.fileExists(atPath: exitFile)
         }
-        let status = try String(contentsOfFile: exitFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let status = try String(contentsOfFile: exitFile, encoding: .utf8).trimmingCharacters(
+            in: .whitespacesAndNewlines)
         #expect(status == "0")
     }
 
@@ -113,7 +118,8 @@ struct DashboardEndToEndTests {
             if try condition(screen) { return screen }
             try await Task.sleep(for: .milliseconds(150))
         }
-        Issue.record("timed out waiting until \(what); the screen was:\n\(screen)", sourceLocation: sourceLocation)
+        Issue.record(
+            "timed out waiting until \(what); the screen was:\n\(screen)", sourceLocation: sourceLocation)
         throw TimedOut()
     }
 
@@ -121,7 +127,8 @@ struct DashboardEndToEndTests {
         _ what: String, terminal: Tmux, sourceLocation: Testing.SourceLocation = #_sourceLocation,
         _ condition: () throws -> Bool
     ) async throws {
-        try await eventually(what, terminal: terminal, sourceLocation: sourceLocation) { _ in try condition() }
+        try await eventually(what, terminal: terminal, sourceLocation: sourceLocation) { _ in try condition()
+        }
     }
 }
 
@@ -133,9 +140,12 @@ private enum Tools {
     /// The `spaceport` built beside this test bundle, or SPACEPORT_BINARY.
     static let spaceport: String? = {
         var candidates: [String] = []
-        if let path = ProcessInfo.processInfo.environment["SPACEPORT_BINARY"], !path.isEmpty { candidates.append(path) }
+        if let path = ProcessInfo.processInfo.environment["SPACEPORT_BINARY"], !path.isEmpty {
+            candidates.append(path)
+        }
         for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
-            candidates.append(bundle.bundleURL.deletingLastPathComponent().appendingPathComponent("spaceport").path)
+            candidates.append(
+                bundle.bundleURL.deletingLastPathComponent().appendingPathComponent("spaceport").path)
         }
         if let executable = Bundle.main.executableURL {
             candidates.append(executable.deletingLastPathComponent().appendingPathComponent("spaceport").path)
@@ -145,7 +155,9 @@ private enum Tools {
 
     static func find(_ name: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+        return path.split(separator: ":").map { "\($0)/\(name)" }.first {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }
     }
 
     /// Runs a program to its end and returns its standard output.
@@ -170,7 +182,8 @@ private struct Tmux {
 
     func start(command: String, width: Int, height: Int) throws {
         let result = try Tools.run(
-            Tools.tmux!, ["-L", socket, "new-session", "-d", "-s", "dash", "-x", "\(width)", "-y", "\(height)", command])
+            Tools.tmux!,
+            ["-L", socket, "new-session", "-d", "-s", "dash", "-x", "\(width)", "-y", "\(height)", command])
         try #require(result.status == 0, "tmux could not start a session")
     }
 
@@ -268,10 +281,15 @@ private enum Curl {
         let (_, output) = try Tools.run(curl, ["-s", "-S", "--max-time", "60", "-D", "-", url])
         let parts = output.components(separatedBy: "\r\n\r\n")
         let headers = parts.first ?? ""
-        let route = headers.components(separatedBy: "\r\n").first { $0.lowercased().hasPrefix("x-spaceport-route:") }
+        let route = headers.components(separatedBy: "\r\n").first {
+            $0.lowercased().hasPrefix("x-spaceport-route:")
+        }
         return Answer(
-            body: parts.dropFirst().joined(separator: "\r\n\r\n").trimmingCharacters(in: .whitespacesAndNewlines),
-            route: route.map { String($0.dropFirst("x-spaceport-route:".count)).trimmingCharacters(in: .whitespaces) })
+            body: parts.dropFirst().joined(separator: "\r\n\r\n").trimmingCharacters(
+                in: .whitespacesAndNewlines),
+            route: route.map {
+                String($0.dropFirst("x-spaceport-route:".count)).trimmingCharacters(in: .whitespaces)
+            })
     }
 }
 
@@ -289,7 +307,9 @@ private final class TestUpstream: @unchecked Sendable {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = 0
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         try #require(bound == 0 && listen(fd, 64) == 0, "a test upstream could not listen")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)

@@ -161,4 +161,26 @@ struct FeedClientTests {
             try await missing.start()
         }
     }
+
+    @Test("a client whose reader falls behind holds a bounded buffer, then reads how many it lost")
+    func clientDrops() async throws {
+        try await withFeed { feed in
+            let client = FeedClient(targets: [.unix(feed.socketPath)], bufferLimit: 4)
+            try await client.start()
+            for number in 0..<100 { feed.hub.publish(.hop(Samples.hop(number))) }
+            _ = try await within("the client to drop what its reader cannot take") {
+                while client.droppedEvents < 99 { try await Task.sleep(for: .milliseconds(10)) }
+                return true
+            }
+            var iterator = client.events.makeAsyncIterator()
+            var seen: [FeedClientEvent] = []
+            for _ in 0..<4 { seen.append(try #require(await iterator.next())) }
+            #expect(seen.first == .connected(source: feed.socketPath))
+            #expect(seen.last == .event(source: feed.socketPath, .hop(Samples.hop(0))))
+            feed.hub.publish(.hop(Samples.hop(100)))
+            #expect(await iterator.next() == .event(source: feed.socketPath, .dropped(count: 99)))
+            #expect(await iterator.next() == .event(source: feed.socketPath, .hop(Samples.hop(100))))
+            await client.stop()
+        }
+    }
 }

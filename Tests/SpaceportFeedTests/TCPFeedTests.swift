@@ -71,6 +71,25 @@ struct TCPFeedTests {
         }
     }
 
+    @Test("a TCP address already taken is a clear error and leaves no socket behind")
+    func tcpAddressTaken() async throws {
+        let options = FeedServerOptions(tcp: try Address(parsing: "127.0.0.1:0"), token: "tok")
+        try await withFeed(options: options) { feed in
+            let taken = try #require(feed.listeners.tcp)
+            let folder = Samples.temporaryFolder()
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let second = FeedServer(
+                hub: feed.hub,
+                options: FeedServerOptions(name: "u", directory: folder, tcp: taken, token: "tok"))
+            await #expect(throws: FeedServerError.bind(taken.description, problem: "Address already in use"))
+            {
+                _ = try await second.start()
+            }
+            #expect(access(folder + "/u.sock", F_OK) != 0)
+            #expect(access(folder + "/u.pid", F_OK) != 0)
+        }
+    }
+
     @Test("serving TCP without a token is refused")
     func tcpNeedsToken() async throws {
         let hub = FeedHub(

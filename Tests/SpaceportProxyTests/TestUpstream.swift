@@ -239,7 +239,10 @@ final class EchoServer: Sendable {
         func channelReadComplete(context: ChannelHandlerContext) { context.flush() }
 
         func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-            if case ChannelEvent.inputClosed = event { context.close(promise: nil) }
+            guard case ChannelEvent.inputClosed = event else { return }
+            // Everything echoed so far goes out before the close.
+            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0)))
+                .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         }
     }
 }

@@ -1,0 +1,112 @@
+import NIOCore
+import NIOHTTP1
+import SpaceportCore
+import Testing
+
+@testable import SpaceportProxy
+
+@Suite("Header rules, request targets and protocol sniffing")
+struct HeaderRulesTests {
+    private func head(_ uri: String = "/", _ headers: [(String, String)], version: HTTPVersion = .http1_1)
+        -> HTTPRequestHead
+    {
+        HTTPRequestHead(version: version, method: .GET, uri: uri, headers: HTTPHeaders(headers))
+    }
+
+    @Test("hop-by-hop headers, and those Connection names, do not leave their hop")
+    func hopByHop() {
+        var headers = HTTPHeaders([
+            ("Connection", "keep-alive, X-Private"), ("X-Private", "1"), ("Keep-Alive", "5"), ("TE", "trailers"),
+            ("Trailer", "X-Sum"), ("Upgrade", "websocket"), ("Proxy-Connection", "keep-alive"), ("X-Kept", "yes"),
+        ])
+        ForwardedHeaders.removeHopByHop(&headers, keepingUpgrade: false)
+        #expect(headers.map(\.name) == ["X-Kept"])
+    }
+
+    @Test("an upgrade keeps Upgrade and says so in Connection")
+    func upgradeKept() {
+        var headers = HTTPHeaders([("Connection", "Upgrade"), ("Upgrade", "websocket"), ("Sec-WebSocket-Key", "k")])
+        ForwardedHeaders.removeHopByHop(&headers, keepingUpgrade: true)
+        #expect(headers["upgrade"] == ["websocket"])
+        #expect(headers["connection"] == ["upgrade"])
+        #expect(headers["sec-websocket-key"] == ["k"])
+    }
+
+    @Test("the forwarded request keeps a route header that was sent and adds one that was not")
+    func routeHeader() {
+        let kept = ForwardedHeaders.request(
+            head("/", [("Host", "a.localhost"), ("azds-route-as", "bob")]), path: "/", host: "a.localhost",
+            routeHeader: "azds-route-as", routeAs: "bob", requestID: "r1", clientIP: "127.0.0.1", via: "sp",
+            upgrade: false)
+        #expect(kept.headers["azds-route-as"] == ["bob"])
+        let added = ForwardedHeaders.request(
+            head("/", [("Host", "a.localhost")]), path: "/", host: "a.localhost", routeHeader: "azds-route-as",
+            routeAs: "default", requestID: "r1", clientIP: "127.0.0.1", via: "sp", upgrade: false)
+        #expect(added.headers["azds-route-as"] == ["default"])
+        #expect(added.headers["x-request-id"] == ["r1"])
+        #expect(added.headers["via"] == ["1.1 sp"])
+        #expect(added.version == .http1_1)
+    }
+
+    @Test("a chunked request stays chunked on its next hop")
+    func chunkedRequest() {
+        let forwarded = ForwardedHeaders.request(
+            head("/", [("Host", "a"), ("Transfer-Encoding", "chunked")]), path: "/", host: "a",
+            routeHeader: "azds-route-as", routeAs: "default", requestID: "r", clientIP: nil, via: "sp", upgrade: false)
+        #expect(forwarded.headers["transfer-encoding"] == ["chunked"])
+    }
+
+    @Test("responses say which instance served them, and close when asked")
+    func response() {
+        let upstream = HTTPResponseHead(
+            version: .http1_1, status: .ok, headers: HTTPHeaders([("Connection", "keep-alive"), ("Keep-Alive", "5")]))
+        let relayed = ForwardedHeaders.response(
+            upstream, version: .http1_0, route: "servicea@azureuser", via: "sp", upgrade: false, close: true)
+        #expect(relayed.version == .http1_0)
+        #expect(relayed.headers["x-spaceport-route"] == ["servicea@azureuser"])
+        #expect(relayed.headers["connection"] == ["close"])
+        #expect(relayed.headers["keep-alive"].isEmpty)
+    }
+
+    @Test("request targets: paths, absolute URLs as sent to a proxy, * and CONNECT's host:port")
+    func targets() {
+        #expect(RequestTarget("/a?b", isConnect: false) == .origin("/a?b"))
+        #expect(RequestTarget("http://serviceb/api?x=1", isConnect: false) == .absolute(authority: "serviceb", path: "/api?x=1"))
+        #expect(RequestTarget("HTTP://user@serviceb:80", isConnect: false) == .absolute(authority: "serviceb:80", path: "/"))
+        #expect(RequestTarget("http://serviceb?q", isConnect: false) == .absolute(authority: "serviceb", path: "/?q"))
+        #expect(RequestTarget("*", isConnect: false) == .asterisk)
+        #expect(RequestTarget("serviceb:443", isConnect: true) == .authority("serviceb:443"))
+        #expect(RequestTarget("ftp://x/", isConnect: false) == nil)
+        #expect(RequestTarget("http://", isConnect: false) == nil)
+    }
+
+    @Test("a request line is HTTP; TLS, Redis and HTTP/2 prefaces are not; a partial line waits")
+    func sniffing() {
+        func classify(_ text: String) -> Sniff { Sniff.classify(ByteBuffer(string: text).readableBytesView) }
+        #expect(classify("GET / HTTP/1.1\r\n") == .http)
+        #expect(classify("POST /x HTTP/1.0\n") == .http)
+        #expect(classify("GE") == .undecided)
+        #expect(classify("GET /path/with/no/end") == .undecided)
+        #expect(classify("GET key\r\n") == .raw)
+        #expect(classify("*2\r\n$3\r\nGET\r\n") == .raw)
+        #expect(classify("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") == .raw)
+        #expect(Sniff.classify(ByteBuffer(bytes: [0x16, 0x03, 0x01, 0x02, 0x00]).readableBytesView) == .raw)
+        #expect(classify("get / HTTP/1.1\r\n") == .raw)
+    }
+
+    @Test("a hop's log line names the request, the instance that served it, and how it was routed")
+    func logLine() {
+        var hop = HopEvent(
+            id: "h", flow: "f", phase: .end, time: "t", proxy: "p", listener: "egress:azureuser/servicea",
+            from: HopCaller(space: "azureuser", service: "servicea"), routeAs: "azureuser", routeAsSource: .header,
+            service: "serviceb", tried: ["azureuser", "default"], space: "default", upstream: "127.0.0.1:5002",
+            method: "GET", host: "serviceb", path: "/api", status: 200, durationMs: 3.25)
+        #expect(
+            HopLogSink.line(hop)
+                == "GET serviceb/api → serviceb@default 200 3.2 ms · route-as azureuser (header) · tried azureuser → default · from azureuser/servicea"
+        )
+        hop.error = "boom"
+        hop.status = 502
+        #expect(HopLogSink.line(hop).hasSuffix("· error: boom"))
+    }
+}
