@@ -550,14 +550,15 @@ def pipeline_table(results):
 
 
 def all_rounds(scenarios, results):
-    lines = ["| scenario | target | req/s per round | p99 ms per round | peak RSS MiB per round |",
-             "|---|---|---|---|---|"]
+    lines = ["| scenario | target | req/s per round | p99 ms per round | peak RSS MiB per round | CPU µs/req per round |",
+             "|---|---|---|---|---|---|"]
     for scenario in scenarios:
         for row in scenario.rows:
             runs = results[(scenario.key, row.label)]
             lines.append(f"| {scenario.key} | {row.label} | {', '.join('%.0f' % r['rps'] for r in runs)} "
                          f"| {', '.join(ms(r['p99_us']) for r in runs)} "
-                         f"| {', '.join(mib(r['peak_rss_kib']) for r in runs)} |")
+                         f"| {', '.join(mib(r['peak_rss_kib']) for r in runs)} "
+                         f"| {', '.join(micros(r['cpu_us_per_request']) for r in runs)} |")
     return "\n".join(lines)
 
 
