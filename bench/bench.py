@@ -83,6 +83,8 @@ SCENARIOS = [
         Row("spaceport, no subscriber", "spaceport"),
         Row("spaceport, one live subscriber", "spaceport", feed="count"),
         Row("spaceport, one stalled subscriber", "spaceport", feed="stall"),
+        Row("spaceport, `spaceport dash --attach` watching", "spaceport", feed="dash"),
+        Row("`spaceport dash` (proxy embedded, drawing)", "dash"),
         Row("nginx (reference)", "nginx"),
     ]),
 ]
@@ -206,6 +208,47 @@ class Server:
         self.log.close()
 
 
+class TmuxServer(Server):
+    """A process that needs a terminal (the dashboard), run in a private tmux server.
+
+    The tmux server is this run's own (-L NAME), so nobody's tmux sessions are touched.
+    """
+
+    def __init__(self, name, command, core, workdir, socket_name, env=None, threads=""):
+        self.name, self.threads, self.core = name, threads, core
+        self.socket_name, self.session = socket_name, name
+        self.log_path = os.path.join(workdir, f"{name}.log")
+        self.log = open(self.log_path, "w")
+        self.command = pinned(core, command)
+        exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in (env or {}).items())
+        shell = f"exec env {exports} {shlex.join(self.command)} 2>{shlex.quote(self.log_path)}"
+        out = subprocess.run(["tmux", "-L", socket_name, "-f", "/dev/null", "new-session", "-d", "-s",
+                              self.session, "-x", "200", "-y", "50", "-P", "-F", "#{pane_pid}", shell],
+                             capture_output=True, text=True, check=True, env=dict(os.environ, TERM="xterm-256color"))
+        self._pid = int(out.stdout.strip())
+
+    @property
+    def pid(self):
+        return self._pid
+
+    def alive(self):
+        try:
+            with open(f"/proc/{self._pid}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+        except OSError:
+            return False
+
+    def stop(self):
+        subprocess.run(["tmux", "-L", self.socket_name, "kill-session", "-t", self.session],
+                       capture_output=True)
+        deadline = time.monotonic() + 10
+        while self.alive() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if self.alive():
+            os.kill(self._pid, signal.SIGKILL)
+        self.log.close()
+
+
 class MemorySampler:
     """Samples a server's resident memory during one wrk run; keeps the peak."""
 
@@ -290,6 +333,22 @@ def run_wrk(port, scenario, row, duration, log_file):
     return figures
 
 
+class AttachedDashboard:
+    """`spaceport dash --attach SOCKET` in a 200×50 tmux window on the client core."""
+
+    def __init__(self, bench):
+        self.server = TmuxServer("dash-attached", [bench.options.binary, "dash", "--attach", bench.feed_socket],
+                                 CLIENT_CORE, bench.dir, bench.tmux_socket)
+        time.sleep(2.0)  # lets it attach and draw its first frames
+        if not self.server.alive():
+            raise RuntimeError(f"spaceport dash --attach exited:\n{self.server.tail()}")
+
+    def finish(self):
+        alive = self.server.alive()
+        self.server.stop()
+        return {"alive_until_end": alive}
+
+
 class FeedClient:
     """A feed_reader.py process on the client core, in count or stall mode."""
 
@@ -326,6 +385,7 @@ class Bench:
         self.feed_socket = None
         self.notes = []
         self.memory_marks = {}
+        self.tmux_socket = f"spaceport-bench-{os.getpid()}"
 
     # -- servers --
 
@@ -338,7 +398,7 @@ class Bench:
                 with open(os.path.join(d, "www", path.lstrip("/")), "wb") as f:
                     f.write(b"s" * size)
         os.chmod(os.path.join(d, "www"), 0o755)
-        self.ports = {name: free_port() for name in ("upstream", "nginx", "haproxy", "spaceport")}
+        self.ports = {name: free_port() for name in ("upstream", "nginx", "haproxy", "spaceport", "dash")}
         values = {"dir": d, "small_body": SMALL_BODY, "upstream_port": self.ports["upstream"],
                   "nginx_port": self.ports["nginx"], "haproxy_port": self.ports["haproxy"]}
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -370,14 +430,26 @@ class Bench:
             command = [self.options.binary, "proxy", "--spaces", spaces,
                        "--ingress", f"127.0.0.1:{self.ports['spaceport']}", "--name", "bench", "--quiet"]
             self.servers["spaceport"] = Server("spaceport", command, PROXY_CORE, d, env=env)
-        for name in ("nginx", "haproxy", "spaceport"):
+        if "dash" in targets:
+            runtime = os.path.join(d, "run-dash")
+            os.makedirs(runtime, mode=0o700)
+            env = {"XDG_RUNTIME_DIR": runtime, "NIO_SINGLETON_GROUP_LOOP_COUNT": str(self.options.spaceport_loops)}
+            command = [self.options.binary, "dash", "--spaces", os.path.join(d, "spaces.yaml"),
+                       "--ingress", f"127.0.0.1:{self.ports['dash']}", "--name", "benchdash"]
+            if not os.path.exists(command[3]):
+                render("spaces.yaml", values, command[3])
+            self.servers["dash"] = TmuxServer("dash", command, PROXY_CORE, d, self.tmux_socket, env=env)
+        for name in ("nginx", "haproxy", "spaceport", "dash"):
             if name in self.servers:
                 wait_for_port(self.ports[name], self.servers[name])
         self.check_targets()
+        for name in ("spaceport", "dash"):
+            if name in self.servers:
+                server = self.servers[name]
+                server.threads = (f"NIO_SINGLETON_GROUP_LOOP_COUNT={self.options.spaceport_loops}, "
+                                  f"{server.thread_count()} OS threads in all"
+                                  + (", dashboard drawn in a 200×50 tmux window" if name == "dash" else ""))
         if "spaceport" in self.servers:
-            server = self.servers["spaceport"]
-            server.threads = (f"NIO_SINGLETON_GROUP_LOOP_COUNT={self.options.spaceport_loops}, "
-                              f"{server.thread_count()} OS threads in all")
             deadline = time.monotonic() + 10
             while not os.path.exists(self.feed_socket) and time.monotonic() < deadline:
                 time.sleep(0.1)
@@ -395,7 +467,7 @@ class Bench:
         for target in self.options.targets:
             for path in SIZES:
                 hosts = [(HOST, "default")]
-                if target == "spaceport":
+                if target in ("spaceport", "dash"):
                     hosts.append((FALLBACK_HOST, "grandchild"))
                 for host, route_as in hosts:
                     problems, headers = probe(self.port_of(target), path, host,
@@ -411,12 +483,17 @@ class Bench:
     def stop(self):
         for name in reversed(list(self.servers)):
             self.servers[name].stop()
+        subprocess.run(["tmux", "-L", self.tmux_socket, "kill-server"], capture_output=True)
+        tmux_dir = os.path.join(os.environ.get("TMUX_TMPDIR", "/tmp"), f"tmux-{os.geteuid()}")
+        try:
+            os.unlink(os.path.join(tmux_dir, self.tmux_socket))
+        except OSError:
+            pass
 
     def check_alive(self):
         for name, server in self.servers.items():
             if not server.alive():
-                raise SystemExit(f"{name} exited during the run (status {server.process.returncode}):\n"
-                                 f"{server.tail()}")
+                raise SystemExit(f"{name} exited during the run:\n{server.tail()}")
 
     # -- runs --
 
@@ -429,7 +506,10 @@ class Bench:
 
     def measure(self, scenario, row, duration, log_file):
         server = self.servers.get(row.target)
-        feed = FeedClient(row.feed, self.feed_socket) if row.feed else None
+        if row.feed == "dash":
+            feed = AttachedDashboard(self)
+        else:
+            feed = FeedClient(row.feed, self.feed_socket) if row.feed else None
         if server is not None:
             cpu_before = server.cpu_seconds()
             with MemorySampler(server) as sampler:
@@ -588,7 +668,7 @@ def latest_ratios(scenarios, results, started, load_before, options):
             return {}
         nginx, direct = find("nginx"), find("direct")
         for row in scenario.rows:
-            if row.target != "spaceport":
+            if row.target not in ("spaceport", "dash"):
                 continue
             m = median_round(results[(scenario.key, row.label)])
             lines.append(f"| {scenario.title} | {row.label} | {ratio(m['rps'], nginx.get('rps'))} "
@@ -658,7 +738,7 @@ def versions(binary):
 
 def write_results(bench, scenarios, results, started, load_before, load_after, command):
     info = machine()
-    found = versions(bench.options.binary if "spaceport" in bench.options.targets else None)
+    found = versions(bench.options.binary if {"spaceport", "dash"} & set(bench.options.targets) else None)
     threads = "\n".join(f"- {name}: {server.threads} (pid {server.pid}, pinned to core "
                         f"{server.core})" for name, server in bench.servers.items())
     frame = dashboard_frame_time(bench.options.binary)
@@ -678,7 +758,7 @@ scenario: above 1× is better for req/s, below 1× is better for latency and mem
     if "spaceport" in found:
         text += f"; spaceport {found['spaceport']} at {found['commit']}"
     text += f"""
-- pinning: every proxy on core {PROXY_CORE}; wrk (1 thread), the upstream nginx and the feed reader on core {CLIENT_CORE}{"; all at nice -10, session (autogroup) included, so builds sharing the machine disturb less" if NICE else ""}
+- pinning: every proxy on core {PROXY_CORE}; wrk (1 thread), the upstream nginx, the feed reader and the attached dashboard on core {CLIENT_CORE}{"; all at nice -10, session (autogroup) included, so builds sharing the machine disturb less" if NICE else ""}
 {threads}
 
 ## Requests
@@ -719,8 +799,9 @@ def parse_options(argv):
     parser.add_argument("--quick", action="store_true", help="one round of 2 s per target (about a minute)")
     parser.add_argument("--rounds", type=int, help="interleaved rounds (default 3, quick 1)")
     parser.add_argument("--duration", type=int, help="seconds per wrk run (default 5, quick 2)")
-    parser.add_argument("--targets", default="direct,spaceport,nginx,haproxy",
-                        help="comma-separated subset of direct,spaceport,nginx,haproxy")
+    parser.add_argument("--targets", default="direct,spaceport,nginx,haproxy,dash",
+                        help="comma-separated subset of direct,spaceport,nginx,haproxy,dash "
+                             "(dash: `spaceport dash` with its embedded proxy, feed scenario only)")
     parser.add_argument("--scenarios", default=",".join(s.key for s in SCENARIOS),
                         help="comma-separated subset of " + ",".join(s.key for s in SCENARIOS))
     parser.add_argument("--binary", help="the spaceport executable (bench/run builds and passes it)")
@@ -734,13 +815,15 @@ def parse_options(argv):
     options.duration = options.duration or (2 if options.quick else 5)
     options.targets = [t for t in options.targets.split(",") if t]
     options.scenarios = [s for s in options.scenarios.split(",") if s]
-    unknown = set(options.targets) - {"direct", "spaceport", "nginx", "haproxy"}
+    unknown = set(options.targets) - {"direct", "spaceport", "nginx", "haproxy", "dash"}
     if unknown:
         parser.error(f"unknown targets: {', '.join(sorted(unknown))}")
     unknown = set(options.scenarios) - {s.key for s in SCENARIOS}
     if unknown:
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
-    if "spaceport" in options.targets and not options.binary:
+    if "feed" not in options.scenarios and "dash" in options.targets:
+        options.targets.remove("dash")
+    if {"spaceport", "dash"} & set(options.targets) and not options.binary:
         parser.error("--binary is required when spaceport is a target")
     return options
 
@@ -760,7 +843,8 @@ def main(argv):
     signal.signal(signal.SIGTERM, interrupted)
     try:
         bench.start()
-        log("pinning: proxies on core %s; wrk, upstream and feed reader on core %s" % (PROXY_CORE, CLIENT_CORE))
+        log("pinning: proxies on core %s; wrk, upstream, feed reader and attached dashboard on core %s"
+            % (PROXY_CORE, CLIENT_CORE))
         for name, server in bench.servers.items():
             log(f"  {name}: {server.threads}, pid {server.pid}")
         scenarios, results = bench.run()

@@ -61,7 +61,6 @@ final class ProtocolSniffer: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private var state = State.sniffing(nil, nil)
-    private var readPending = false
     private var inputClosed = false
     private let info: ConnectionInfo
     private let instance: InstanceRef
@@ -111,12 +110,10 @@ final class ProtocolSniffer: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
+    /// No reads while the upstream is being dialled: the bytes would have nowhere to go.
     func read(context: ChannelHandlerContext) {
-        if case .connecting = state {
-            readPending = true
-        } else {
-            context.read()
-        }
+        if case .connecting = state { return }
+        context.read()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -221,8 +218,10 @@ final class ProtocolSniffer: ChannelDuplexHandler, RemovableChannelHandler {
         }
         // A client that already said all it will say: the upstream hears the EOF too.
         if inputClosed { context.fireUserInboundEventTriggered(ChannelEvent.inputClosed) }
+        let channel = context.channel
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
-        if readPending { context.read() }
+        // Reads held while connecting start again from the glue, now that the sniffer has gone.
+        channel.read()
         upstream.read()
     }
 }

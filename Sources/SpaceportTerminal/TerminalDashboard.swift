@@ -106,6 +106,11 @@ private final class SignalWatch {
     private var sources: [DispatchSourceSignal] = []
 
     init(inbox: DashboardInbox) {
+        // A parent may have left these blocked; the dashboard must hear them to restore the terminal.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        for number in Self.signals { sigaddset(&unblock, number) }
+        sigprocmask(SIG_UNBLOCK, &unblock, nil)
         for number in Self.signals {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())

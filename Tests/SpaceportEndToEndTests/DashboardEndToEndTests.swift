@@ -160,17 +160,21 @@ private enum Tools {
         }
     }
 
-    /// Runs a program to its end and returns its standard output.
+    /// Runs a program to its end and returns its standard output. `capture: false` for a
+    /// program that leaves a daemon behind (tmux), which would hold a pipe open forever.
     @discardableResult
-    static func run(_ program: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    static func run(_ program: String, _ arguments: [String], capture: Bool = true) throws -> (
+        status: Int32, output: String
+    ) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: program)
         process.arguments = arguments
         let output = Pipe()
-        process.standardOutput = output
+        process.standardOutput = capture ? output : FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
         try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
+        let data = capture ? output.fileHandleForReading.readDataToEndOfFile() : Data()
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
@@ -183,7 +187,8 @@ private struct Tmux {
     func start(command: String, width: Int, height: Int) throws {
         let result = try Tools.run(
             Tools.tmux!,
-            ["-L", socket, "new-session", "-d", "-s", "dash", "-x", "\(width)", "-y", "\(height)", command])
+            ["-L", socket, "new-session", "-d", "-s", "dash", "-x", "\(width)", "-y", "\(height)", command],
+            capture: false)
         try #require(result.status == 0, "tmux could not start a session")
     }
 
@@ -192,11 +197,11 @@ private struct Tmux {
     }
 
     func keys(_ keys: String...) throws {
-        try Tools.run(Tools.tmux!, ["-L", socket, "send-keys", "-t", "dash"] + keys)
+        try Tools.run(Tools.tmux!, ["-L", socket, "send-keys", "-t", "dash"] + keys, capture: false)
     }
 
     func killServer() {
-        _ = try? Tools.run(Tools.tmux!, ["-L", socket, "kill-server"])
+        _ = try? Tools.run(Tools.tmux!, ["-L", socket, "kill-server"], capture: false)
     }
 }
 
