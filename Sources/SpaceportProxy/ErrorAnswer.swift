@@ -1,7 +1,7 @@
 import NIOCore
+import NIOHTTP1
 import NIOPosix
 import SpaceportCore
-import NIOHTTP1
 
 /// An answer the proxy gives itself (rule 6): a status and one plain-text sentence that
 /// is both the body and the hop's `error`.
@@ -44,12 +44,15 @@ struct ErrorAnswer: Error {
 
 extension ChannelHandlerContext {
     /// Writes `answer` as a whole response through the HTTP encoder, then closes the
-    /// connection if `close`. Answers to HEAD carry no body.
-    func writeAnswer(_ answer: ErrorAnswer, version: HTTPVersion, route: String?, close: Bool, isHead: Bool) {
+    /// connection if `close`. Answers to HEAD and CONNECT are `bodiless`.
+    func writeAnswer(_ answer: ErrorAnswer, version: HTTPVersion, route: String?, close: Bool, bodiless: Bool)
+    {
         let head = answer.head(version: version, route: route, close: close)
         write(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
-        if !isHead {
-            write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(answer.body(channel.allocator)))), promise: nil)
+        if !bodiless {
+            write(
+                NIOAny(HTTPServerResponsePart.body(.byteBuffer(answer.body(channel.allocator)))), promise: nil
+            )
         }
         let written = writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)))
         if close {
@@ -60,7 +63,8 @@ extension ChannelHandlerContext {
 
 extension ErrorAnswer {
     /// An upstream that could not be reached: 504 when it was too slow to accept, else 502.
-    static func unreachable(_ label: String, at address: Address, _ error: any Error, limits: Limits) -> ErrorAnswer
+    static func unreachable(_ label: String, at address: Address, _ error: any Error, limits: Limits)
+        -> ErrorAnswer
     {
         if let channelError = error as? ChannelError, case .connectTimeout = channelError {
             return ErrorAnswer(
@@ -73,7 +77,8 @@ extension ErrorAnswer {
     /// An upstream that went away before it answered.
     static func hungUp(_ label: String, at address: Address, _ error: (any Error)?) -> ErrorAnswer {
         let detail = error.map { " (\(reason($0)))" } ?? ""
-        return ErrorAnswer(.badGateway, "\(label) at \(address) closed the connection without answering\(detail)")
+        return ErrorAnswer(
+            .badGateway, "\(label) at \(address) closed the connection without answering\(detail)")
     }
 
     static func tooSlow(_ label: String, at address: Address, limits: Limits) -> ErrorAnswer {
@@ -89,9 +94,6 @@ extension ErrorAnswer {
         if let failure = error as? NIOConnectionError {
             if let first = failure.connectionErrors.first { return reason(first.error) }
             return "the host name did not resolve"
-        }
-        if let parse = error as? HTTPParserError {
-            return "its response is not valid HTTP/1.1 (\(parse))"
         }
         return "\(error)"
     }

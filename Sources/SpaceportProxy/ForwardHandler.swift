@@ -5,6 +5,8 @@ import SpaceportCore
 /// One request and its response, from the request head to both ends.
 final class Exchange {
     var request: RoutedRequest
+    /// The request head as the upstream receives it.
+    let upstreamHead: HTTPRequestHead
     /// Request parts that arrived while the upstream connection was being made.
     var pending = CircularBuffer<HTTPClientRequestPart>()
     var requestEnded = false
@@ -25,8 +27,9 @@ final class Exchange {
     var lastProgress = NIODeadline.now()
     var watchdog: Scheduled<Void>?
 
-    init(_ request: RoutedRequest) {
+    init(_ request: RoutedRequest, upstreamHead: HTTPRequestHead) {
         self.request = request
+        self.upstreamHead = upstreamHead
         closeClient = !request.clientKeepAlive
     }
 
@@ -167,17 +170,21 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
             context?.close(promise: nil)
             return
         }
-        let exchange = Exchange(request)
-        exchange.hop.start()
+        let exchange = Exchange(
+            request,
+            upstreamHead: ForwardedHeaders.request(
+                request.head, path: request.target.forwardedPath, host: request.host,
+                routeHeader: request.routeHeader, routeAs: request.route.routeAs, requestID: request.hop.flow,
+                clientIP: info.clientIP, via: info.reporter.proxy, upgrade: request.isUpgrade))
         state = .connecting(exchange)
-        armWatchdog(exchange, after: .milliseconds(Int64(limits.upstreamTimeoutMs)))
         connect(exchange, reuse: true)
     }
 
     private func connect(_ exchange: Exchange, reuse: Bool) {
         exchange.attempts += 1
         info.loop.pool.acquire(
-            exchange.request.upstream, connectTimeout: .milliseconds(Int64(limits.connectTimeoutMs)), reuse: reuse
+            exchange.request.upstream, connectTimeout: .milliseconds(Int64(limits.connectTimeoutMs)),
+            reuse: reuse
         ) { result in
             self.connected(exchange, result)
         }
@@ -194,18 +201,22 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
         case .failure(let error):
             answer(
                 exchange,
-                .unreachable(exchange.request.routeLabel, at: exchange.request.upstream, error, limits: limits))
+                .unreachable(
+                    exchange.request.routeLabel, at: exchange.request.upstream, error, limits: limits))
         case .success(let upstream):
             upstream.owner = self
             exchange.reusedConnection = upstream.requestsSent > 0
             state = .forwarding(exchange, upstream)
-            upstream.send(.head(exchange.request.head))
+            upstream.send(.head(exchange.upstreamHead))
             while let part = exchange.pending.popFirst() {
                 upstream.send(part)
                 if case .end = part { exchange.requestSent = true }
             }
             upstream.flush()
             exchange.progressed()
+            // Dialling has its own limit, the connect timeout; from here the upstream has to answer.
+            exchange.watchdog?.cancel()
+            armWatchdog(exchange, after: .milliseconds(Int64(limits.upstreamTimeoutMs)))
             resumeClientReads()
         }
     }
@@ -244,7 +255,9 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
     }
 
     func upstream(_ upstream: UpstreamHandler, received part: HTTPClientResponsePart) {
-        guard case .forwarding(let exchange, let current) = state, current === upstream, let context else { return }
+        guard case .forwarding(let exchange, let current) = state, current === upstream, let context else {
+            return
+        }
         switch part {
         case .head(let head):
             relayHead(head, exchange, context)
@@ -364,14 +377,15 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
         resumeClientReads()
         context.writeAnswer(
             answer, version: exchange.request.clientVersion, route: exchange.request.routeLabel, close: close,
-            isHead: exchange.request.method == .HEAD)
+            bodiless: exchange.request.method == .HEAD)
     }
 
     /// Ends an exchange that cannot be answered any more: both connections close.
     private func abort(_ exchange: Exchange, _ reason: String) {
         exchange.watchdog?.cancel()
         if case .forwarding(_, let upstream) = state { upstream.close() }
-        exchange.hop.end(status: exchange.status, bytesIn: exchange.bytesIn, bytesOut: exchange.bytesOut, error: reason)
+        exchange.hop.end(
+            status: exchange.status, bytesIn: exchange.bytesIn, bytesOut: exchange.bytesOut, error: reason)
         state = .closed
         context?.close(promise: nil)
     }
@@ -407,11 +421,7 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
 
     /// Re-arms itself while bytes move; fires when nothing has moved for the upstream timeout.
     private func watchdogFired(_ exchange: Exchange) {
-        switch state {
-        case .connecting(let current) where current === exchange: break
-        case .forwarding(let current, _) where current === exchange: break
-        default: return
-        }
+        guard case .forwarding(let current, _) = state, current === exchange else { return }
         let timeout = TimeAmount.milliseconds(Int64(limits.upstreamTimeoutMs))
         let quiet = NIODeadline.now() - exchange.lastProgress
         if quiet < timeout {
@@ -419,7 +429,9 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
         } else if exchange.responseStarted {
             abort(exchange, "no bytes moved for \(limits.upstreamTimeoutMs) ms")
         } else {
-            answer(exchange, .tooSlow(exchange.request.routeLabel, at: exchange.request.upstream, limits: limits))
+            answer(
+                exchange, .tooSlow(exchange.request.routeLabel, at: exchange.request.upstream, limits: limits)
+            )
         }
     }
 }

@@ -27,6 +27,16 @@ enum ForwardedHeaders {
         }
     }
 
+    /// More passes through one proxy than any chain of calls needs: an upstream points back at it.
+    static let maxPassesThrough = 16
+
+    /// How many times the request has passed through the proxy called `via`, by its Via entries.
+    static func timesThrough(_ head: HTTPRequestHead, via: String) -> Int {
+        head.headers[canonicalForm: "via"].reduce(0) { count, entry in
+            entry.split(separator: " ").dropFirst().first.map { $0 == via ? count + 1 : count } ?? count
+        }
+    }
+
     /// True when the request asks to switch protocols (a WebSocket, say).
     static func isUpgrade(_ head: HTTPRequestHead) -> Bool {
         head.headers.contains(name: "upgrade")
@@ -54,7 +64,9 @@ enum ForwardedHeaders {
         if let host, !headers.contains(name: "x-forwarded-host") {
             headers.add(name: "x-forwarded-host", value: host)
         }
-        if !headers.contains(name: "x-forwarded-proto") { headers.add(name: "x-forwarded-proto", value: "http") }
+        if !headers.contains(name: "x-forwarded-proto") {
+            headers.add(name: "x-forwarded-proto", value: "http")
+        }
         headers.add(name: "via", value: "\(head.version.major).\(head.version.minor) \(via)")
         return HTTPRequestHead(version: .http1_1, method: head.method, uri: path, headers: headers)
     }

@@ -19,6 +19,7 @@ final class HeadGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private enum State {
+        case inactive
         case waiting(Scheduled<Void>?)
         case readingHead(bytes: Int, Scheduled<Void>?)
         case busy
@@ -28,7 +29,7 @@ final class HeadGuard: ChannelDuplexHandler, RemovableChannelHandler {
     /// Room for the request line on top of the header block, which the decoder limits.
     static let requestLineAllowance = 8 * 1024
 
-    private var state = State.busy
+    private var state = State.inactive
     private let info: ConnectionInfo
 
     init(_ info: ConnectionInfo) {
@@ -40,7 +41,7 @@ final class HeadGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        if case .busy = state { wait(context) }
+        if case .inactive = state { wait(context) }
         context.fireChannelActive()
     }
 
@@ -62,7 +63,7 @@ final class HeadGuard: ChannelDuplexHandler, RemovableChannelHandler {
                 context.eventLoop.assumeIsolated().scheduleTask(in: headerTimeout) {
                     self.headTimedOut(context)
                 })
-        case .readingHead, .busy:
+        case .inactive, .readingHead, .busy:
             break
         }
         context.fireChannelRead(data)
@@ -80,7 +81,9 @@ final class HeadGuard: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+    func triggerUserOutboundEvent(
+        context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?
+    ) {
         guard let event = event as? Event else {
             context.triggerUserOutboundEvent(event, promise: promise)
             return
@@ -143,7 +146,7 @@ final class HeadGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private func cancelTimer() {
         switch state {
         case .waiting(let timer), .readingHead(_, let timer): timer?.cancel()
-        case .busy, .finished: break
+        case .inactive, .busy, .finished: break
         }
     }
 }

@@ -8,13 +8,16 @@ struct HopReporter: Sendable {
     let sink: (any EventSink)?
 
     /// A hop that has just arrived; nothing is published until `start`.
-    func begin(flow: String?, method: String?, host: String?, path: String?, protocol: HopProtocol = .http) -> Hop {
+    func begin(flow: String?, method: String?, host: String?, path: String?, protocol: HopProtocol = .http)
+        -> Hop
+    {
         Hop(
             reporter: self,
             event: HopEvent(
                 id: RequestID.make(), flow: flow ?? RequestID.make(), phase: .start, time: "", proxy: proxy,
                 listener: listener.name, from: listener.caller, protocol: `protocol`, method: method,
-                host: host.map { Printable.clip($0, max: 253) }, path: path.map { Printable.clip($0, max: 512) }))
+                host: host.map { Printable.clip($0, max: 253) },
+                path: path.map { Printable.clip($0, max: 512) }))
     }
 }
 

@@ -22,7 +22,9 @@ enum Sniff: Equatable {
         var method: [UInt8] = []
         while index < bytes.endIndex, bytes[index] != UInt8(ascii: " ") {
             let byte = bytes[index]
-            guard byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"), method.count < 10 else { return .raw }
+            guard byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"), method.count < 10 else {
+                return .raw
+            }
             method.append(byte)
             index += 1
         }
@@ -147,9 +149,9 @@ final class ProtocolSniffer: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func silenceEnded(_ context: ChannelHandlerContext) {
         guard case .sniffing(let buffered, _) = state else { return }
-        if let buffered, buffered.readableBytes > 0 {
-            let startsLikeHTTP = buffered.readableBytesView.firstIndex(of: UInt8(ascii: " ")) != nil
-            startsLikeHTTP ? becomeHTTP(buffered, context) : becomeRaw(buffered, context)
+        // Undecided bytes that hold a space began with a whole method: a slow HTTP client.
+        if let buffered, buffered.readableBytesView.contains(UInt8(ascii: " ")) {
+            becomeHTTP(buffered, context)
         } else {
             becomeRaw(buffered, context)
         }
@@ -180,19 +182,21 @@ final class ProtocolSniffer: ChannelDuplexHandler, RemovableChannelHandler {
         hop.served(by: instance, upstream: upstream)
         hop.start()
         let timeout = TimeAmount.milliseconds(Int64(info.limits.connectTimeoutMs))
-        HTTPUpstream.connectRaw(to: upstream, on: context.eventLoop, timeout: timeout).assumeIsolated().whenComplete {
-            result in
-            switch result {
-            case .success(let channel):
-                self.joined(channel, hop, context)
-            case .failure(let error):
-                let answer = ErrorAnswer.unreachable(
-                    "\(self.instance.service)@\(self.instance.space)", at: upstream, error, limits: self.info.limits)
-                hop.end(status: nil, bytesIn: 0, bytesOut: 0, error: answer.message)
-                self.state = .done
-                context.close(promise: nil)
+        HTTPUpstream.connectRaw(to: upstream, on: context.eventLoop, timeout: timeout).assumeIsolated()
+            .whenComplete {
+                result in
+                switch result {
+                case .success(let channel):
+                    self.joined(channel, hop, context)
+                case .failure(let error):
+                    let answer = ErrorAnswer.unreachable(
+                        "\(self.instance.service)@\(self.instance.space)", at: upstream, error,
+                        limits: self.info.limits)
+                    hop.end(status: nil, bytesIn: 0, bytesOut: 0, error: answer.message)
+                    self.state = .done
+                    context.close(promise: nil)
+                }
             }
-        }
     }
 
     private func joined(_ upstream: any Channel, _ hop: Hop, _ context: ChannelHandlerContext) {

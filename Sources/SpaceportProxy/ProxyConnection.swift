@@ -7,19 +7,22 @@ struct ConnectionInfo {
     let role: ListenerRole
     let reporter: HopReporter
     let loop: LoopState
-    /// Read when the connection opened; a later change applies to later connections.
-    let limits: Limits
     let clientIP: String?
+
+    /// The limits as the spaces file has them now; the decoder's are fixed when the connection opens.
+    var limits: Limits { loop.tree.settings.limits }
 }
 
 /// The pipelines of client connections. HTTP reads like its diagram:
 /// guard the head → decode → route → forward (→ glue, once upgraded).
 enum ProxyConnection {
-    static func installHTTP(on pipeline: ChannelPipeline.SynchronousOperations, _ info: ConnectionInfo) throws {
-        var limits = NIOHTTPDecoderLimitConfiguration()
-        limits.maxHeaderListSize = info.limits.maxHeaderBytes
-        limits.maxHeaderFieldSize = info.limits.maxHeaderBytes
-        limits.maxHeaderFieldCount = info.limits.maxHeaderCount
+    static func installHTTP(on pipeline: ChannelPipeline.SynchronousOperations, _ info: ConnectionInfo) throws
+    {
+        let limits = info.limits
+        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
+        decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
+        decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
+        decoderLimits.maxHeaderFieldCount = limits.maxHeaderCount
         try pipeline.addHandler(HeadGuard(info))
         // No local upgrades: an upgrader list, even empty, makes the decoder hand over the
         // bytes that follow an upgrade request instead of dropping them.
@@ -27,7 +30,7 @@ enum ProxyConnection {
             withPipeliningAssistance: true, withServerUpgrade: (upgraders: [], completionHandler: { _ in }),
             withErrorHandling: false, withOutboundHeaderValidation: true,
             withEncoderConfiguration: HTTPResponseEncoder.Configuration(),
-            withDecoderLimitConfiguration: limits)
+            withDecoderLimitConfiguration: decoderLimits)
         try pipeline.addHandler(RouteHandler(info))
         try pipeline.addHandler(ForwardHandler(info))
     }
@@ -50,8 +53,7 @@ struct ListenerContext: Sendable {
         let state = loops.on(channel.eventLoop)
         state.track(channel)
         let info = ConnectionInfo(
-            role: role, reporter: reporter, loop: state, limits: state.tree.settings.limits,
-            clientIP: channel.remoteAddress?.ipAddress)
+            role: role, reporter: reporter, loop: state, clientIP: channel.remoteAddress?.ipAddress)
         switch role {
         case .listen(let instance):
             try ProxyConnection.installListen(on: channel.pipeline.syncOperations, info, instance: instance)

@@ -31,7 +31,8 @@ public struct ProxyListeners: Equatable, Sendable {
     /// Each instance's inbound address, by instance.
     public var listen: [InstanceRef: Address]
 
-    public init(ingress: Address, egress: [InstanceRef: Address] = [:], listen: [InstanceRef: Address] = [:]) {
+    public init(ingress: Address, egress: [InstanceRef: Address] = [:], listen: [InstanceRef: Address] = [:])
+    {
         self.ingress = ingress
         self.egress = egress
         self.listen = listen

@@ -38,6 +38,12 @@ enum RequestTarget: Equatable {
         }
     }
 
+    /// The path and query, for display; a CONNECT has none.
+    var path: String? {
+        if case .authority = self { return nil }
+        return forwardedPath
+    }
+
     /// The authority an absolute URL names; it takes the place of Host (RFC 9112 §3.2.2).
     var authority: String? {
         switch self {

@@ -2,18 +2,23 @@ import NIOCore
 import NIOHTTP1
 import SpaceportCore
 
-/// A request as routed: the head to send upstream and what the response needs to know.
+/// A request as routed: the head the client sent, where it goes and how that was decided.
 struct RoutedRequest {
-    /// As the upstream receives it.
     var head: HTTPRequestHead
-    var method: HTTPMethod
-    var clientVersion: HTTPVersion
-    var clientKeepAlive: Bool
-    var isUpgrade: Bool
+    var target: RequestTarget
+    /// The Host, or the authority of an absolute URL.
+    var host: String?
+    var route: Route
+    var routeHeader: String
     var upstream: Address
     /// `<service>@<space>`, for `x-spaceport-route`.
     var routeLabel: String
+    var isUpgrade: Bool
     var hop: Hop
+
+    var method: HTTPMethod { head.method }
+    var clientVersion: HTTPVersion { head.version }
+    var clientKeepAlive: Bool { head.isKeepAlive }
 }
 
 /// The parts of a routed request, as the forwarder receives them.
@@ -53,6 +58,7 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
             switch route(head) {
             case .success(let routed):
                 state = .forwarding
+                routed.hop.start()
                 context.fireChannelRead(wrapInboundOut(.head(routed)))
             case .failure(let refusal):
                 refuse(refusal, head: head, context)
@@ -98,7 +104,7 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
                 : ErrorAnswer(.badRequest, "the request is not valid HTTP/1.1 (\(parseError))")
             var hop = info.reporter.begin(flow: nil, method: nil, host: nil, path: nil)
             hop.refuse(answer)
-            context.writeAnswer(answer, version: .http1_1, route: nil, close: true, isHead: false)
+            context.writeAnswer(answer, version: .http1_1, route: nil, close: true, bodiless: false)
         }
     }
 
@@ -110,10 +116,12 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func refuse(_ refusal: Refusal, head: HTTPRequestHead, _ context: ChannelHandlerContext) {
         var hop = refusal.hop
         hop.refuse(refusal.answer)
-        let close = !head.isKeepAlive || ForwardedHeaders.isUpgrade(head)
+        // After an upgrade or a CONNECT the decoder reads no further requests on this connection.
+        let close = !head.isKeepAlive || ForwardedHeaders.isUpgrade(head) || head.method == .CONNECT
         state = close ? .closing : .refusing
         context.writeAnswer(
-            refusal.answer, version: head.version, route: hop.routeLabel, close: close, isHead: head.method == .HEAD)
+            refusal.answer, version: head.version, route: hop.routeLabel, close: close,
+            bodiless: head.method == .HEAD || head.method == .CONNECT)
     }
 
     private func route(_ head: HTTPRequestHead) -> Result<RoutedRequest, Refusal> {
@@ -124,16 +132,25 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
         let host = target?.authority ?? hosts.first
         var hop = info.reporter.begin(
             flow: head.headers.first(name: ForwardedHeaders.requestIDHeader), method: head.method.rawValue,
-            host: host, path: target?.forwardedPath ?? head.uri)
+            host: host, path: target == nil ? head.uri : target?.path)
         func refusal(_ status: HTTPResponseStatus, _ message: String) -> Result<RoutedRequest, Refusal> {
             .failure(Refusal(answer: ErrorAnswer(status, message), hop: hop))
         }
         guard let target else {
             return refusal(
-                .badRequest, "the request target '\(Printable.clip(head.uri))' is neither a path nor an http:// URL")
+                .badRequest,
+                "the request target '\(Printable.clip(head.uri))' is neither a path nor an http:// URL")
         }
         if case .authority = target {
-            return refusal(.notImplemented, "CONNECT is not supported; send plain http:// requests through Spaceport")
+            return refusal(
+                .notImplemented, "CONNECT is not supported; send plain http:// requests through Spaceport")
+        }
+        if ForwardedHeaders.timesThrough(head, via: info.reporter.proxy) >= ForwardedHeaders.maxPassesThrough
+        {
+            return refusal(
+                .loopDetected,
+                "the request has passed through \(info.reporter.proxy) \(ForwardedHeaders.maxPassesThrough) times; an upstream probably points back at the proxy"
+            )
         }
         if hosts.count > 1 {
             return refusal(.badRequest, "the request has \(hosts.count) Host headers; send one")
@@ -141,7 +158,8 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
         let routeValues = head.headers[settings.routeHeader]
         if Set(routeValues).count > 1 {
             return refusal(
-                .badRequest, "the request carries \(settings.routeHeader) \(routeValues.count) times; send one value")
+                .badRequest,
+                "the request carries \(settings.routeHeader) \(routeValues.count) times; send one value")
         }
         let request: RouteRequest
         switch info.role {
@@ -150,7 +168,8 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .egress(let caller):
             request = RouteRequest(host: host, routeHeader: routeValues.first, caller: caller.space)
         case .listen(let instance):
-            request = RouteRequest(host: instance.service, routeHeader: routeValues.first, caller: instance.space)
+            request = RouteRequest(
+                host: instance.service, routeHeader: routeValues.first, caller: instance.space)
         }
         let route: Route
         do {
@@ -160,21 +179,19 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         hop.routed(route)
         guard let upstream = route.upstream, let label = hop.routeLabel else {
-            let chain = route.tried.isEmpty ? "'\(route.resolution.routeAs)'" : route.tried.joined(separator: " → ")
+            let chain =
+                route.tried.isEmpty ? "'\(route.resolution.routeAs)'" : route.tried.joined(separator: " → ")
             return refusal(.notFound, "no space on the chain \(chain) serves \(route.service)")
         }
         let isUpgrade = ForwardedHeaders.isUpgrade(head)
-        if isUpgrade, head.headers[canonicalForm: "upgrade"].contains(where: { $0.lowercased() == "websocket" }) {
+        if isUpgrade,
+            head.headers[canonicalForm: "upgrade"].contains(where: { $0.lowercased() == "websocket" })
+        {
             hop.setProtocol(.websocket)
         }
-        let forwarded = ForwardedHeaders.request(
-            head, path: target.forwardedPath, host: host, routeHeader: settings.routeHeader,
-            routeAs: route.routeAs, requestID: hop.flow, clientIP: info.clientIP, via: info.reporter.proxy,
-            upgrade: isUpgrade)
         return .success(
             RoutedRequest(
-                head: forwarded, method: head.method, clientVersion: head.version,
-                clientKeepAlive: head.isKeepAlive, isUpgrade: isUpgrade, upstream: upstream, routeLabel: label,
-                hop: hop))
+                head: head, target: target, host: host, route: route, routeHeader: settings.routeHeader,
+                upstream: upstream, routeLabel: label, isUpgrade: isUpgrade, hop: hop))
     }
 }

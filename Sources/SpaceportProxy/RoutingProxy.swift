@@ -65,10 +65,13 @@ public final class RoutingProxy: Sendable {
     /// the address when one cannot be bound; nothing stays bound then.
     public func start() async throws -> ProxyListeners {
         try run.withLock { state throws(ProxyError) in
-            guard case .ready = state else { throw ProxyError.notStartable("the proxy '\(name)' was started before") }
+            guard case .ready = state else {
+                throw ProxyError.notStartable("the proxy '\(name)' was started before")
+            }
             state = .starting
         }
-        let (changes, continuation) = AsyncStream.makeStream(of: SpaceTree.self, bufferingPolicy: .bufferingNewest(1))
+        let (changes, continuation) = AsyncStream.makeStream(
+            of: SpaceTree.self, bufferingPolicy: .bufferingNewest(1))
         let observer = store.observe { [live, logger] change in
             switch change {
             case .updated(let tree):
@@ -85,7 +88,9 @@ public final class RoutingProxy: Sendable {
         do {
             let ingress = requestedIngress ?? tree.settings.ingress ?? Self.defaultIngress
             servers[.ingress] = try await bind(.ingress, at: ingress)
-            for (role, address) in ListenerRole.instanceListeners(of: tree).sorted(by: { $0.key.name < $1.key.name }) {
+            for (role, address) in ListenerRole.instanceListeners(of: tree).sorted(by: {
+                $0.key.name < $1.key.name
+            }) {
                 servers[role] = try await bind(role, at: address)
             }
         } catch {
@@ -96,7 +101,8 @@ public final class RoutingProxy: Sendable {
             throw error
         }
         run.withLock {
-            $0 = .running(Running(observer: observer, servers: servers, changes: continuation, reconciler: nil))
+            $0 = .running(
+                Running(observer: observer, servers: servers, changes: continuation, reconciler: nil))
         }
         let reconciler = Task { [self] in
             for await tree in changes { await self.follow(tree) }
@@ -145,7 +151,7 @@ public final class RoutingProxy: Sendable {
         }
         try? await EventLoopFuture.andAllComplete(drained, on: timer).get()
         forced.cancel()
-        logger.info("proxy '\(name)' stopped")
+        logger.notice("proxy '\(name)' stopped")
     }
 
     /// Binds listeners for instances that gained an address and closes those whose address went.
@@ -160,7 +166,7 @@ public final class RoutingProxy: Sendable {
         for (role, server) in servers where role != .ingress && wanted[role] != server.configured {
             try? await server.channel.close()
             servers[role] = nil
-            logger.info("\(role.name) no longer listens on \(server.bound)")
+            logger.notice("\(role.name) no longer listens on \(server.bound)")
         }
         for (role, address) in wanted.sorted(by: { $0.key.name < $1.key.name }) where servers[role] == nil {
             do {
@@ -193,13 +199,14 @@ public final class RoutingProxy: Sendable {
         do {
             channel = try await bootstrap.bind(host: address.host, port: address.port).get()
         } catch {
-            throw ProxyError.cannotListen(listener: role.name, address: address, reason: ErrorAnswer.reason(error))
+            throw ProxyError.cannotListen(
+                listener: role.name, address: address, reason: ErrorAnswer.reason(error))
         }
         let bound = Address(host: address.host, port: channel.localAddress?.port ?? address.port)
         if !address.isLoopback {
             logger.warning("\(role.name) listens on \(bound), which other machines can reach")
         }
-        logger.info("\(role.name) listening on \(bound)")
+        logger.notice("\(role.name) listening on \(bound)")
         return BoundListener(configured: address, bound: bound, channel: channel)
     }
 

@@ -34,7 +34,8 @@ enum Tunnel {
         upstream.read()
     }
 
-    /// Raw TCP: `client` has only `buffered` so far, which goes first.
+    /// Raw TCP at a listen address: the glue goes right behind `client` (the sniffer), which
+    /// then hands it the bytes it has read so far.
     static func joinRaw(client: ChannelHandlerContext, upstream: any Channel, tunnel: TunnelHop) throws {
         let glue = GlueHandler.pair(tunnel)
         try upstream.pipeline.syncOperations.addHandler(glue.upstream)

@@ -17,6 +17,8 @@ final class UpstreamPool: UpstreamOwner {
 
     private let loop: any EventLoop
     private var idle: [Address: [Parked]] = [:]
+    /// Set once the proxy shuts down: connections handed back close instead of waiting.
+    private var retired = false
 
     init(loop: any EventLoop) {
         self.loop = loop
@@ -46,7 +48,8 @@ final class UpstreamPool: UpstreamOwner {
 
     /// Takes back a connection whose last exchange ended cleanly; it closes after `idleTimeout` unused.
     func release(_ upstream: UpstreamHandler, idleTimeout: TimeAmount) {
-        guard upstream.isActive, idle[upstream.address, default: []].count < Self.maxIdlePerAddress else {
+        guard !retired, upstream.isActive, idle[upstream.address, default: []].count < Self.maxIdlePerAddress
+        else {
             upstream.close()
             return
         }
@@ -60,6 +63,7 @@ final class UpstreamPool: UpstreamOwner {
     }
 
     func closeAll() {
+        retired = true
         let parked = idle.values.flatMap { $0 }
         idle = [:]
         for connection in parked {
@@ -97,16 +101,19 @@ enum HTTPUpstream {
         any Channel
     > {
         dial(address, on: loop, timeout: timeout) { channel in
-            let decoder = HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes, informationalResponseStrategy: .forward)
+            let decoder = HTTPResponseDecoder(
+                leftOverBytesStrategy: .forwardBytes, informationalResponseStrategy: .forward)
             try channel.pipeline.syncOperations.addHandlers([
                 HTTPRequestEncoder(), ByteToMessageHandler(decoder), UpstreamHandler(address: address),
             ])
         }
     }
 
-    static func connectRaw(to address: Address, on loop: any EventLoop, timeout: TimeAmount) -> EventLoopFuture<
-        any Channel
-    > {
+    static func connectRaw(to address: Address, on loop: any EventLoop, timeout: TimeAmount)
+        -> EventLoopFuture<
+            any Channel
+        >
+    {
         dial(address, on: loop, timeout: timeout) { _ in }
     }
 

@@ -28,7 +28,7 @@ struct ProxyCommand: AsyncParsableCommand {
     @Option(help: "This proxy's name, as its hops and its feed show it.")
     var name = "spaceport"
 
-    @Flag(help: "Log no line per request; warnings and errors still go to stderr.")
+    @Flag(help: "Log no line per request; where it listens, warnings and errors still go to stderr.")
     var quiet = false
 
     func validate() throws {
@@ -47,7 +47,7 @@ struct ProxyCommand: AsyncParsableCommand {
     func run() async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         var logger = Logger(label: "spaceport.proxy")
-        logger.logLevel = quiet ? .warning : .info
+        logger.logLevel = quiet ? .notice : .info
         let store: SpacesStore
         do {
             store = try SpacesStore(path: spaces.path)
@@ -63,7 +63,7 @@ struct ProxyCommand: AsyncParsableCommand {
             throw CommandFailure.report("\(error)")
         }
         await waitForSignal()
-        logger.info("stopping: letting requests in flight finish")
+        logger.notice("stopping: letting requests in flight finish")
         await proxy.shutdown()
     }
 

@@ -44,7 +44,7 @@ struct DashboardEndToEndTests {
 
         """.write(toFile: spaces, atomically: true, encoding: .utf8)
 
-        let terminal = Tmux(socket: "spaceport-e2e-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        let terminal = Tmux(socket: folder.path("tmux.sock"))
         defer { terminal.killServer() }
         let runtime = folder.path("run")
         let exitFile = folder.path("exit-status")
@@ -56,7 +56,7 @@ struct DashboardEndToEndTests {
         try await eventually("the feed socket \(socket) appears", terminal: terminal) {
             FileManager.default.fileExists(atPath: socket)
         }
-        let tail = try TailReader(binary: binary, socket: socket)
+        let tail = try TailReader(binary: binary, socket: socket, output: folder.path("tail.jsonl"))
         defer { tail.stop() }
         let port = try await tail.ingressPort()
 
@@ -160,48 +160,78 @@ private enum Tools {
         }
     }
 
-    /// Runs a program to its end and returns its standard output. `capture: false` for a
-    /// program that leaves a daemon behind (tmux), which would hold a pipe open forever.
+    /// Runs a program to its end and returns what it printed.
     @discardableResult
-    static func run(_ program: String, _ arguments: [String], capture: Bool = true) throws -> (
-        status: Int32, output: String
-    ) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = capture ? output : FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let data = capture ? output.fileHandleForReading.readDataToEndOfFile() : Data()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    static func run(_ program: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        let output = NSTemporaryDirectory() + "spaceport-e2e-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let child = try Child(program, arguments, output: output)
+        let status = child.wait()
+        return (status, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
     }
 }
 
-/// A private tmux server, so the test never touches the user's sessions.
+/// A program started with posix_spawn and waited for with waitpid: Foundation's Process
+/// can miss the exit of a program that leaves a daemon behind, as tmux does.
+private final class Child: @unchecked Sendable {
+    let pid: pid_t
+
+    /// Starts `program`; its standard output goes to the file `output` (else nowhere).
+    init(_ program: String, _ arguments: [String], output: String?) throws {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, output ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let argv = ([program] + arguments).map { strdup($0) } + [nil]
+        let envp = ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            for pointer in argv + envp { free(pointer) }
+        }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, program, &actions, nil, argv, envp)
+        try #require(result == 0, "could not start \(program): \(String(cString: strerror(result)))")
+        self.pid = pid
+    }
+
+    /// Waits for the program to end and returns its exit status.
+    @discardableResult
+    func wait() -> Int32 {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            if errno != EINTR { return -1 }
+        }
+        return (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+    }
+
+    func terminate() {
+        kill(pid, SIGTERM)
+        wait()
+    }
+}
+
+/// A private tmux server on a socket in the test's folder, so the test never touches the user's sessions.
 private struct Tmux {
     let socket: String
 
     func start(command: String, width: Int, height: Int) throws {
         let result = try Tools.run(
             Tools.tmux!,
-            ["-L", socket, "new-session", "-d", "-s", "dash", "-x", "\(width)", "-y", "\(height)", command],
-            capture: false)
+            ["-S", socket, "new-session", "-d", "-s", "dash", "-x", "\(width)", "-y", "\(height)", command])
         try #require(result.status == 0, "tmux could not start a session")
     }
 
     func capture() throws -> String {
-        try Tools.run(Tools.tmux!, ["-L", socket, "capture-pane", "-p", "-t", "dash"]).output
+        try Tools.run(Tools.tmux!, ["-S", socket, "capture-pane", "-p", "-t", "dash"]).output
     }
 
     func keys(_ keys: String...) throws {
-        try Tools.run(Tools.tmux!, ["-L", socket, "send-keys", "-t", "dash"] + keys, capture: false)
+        try Tools.run(Tools.tmux!, ["-S", socket, "send-keys", "-t", "dash"] + keys)
     }
 
     func killServer() {
-        _ = try? Tools.run(Tools.tmux!, ["-L", socket, "kill-server"], capture: false)
+        _ = try? Tools.run(Tools.tmux!, ["-S", socket, "kill-server"])
     }
 }
 
@@ -222,37 +252,18 @@ private struct TemporaryFolder {
 /// `spaceport tail --json` on the dashboard's feed: the hello names the ingress port, and
 /// the hops that follow are what another terminal would see.
 private final class TailReader: @unchecked Sendable {
-    private let process = Process()
-    private let lock = NSLock()
-    private var collected: [String] = []
-    private var partial = Data()
+    private let child: Child
+    private let output: String
 
-    init(binary: String, socket: String) throws {
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["tail", "--json", "--feed", socket]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        output.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            self?.take(handle.availableData)
-        }
-        try process.run()
+    init(binary: String, socket: String, output: String) throws {
+        self.output = output
+        child = try Child(binary, ["tail", "--json", "--feed", socket], output: output)
     }
 
-    private func take(_ data: Data) {
-        lock.lock()
-        defer { lock.unlock() }
-        partial.append(data)
-        while let newline = partial.firstIndex(of: UInt8(ascii: "\n")) {
-            collected.append(String(decoding: partial[partial.startIndex..<newline], as: UTF8.self))
-            partial.removeSubrange(partial.startIndex...newline)
-        }
-    }
-
+    /// The complete lines printed so far.
     var lines: [String] {
-        lock.lock()
-        defer { lock.unlock() }
-        return collected
+        let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
     }
 
     func ingressPort() async throws -> Int {
@@ -270,10 +281,7 @@ private final class TailReader: @unchecked Sendable {
         throw TimedOut()
     }
 
-    func stop() {
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
-    }
+    func stop() { child.terminate() }
 }
 
 private enum Curl {

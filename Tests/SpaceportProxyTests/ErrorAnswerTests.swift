@@ -31,6 +31,30 @@ final class FullBacklog: @unchecked Sendable {
     deinit { close(fd) }
 }
 
+/// A port bound but not listening: connections to it are refused, and no other test can take it.
+final class RefusingPort: @unchecked Sendable {
+    let address: Address
+    private let fd: Int32
+
+    init() {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.fd = fd
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
+        _ = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        address = Address(host: "127.0.0.1", port: Int(UInt16(bigEndian: addr.sin_port)))
+    }
+
+    deinit { close(fd) }
+}
+
 @Suite("Error answers")
 struct ErrorAnswerTests {
     @Test("404 when no space on the chain serves the service; the body names the chain")
@@ -66,10 +90,37 @@ struct ErrorAnswerTests {
         }
     }
 
+    @Test("508 when an upstream points back at the proxy, instead of a loop without end")
+    func loop() async throws {
+        try await Walkthrough.with { w in
+            try w.proxy.store.apply(
+                .setUpstream(space: "default", service: "servicea", upstream: w.proxy.listeners.ingress))
+            let response = try await Curl.run([w.proxy.url("servicea.localhost")])
+            #expect(response.status == 508)
+            #expect(response.text.contains("passed through test 16 times"))
+        }
+    }
+
+    @Test("CONNECT is answered 501, and the connection closes")
+    func connect() async throws {
+        try await Walkthrough.with { w in
+            let (response, closed) = try await blocking {
+                let client = try RawClient(w.proxy.listeners.ingress)
+                try client.send("CONNECT servicea:443 HTTP/1.1\r\nHost: servicea:443\r\n\r\n")
+                let response = try client.readResponse()
+                return (response, client.readSome() == nil)
+            }
+            #expect(response.status == 501)
+            #expect(closed)
+        }
+    }
+
     @Test("400 for a route-as value that is not a space name, before any upstream sees it")
     func badRouteAs() async throws {
         try await Walkthrough.with { w in
-            let response = try await Curl.run([w.proxy.url("servicea.localhost"), "-H", "azds-route-as: Not_A_Space"])
+            let response = try await Curl.run([
+                w.proxy.url("servicea.localhost"), "-H", "azds-route-as: Not_A_Space",
+            ])
             #expect(response.status == 400)
             #expect(response.text.contains("route-as 'Not_A_Space'"))
             #expect(w.aDefault.requests == 0)
@@ -135,8 +186,7 @@ struct ErrorAnswerTests {
 
     @Test("502 when the upstream refuses the connection, or hangs up without answering")
     func badGateway() async throws {
-        let gone = try await TestUpstream.start("gone")
-        await gone.stop()
+        let gone = RefusingPort()
         let rude = try await TestUpstream.start("rude")
         try await RunningProxy.with(
             """
@@ -167,7 +217,7 @@ struct ErrorAnswerTests {
         let full = try FullBacklog()
         try await RunningProxy.with(
             """
-            limits: { connect_timeout_ms: 300, upstream_timeout_ms: 500 }
+            limits: { connect_timeout_ms: 800, upstream_timeout_ms: 1500 }
             spaces:
               default:
                 services:
@@ -177,10 +227,10 @@ struct ErrorAnswerTests {
         ) { proxy in
             let silent = try await Curl.run([proxy.url("slow.localhost", "/hang")])
             #expect(silent.status == 504)
-            #expect(silent.text.contains("did not answer within 500 ms"))
+            #expect(silent.text.contains("did not answer within 1500 ms"))
             let unaccepted = try await Curl.run([proxy.url("full.localhost")])
             #expect(unaccepted.status == 504)
-            #expect(unaccepted.text.contains("did not accept a connection within 300 ms"))
+            #expect(unaccepted.text.contains("did not accept a connection within 800 ms"))
         }
         await slow.stop()
     }

@@ -26,9 +26,7 @@ struct HTTPSemanticsTests {
                         + "GET /status/204 HTTP/1.1\r\nHost: app.localhost\r\n\r\n"
                         + "GET /status/304 HTTP/1.1\r\nHost: app.localhost\r\n\r\n"
                         + "GET /bytes/5 HTTP/1.1\r\nHost: app.localhost\r\n\r\n")
-                var responses: [RawResponse] = []
-                for _ in 0..<5 { responses.append(try client.readResponse()) }
-                return responses
+                return try (0..<5).map { try client.readResponse(toHead: $0 < 2) }
             }
             #expect(responses.map(\.status) == [200, 200, 204, 304, 200])
             #expect(responses[0].headers["content-length"] == "1000")
@@ -42,6 +40,46 @@ struct HTTPSemanticsTests {
         await upstream.stop()
     }
 
+    @Test("a request answered 404 leaves the connection open for the next one")
+    func keepAliveAfterRefusal() async throws {
+        let upstream = try await TestUpstream.start("app")
+        try await RunningProxy.with(app(upstream)) { proxy in
+            let responses = try await blocking {
+                let client = try RawClient(proxy.listeners.ingress)
+                try client.send(
+                    "POST / HTTP/1.1\r\nHost: nosuch.localhost\r\nContent-Length: 5\r\n\r\nhello"
+                        + "GET /bytes/3 HTTP/1.1\r\nHost: app.localhost\r\n\r\n")
+                return try (0..<2).map { _ in try client.readResponse() }
+            }
+            #expect(responses.map(\.status) == [404, 200])
+            #expect(responses[1].text == "xxx")
+        }
+        await upstream.stop()
+    }
+
+    @Test(
+        "an answer that comes before the request body is all sent reaches the client, and the connection goes on"
+    )
+    func earlyAnswer() async throws {
+        let upstream = try await TestUpstream.start("app")
+        try await RunningProxy.with(app(upstream)) { proxy in
+            let body = String(repeating: "b", count: 2_000_000)
+            let responses = try await blocking {
+                let client = try RawClient(proxy.listeners.ingress)
+                try client.send(
+                    "POST /early HTTP/1.1\r\nHost: app.localhost\r\nContent-Length: \(body.utf8.count)\r\n\r\n"
+                )
+                let early = try client.readResponse()
+                try client.send(body + "GET /bytes/4 HTTP/1.1\r\nHost: app.localhost\r\n\r\n")
+                return [early, try client.readResponse()]
+            }
+            #expect(responses.map(\.status) == [413, 200])
+            #expect(responses[0].text == "too large\n")
+            #expect(responses[1].text == "xxxx")
+        }
+        await upstream.stop()
+    }
+
     @Test("100 Continue comes back before the client sends its body")
     func continueFirst() async throws {
         let upstream = try await TestUpstream.start("app")
@@ -49,7 +87,8 @@ struct HTTPSemanticsTests {
             let client = try RawClient(proxy.listeners.ingress)
             let interim = try await blocking {
                 try client.send(
-                    "POST /continue HTTP/1.1\r\nHost: app.localhost\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+                    "POST /continue HTTP/1.1\r\nHost: app.localhost\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"
+                )
                 return try client.readResponse()
             }
             #expect(interim.status == 100)
@@ -95,7 +134,9 @@ struct HTTPSemanticsTests {
                     (1...3).map { "GET /n\($0) HTTP/1.1\r\nHost: app.localhost\r\n\r\n" }.joined())
                 return try (1...3).map { _ in try client.readResponse() }
             }
-            let uris = try responses.map { try JSONDecoder().decode(TestUpstream.Seen.self, from: Data($0.body)).uri }
+            let uris = try responses.map {
+                try JSONDecoder().decode(TestUpstream.Seen.self, from: Data($0.body)).uri
+            }
             #expect(uris == ["/n1", "/n2", "/n3"])
         }
         await upstream.stop()

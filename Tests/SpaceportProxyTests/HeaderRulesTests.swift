@@ -16,8 +16,10 @@ struct HeaderRulesTests {
     @Test("hop-by-hop headers, and those Connection names, do not leave their hop")
     func hopByHop() {
         var headers = HTTPHeaders([
-            ("Connection", "keep-alive, X-Private"), ("X-Private", "1"), ("Keep-Alive", "5"), ("TE", "trailers"),
-            ("Trailer", "X-Sum"), ("Upgrade", "websocket"), ("Proxy-Connection", "keep-alive"), ("X-Kept", "yes"),
+            ("Connection", "keep-alive, X-Private"), ("X-Private", "1"), ("Keep-Alive", "5"),
+            ("TE", "trailers"),
+            ("Trailer", "X-Sum"), ("Upgrade", "websocket"), ("Proxy-Connection", "keep-alive"),
+            ("X-Kept", "yes"),
         ])
         ForwardedHeaders.removeHopByHop(&headers, keepingUpgrade: false)
         #expect(headers.map(\.name) == ["X-Kept"])
@@ -25,7 +27,9 @@ struct HeaderRulesTests {
 
     @Test("an upgrade keeps Upgrade and says so in Connection")
     func upgradeKept() {
-        var headers = HTTPHeaders([("Connection", "Upgrade"), ("Upgrade", "websocket"), ("Sec-WebSocket-Key", "k")])
+        var headers = HTTPHeaders([
+            ("Connection", "Upgrade"), ("Upgrade", "websocket"), ("Sec-WebSocket-Key", "k"),
+        ])
         ForwardedHeaders.removeHopByHop(&headers, keepingUpgrade: true)
         #expect(headers["upgrade"] == ["websocket"])
         #expect(headers["connection"] == ["upgrade"])
@@ -40,7 +44,8 @@ struct HeaderRulesTests {
             upgrade: false)
         #expect(kept.headers["azds-route-as"] == ["bob"])
         let added = ForwardedHeaders.request(
-            head("/", [("Host", "a.localhost")]), path: "/", host: "a.localhost", routeHeader: "azds-route-as",
+            head("/", [("Host", "a.localhost")]), path: "/", host: "a.localhost",
+            routeHeader: "azds-route-as",
             routeAs: "default", requestID: "r1", clientIP: "127.0.0.1", via: "sp", upgrade: false)
         #expect(added.headers["azds-route-as"] == ["default"])
         #expect(added.headers["x-request-id"] == ["r1"])
@@ -52,14 +57,16 @@ struct HeaderRulesTests {
     func chunkedRequest() {
         let forwarded = ForwardedHeaders.request(
             head("/", [("Host", "a"), ("Transfer-Encoding", "chunked")]), path: "/", host: "a",
-            routeHeader: "azds-route-as", routeAs: "default", requestID: "r", clientIP: nil, via: "sp", upgrade: false)
+            routeHeader: "azds-route-as", routeAs: "default", requestID: "r", clientIP: nil, via: "sp",
+            upgrade: false)
         #expect(forwarded.headers["transfer-encoding"] == ["chunked"])
     }
 
     @Test("responses say which instance served them, and close when asked")
     func response() {
         let upstream = HTTPResponseHead(
-            version: .http1_1, status: .ok, headers: HTTPHeaders([("Connection", "keep-alive"), ("Keep-Alive", "5")]))
+            version: .http1_1, status: .ok,
+            headers: HTTPHeaders([("Connection", "keep-alive"), ("Keep-Alive", "5")]))
         let relayed = ForwardedHeaders.response(
             upstream, version: .http1_0, route: "servicea@azureuser", via: "sp", upgrade: false, close: true)
         #expect(relayed.version == .http1_0)
@@ -71,9 +78,15 @@ struct HeaderRulesTests {
     @Test("request targets: paths, absolute URLs as sent to a proxy, * and CONNECT's host:port")
     func targets() {
         #expect(RequestTarget("/a?b", isConnect: false) == .origin("/a?b"))
-        #expect(RequestTarget("http://serviceb/api?x=1", isConnect: false) == .absolute(authority: "serviceb", path: "/api?x=1"))
-        #expect(RequestTarget("HTTP://user@serviceb:80", isConnect: false) == .absolute(authority: "serviceb:80", path: "/"))
-        #expect(RequestTarget("http://serviceb?q", isConnect: false) == .absolute(authority: "serviceb", path: "/?q"))
+        #expect(
+            RequestTarget("http://serviceb/api?x=1", isConnect: false)
+                == .absolute(authority: "serviceb", path: "/api?x=1"))
+        #expect(
+            RequestTarget("HTTP://user@serviceb:80", isConnect: false)
+                == .absolute(authority: "serviceb:80", path: "/"))
+        #expect(
+            RequestTarget("http://serviceb?q", isConnect: false)
+                == .absolute(authority: "serviceb", path: "/?q"))
         #expect(RequestTarget("*", isConnect: false) == .asterisk)
         #expect(RequestTarget("serviceb:443", isConnect: true) == .authority("serviceb:443"))
         #expect(RequestTarget("ftp://x/", isConnect: false) == nil)
@@ -98,8 +111,10 @@ struct HeaderRulesTests {
     func logLine() {
         var hop = HopEvent(
             id: "h", flow: "f", phase: .end, time: "t", proxy: "p", listener: "egress:azureuser/servicea",
-            from: HopCaller(space: "azureuser", service: "servicea"), routeAs: "azureuser", routeAsSource: .header,
-            service: "serviceb", tried: ["azureuser", "default"], space: "default", upstream: "127.0.0.1:5002",
+            from: HopCaller(space: "azureuser", service: "servicea"), routeAs: "azureuser",
+            routeAsSource: .header,
+            service: "serviceb", tried: ["azureuser", "default"], space: "default",
+            upstream: "127.0.0.1:5002",
             method: "GET", host: "serviceb", path: "/api", status: 200, durationMs: 3.25)
         #expect(
             HopLogSink.line(hop)

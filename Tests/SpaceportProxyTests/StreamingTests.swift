@@ -25,7 +25,9 @@ struct StreamingTests {
         try await RunningProxy.with(singleService(upstream)) { proxy in
             let before = residentBytes()
             let peak = PeakMemory()
-            let result = try await Curl.download(["--limit-rate", "60M", proxy.url("app.localhost", "/bytes/\(bigBody)")])
+            let result = try await Curl.download([
+                "--limit-rate", "60M", proxy.url("app.localhost", "/bytes/\(bigBody)"),
+            ])
             let grew = peak.stop() - before
             #expect(result.status == 200)
             #expect(result.bytes == bigBody)
@@ -48,14 +50,17 @@ struct StreamingTests {
                 let peak = PeakMemory()
                 let upload =
                     chunked
-                    ? try await Curl.run(["-T", "-", proxy.url("app.localhost", "/count?slow")], stdinFile: file.path)
+                    ? try await Curl.run(
+                        ["-T", "-", proxy.url("app.localhost", "/count?slow")], stdinFile: file.path)
                     : try await Curl.run(["-T", file.path, proxy.url("app.localhost", "/count?slow")])
                 let grew = peak.stop() - before
                 #expect(upload.status == 200)
                 #expect(try upload.seen().bodyBytes == bigBody)
                 #expect(try upload.seen().header("transfer-encoding") == (chunked ? "chunked" : nil))
                 #expect(grew < memoryBudget, "resident memory grew by \(grew / 1_048_576) MiB")
-                print("100 MB upload (\(chunked ? "chunked" : "content-length")): resident memory grew by \(grew / 1024) KiB")
+                print(
+                    "100 MB upload (\(chunked ? "chunked" : "content-length")): resident memory grew by \(grew / 1024) KiB"
+                )
             }
         }
         await upstream.stop()
@@ -80,7 +85,9 @@ struct StreamingTests {
             #expect(seen.bodyBytes == body.utf8.count)
             #expect(seen.header("transfer-encoding") == "chunked")
 
-            try await blocking { try client.send("GET /bytes/300000?chunked HTTP/1.1\r\nHost: app.localhost\r\n\r\n") }
+            try await blocking {
+                try client.send("GET /bytes/300000?chunked HTTP/1.1\r\nHost: app.localhost\r\n\r\n")
+            }
             let down = try await blocking { try client.readResponse() }
             #expect(down.headers["transfer-encoding"] == "chunked")
             #expect(down.body.count == 300_000)

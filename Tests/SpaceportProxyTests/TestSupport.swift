@@ -24,7 +24,9 @@ final class HopCollector: EventSink {
             if let hop = hops.first(where: { $0.phase == .end && matches($0) }) { return hop }
             try await Task.sleep(for: .milliseconds(20))
         }
-        throw TestFailure("no matching hop ended; hops so far: \(hops.map { "\($0.phase) \($0.status ?? 0) \($0.error ?? "")" })")
+        throw TestFailure(
+            "no matching hop ended; hops so far: \(hops.map { "\($0.phase) \($0.status ?? 0) \($0.error ?? "")" })"
+        )
     }
 }
 
@@ -77,7 +79,8 @@ struct RunningProxy {
         var logger = Logger(label: "test-proxy")
         logger.logLevel = .error
         let proxy = RoutingProxy(
-            store: store, name: "test", ingress: Address(host: "127.0.0.1", port: 0), sink: hops, logger: logger)
+            store: store, name: "test", ingress: Address(host: "127.0.0.1", port: 0), sink: hops,
+            logger: logger)
         let listeners = try await proxy.start()
         return RunningProxy(proxy: proxy, store: store, listeners: listeners, hops: hops)
     }
@@ -106,9 +109,12 @@ struct CurlResponse {
 
 enum Curl {
     /// Runs curl with `-i`; interim (1xx) responses are skipped.
-    static func run(_ arguments: [String], stdin: Data? = nil, stdinFile: String? = nil) async throws -> CurlResponse {
+    static func run(_ arguments: [String], stdin: Data? = nil, stdinFile: String? = nil) async throws
+        -> CurlResponse
+    {
         let result = try await Run.process(
-            "/usr/bin/curl", ["-sS", "-i", "--max-time", "120"] + arguments, stdin: stdin, stdinFile: stdinFile)
+            "/usr/bin/curl", ["-sS", "-i", "--max-time", "120"] + arguments, stdin: stdin,
+            stdinFile: stdinFile)
         guard result.status == 0 else {
             throw TestFailure("curl \(arguments) failed: \(String(decoding: result.stderr, as: UTF8.self))")
         }
@@ -117,13 +123,17 @@ enum Curl {
             guard let end = rest.firstRange(of: Data("\r\n\r\n".utf8)) else {
                 throw TestFailure("curl printed no response head: \(String(decoding: rest, as: UTF8.self))")
             }
-            let lines = String(decoding: rest[..<end.lowerBound], as: UTF8.self).components(separatedBy: "\r\n")
+            let lines = String(decoding: rest[..<end.lowerBound], as: UTF8.self).components(
+                separatedBy: "\r\n")
             let status = Int(lines[0].split(separator: " ")[1]) ?? 0
             rest = rest[end.upperBound...]
             if status >= 200 || status == 101 {
                 let headers = lines.dropFirst().compactMap { line -> (name: String, value: String)? in
                     guard let colon = line.firstIndex(of: ":") else { return nil }
-                    return (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+                    return (
+                        String(line[..<colon]),
+                        line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                    )
                 }
                 return CurlResponse(status: status, headers: headers, body: Data(rest))
             }
@@ -135,9 +145,12 @@ extension Curl {
     /// Fetches a body without keeping it: the status and how many bytes arrived.
     static func download(_ arguments: [String]) async throws -> (status: Int, bytes: Int) {
         let result = try await Run.process(
-            "/usr/bin/curl", ["-sS", "--max-time", "120", "-o", "/dev/null", "-w", "%{http_code} %{size_download}"] + arguments)
+            "/usr/bin/curl",
+            ["-sS", "--max-time", "120", "-o", "/dev/null", "-w", "%{http_code} %{size_download}"] + arguments
+        )
         let words = String(decoding: result.stdout, as: UTF8.self).split(separator: " ")
-        guard result.status == 0, words.count == 2, let status = Int(words[0]), let bytes = Int(words[1]) else {
+        guard result.status == 0, words.count == 2, let status = Int(words[0]), let bytes = Int(words[1])
+        else {
             throw TestFailure("curl \(arguments) failed: \(String(decoding: result.stderr, as: UTF8.self))")
         }
         return (status, bytes)
@@ -281,7 +294,9 @@ final class RawClient: @unchecked Sendable {
     func send(_ bytes: [UInt8]) throws {
         var sent = 0
         while sent < bytes.count {
-            let n = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let n = bytes[sent...].withUnsafeBytes {
+                Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
             guard n > 0 else { throw TestFailure("send failed") }
             sent += n
         }
@@ -320,12 +335,16 @@ final class RawClient: @unchecked Sendable {
         return all
     }
 
-    /// One response: status, headers and a body framed by Content-Length or chunks (or EOF).
-    func readResponse() throws -> RawResponse {
+    /// One response: status, headers and a body framed by Content-Length or chunks (or EOF);
+    /// an answer to HEAD has no body whatever its headers say.
+    func readResponse(toHead: Bool = false) throws -> RawResponse {
         var buffer: [UInt8] = []
         let marker = Array("\r\n\r\n".utf8)
         while buffer.firstRange(of: marker) == nil {
-            guard let chunk = readSome() else { throw TestFailure("connection ended before a response head: \(String(decoding: buffer, as: UTF8.self))") }
+            guard let chunk = readSome() else {
+                throw TestFailure(
+                    "connection ended before a response head: \(String(decoding: buffer, as: UTF8.self))")
+            }
             buffer += chunk
         }
         let end = buffer.firstRange(of: marker)!
@@ -335,10 +354,13 @@ final class RawClient: @unchecked Sendable {
         var headers: [String: String] = [:]
         for line in lines.dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
+                in: .whitespaces)
         }
         var response = RawResponse(status: status, headers: headers, body: [])
-        if let length = headers["content-length"].flatMap(Int.init) {
+        if toHead || status < 200 {
+            return response
+        } else if let length = headers["content-length"].flatMap(Int.init) {
             response.body = read(count: length)
         } else if headers["transfer-encoding"]?.lowercased() == "chunked" {
             response.body = try readChunks()
@@ -380,4 +402,28 @@ struct RawResponse {
     var headers: [String: String]
     var body: [UInt8]
     var text: String { String(decoding: body, as: UTF8.self) }
+}
+
+/// A log handler that keeps what it is given, for tests that read the log.
+struct CapturingLogHandler: LogHandler {
+    final class Lines: Sendable {
+        private let lines = Mutex<[(Logger.Level, String)]>([])
+        func append(_ level: Logger.Level, _ line: String) { lines.withLock { $0.append((level, line)) } }
+        var all: [(level: Logger.Level, message: String)] {
+            lines.withLock { $0 }.map { (level: $0.0, message: $0.1) }
+        }
+    }
+
+    let lines: Lines
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        lines.append(event.level, event.message.description)
+    }
 }

@@ -10,7 +10,7 @@ import Synchronization
 /// - `/bytes/N` streams N bytes (`?chunked` for a chunked body), writing only while the socket takes more;
 /// - `/count` reads the whole body and answers how many bytes came (`?slow` reads at a few MB/s);
 /// - `/status/N` answers status N (no body for 204 and 304);
-/// - `/continue` answers 100 Continue before reading the body;
+/// - `/continue` answers 100 Continue before reading the body; `/early` answers 413 before reading it;
 /// - `/hang` never answers; `/hangup` closes without answering;
 /// - anything else answers JSON: the server's name, method, uri, headers and body size.
 final class TestUpstream: Sendable {
@@ -47,7 +47,8 @@ final class TestUpstream: Sendable {
             }
             .bind(host: "127.0.0.1", port: 0).get()
         return TestUpstream(
-            name: name, address: Address(host: "127.0.0.1", port: channel.localAddress!.port!), channel: channel,
+            name: name, address: Address(host: "127.0.0.1", port: channel.localAddress!.port!),
+            channel: channel,
             counters: counters)
     }
 
@@ -97,9 +98,21 @@ private final class AppHandler: ChannelDuplexHandler {
             slow = head.uri.contains("slow")
             if head.uri.hasPrefix("/continue") {
                 context.writeAndFlush(
-                    wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .continue))), promise: nil)
+                    wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .continue))),
+                    promise: nil)
             } else if head.uri.hasPrefix("/hangup") {
                 context.close(promise: nil)
+            } else if head.uri.hasPrefix("/early") {
+                let body = context.channel.allocator.buffer(string: "too large\n")
+                var headers = HTTPHeaders()
+                headers.add(name: "content-length", value: String(body.readableBytes))
+                context.write(
+                    wrapOutboundOut(
+                        .head(HTTPResponseHead(version: .http1_1, status: .payloadTooLarge, headers: headers))
+                    ),
+                    promise: nil)
+                context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             }
         case .body(let buffer):
             bodyBytes += buffer.readableBytes
@@ -108,7 +121,7 @@ private final class AppHandler: ChannelDuplexHandler {
                 pausedUntil = .now() + .microseconds(Int64(buffer.readableBytes / 32))
             }
         case .end:
-            guard let head else { return }
+            guard let head, !head.uri.hasPrefix("/early") else { return }
             respond(head, context)
         }
     }
@@ -133,7 +146,8 @@ private final class AppHandler: ChannelDuplexHandler {
             } else {
                 headers.add(name: "content-length", value: String(count))
             }
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))),
+            context.write(
+                wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))),
                 promise: nil)
             guard head.method != .HEAD else {
                 context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
@@ -148,11 +162,15 @@ private final class AppHandler: ChannelDuplexHandler {
             var headers = HTTPHeaders()
             let status = HTTPResponseStatus(statusCode: code)
             let body = status.mayHaveResponseBody ? "status \(code)\n" : ""
-            if status.mayHaveResponseBody { headers.add(name: "content-length", value: String(body.utf8.count)) }
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))),
+            if status.mayHaveResponseBody {
+                headers.add(name: "content-length", value: String(body.utf8.count))
+            }
+            context.write(
+                wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))),
                 promise: nil)
             if !body.isEmpty && head.method != .HEAD {
-                context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))),
+                context.write(
+                    wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))),
                     promise: nil)
             }
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
@@ -168,10 +186,12 @@ private final class AppHandler: ChannelDuplexHandler {
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: "application/json")
         headers.add(name: "content-length", value: String(data.count))
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))),
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))),
             promise: nil)
         if head.method != .HEAD {
-            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: data)))),
+            context.write(
+                wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: data)))),
                 promise: nil)
         }
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
@@ -220,10 +240,13 @@ final class EchoServer: Sendable {
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Echo()) }
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(Echo())
+                }
             }
             .bind(host: "127.0.0.1", port: 0).get()
-        return EchoServer(address: Address(host: "127.0.0.1", port: channel.localAddress!.port!), channel: channel)
+        return EchoServer(
+            address: Address(host: "127.0.0.1", port: channel.localAddress!.port!), channel: channel)
     }
 
     func stop() async { try? await channel.close() }
@@ -262,10 +285,13 @@ final class UpgradeServer: Sendable {
     static func start() async throws -> UpgradeServer {
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Switch()) }
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(Switch())
+                }
             }
             .bind(host: "127.0.0.1", port: 0).get()
-        return UpgradeServer(address: Address(host: "127.0.0.1", port: channel.localAddress!.port!), channel: channel)
+        return UpgradeServer(
+            address: Address(host: "127.0.0.1", port: channel.localAddress!.port!), channel: channel)
     }
 
     func stop() async { try? await channel.close() }
@@ -286,9 +312,11 @@ final class UpgradeServer: Sendable {
             guard let end = head.range(of: "\r\n\r\n") else { return }
             switched = true
             let answer =
-                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n" + UpgradeServer.greeting
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n"
+                + UpgradeServer.greeting
                 + head[end.upperBound...]
-            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: answer)), promise: nil)
+            context.writeAndFlush(
+                wrapOutboundOut(context.channel.allocator.buffer(string: answer)), promise: nil)
         }
     }
 }

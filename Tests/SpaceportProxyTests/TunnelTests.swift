@@ -7,24 +7,24 @@ import Testing
 /// it prints the server's port, reads the proxy's URL, sends messages through the proxy
 /// and prints what came back.
 private let webSocketScript = #"""
-import asyncio, sys, websockets
+    import asyncio, sys, websockets
 
-async def echo(socket):
-    async for message in socket:
-        await socket.send(message)
+    async def echo(socket):
+        async for message in socket:
+            await socket.send(message)
 
-async def main():
-    async with websockets.serve(echo, "127.0.0.1", 0, compression=None) as server:
-        print(server.sockets[0].getsockname()[1], flush=True)
-        url = sys.stdin.readline().strip()
-        async with websockets.connect(url, host="127.0.0.1", compression=None) as client:
-            for message in ["hello", "through", "spaceport", "x" * 100000]:
-                await client.send(message)
-                reply = await client.recv()
-                print(reply if len(reply) < 100 else "long:%d" % len(reply), flush=True)
+    async def main():
+        async with websockets.serve(echo, "127.0.0.1", 0, compression=None) as server:
+            print(server.sockets[0].getsockname()[1], flush=True)
+            url = sys.stdin.readline().strip()
+            async with websockets.connect(url, host="127.0.0.1", compression=None) as client:
+                for message in ["hello", "through", "spaceport", "x" * 100000]:
+                    await client.send(message)
+                    reply = await client.recv()
+                    print(reply if len(reply) < 100 else "long:%d" % len(reply), flush=True)
 
-asyncio.run(main())
-"""#
+    asyncio.run(main())
+    """#
 
 @Suite("Tunnels: WebSocket, upgrades and raw TCP")
 struct TunnelTests {
@@ -76,7 +76,8 @@ struct TunnelTests {
             let client = try RawClient(proxy.listeners.ingress)
             let response = try await blocking {
                 try client.send(
-                    "GET /switch HTTP/1.1\r\nHost: echo.localhost\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+                    "GET /switch HTTP/1.1\r\nHost: echo.localhost\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n"
+                )
                 return try client.readResponse()
             }
             #expect(response.status == 101)
