@@ -99,6 +99,14 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        .testTarget(
+            name: "SpaceportHostileTests",
+            dependencies: [
+                "SpaceportCore", "SpaceportProxy", "SpaceportFeed", "SpaceportDashboard",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "SpaceportEndToEndTests", dependencies: ["SpaceportCore"]),
     ]
 )

@@ -13,16 +13,14 @@ enum StatusBar {
         let bar = layout.statusBar
         guard !bar.isEmpty else { return }
         canvas.fill(bar, role: .statusBar)
-        var pieces = self.pieces(dashboard, at: now)
+        var pieces = self.pieces(dashboard, width: bar.width, at: now)
         let help = Piece(text: "? help", role: .statusBarKey, priority: 5)
         let separator = "  "
         func width() -> Int {
             (pieces + [help]).reduce(0) { $0 + Columns.width(of: $1.text) + Columns.width(of: separator) } + 1
         }
-        while width() > bar.width,
-            let worst = pieces.indices.max(by: { pieces[$0].priority < pieces[$1].priority }),
-            pieces.count > 1
-        {
+        while width() > bar.width, pieces.count > 1 {
+            let worst = pieces.indices.reduce(0) { pieces[$1].priority >= pieces[$0].priority ? $1 : $0 }
             pieces.remove(at: worst)
         }
         var x = bar.x + 1
@@ -36,7 +34,8 @@ enum StatusBar {
         }
     }
 
-    private static func pieces(_ dashboard: Dashboard, at now: Double) -> [Piece] {
+    /// The pieces in screen order; on a tie the rightmost goes first.
+    private static func pieces(_ dashboard: Dashboard, width: Int, at now: Double) -> [Piece] {
         let view = dashboard.view
         let model = dashboard.model
         var pieces: [Piece] = []
@@ -46,35 +45,32 @@ enum StatusBar {
         if view.isPaused {
             pieces.append(Piece(text: "PAUSED", role: .statusBarKey, priority: 1))
         } else {
-            pieces.append(
-                Piece(text: view.following ? "following" : "scrolled", role: .statusBar, priority: 3))
+            pieces.append(Piece(text: view.following ? "following" : "scrolled", role: .statusBar, priority: 4))
         }
         if !view.filter.isEmpty {
-            pieces.append(
-                Piece(text: "filter \(Sanitized.line(view.filter.text))", role: .statusBarKey, priority: 1))
+            pieces.append(Piece(text: "filter \(Sanitized.line(view.filter.text))", role: .statusBarKey, priority: 1))
         }
         let listeners = model.sources.flatMap { $0.hello?.listeners ?? [] }.map(Sanitized.line)
         for ingress in listeners where ingress.hasPrefix("ingress ") {
             pieces.append(Piece(text: ingress, role: .statusBar, priority: 2))
         }
-        let others = listeners.filter { !$0.hasPrefix("ingress ") }.count
-        if others > 0 {
-            pieces.append(
-                Piece(text: "+\(others) listener\(others == 1 ? "" : "s")", role: .statusBar, priority: 6))
-        }
+        pieces.append(Piece(text: "\(Formatting.count(model.eventRate(at: now))) ev/s", role: .statusBar, priority: 3))
+        let dropped = model.totalDropped
+        pieces.append(
+            Piece(text: "dropped \(dropped)", role: dropped > 0 ? .error : .statusBar, priority: dropped > 0 ? 2 : 5))
+        // A long value (a socket path) keeps its end, the part that tells one from another.
+        let room = max(20, width / 4)
         for item in dashboard.statusItems {
-            pieces.append(
-                Piece(text: "\(item.key) \(Sanitized.line(item.value))", role: .statusBar, priority: 3))
+            var value = Sanitized.line(item.value)
+            if Columns.width(of: value) > room { value = "…" + String(value.suffix(room - 1)) }
+            pieces.append(Piece(text: "\(item.key) \(value)", role: .statusBar, priority: 3))
         }
         let connected = model.sources.filter(\.connected).count
         pieces.append(Piece(text: "feeds \(connected)/\(model.sources.count)", role: .statusBar, priority: 4))
-        pieces.append(
-            Piece(text: "\(Formatting.count(model.eventRate(at: now))) ev/s", role: .statusBar, priority: 4))
-        let dropped = model.totalDropped
-        pieces.append(
-            Piece(
-                text: "dropped \(dropped)", role: dropped > 0 ? .error : .statusBar,
-                priority: dropped > 0 ? 2 : 5))
+        let others = listeners.filter { !$0.hasPrefix("ingress ") }.count
+        if others > 0 {
+            pieces.append(Piece(text: "+\(others) listener\(others == 1 ? "" : "s")", role: .statusBar, priority: 6))
+        }
         return pieces
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import SpaceportCore
+import SpaceportFeed
 import SpaceportProxy
 
 struct ProxyCommand: AsyncParsableCommand {
@@ -14,6 +15,10 @@ struct ProxyCommand: AsyncParsableCommand {
             the last good spaces stay in effect. One line per request goes to stderr. \
             SIGINT or SIGTERM stops accepting, lets requests in flight finish (up to the \
             file's drain timeout) and exits 0.
+
+            Every routing decision also streams on the proxy's feed, a Unix socket at \
+            $XDG_RUNTIME_DIR/spaceport/<name>.sock (else /tmp/spaceport-<uid>/<name>.sock): \
+            `spaceport tail` and `spaceport dash --attach` read it. See docs/feed-protocol.md.
             """
     )
 
@@ -31,6 +36,15 @@ struct ProxyCommand: AsyncParsableCommand {
     @Flag(help: "Log no line per request; where it listens, warnings and errors still go to stderr.")
     var quiet = false
 
+    @Option(
+        help: ArgumentHelp(
+            "Also serve the feed on TCP here; needs a token (--feed-token or $SPACEPORT_FEED_TOKEN).",
+            valueName: "host:port"))
+    var feedTcp: String?
+
+    @Option(help: "The token TCP feed clients must send first (default: $SPACEPORT_FEED_TOKEN).")
+    var feedToken: String?
+
     func validate() throws {
         if let ingress {
             do {
@@ -42,6 +56,22 @@ struct ProxyCommand: AsyncParsableCommand {
         if let problem = Names.problem(with: name) {
             throw ValidationError("--name: \(problem)")
         }
+        if let feedTcp {
+            do {
+                _ = try Address(parsing: feedTcp)
+            } catch {
+                throw ValidationError("--feed-tcp: \(error)")
+            }
+            if resolvedToken == nil {
+                throw ValidationError(
+                    "--feed-tcp needs a token: pass --feed-token or set SPACEPORT_FEED_TOKEN")
+            }
+        }
+    }
+
+    private var resolvedToken: String? {
+        feedToken
+            ?? ProcessInfo.processInfo.environment["SPACEPORT_FEED_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
     }
 
     func run() async throws {
@@ -54,23 +84,39 @@ struct ProxyCommand: AsyncParsableCommand {
         } catch {
             throw CommandFailure.report(spaces.describe(error))
         }
+        let hello = { (listeners: [String]) in
+            FeedHello(
+                proxy: name, pid: Int(getpid()), version: SpaceportVersion.current, listeners: listeners)
+        }
+        let hub = FeedHub(store: store, hello: hello([]))
+        let sink: any EventSink = quiet ? hub : FanOutSink([hub, HopLogSink(logger: logger)])
         let proxy = RoutingProxy(
-            store: store, name: name, ingress: try ingress.map { try Address(parsing: $0) },
-            sink: quiet ? nil : HopLogSink(logger: logger), logger: logger)
+            store: store, name: name, ingress: try ingress.map { try Address(parsing: $0) }, sink: sink,
+            logger: logger)
+        let server = FeedServer(
+            hub: hub,
+            options: FeedServerOptions(
+                name: name, tcp: try feedTcp.map { try Address(parsing: $0) }, token: resolvedToken),
+            logger: logger)
         do {
-            _ = try await proxy.start()
+            let listeners = try await proxy.start()
+            hub.hello = hello(listeners.descriptions)
         } catch {
+            hub.close()
             throw CommandFailure.report("\(error)")
         }
-        await waitForSignal()
+        do {
+            let feed = try await server.start()
+            logger.info("feed on \(feed.socketPath)\(feed.tcp.map { " and tcp://\($0)" } ?? "")")
+        } catch {
+            await proxy.shutdown(drainMs: 0)
+            hub.close()
+            throw CommandFailure.report("\(error)")
+        }
+        await Signals.waitForInterrupt()
         logger.notice("stopping: letting requests in flight finish")
         await proxy.shutdown()
-    }
-
-    private func waitForSignal() async {
-        let (stops, stop) = AsyncStream.makeStream(of: Void.self)
-        let stopper = SignalStopper(signals: [SIGINT, SIGTERM]) { stop.yield() }
-        for await _ in stops { break }
-        stopper.cancel()
+        await server.shutdown()
+        hub.close()
     }
 }

@@ -63,7 +63,7 @@ struct ScreenTests {
             │                    ││                                                                                                │
             │                    ││                                                                                                │
             └────────────────────┘└────────────────────────────────────────────────────────────────────────────────────────────────┘
-             following  ingress 127.0.0.1:8080  feeds 1/1  1.2 ev/s  dropped 0                                               ? help
+             following  ingress 127.0.0.1:8080  1.2 ev/s  dropped 0  feeds 1/1                                               ? help
             """#)
     }
 
@@ -152,7 +152,7 @@ struct ScreenTests {
             │ │                                                                                              │ │
             │ └──────────────────────────────────────────────────────────────────────────────────────────────┘ │
             └────────────────────┘└────────────────────────────────────────────────────────────────────────────┘
-             scrolled  ingress 127.0.0.1:8080  feeds 1/1  1.2 ev/s  dropped 0                            ? help
+             scrolled  ingress 127.0.0.1:8080  1.2 ev/s  dropped 0  feeds 1/1                            ? help
             """#)
         #expect(screen.role(of: "default  ✓ served") == .chainServed)
         #expect(screen.role(of: "✗ tried") == .chainSkipped)
@@ -220,7 +220,7 @@ struct ScreenTests {
             │ │   ↓ j              scroll down                                                               │ │
             │ └───────────────────────────────────────────────────────────────────────────────────── → more ─┘ │
             └────────────────────┘└────────────────────────────────────────────────────────────────────────────┘
-             following  ingress 127.0.0.1:8080  feeds 1/1  0.4 ev/s  dropped 0                           ? help
+             following  ingress 127.0.0.1:8080  0.4 ev/s  dropped 0  feeds 1/1                           ? help
             """#)
         _ = dashboard.press(.pageDown)
         #expect(
