@@ -363,9 +363,8 @@ class FeedClient:
         self.greeting = json.loads(line)
 
     def finish(self):
-        self.process.stdin.close()
         try:
-            out, err = self.process.communicate(timeout=30)
+            out, err = self.process.communicate(input="stop\n", timeout=30)
         except subprocess.TimeoutExpired:
             self.process.kill()
             out, err = self.process.communicate()

@@ -46,6 +46,11 @@ static inline mmask_t spaceport_button1_clicked(void) { return BUTTON1_CLICKED; 
 static inline mmask_t spaceport_button4_pressed(void) { return BUTTON4_PRESSED; }
 static inline mmask_t spaceport_button5_pressed(void) { return BUTTON5_PRESSED; }
 
+/* The C library's idea of a character's width, which curses follows (declared here since
+   wchar.h hides it without _XOPEN_SOURCE). */
+extern int wcwidth(wchar_t c);
+static inline int spaceport_wcwidth(wchar_t c) { return wcwidth(c); }
+
 /* The codeset setlocale chose, to know whether line-drawing characters will show. */
 static inline const char *spaceport_codeset(void) { return nl_langinfo(CODESET); }
 

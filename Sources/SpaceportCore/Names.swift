@@ -48,6 +48,9 @@ public enum Printable {
                 break
             }
             switch scalar.value {
+            // Bidirectional overrides and isolates would reorder what the reader sees around them.
+            case 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069:
+                out += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
             case 0x20..<0x7F, 0xA0...: out.unicodeScalars.append(scalar)
             default: out += "\\x" + hex(UInt8(truncatingIfNeeded: scalar.value))
             }

@@ -1,7 +1,7 @@
 /// The selected space's services: owned, inherited (from which space) or missing, the
 /// space's own override, the upstream that serves, its health and the request rate.
 enum ServicesPane {
-    private struct Columns_ {
+    private struct Widths {
         var service: Int
         var servedBy: Int
         var upstream: Int
@@ -84,9 +84,9 @@ enum ServicesPane {
     }
 
     /// Fixed widths for a pane `width` wide; the rightmost columns go first when it is narrow.
-    private static func widths(for rows: [ServiceRow], width: Int) -> Columns_ {
+    private static func widths(for rows: [ServiceRow], width: Int) -> Widths {
         let service = min(max(rows.map { Columns.width(of: $0.service) }.max() ?? 7, 7), 24)
-        var columns = Columns_(service: service, servedBy: 0, upstream: 21, health: 6, rate: 7)
+        var columns = Widths(service: service, servedBy: 0, upstream: 21, health: 6, rate: 7)
         let fixed = {
             [1, columns.service, 3, columns.upstream, columns.health, columns.rate].reduce(0) {
                 $1 > 0 ? $0 + $1 + 1 : $0
@@ -99,7 +99,7 @@ enum ServicesPane {
         return columns
     }
 
-    private static func line(_ pieces: [(String, Role)], columns: Columns_) -> Line {
+    private static func line(_ pieces: [(String, Role)], columns: Widths) -> Line {
         var line = Line()
         let specs = [
             (1, false), (columns.service, false), (columns.servedBy, false), (3, false),

@@ -45,19 +45,24 @@ enum StatusBar {
         if view.isPaused {
             pieces.append(Piece(text: "PAUSED", role: .statusBarKey, priority: 1))
         } else {
-            pieces.append(Piece(text: view.following ? "following" : "scrolled", role: .statusBar, priority: 4))
+            pieces.append(
+                Piece(text: view.following ? "following" : "scrolled", role: .statusBar, priority: 4))
         }
         if !view.filter.isEmpty {
-            pieces.append(Piece(text: "filter \(Sanitized.line(view.filter.text))", role: .statusBarKey, priority: 1))
+            pieces.append(
+                Piece(text: "filter \(Sanitized.line(view.filter.text))", role: .statusBarKey, priority: 1))
         }
         let listeners = model.sources.flatMap { $0.hello?.listeners ?? [] }.map(Sanitized.line)
         for ingress in listeners where ingress.hasPrefix("ingress ") {
             pieces.append(Piece(text: ingress, role: .statusBar, priority: 2))
         }
-        pieces.append(Piece(text: "\(Formatting.count(model.eventRate(at: now))) ev/s", role: .statusBar, priority: 3))
+        pieces.append(
+            Piece(text: "\(Formatting.count(model.eventRate(at: now))) ev/s", role: .statusBar, priority: 3))
         let dropped = model.totalDropped
         pieces.append(
-            Piece(text: "dropped \(dropped)", role: dropped > 0 ? .error : .statusBar, priority: dropped > 0 ? 2 : 5))
+            Piece(
+                text: "dropped \(dropped)", role: dropped > 0 ? .error : .statusBar,
+                priority: dropped > 0 ? 2 : 5))
         // A long value (a socket path) keeps its end, the part that tells one from another.
         let room = max(20, width / 4)
         for item in dashboard.statusItems {
@@ -69,7 +74,8 @@ enum StatusBar {
         pieces.append(Piece(text: "feeds \(connected)/\(model.sources.count)", role: .statusBar, priority: 4))
         let others = listeners.filter { !$0.hasPrefix("ingress ") }.count
         if others > 0 {
-            pieces.append(Piece(text: "+\(others) listener\(others == 1 ? "" : "s")", role: .statusBar, priority: 6))
+            pieces.append(
+                Piece(text: "+\(others) listener\(others == 1 ? "" : "s")", role: .statusBar, priority: 6))
         }
         return pieces
     }

@@ -272,6 +272,11 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
             } else if exchange.requestSent {
                 exchange.responseEnded = true
                 finish(exchange, upstream, trailers: trailers)
+            } else if exchange.closeClient {
+                // An early answer on a connection that ends with it: the rest of the request has nowhere to go.
+                exchange.responseEnded = true
+                exchange.upstreamReusable = false
+                finish(exchange, upstream, trailers: trailers)
             } else {
                 // An early answer (a 413, say): the rest of the request still goes upstream.
                 exchange.responseEnded = true
@@ -327,6 +332,8 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
         // After an upgrade request the decoder reads no further requests, so a refused upgrade ends the connection.
         if request.isUpgrade && !switching { exchange.closeClient = true }
         if !delimited && !request.clientVersion.isAtLeast11 { exchange.closeClient = true }
+        // A client told no before it sent its body may never send it: its next bytes could be either.
+        if !exchange.requestEnded && RequestFraming.awaitsContinue(request.head) { exchange.closeClient = true }
         let relayed = ForwardedHeaders.response(
             head, version: request.clientVersion, route: request.routeLabel, via: info.reporter.proxy,
             upgrade: switching, close: exchange.closeClient && !switching)

@@ -13,12 +13,16 @@ enum ForwardedHeaders {
         "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
     ]
 
+    /// Fields a Connection header may not remove: the message's length and where it goes.
+    /// Without its Content-Length, a body would reach the next hop as a request of its own.
+    static let endToEnd: Set<String> = ["host", "content-length"]
+
     /// Removes hop-by-hop fields and those the Connection field names. An upgrade keeps
     /// `Upgrade` and says `Connection: upgrade`, so the next hop can switch protocols too.
     static func removeHopByHop(_ headers: inout HTTPHeaders, keepingUpgrade: Bool) {
         let named = headers[canonicalForm: "connection"].map { $0.lowercased() }
         let upgrade = headers["upgrade"]
-        for name in hopByHop + named where name != "host" {
+        for name in hopByHop + named where !endToEnd.contains(name) {
             headers.remove(name: name)
         }
         if keepingUpgrade, !upgrade.isEmpty {

@@ -111,13 +111,18 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
     private struct Refusal: Error {
         var answer: ErrorAnswer
         var hop: Hop
+        /// The request's framing is in doubt, so nothing after it on the connection can be trusted.
+        var framing = false
     }
 
     private func refuse(_ refusal: Refusal, head: HTTPRequestHead, _ context: ChannelHandlerContext) {
         var hop = refusal.hop
         hop.refuse(refusal.answer)
-        // After an upgrade or a CONNECT the decoder reads no further requests on this connection.
-        let close = !head.isKeepAlive || ForwardedHeaders.isUpgrade(head) || head.method == .CONNECT
+        // After an upgrade or a CONNECT the decoder reads no further requests on this connection;
+        // a client told no before its body may never send it, so its next bytes would be misread.
+        let close =
+            !head.isKeepAlive || ForwardedHeaders.isUpgrade(head) || head.method == .CONNECT || refusal.framing
+            || RequestFraming.awaitsContinue(head)
         state = close ? .closing : .refusing
         context.writeAnswer(
             refusal.answer, version: head.version, route: hop.routeLabel, close: close,
@@ -136,10 +141,16 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
         func refusal(_ status: HTTPResponseStatus, _ message: String) -> Result<RoutedRequest, Refusal> {
             .failure(Refusal(answer: ErrorAnswer(status, message), hop: hop))
         }
+        if let answer = RequestFraming.problem(head) {
+            return .failure(Refusal(answer: answer, hop: hop, framing: true))
+        }
         guard let target else {
             return refusal(
                 .badRequest,
                 "the request target '\(Printable.clip(head.uri))' is neither a path nor an http:// URL")
+        }
+        if target == .asterisk && head.method != .OPTIONS {
+            return refusal(.badRequest, "the request target '*' is for OPTIONS only, not \(head.method.rawValue)")
         }
         if case .authority = target {
             return refusal(

@@ -73,6 +73,14 @@ final class CursesScreen {
                 wide.append(0)
                 setcchar(&cell, wide, palette.attributes(for: now.role), palette.pair(for: now.role), nil)
                 mvwadd_wch(spaceport_stdscr(), Int32(y), Int32(x), &cell)
+                // Where the C library thinks a character we measured wide is narrow, blank its right half.
+                if x + 1 < frame.size.width, frame.cell(x: x + 1, y: y).isContinuation,
+                    spaceport_wcwidth(wide[0]) < 2
+                {
+                    setcchar(
+                        &cell, [32, 0], palette.attributes(for: now.role), palette.pair(for: now.role), nil)
+                    mvwadd_wch(spaceport_stdscr(), Int32(y), Int32(x + 1), &cell)
+                }
             }
         }
         previous = frame

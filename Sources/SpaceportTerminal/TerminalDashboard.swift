@@ -42,11 +42,18 @@ public final class TerminalDashboard: @unchecked Sendable {
         return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     }
 
+    /// Whether this process can draw here: TERM set and not dumb, a terminal on stdin and stdout.
+    /// Call it before starting anything else, so a bad terminal fails fast and plainly.
+    public static func checkTerminal(
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(TerminalError) {
+        try TerminalError.check(environment: environment, isTerminal: isatty(0) == 1 && isatty(1) == 1)
+    }
+
     /// Takes over the terminal until the user quits or `inbox.requestQuit()` is called
     /// (SIGINT, SIGTERM and SIGHUP do that); the terminal is restored on every way out.
     public func run() throws(TerminalError) {
-        try TerminalError.check(
-            environment: ProcessInfo.processInfo.environment, isTerminal: isatty(0) == 1 && isatty(1) == 1)
+        try Self.checkTerminal()
         let signals = SignalWatch(inbox: inbox)
         defer { signals.stop() }
         let frame = max(1, 1000 / max(1, options.framesPerSecond))

@@ -66,7 +66,12 @@ struct DashCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let session = try DashboardSession(theme: theme)
+        let session: DashboardSession
+        do {
+            session = try DashboardSession(theme: theme)
+        } catch {
+            throw CommandFailure.report("\(error)")
+        }
         if attach.isEmpty {
             try await runEmbedded(session)
         } else {
@@ -158,11 +163,13 @@ final class DashboardSession: Sendable {
     private let options: TerminalDashboard.Options
     private let health: HealthProbe
 
-    /// Fails with the theme error when `theme` (or $SPACEPORT_THEME) names no theme.
+    /// Fails with a `TerminalError` when this terminal cannot show the dashboard (checked
+    /// first, before anything starts), or a `ThemeChoiceError` when `theme` names no theme.
     init(
         theme flag: String?, extraBindings: [KeyBinding] = [],
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws {
+        try TerminalDashboard.checkTerminal(environment: environment)
         let catalog = ThemeCatalog.load(userDirectory: ThemeCatalog.userDirectory(environment: environment))
         let choice = try catalog.choose(flag: flag, environment: environment)
         dashboard = Dashboard(

@@ -1,0 +1,102 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `spaceport demo` as a newcomer meets it: a real terminal under tmux, nothing else set up.
+@Suite("The demo in a real terminal", .serialized)
+struct DemoEndToEndTests {
+    @Test(
+        "the demo shows three levels of spaces and routed hops within seconds, and a key turns azureuser's servicea off so default serves it",
+        .enabled(if: Tools.tmux != nil, "tmux is not installed, so the demo cannot be run in a terminal")
+    )
+    func demoInTmux() async throws {
+        let binary = try #require(
+            Tools.spaceport,
+            "no spaceport binary beside the tests; run `swift build --product spaceport` first")
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let terminal = Tmux(socket: folder.path("tmux.sock"))
+        defer { terminal.killServer() }
+        let exitFile = folder.path("exit-status")
+        let command =
+            "cd \(folder.root) && env LANG=C.UTF-8 XDG_RUNTIME_DIR=\(folder.path("run")) \(binary) demo --name e2edemo --ingress 127.0.0.1:0; echo $? > \(exitFile)"
+        try terminal.start(command: command, width: 130, height: 40)
+
+        try await eventually("the tree shows three levels", terminal: terminal) { screen in
+            screen.contains("default") && screen.contains("└─azureuser") && screen.contains("└─hotfix")
+        }
+        let hops = try await eventually(
+            "hops served by servicea@azureuser and serviceb@default", terminal: terminal, within: 10
+        ) {
+            screen in
+            screen.contains("servicea → azureuser") && screen.contains("serviceb → default ↑")
+        }
+        #expect(hops.contains("azureuser (host)"), "the hop list says where route-as came from")
+        #expect(hops.contains("traffic on"), "the status bar says the traffic generator runs")
+
+        try terminal.keys("j", "Tab")
+        try await eventually("azureuser's services are focused", terminal: terminal) { screen in
+            screen.contains("Services of azureuser") && screen.contains("● servicea owned")
+        }
+        try terminal.keys("Space")
+        try await eventually("the services pane shows azureuser's override off", terminal: terminal) {
+            screen in
+            screen.contains("○ servicea inherited from default (own off)")
+        }
+        try await eventually(
+            "a request routed as azureuser is now served by servicea@default", terminal: terminal
+        ) {
+            screen in
+            screen.split(separator: "\n").contains { line in
+                line.contains("azureuser.s.default.") && line.contains("servicea → default ↑")
+            }
+        }
+        #expect(
+            !FileManager.default.fileExists(atPath: folder.path("spaces.yaml")),
+            "the demo writes nothing unless asked")
+
+        try terminal.keys("q")
+        try await eventually("q ends the demo", terminal: terminal) {
+            FileManager.default.fileExists(atPath: exitFile)
+        }
+        let status = try String(contentsOfFile: exitFile, encoding: .utf8)
+        #expect(status.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+    }
+}
+
+/// The README promises a newcomer two commands; CI must run the same test command.
+@Suite("The README's two commands")
+struct ReadmeCommandsTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    @Test("the README's first screen gives the demo and test commands, and CI runs that very test command")
+    func readmeCommandsAreWhatCIRuns() throws {
+        let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)
+        let firstScreen = readme.split(separator: "\n", omittingEmptySubsequences: false).prefix(40)
+            .joined(separator: "\n")
+        #expect(firstScreen.contains("swift run spaceport demo"))
+        #expect(firstScreen.contains("swift test"))
+        let ci = try String(contentsOf: Self.root.appendingPathComponent(".ci/run"), encoding: .utf8)
+        let commands = ci.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+        #expect(commands.last == "swift test", "CI's last step is the README's test command")
+    }
+
+    @Test("`spaceport demo --help` explains what the demo starts and how to try it")
+    func demoHelpIsTheManual() throws {
+        let binary = try #require(Tools.spaceport, "no spaceport binary beside the tests")
+        let output = NSTemporaryDirectory() + "spaceport-demo-help-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let child = try Child(binary, ["demo", "--help"], output: output)
+        #expect(child.wait() == 0)
+        let help = try String(contentsOfFile: output, encoding: .utf8)
+        #expect(help.contains("azureuser"))
+        #expect(help.contains("curl http://azureuser.s.default.servicea.localhost:8080/"))
+        #expect(help.contains("--no-traffic"))
+        #expect(help.contains("--write"))
+    }
+}

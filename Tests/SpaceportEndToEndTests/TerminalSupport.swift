@@ -1,0 +1,267 @@
+import Foundation
+import SpaceportCore
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Polls `condition` with the screen until it holds, for up to two minutes by default (a
+/// loaded machine is slow).
+@discardableResult
+func eventually(
+    _ what: String, terminal: Tmux, within seconds: TimeInterval = 120,
+    sourceLocation: Testing.SourceLocation = #_sourceLocation,
+    _ condition: (String) throws -> Bool
+) async throws -> String {
+    let deadline = Date().addingTimeInterval(seconds)
+    var screen = ""
+    while Date() < deadline {
+        screen = (try? terminal.capture()) ?? ""
+        if try condition(screen) { return screen }
+        try await Task.sleep(for: .milliseconds(150))
+    }
+    Issue.record(
+        "timed out waiting until \(what); the screen was:\n\(screen)", sourceLocation: sourceLocation)
+    throw TimedOut()
+}
+
+func eventually(
+    _ what: String, terminal: Tmux, sourceLocation: Testing.SourceLocation = #_sourceLocation,
+    _ condition: () throws -> Bool
+) async throws {
+    try await eventually(what, terminal: terminal, sourceLocation: sourceLocation) { _ in try condition()
+    }
+}
+
+struct TimedOut: Error {}
+
+enum Tools {
+    static let tmux = find("tmux")
+
+    /// The `spaceport` built beside this test bundle, or SPACEPORT_BINARY.
+    static let spaceport: String? = {
+        var candidates: [String] = []
+        if let path = ProcessInfo.processInfo.environment["SPACEPORT_BINARY"], !path.isEmpty {
+            candidates.append(path)
+        }
+        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
+            candidates.append(
+                bundle.bundleURL.deletingLastPathComponent().appendingPathComponent("spaceport").path)
+        }
+        if let executable = Bundle.main.executableURL {
+            candidates.append(executable.deletingLastPathComponent().appendingPathComponent("spaceport").path)
+        }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }()
+
+    static func find(_ name: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        return path.split(separator: ":").map { "\($0)/\(name)" }.first {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }
+    }
+
+    /// Runs a program to its end and returns what it printed.
+    @discardableResult
+    static func run(_ program: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        let output = NSTemporaryDirectory() + "spaceport-e2e-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let child = try Child(program, arguments, output: output)
+        let status = child.wait()
+        return (status, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
+    }
+}
+
+/// A program started with posix_spawn and waited for with waitpid: Foundation's Process
+/// can miss the exit of a program that leaves a daemon behind, as tmux does.
+final class Child: @unchecked Sendable {
+    let pid: pid_t
+
+    /// Starts `program`; its standard output goes to the file `output` (else nowhere).
+    init(_ program: String, _ arguments: [String], output: String?) throws {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(
+            &actions, 1, output ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let argv = ([program] + arguments).map { strdup($0) } + [nil]
+        let envp = ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            for pointer in argv + envp { free(pointer) }
+        }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, program, &actions, nil, argv, envp)
+        try #require(result == 0, "could not start \(program): \(String(cString: strerror(result)))")
+        self.pid = pid
+    }
+
+    /// Waits for the program to end and returns its exit status.
+    @discardableResult
+    func wait() -> Int32 {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            if errno != EINTR { return -1 }
+        }
+        return (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+    }
+
+    func terminate() {
+        kill(pid, SIGTERM)
+        wait()
+    }
+}
+
+/// A private tmux server on a socket in the test's folder, so the test never touches the user's sessions.
+struct Tmux {
+    let socket: String
+
+    func start(command: String, width: Int, height: Int) throws {
+        let result = try Tools.run(
+            Tools.tmux!,
+            ["-S", socket, "new-session", "-d", "-s", "dash", "-x", "\(width)", "-y", "\(height)", command])
+        try #require(result.status == 0, "tmux could not start a session")
+    }
+
+    func capture() throws -> String {
+        try Tools.run(Tools.tmux!, ["-S", socket, "capture-pane", "-p", "-t", "dash"]).output
+    }
+
+    func keys(_ keys: String...) throws {
+        try Tools.run(Tools.tmux!, ["-S", socket, "send-keys", "-t", "dash"] + keys)
+    }
+
+    func killServer() {
+        _ = try? Tools.run(Tools.tmux!, ["-S", socket, "kill-server"])
+    }
+}
+
+struct TemporaryFolder {
+    let root: String
+
+    init() throws {
+        // Short, so the feed socket's path stays under the 104-byte limit.
+        root = "/tmp/spaceport-dash-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: root + "/run", withIntermediateDirectories: true)
+    }
+
+    func path(_ name: String) -> String { root + "/" + name }
+
+    func remove() { try? FileManager.default.removeItem(atPath: root) }
+}
+
+/// `spaceport tail --json` on the dashboard's feed: the hello names the ingress port, and
+/// the hops that follow are what another terminal would see.
+final class TailReader: @unchecked Sendable {
+    private let child: Child
+    private let output: String
+
+    init(binary: String, socket: String, output: String) throws {
+        self.output = output
+        child = try Child(binary, ["tail", "--json", "--feed", socket], output: output)
+    }
+
+    /// The complete lines printed so far.
+    var lines: [String] {
+        let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+    }
+
+    func ingressPort() async throws -> Int {
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline {
+            for line in lines {
+                guard case .hello(let hello)? = try? FeedEvent.decode(line: line) else { continue }
+                for listener in hello.listeners where listener.hasPrefix("ingress ") {
+                    if let port = Int(listener.split(separator: ":").last ?? "") { return port }
+                }
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        Issue.record("spaceport tail never printed the dashboard's hello; it printed: \(lines)")
+        throw TimedOut()
+    }
+
+    func stop() { child.terminate() }
+}
+
+enum Curl {
+    struct Answer {
+        var body: String
+        var route: String?
+    }
+
+    static func get(_ curl: String, _ url: String) throws -> Answer {
+        let (_, output) = try Tools.run(curl, ["-s", "-S", "--max-time", "60", "-D", "-", url])
+        let parts = output.components(separatedBy: "\r\n\r\n")
+        let headers = parts.first ?? ""
+        let route = headers.components(separatedBy: "\r\n").first {
+            $0.lowercased().hasPrefix("x-spaceport-route:")
+        }
+        return Answer(
+            body: parts.dropFirst().joined(separator: "\r\n\r\n").trimmingCharacters(
+                in: .whitespacesAndNewlines),
+            route: route.map {
+                String($0.dropFirst("x-spaceport-route:".count)).trimmingCharacters(in: .whitespaces)
+            })
+    }
+}
+
+/// An upstream on 127.0.0.1:0 that answers every request with its own name.
+final class TestUpstream: @unchecked Sendable {
+    let port: Int
+    private let listener: Int32
+    private let answer: String
+
+    init(answer: String) throws {
+        self.answer = answer
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        try #require(bound == 0 && listen(fd, 64) == 0, "a test upstream could not listen")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        listener = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
+        let thread = Thread { [listener, answer] in Self.serve(listener, answer: answer) }
+        thread.start()
+    }
+
+    private static func serve(_ listener: Int32, answer: String) {
+        while true {
+            let client = accept(listener, nil, nil)
+            if client < 0 {
+                if errno == EINTR { continue }
+                return
+            }
+            var request = [UInt8]()
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while !request.suffix(4).elementsEqual([13, 10, 13, 10]) && request.count < 65536 {
+                let count = read(client, &buffer, buffer.count)
+                if count <= 0 { break }
+                request += buffer[0..<count]
+            }
+            let body = answer + "\n"
+            let response =
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+            _ = response.withCString { write(client, $0, strlen($0)) }
+            close(client)
+        }
+    }
+
+    func stop() {
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+    }
+}
