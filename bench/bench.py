@@ -17,7 +17,6 @@ import shlex
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,12 @@ ROOT = os.path.dirname(HERE)
 PROXY_CORE = "0"
 CLIENT_CORE = "1"
 NICE = os.geteuid() == 0
+
+HOST = "default.svc.localhost"
+FALLBACK_HOST = "grandchild.s.default.svc.localhost"
+DEFAULT_OUTPUT = os.path.join(HERE, "results.md")
+SMALL_BODY = ("spaceport-bench " * 7)[:99] + "."
+SIZES = {"/small": len(SMALL_BODY), "/64k": 64 * 1024, "/1m": 1024 * 1024}
 
 
 def pinned(core, command):
@@ -42,11 +47,6 @@ def pinned(core, command):
         return ["taskset", "-c", core] + command
     boost = 'echo -10 > /proc/self/autogroup 2>/dev/null; exec "$@"'
     return ["sh", "-c", boost, "sh", "nice", "-n", "-10", "taskset", "-c", core] + command
-HOST = "default.svc.localhost"
-FALLBACK_HOST = "grandchild.s.default.svc.localhost"
-DEFAULT_OUTPUT = os.path.join(HERE, "results.md")
-SMALL_BODY = ("spaceport-bench " * 7)[:99] + "."
-SIZES = {"/small": len(SMALL_BODY), "/64k": 64 * 1024, "/1m": 1024 * 1024}
 
 
 class Row:
@@ -306,6 +306,17 @@ def probe(port, path, host, expected_route_as):
         connection.close()
 
 
+def upstream_accepts(port):
+    """Connections the upstream has accepted so far (nginx stub_status), this query's own included."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", "/status")
+        text = connection.getresponse().read().decode()
+    finally:
+        connection.close()
+    return int(text.splitlines()[2].split()[0])
+
+
 def parse_wrk(output):
     for line in output.splitlines():
         if line.startswith("BENCH "):
@@ -505,6 +516,7 @@ class Bench:
 
     def measure(self, scenario, row, duration, log_file):
         server = self.servers.get(row.target)
+        accepts_before = upstream_accepts(self.ports["upstream"])
         if row.feed == "dash":
             feed = AttachedDashboard(self)
         else:
@@ -519,6 +531,8 @@ class Bench:
             figures = run_wrk(self.port_of(row.target), scenario, row, duration, log_file)
             figures["peak_rss_kib"] = None
             figures["cpu_us_per_request"] = None
+        # Minus one: the second status query's own connection.
+        figures["upstream_dials"] = upstream_accepts(self.ports["upstream"]) - accepts_before - 1
         if feed is not None:
             time.sleep(1.0)  # lets the last hops of the load reach the reader
             figures["feed"] = feed.finish()
@@ -595,8 +609,8 @@ def nginx_row(scenario):
 
 
 def table(scenarios, results):
-    lines = ["| scenario | target | req/s | ×nginx | p50 ms | ×nginx | p99 ms | ×nginx | peak RSS MiB | ×nginx | CPU µs/req | ×nginx | errors |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    lines = ["| scenario | target | req/s | ×nginx | p50 ms | ×nginx | p99 ms | ×nginx | peak RSS MiB | ×nginx | CPU µs/req | ×nginx | upstream dials | errors |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for scenario in scenarios:
         reference_row = nginx_row(scenario)
         reference = median_round(results[(scenario.key, reference_row.label)]) if reference_row else None
@@ -609,7 +623,7 @@ def table(scenarios, results):
                 f"| {ms(m['p99_us'])} | {ratio(m['p99_us'], ref.get('p99_us'))} "
                 f"| {mib(m['peak_rss_kib'])} | {ratio(m['peak_rss_kib'], ref.get('peak_rss_kib'))} "
                 f"| {micros(m['cpu_us_per_request'])} | {ratio(m['cpu_us_per_request'], ref.get('cpu_us_per_request'))} "
-                f"| {describe_errors(m)} |")
+                f"| {m.get('upstream_dials', '–')} | {describe_errors(m)} |")
     return "\n".join(lines)
 
 
@@ -666,6 +680,11 @@ def latest_ratios(scenarios, results, started, load_before, options):
                     return median_round(results[(scenario.key, row.label)])
             return {}
         nginx, direct = find("nginx"), find("direct")
+        small = next((s for s in scenarios if s.key == "small"), None)
+        if not direct and small and (small.path, small.connections) == (scenario.path, scenario.connections):
+            # Same requests as the small scenario: its direct run is this row's limit too.
+            direct = next((median_round(results[("small", r.label)]) for r in small.rows
+                           if r.target == "direct"), {})
         for row in scenario.rows:
             if row.target not in ("spaceport", "dash"):
                 continue
@@ -764,8 +783,10 @@ scenario: above 1× is better for req/s, below 1× is better for latency and mem
 
 {table(scenarios, results)}
 
-`errors` counts wrk's non-2xx answers and socket errors (connect, read, write, timeout) in
-the median round.
+`upstream dials` is how many connections the upstream accepted during the run (its
+stub_status): wrk's own connections for direct, the proxy's pool misses otherwise. `errors`
+counts wrk's non-2xx answers and socket errors (connect, read, write, timeout). Both are
+for the median round.
 """
     if pipeline:
         text += f"""
@@ -833,7 +854,7 @@ def interrupted(*_):
 
 def main(argv):
     options = parse_options(argv)
-    command = options.command or shlex.join(["bench/bench.py"] + argv)
+    command = (options.command or shlex.join(["bench/bench.py"] + argv)).strip()
     started = datetime.datetime.now().astimezone()
     load_before = load_average()
     if float(load_before.split()[0]) > 1.0:

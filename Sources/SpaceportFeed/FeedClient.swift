@@ -256,7 +256,9 @@ public final class FeedClient: Sendable {
                 reason = describe(error, source: source, target: target)
             }
             forget(source)
-            if greeted { yield(.disconnected(source: source, reason: reason)) }
+            // Detaching on purpose (stop) is not a lost feed.
+            let stopping = Task.isCancelled || state.withLock { $0.stopped }
+            if greeted && !stopping { yield(.disconnected(source: source, reason: reason)) }
             first?.resume(returning: reason)
             first = nil
             if refused || (discovered && !exists(target)) { return }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import NIOPosix
 import SpaceportCore
 import SpaceportDashboard
@@ -114,18 +115,8 @@ struct DemoCommand: AsyncParsableCommand {
             await world.stop()
             throw CommandFailure.report("\(error)")
         }
-        let embedded: EmbeddedProxy
-        do {
-            embedded = try await EmbeddedProxy.start(
-                store: store, name: name, ingress: ingress, logger: session.logger)
-        } catch {
-            await world.stop()
-            throw CommandFailure.report("\(error)")
-        }
-        let traffic = TrafficGenerator(
-            ingress: embedded.listeners.ingress, domain: store.tree.settings.domain,
-            group: MultiThreadedEventLoopGroup.singleton)
-        if !noTraffic { traffic.start() }
+        let (embedded, traffic) = try await startProxy(
+            world: world, store: store, ingress: ingress, logger: session.logger)
         session.setStatus("traffic", Self.trafficStatus(traffic.isRunning))
         session.setStatus("feed", embedded.feed.socketPath)
         if let write { session.setStatus("file", write) }
@@ -151,16 +142,15 @@ struct DemoCommand: AsyncParsableCommand {
         }
     }
 
-    static func trafficStatus(_ running: Bool) -> String {
-        running ? "on, g stops it" : "off, g starts it"
-    }
-
-    /// The demo without curses: hop lines on stdout, the addresses on stderr.
-    private func runHeadless(world: DemoWorld, store: SpacesStore, ingress: Address) async throws {
+    /// The proxy and its feed over the demo's tree, and the traffic through it (started
+    /// unless --no-traffic). On failure the world is stopped and the error reported.
+    private func startProxy(
+        world: DemoWorld, store: SpacesStore, ingress: Address, logger: Logger
+    ) async throws -> (EmbeddedProxy, TrafficGenerator) {
         let embedded: EmbeddedProxy
         do {
             embedded = try await EmbeddedProxy.start(
-                store: store, name: name, ingress: ingress, logger: .init(label: "spaceport.demo"))
+                store: store, name: name, ingress: ingress, logger: logger)
         } catch {
             await world.stop()
             throw CommandFailure.report("\(error)")
@@ -169,6 +159,17 @@ struct DemoCommand: AsyncParsableCommand {
             ingress: embedded.listeners.ingress, domain: store.tree.settings.domain,
             group: MultiThreadedEventLoopGroup.singleton)
         if !noTraffic { traffic.start() }
+        return (embedded, traffic)
+    }
+
+    static func trafficStatus(_ running: Bool) -> String {
+        running ? "on, g stops it" : "off, g starts it"
+    }
+
+    /// The demo without curses: hop lines on stdout, the addresses on stderr.
+    private func runHeadless(world: DemoWorld, store: SpacesStore, ingress: Address) async throws {
+        let (embedded, traffic) = try await startProxy(
+            world: world, store: store, ingress: ingress, logger: Logger(label: "spaceport.demo"))
         let ingressText = embedded.listeners.ingress.description
         FileHandle.standardError.write(
             Data(
