@@ -99,4 +99,19 @@ struct ReadmeCommandsTests {
         #expect(help.contains("--no-traffic"))
         #expect(help.contains("--write"))
     }
+
+    @Test("plain `spaceport` in a folder with no spaces.yaml says how to start, and fails")
+    func bareCommandExplainsHowToStart() throws {
+        let binary = try #require(Tools.spaceport, "no spaceport binary beside the tests")
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let output = folder.path("stderr")
+        let child = try Child(
+            "/bin/sh", ["-c", "cd \(folder.root) && \(binary) 2> \(output)"], output: nil)
+        #expect(child.wait() == 1)
+        let message = try String(contentsOfFile: output, encoding: .utf8)
+        #expect(message.contains("spaceport demo"))
+        #expect(message.contains("spaceport init"))
+        #expect(message.split(separator: "\n").count == 1, "one line: \(message)")
+    }
 }
