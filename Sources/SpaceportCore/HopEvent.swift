@@ -124,11 +124,28 @@ public enum EventTime {
         var seconds = time_t(millis / 1000)
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
+        let fields: [(value: Int, width: Int, after: UInt8?)] = [
+            (Int(parts.tm_year) + 1900, 4, UInt8(ascii: "-")), (Int(parts.tm_mon) + 1, 2, UInt8(ascii: "-")),
+            (Int(parts.tm_mday), 2, UInt8(ascii: "T")), (Int(parts.tm_hour), 2, UInt8(ascii: ":")),
+            (Int(parts.tm_min), 2, UInt8(ascii: ":")), (Int(parts.tm_sec), 2, UInt8(ascii: ".")),
+            (Int(millis % 1000), 3, UInt8(ascii: "Z")),
+        ]
+        // Digits written in place: one string allocation per timestamp, as every hop carries two.
+        return String(unsafeUninitializedCapacity: 24) { bytes in
+            var end = 0
+            for field in fields {
+                var value = field.value
+                for index in stride(from: end + field.width - 1, through: end, by: -1) {
+                    bytes[index] = UInt8(ascii: "0") + UInt8(value % 10)
+                    value /= 10
+                }
+                end += field.width
+                if let after = field.after {
+                    bytes[end] = after
+                    end += 1
+                }
+            }
+            return end
         }
-        return
-            "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(millis % 1000), 3))Z"
     }
 }

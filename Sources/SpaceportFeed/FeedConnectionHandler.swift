@@ -173,9 +173,11 @@ final class FeedConnectionHandler: ChannelDuplexHandler {
     }
 
     /// Replies in order with the stream when streaming, straight to the socket otherwise.
+    /// A streaming reply waits its turn behind the commands still being applied, so the
+    /// client reads its answers in the order it sent its lines.
     private func answer(_ event: FeedEvent) {
         if case .streaming(let subscription) = state {
-            subscription.reply(event)
+            commands.async { subscription.reply(event) }
         } else if let context {
             context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: event.jsonLine())), promise: nil)
         }

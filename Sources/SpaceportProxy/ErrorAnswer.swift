@@ -81,6 +81,13 @@ extension ErrorAnswer {
             .badGateway, "\(label) at \(address) closed the connection without answering\(detail)")
     }
 
+    /// A client that stopped sending its request body part way.
+    static func bodyStalled(limits: Limits) -> ErrorAnswer {
+        ErrorAnswer(
+            .requestTimeout,
+            "the request body stopped arriving: nothing came for \(limits.upstreamTimeoutMs) ms")
+    }
+
     static func tooSlow(_ label: String, at address: Address, limits: Limits) -> ErrorAnswer {
         ErrorAnswer(
             .gatewayTimeout, "\(label) at \(address) did not answer within \(limits.upstreamTimeoutMs) ms")

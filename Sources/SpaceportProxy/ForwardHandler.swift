@@ -25,7 +25,6 @@ final class Exchange {
     var bytesIn = 0
     var bytesOut = 0
     var lastProgress = NIODeadline.now()
-    var watchdog: Scheduled<Void>?
 
     init(_ request: RoutedRequest, upstreamHead: HTTPRequestHead) {
         self.request = request
@@ -69,6 +68,8 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
     private var readPending = false
     private var context: ChannelHandlerContext?
     private let info: ConnectionInfo
+    /// Outlives an exchange on a kept-alive connection and re-arms lazily, so requests schedule no timers.
+    private var watchdog: Scheduled<Void>?
 
     init(_ info: ConnectionInfo) {
         self.info = info
@@ -141,6 +142,7 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        stopWatchdog()
         switch state {
         case .connecting(let exchange), .forwarding(let exchange, _):
             abort(exchange, "the client closed the connection before the response was complete")
@@ -215,8 +217,7 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
             upstream.flush()
             exchange.progressed()
             // Dialling has its own limit, the connect timeout; from here the upstream has to answer.
-            exchange.watchdog?.cancel()
-            armWatchdog(exchange, after: .milliseconds(Int64(limits.upstreamTimeoutMs)))
+            if watchdog == nil { armWatchdog(after: .milliseconds(Int64(limits.upstreamTimeoutMs))) }
             resumeClientReads()
         }
     }
@@ -333,7 +334,9 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
         if request.isUpgrade && !switching { exchange.closeClient = true }
         if !delimited && !request.clientVersion.isAtLeast11 { exchange.closeClient = true }
         // A client told no before it sent its body may never send it: its next bytes could be either.
-        if !exchange.requestEnded && RequestFraming.awaitsContinue(request.head) { exchange.closeClient = true }
+        if !exchange.requestEnded && RequestFraming.awaitsContinue(request.head) {
+            exchange.closeClient = true
+        }
         let relayed = ForwardedHeaders.response(
             head, version: request.clientVersion, route: request.routeLabel, via: info.reporter.proxy,
             upgrade: switching, close: exchange.closeClient && !switching)
@@ -343,7 +346,6 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
     /// Both ends have passed: the upstream goes back to the pool and the hop ends.
     private func finish(_ exchange: Exchange, _ upstream: UpstreamHandler, trailers: HTTPHeaders?) {
         guard let context else { return }
-        exchange.watchdog?.cancel()
         if exchange.upstreamReusable && upstream.isActive {
             info.loop.pool.release(upstream, idleTimeout: .milliseconds(Int64(limits.idleTimeoutMs)))
         } else {
@@ -374,7 +376,6 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
             abort(exchange, answer.message)
             return
         }
-        exchange.watchdog?.cancel()
         if case .forwarding(_, let upstream) = state { upstream.close() }
         exchange.hop.end(
             status: Int(answer.status.code), bytesIn: exchange.bytesIn, bytesOut: 0, error: answer.message)
@@ -389,7 +390,7 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
 
     /// Ends an exchange that cannot be answered any more: both connections close.
     private func abort(_ exchange: Exchange, _ reason: String) {
-        exchange.watchdog?.cancel()
+        stopWatchdog()
         if case .forwarding(_, let upstream) = state { upstream.close() }
         exchange.hop.end(
             status: exchange.status, bytesIn: exchange.bytesIn, bytesOut: exchange.bytesOut, error: reason)
@@ -399,7 +400,7 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
 
     /// The 101 and its end have gone to the client: from here on, bytes flow raw both ways.
     private func join(_ exchange: Exchange, _ upstream: UpstreamHandler, _ context: ChannelHandlerContext) {
-        exchange.watchdog?.cancel()
+        stopWatchdog()
         state = .tunnelling
         upstream.owner = nil
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
@@ -419,22 +420,32 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
         }
     }
 
-    private func armWatchdog(_ exchange: Exchange, after delay: TimeAmount) {
+    private func armWatchdog(after delay: TimeAmount) {
         guard let context else { return }
-        exchange.watchdog = context.eventLoop.assumeIsolated().scheduleTask(in: delay) {
-            self.watchdogFired(exchange)
+        watchdog = context.eventLoop.assumeIsolated().scheduleTask(in: delay) {
+            self.watchdogFired()
         }
     }
 
-    /// Re-arms itself while bytes move; fires when nothing has moved for the upstream timeout.
-    private func watchdogFired(_ exchange: Exchange) {
-        guard case .forwarding(let current, _) = state, current === exchange else { return }
+    private func stopWatchdog() {
+        watchdog?.cancel()
+        watchdog = nil
+    }
+
+    /// Re-arms itself while bytes move, for whichever exchange is forwarding when it fires; fires
+    /// when nothing has moved for the upstream timeout.
+    private func watchdogFired() {
+        watchdog = nil
+        guard case .forwarding(let exchange, let upstream) = state else { return }
         let timeout = TimeAmount.milliseconds(Int64(limits.upstreamTimeoutMs))
         let quiet = NIODeadline.now() - exchange.lastProgress
         if quiet < timeout {
-            armWatchdog(exchange, after: timeout - quiet)
+            armWatchdog(after: timeout - quiet)
         } else if exchange.responseStarted {
             abort(exchange, "no bytes moved for \(limits.upstreamTimeoutMs) ms")
+        } else if !exchange.requestEnded && upstream.isWritable {
+            // The upstream could take more and the client sent nothing: the client is the slow one.
+            answer(exchange, .bodyStalled(limits: limits))
         } else {
             answer(
                 exchange, .tooSlow(exchange.request.routeLabel, at: exchange.request.upstream, limits: limits)

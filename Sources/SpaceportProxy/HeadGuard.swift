@@ -20,7 +20,7 @@ final class HeadGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     private enum State {
         case inactive
-        case waiting(Scheduled<Void>?)
+        case waiting
         case readingHead(bytes: Int, Scheduled<Void>?)
         case busy
         case finished
@@ -31,6 +31,9 @@ final class HeadGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     private var state = State.inactive
     private let info: ConnectionInfo
+    /// Outlives the wait it was armed for and re-arms lazily, so a kept-alive request schedules no timer.
+    private var idleTimer: Scheduled<Void>?
+    private var idleDeadline = NIODeadline.now()
 
     init(_ info: ConnectionInfo) {
         self.info = info
@@ -55,14 +58,9 @@ final class HeadGuard: ChannelDuplexHandler, RemovableChannelHandler {
         switch state {
         case .finished:
             return
-        case .waiting(let timer):
-            timer?.cancel()
-            let headerTimeout = TimeAmount.milliseconds(Int64(info.limits.headerTimeoutMs))
-            state = .readingHead(
-                bytes: 0,
-                context.eventLoop.assumeIsolated().scheduleTask(in: headerTimeout) {
-                    self.headTimedOut(context)
-                })
+        case .waiting:
+            // The header timer starts only if this read leaves the head unfinished, which is rare.
+            state = .readingHead(bytes: 0, nil)
         case .inactive, .readingHead, .busy:
             break
         }
@@ -76,7 +74,7 @@ final class HeadGuard: ChannelDuplexHandler, RemovableChannelHandler {
                         "the request head is larger than \(info.limits.maxHeaderBytes) bytes"),
                     context)
             } else {
-                state = .readingHead(bytes: bytes + count, timer)
+                state = .readingHead(bytes: bytes + count, timer ?? headTimer(context))
             }
         }
     }
@@ -92,7 +90,7 @@ final class HeadGuard: ChannelDuplexHandler, RemovableChannelHandler {
         case (_, .finished):
             break
         case (.headReceived, _):
-            cancelTimer()
+            if case .readingHead(_, let timer) = state { timer?.cancel() }
             state = .busy
         case (.exchangeDone, .busy):
             wait(context)
@@ -117,12 +115,29 @@ final class HeadGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func wait(_ context: ChannelHandlerContext) {
-        let idleTimeout = TimeAmount.milliseconds(Int64(info.limits.idleTimeoutMs))
-        state = .waiting(
-            context.eventLoop.assumeIsolated().scheduleTask(in: idleTimeout) {
+        state = .waiting
+        idleDeadline = .now() + .milliseconds(Int64(info.limits.idleTimeoutMs))
+        if idleTimer == nil { armIdleTimer(context) }
+    }
+
+    private func armIdleTimer(_ context: ChannelHandlerContext) {
+        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: idleDeadline) {
+            self.idleTimer = nil
+            guard case .waiting = self.state else { return }
+            if NIODeadline.now() < self.idleDeadline {
+                self.armIdleTimer(context)
+            } else {
                 self.state = .finished
                 context.close(promise: nil)
-            })
+            }
+        }
+    }
+
+    private func headTimer(_ context: ChannelHandlerContext) -> Scheduled<Void> {
+        let headerTimeout = TimeAmount.milliseconds(Int64(info.limits.headerTimeoutMs))
+        return context.eventLoop.assumeIsolated().scheduleTask(in: headerTimeout) {
+            self.headTimedOut(context)
+        }
     }
 
     private func headTimedOut(_ context: ChannelHandlerContext) {
@@ -144,9 +159,8 @@ final class HeadGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func cancelTimer() {
-        switch state {
-        case .waiting(let timer), .readingHead(_, let timer): timer?.cancel()
-        case .inactive, .busy, .finished: break
-        }
+        idleTimer?.cancel()
+        idleTimer = nil
+        if case .readingHead(_, let timer) = state { timer?.cancel() }
     }
 }

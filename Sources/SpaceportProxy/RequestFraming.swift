@@ -19,7 +19,8 @@ enum RequestFraming {
                 )
             }
             if codings.count > 1 {
-                return ErrorAnswer(.badRequest, "the request body is chunked \(codings.count) times; chunk it once")
+                return ErrorAnswer(
+                    .badRequest, "the request body is chunked \(codings.count) times; chunk it once")
             }
         }
         // NIO's encoder writes no framing for a TRACE, so its body would reach the upstream as a request of its own.
@@ -38,6 +39,7 @@ enum RequestFraming {
     /// True when the client waits for a 100 Continue before it sends its body, and so may
     /// never send it once it gets a final answer instead (RFC 9110 §10.1.1).
     static func awaitsContinue(_ head: HTTPRequestHead) -> Bool {
-        declaresBody(head) && head.headers[canonicalForm: "expect"].contains { $0.lowercased() == "100-continue" }
+        declaresBody(head)
+            && head.headers[canonicalForm: "expect"].contains { $0.lowercased() == "100-continue" }
     }
 }

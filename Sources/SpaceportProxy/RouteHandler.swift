@@ -121,8 +121,8 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
         // After an upgrade or a CONNECT the decoder reads no further requests on this connection;
         // a client told no before its body may never send it, so its next bytes would be misread.
         let close =
-            !head.isKeepAlive || ForwardedHeaders.isUpgrade(head) || head.method == .CONNECT || refusal.framing
-            || RequestFraming.awaitsContinue(head)
+            !head.isKeepAlive || ForwardedHeaders.isUpgrade(head) || head.method == .CONNECT
+            || refusal.framing || RequestFraming.awaitsContinue(head)
         state = close ? .closing : .refusing
         context.writeAnswer(
             refusal.answer, version: head.version, route: hop.routeLabel, close: close,
@@ -150,7 +150,8 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
                 "the request target '\(Printable.clip(head.uri))' is neither a path nor an http:// URL")
         }
         if target == .asterisk && head.method != .OPTIONS {
-            return refusal(.badRequest, "the request target '*' is for OPTIONS only, not \(head.method.rawValue)")
+            return refusal(
+                .badRequest, "the request target '*' is for OPTIONS only, not \(head.method.rawValue)")
         }
         if case .authority = target {
             return refusal(

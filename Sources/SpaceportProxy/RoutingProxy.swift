@@ -188,7 +188,9 @@ public final class RoutingProxy: Sendable {
         let listener = ListenerContext(
             role: role, reporter: HopReporter(proxy: name, listener: role, sink: sink), loops: loops)
         let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 256)
+            // Room for a thousand clients connecting at once, taken in batches of 16 per wakeup.
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.maxMessagesPerRead, value: 16)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)

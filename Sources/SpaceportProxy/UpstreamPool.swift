@@ -7,16 +7,21 @@ import SpaceportCore
 /// takes an idle connection when there is one and dials otherwise. Touched only on `loop`,
 /// so it needs no lock; connections live on the loop of the client they serve.
 final class UpstreamPool: UpstreamOwner {
-    /// Idle connections kept per upstream address beyond which released ones are closed.
-    static let maxIdlePerAddress = 64
+    /// Idle connections kept per upstream address beyond which released ones are closed;
+    /// as many as nginx's `keepalive 1024`, so a thousand busy clients do not dial per request.
+    static let maxIdlePerAddress = 1024
 
     private struct Parked {
         var upstream: UpstreamHandler
-        var timer: Scheduled<Void>
+        var expires: NIODeadline
     }
 
     private let loop: any EventLoop
+    /// Per address, oldest first: a request takes the newest, the sweep closes the oldest.
     private var idle: [Address: [Parked]] = [:]
+    /// One timer for the whole pool, at the earliest expiry, instead of one per parked connection.
+    private var sweep: Scheduled<Void>?
+    private var sweepAt: NIODeadline?
     /// Set once the proxy shuts down: connections handed back close instead of waiting.
     private var retired = false
 
@@ -30,7 +35,6 @@ final class UpstreamPool: UpstreamOwner {
         _ done: @escaping (Result<UpstreamHandler, any Error>) -> Void
     ) {
         while reuse, let parked = idle[address]?.popLast() {
-            parked.timer.cancel()
             if parked.upstream.isActive {
                 parked.upstream.owner = nil
                 done(.success(parked.upstream))
@@ -55,24 +59,49 @@ final class UpstreamPool: UpstreamOwner {
         }
         upstream.owner = self
         upstream.resumeReads()
-        let timer = loop.assumeIsolated().scheduleTask(in: idleTimeout) {
-            self.forget(upstream)
-            upstream.close()
-        }
-        idle[upstream.address, default: []].append(Parked(upstream: upstream, timer: timer))
+        let expires = NIODeadline.now() + idleTimeout
+        idle[upstream.address, default: []].append(Parked(upstream: upstream, expires: expires))
+        if sweepAt.map({ expires < $0 }) ?? true { armSweep(at: expires) }
     }
 
     func closeAll() {
         retired = true
         let parked = idle.values.flatMap { $0 }
         idle = [:]
+        sweep?.cancel()
+        sweep = nil
+        sweepAt = nil
         for connection in parked {
-            connection.timer.cancel()
             connection.upstream.close()
         }
     }
 
     var idleCount: Int { idle.values.reduce(0) { $0 + $1.count } }
+
+    private func armSweep(at deadline: NIODeadline) {
+        sweep?.cancel()
+        sweepAt = deadline
+        sweep = loop.assumeIsolated().scheduleTask(deadline: deadline) { self.closeExpired() }
+    }
+
+    /// Closes the connections unused for their idle timeout, then waits for the next to expire.
+    private func closeExpired() {
+        sweep = nil
+        sweepAt = nil
+        let now = NIODeadline.now()
+        var expired: [UpstreamHandler] = []
+        var next: NIODeadline?
+        for address in Array(idle.keys) {
+            guard var parked = idle[address] else { continue }
+            let stale = parked.prefix { $0.expires <= now }.count
+            expired += parked.prefix(stale).map(\.upstream)
+            parked.removeFirst(stale)
+            idle[address] = parked.isEmpty ? nil : parked
+            if let first = parked.map(\.expires).min(), next.map({ first < $0 }) ?? true { next = first }
+        }
+        for upstream in expired { upstream.close() }
+        if let next, !retired { armSweep(at: next) }
+    }
 
     private func forget(_ upstream: UpstreamHandler) {
         idle[upstream.address]?.removeAll { $0.upstream === upstream }
@@ -88,9 +117,6 @@ final class UpstreamPool: UpstreamOwner {
     func upstreamWritabilityChanged(_ upstream: UpstreamHandler) {}
 
     func upstreamClosed(_ upstream: UpstreamHandler, error: (any Error)?) {
-        for parked in idle[upstream.address] ?? [] where parked.upstream === upstream {
-            parked.timer.cancel()
-        }
         forget(upstream)
     }
 }

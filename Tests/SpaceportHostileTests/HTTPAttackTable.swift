@@ -36,7 +36,8 @@ private func attack(
     mayCutOff: Bool = false, check: (@Sendable ([RecordedRequest]) -> String?)? = nil
 ) -> Attack {
     Attack(
-        name: name, bytes: bytes, statuses: statuses, after: after, forwarded: forwarded, mayCutOff: mayCutOff,
+        name: name, bytes: bytes, statuses: statuses, after: after, forwarded: forwarded,
+        mayCutOff: mayCutOff,
         check: check)
 }
 
@@ -51,7 +52,8 @@ private func attack(
 private func body(_ expected: String) -> @Sendable ([RecordedRequest]) -> String? {
     { requests in
         let seen = String(decoding: requests.first?.body ?? [], as: UTF8.self)
-        return seen == expected ? nil : "the upstream got the body \(seen.debugDescription), not \(expected.debugDescription)"
+        return seen == expected
+            ? nil : "the upstream got the body \(seen.debugDescription), not \(expected.debugDescription)"
     }
 }
 
@@ -104,8 +106,9 @@ enum AttackTable {
             "a Content-Length with a space inside the number",
             "POST / HTTP/1.1\r\n\(host)Content-Length: 1 0\r\n\r\nhello", [400], .closed),
         attack(
-            "Transfer-Encoding: xchunked",
-            "POST / HTTP/1.1\r\n\(host)Transfer-Encoding: xchunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", [400], .closed),
+            "Transfer-Encoding: xchunked, a coding nobody knows",
+            "POST / HTTP/1.1\r\n\(host)Transfer-Encoding: xchunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", [501],
+            .closed),
         attack(
             "Transfer-Encoding: chunked, identity",
             "POST / HTTP/1.1\r\n\(host)Transfer-Encoding: chunked, identity\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
@@ -120,7 +123,8 @@ enum AttackTable {
             [400], .closed),
         attack(
             "Transfer-Encoding with a tab before the value is plain chunked",
-            "POST / HTTP/1.1\r\n\(host)Transfer-Encoding:\tchunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", [200], .open,
+            "POST / HTTP/1.1\r\n\(host)Transfer-Encoding:\tchunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", [200],
+            .open,
             forwarded: ["/"], check: body("hello")),
         attack(
             "Transfer-Encoding with spaces around the value is plain chunked",
@@ -128,7 +132,8 @@ enum AttackTable {
             .open, forwarded: ["/"], check: body("hello")),
         attack(
             "Transfer-Encoding in capitals is plain chunked",
-            "POST / HTTP/1.1\r\n\(host)Transfer-Encoding: CHUNKED\r\n\r\n5\r\nhello\r\n0\r\n\r\n", [200], .open,
+            "POST / HTTP/1.1\r\n\(host)Transfer-Encoding: CHUNKED\r\n\r\n5\r\nhello\r\n0\r\n\r\n", [200],
+            .open,
             forwarded: ["/"], check: body("hello")),
         attack(
             "Transfer-Encoding with a vertical tab before the value",
@@ -136,14 +141,16 @@ enum AttackTable {
             .closed),
         attack(
             "Transfer-Encoding with a space before the colon",
-            "POST / HTTP/1.1\r\n\(host)Transfer-Encoding : chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", [400], .closed),
+            "POST / HTTP/1.1\r\n\(host)Transfer-Encoding : chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", [400],
+            .closed),
         attack(
             "Transfer-Encoding as a folded continuation of another header",
             "POST / HTTP/1.1\r\n\(host)X-Pad: 1\r\n Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\nhello",
             [400], .closed),
         attack(
             "Transfer-Encoding on an HTTP/1.0 request",
-            "POST / HTTP/1.0\r\n\(host)Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", [400], .closed),
+            "POST / HTTP/1.0\r\n\(host)Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", [400],
+            .closed),
         attack(
             "a Connection header naming Content-Length cannot strip the body's length",
             "GET / HTTP/1.1\r\n\(host)Connection: content-length\r\nContent-Length: \(smuggled.utf8.count)\r\n\r\n\(smuggled)",
@@ -154,10 +161,12 @@ enum AttackTable {
             check: header("host", is: "app.localhost")),
         attack(
             "a TRACE with a body, which could only be smuggled",
-            "TRACE / HTTP/1.1\r\n\(host)Content-Length: \(smuggled.utf8.count)\r\n\r\n\(smuggled)", [400], .closed),
+            "TRACE / HTTP/1.1\r\n\(host)Content-Length: \(smuggled.utf8.count)\r\n\r\n\(smuggled)", [400],
+            .closed),
         attack(
             "an upgrade the upstream declines, with a second request in the same packet",
-            "GET /up HTTP/1.1\r\n\(host)Connection: Upgrade\r\nUpgrade: h2c\r\n\r\n\(smuggled)", [200], .closed,
+            "GET /up HTTP/1.1\r\n\(host)Connection: Upgrade\r\nUpgrade: h2c\r\n\r\n\(smuggled)", [200],
+            .closed,
             forwarded: ["/up"]),
         attack(
             "a body longer than its Content-Length, the rest not HTTP",
@@ -169,7 +178,8 @@ enum AttackTable {
     static let chunks: [Attack] = [
         attack(
             "a chunk size that is not hexadecimal",
-            "POST / HTTP/1.1\r\n\(host)Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", [400], .closed,
+            "POST / HTTP/1.1\r\n\(host)Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", [400],
+            .closed,
             mayCutOff: true),
         attack(
             "a chunk size past 64 bits",
@@ -177,23 +187,28 @@ enum AttackTable {
             [400], .closed, mayCutOff: true),
         attack(
             "a chunk size written 0x5",
-            "POST / HTTP/1.1\r\n\(host)Transfer-Encoding: chunked\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n", [400], .closed,
+            "POST / HTTP/1.1\r\n\(host)Transfer-Encoding: chunked\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n", [400],
+            .closed,
             mayCutOff: true),
         attack(
             "a chunk size with a negative sign",
-            "POST / HTTP/1.1\r\n\(host)Transfer-Encoding: chunked\r\n\r\n-5\r\nhello\r\n0\r\n\r\n", [400], .closed,
+            "POST / HTTP/1.1\r\n\(host)Transfer-Encoding: chunked\r\n\r\n-5\r\nhello\r\n0\r\n\r\n", [400],
+            .closed,
             mayCutOff: true),
         attack(
             "a chunk longer than its size",
-            "POST / HTTP/1.1\r\n\(host)Transfer-Encoding: chunked\r\n\r\n3\r\nhello\r\n0\r\n\r\n", [400], .closed,
+            "POST / HTTP/1.1\r\n\(host)Transfer-Encoding: chunked\r\n\r\n3\r\nhello\r\n0\r\n\r\n", [400],
+            .closed,
             mayCutOff: true),
         attack(
             "a chunk extension holding a control character",
-            "POST / HTTP/1.1\r\n\(host)Transfer-Encoding: chunked\r\n\r\n5;x=\u{01}\r\nhello\r\n0\r\n\r\n", [400],
+            "POST / HTTP/1.1\r\n\(host)Transfer-Encoding: chunked\r\n\r\n5;x=\u{01}\r\nhello\r\n0\r\n\r\n",
+            [400],
             .closed, mayCutOff: true),
         attack(
             "a chunk size line ended by a bare LF",
-            "POST / HTTP/1.1\r\n\(host)Transfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n", [400], .closed,
+            "POST / HTTP/1.1\r\n\(host)Transfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n", [400],
+            .closed,
             mayCutOff: true),
         attack(
             "a trailer line that is not a header",
@@ -201,7 +216,8 @@ enum AttackTable {
             [400], .closed, mayCutOff: true),
         attack(
             "a chunk extension with a name and value is passed as a plain body",
-            "POST / HTTP/1.1\r\n\(host)Transfer-Encoding: chunked\r\n\r\n5;name=value\r\nhello\r\n0\r\n\r\n", [200],
+            "POST / HTTP/1.1\r\n\(host)Transfer-Encoding: chunked\r\n\r\n5;name=value\r\nhello\r\n0\r\n\r\n",
+            [200],
             .open, forwarded: ["/"], check: body("hello")),
         attack(
             "a last chunk hiding a request after it is the next request, not part of this one",
@@ -212,31 +228,41 @@ enum AttackTable {
     /// Header syntax the RFC forbids or that readers disagree on.
     static let head: [Attack] = [
         attack(
-            "an obs-fold continuation line", "GET / HTTP/1.1\r\n\(host)X-Folded: a\r\n b\r\n\r\n", [400], .closed),
+            "an obs-fold continuation line", "GET / HTTP/1.1\r\n\(host)X-Folded: a\r\n b\r\n\r\n", [400],
+            .closed),
         attack(
-            "an obs-fold inside the Host header", "GET / HTTP/1.1\r\nHost: app\r\n .localhost\r\n\r\n", [400], .closed),
-        attack("whitespace before the colon", "GET / HTTP/1.1\r\nHost : app.localhost\r\n\r\n", [400], .closed),
+            "an obs-fold inside the Host header", "GET / HTTP/1.1\r\nHost: app\r\n .localhost\r\n\r\n", [400],
+            .closed),
+        attack(
+            "whitespace before the colon", "GET / HTTP/1.1\r\nHost : app.localhost\r\n\r\n", [400], .closed),
         attack("a tab before the colon", "GET / HTTP/1.1\r\n\(host)X-Tab\t: 1\r\n\r\n", [400], .closed),
         attack("bare LF line endings", "GET / HTTP/1.1\nHost: app.localhost\n\n", [400], .closed),
         attack("a bare CR inside the request line", "GET /\rx HTTP/1.1\r\n\(host)\r\n", [400], .closed),
-        attack("a bare CR inside a header value", "GET / HTTP/1.1\r\n\(host)X-A: 1\rX-B: 2\r\n\r\n", [400], .closed),
         attack(
-            "a bare LF inside a header value", "GET / HTTP/1.1\r\n\(host)X-A: 1\nX-Injected: 2\r\n\r\n", [400],
+            "a bare CR inside a header value", "GET / HTTP/1.1\r\n\(host)X-A: 1\rX-B: 2\r\n\r\n", [400],
             .closed),
-        attack("a NUL inside a header value", "GET / HTTP/1.1\r\n\(host)X-A: 1\u{0}2\r\n\r\n", [400], .closed),
-        attack("a header name with a space inside", "GET / HTTP/1.1\r\n\(host)X Bad: 1\r\n\r\n", [400], .closed),
+        attack(
+            "a bare LF inside a header value", "GET / HTTP/1.1\r\n\(host)X-A: 1\nX-Injected: 2\r\n\r\n",
+            [400],
+            .closed),
+        attack(
+            "a NUL inside a header value", "GET / HTTP/1.1\r\n\(host)X-A: 1\u{0}2\r\n\r\n", [400], .closed),
+        attack(
+            "a header name with a space inside", "GET / HTTP/1.1\r\n\(host)X Bad: 1\r\n\r\n", [400], .closed),
         attack("a header with no name", "GET / HTTP/1.1\r\n\(host): nameless\r\n\r\n", [400], .closed),
         attack("a header line with no colon", "GET / HTTP/1.1\r\n\(host)NoColon\r\n\r\n", [400], .closed),
         attack(
             "a header value in bytes that are not UTF-8 reaches the upstream well-formed",
-            [UInt8]("GET /bin HTTP/1.1\r\n\(host)X-Bin: ".utf8) + [0xFF, 0xFE, 0x80] + [UInt8]("\r\n\r\n".utf8), [200],
+            [UInt8]("GET /bin HTTP/1.1\r\n\(host)X-Bin: ".utf8) + [0xFF, 0xFE, 0x80]
+                + [UInt8]("\r\n\r\n".utf8), [200],
             .open, forwarded: ["/bin"]),
     ]
 
     /// The Host, the target and the route header: what decides where a request goes.
     static let routing: [Attack] = [
         attack(
-            "a NUL inside the route header", "GET / HTTP/1.1\r\n\(host)azds-route-as: bob\u{0}\r\n\r\n", [400],
+            "a NUL inside the route header", "GET / HTTP/1.1\r\n\(host)azds-route-as: bob\u{0}\r\n\r\n",
+            [400],
             .closed),
         attack(
             "a bare CR inside the route header",
@@ -251,7 +277,8 @@ enum AttackTable {
             "a right-to-left override inside the route header",
             "GET / HTTP/1.1\r\n\(host)azds-route-as: bob\u{202E}evil\r\n\r\n", [400], .open),
         attack(
-            "a route header that is a path", "GET / HTTP/1.1\r\n\(host)azds-route-as: ../../etc/passwd\r\n\r\n",
+            "a route header that is a path",
+            "GET / HTTP/1.1\r\n\(host)azds-route-as: ../../etc/passwd\r\n\r\n",
             [400], .open),
         attack(
             "a route header that is not a space name",
@@ -259,13 +286,15 @@ enum AttackTable {
         attack("an empty route header", "GET / HTTP/1.1\r\n\(host)azds-route-as:\r\n\r\n", [400], .open),
         attack(
             "a route header longer than any space name",
-            "GET / HTTP/1.1\r\n\(host)azds-route-as: \(String(repeating: "a", count: 300))\r\n\r\n", [400], .open),
+            "GET / HTTP/1.1\r\n\(host)azds-route-as: \(String(repeating: "a", count: 300))\r\n\r\n", [400],
+            .open),
         attack(
             "two different route headers",
             "GET / HTTP/1.1\r\n\(host)azds-route-as: alice\r\nazds-route-as: bob\r\n\r\n", [400], .open),
         attack(
             "a route header in bytes that are not UTF-8",
-            [UInt8]("GET / HTTP/1.1\r\n\(host)azds-route-as: ".utf8) + [0xC3, 0x28, 0xFF] + [UInt8]("\r\n\r\n".utf8),
+            [UInt8]("GET / HTTP/1.1\r\n\(host)azds-route-as: ".utf8) + [0xC3, 0x28, 0xFF]
+                + [UInt8]("\r\n\r\n".utf8),
             [400], .open),
         attack(
             "a route header naming an unknown space falls back and reaches the upstream as sent",
@@ -276,10 +305,12 @@ enum AttackTable {
         attack("two Host headers", "GET / HTTP/1.1\r\n\(host)Host: other.localhost\r\n\r\n", [400], .open),
         attack("two identical Host headers", "GET / HTTP/1.1\r\n\(host)\(host)\r\n", [400], .open),
         attack(
-            "an escape sequence inside the Host", "GET / HTTP/1.1\r\nHost: app\u{1B}[2J.localhost\r\n\r\n", [400],
+            "an escape sequence inside the Host", "GET / HTTP/1.1\r\nHost: app\u{1B}[2J.localhost\r\n\r\n",
+            [400],
             .closed),
         attack(
-            "a right-to-left override inside the Host", "GET / HTTP/1.1\r\nHost: app\u{202E}.localhost\r\n\r\n",
+            "a right-to-left override inside the Host",
+            "GET / HTTP/1.1\r\nHost: app\u{202E}.localhost\r\n\r\n",
             [400], .open),
         attack(
             "an absolute-form target wins over a Host that disagrees",
@@ -293,7 +324,8 @@ enum AttackTable {
             "GET http://app.localhost@evil.example/ HTTP/1.1\r\n\(host)\r\n", [404], .open),
         attack("an asterisk target on a GET", "GET * HTTP/1.1\r\n\(host)\r\n", [400], .open),
         attack(
-            "an asterisk target on an OPTIONS is forwarded as it is", "OPTIONS * HTTP/1.1\r\n\(host)\r\n", [200],
+            "an asterisk target on an OPTIONS is forwarded as it is", "OPTIONS * HTTP/1.1\r\n\(host)\r\n",
+            [200],
             .open, forwarded: ["*"]),
     ]
 
@@ -305,11 +337,13 @@ enum AttackTable {
         attack(
             "a header block of 12 KB in small headers",
             "GET / HTTP/1.1\r\n\(host)"
-                + (0..<30).map { "X-Fill-\($0): \(String(repeating: "f", count: 400))\r\n" }.joined() + "\r\n",
+                + (0..<30).map { "X-Fill-\($0): \(String(repeating: "f", count: 400))\r\n" }.joined()
+                + "\r\n",
             [431], .closed),
         attack(
             "one header value of 10 KB",
-            "GET / HTTP/1.1\r\n\(host)X-Big: \(String(repeating: "b", count: 10_000))\r\n\r\n", [431], .closed),
+            "GET / HTTP/1.1\r\n\(host)X-Big: \(String(repeating: "b", count: 10_000))\r\n\r\n", [431], .closed
+        ),
         attack(
             "a header name of 10 KB",
             "GET / HTTP/1.1\r\n\(host)X-\(String(repeating: "n", count: 10_000)): 1\r\n\r\n", [431], .closed),
@@ -338,7 +372,8 @@ enum AttackTable {
         attack("a NUL inside the target", "GET /a\u{0}b HTTP/1.1\r\n\(host)\r\n", [400], .closed),
         attack(
             "a TLS ClientHello on the plain port",
-            [0x16, 0x03, 0x01, 0x00, 0xA5, 0x01, 0x00, 0x00, 0xA1, 0x03, 0x03] + [UInt8](repeating: 0x2A, count: 64),
+            [0x16, 0x03, 0x01, 0x00, 0xA5, 0x01, 0x00, 0x00, 0xA1, 0x03, 0x03]
+                + [UInt8](repeating: 0x2A, count: 64),
             [400], .closed),
     ]
 
@@ -349,7 +384,8 @@ enum AttackTable {
             "GET / HTTP/1.1\r\nHost : app.localhost\r\n\r\n\(smuggled)", [400], .closed),
         attack(
             "a 404 followed by a pipelined good one",
-            "GET / HTTP/1.1\r\nHost: nosuch.localhost\r\n\r\nGET /ok HTTP/1.1\r\n\(host)\r\n", [404, 200], .open,
+            "GET / HTTP/1.1\r\nHost: nosuch.localhost\r\n\r\nGET /ok HTTP/1.1\r\n\(host)\r\n", [404, 200],
+            .open,
             forwarded: ["/ok"]),
         attack(
             "a refused request whose body holds a request",
@@ -361,11 +397,13 @@ enum AttackTable {
             [404], .closed),
         attack(
             "a good request, a malformed one, then a good one",
-            "GET /first HTTP/1.1\r\n\(host)\r\nGET / HTTP/1.1\r\n\(host)X Bad: 1\r\n\r\n\(smuggled)", [200, 400],
+            "GET /first HTTP/1.1\r\n\(host)\r\nGET / HTTP/1.1\r\n\(host)X Bad: 1\r\n\r\n\(smuggled)",
+            [200, 400],
             .closed, forwarded: ["/first"]),
         attack(
             "ten pipelined requests are answered in order",
-            (0..<10).map { "GET /p\($0) HTTP/1.1\r\n\(host)\r\n" }.joined(), Array(repeating: 200, count: 10), .open,
+            (0..<10).map { "GET /p\($0) HTTP/1.1\r\n\(host)\r\n" }.joined(), Array(repeating: 200, count: 10),
+            .open,
             forwarded: (0..<10).map { "/p\($0)" }),
         attack(
             "a bad route header between two good requests",

@@ -59,8 +59,10 @@ struct HostileProxy {
 
     var ingress: Address { listeners.ingress }
 
+    /// - Parameter sinks: more places for the proxy's events, made from its store (a feed hub, say).
     static func start(
-        _ yaml: String, path: String? = nil, ingress: Address = Address(host: "127.0.0.1", port: 0)
+        _ yaml: String, path: String? = nil, ingress: Address = Address(host: "127.0.0.1", port: 0),
+        sinks: (SpacesStore) -> [any EventSink] = { _ in [] }
     ) async throws -> HostileProxy {
         let store: SpacesStore
         if let path {
@@ -73,7 +75,7 @@ struct HostileProxy {
         let lines = CapturingLogHandler.Lines()
         let logger = Logger(label: "hostile-proxy") { _ in CapturingLogHandler(lines: lines) }
         // Hop lines go to the same log, so a test can check what a hostile request makes the proxy write.
-        let sink = FanOutSink([events, HopLogSink(logger: logger)])
+        let sink = FanOutSink([events, HopLogSink(logger: logger)] + sinks(store))
         let proxy = RoutingProxy(store: store, name: "hostile", ingress: ingress, sink: sink, logger: logger)
         let listeners = try await proxy.start()
         return HostileProxy(proxy: proxy, store: store, listeners: listeners, events: events, log: lines)

@@ -1,16 +1,59 @@
 import Foundation
-import Synchronization
 
-/// What the test process holds right now, read from /proc: the proxy under test lives in it.
+/// What the system says about the test process, which holds the proxy under test, from /proc.
 enum ProcessGauges {
-    /// Open file descriptors (sockets, files, pipes).
-    static func openDescriptors() -> Int {
-        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
+    /// TCP sockets some process still holds (not listening, not in TIME_WAIT) with the given
+    /// local or remote port, from /proc/net/tcp{,6}. Tests run in parallel in one process, so
+    /// counting a test's own ports is exact where counting descriptors would not be.
+    static func tcpSockets(localPort: Int? = nil, remotePort: Int? = nil) -> Int {
+        var count = 0
+        for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+            guard let text = procText(table) else { continue }
+            for line in text.split(separator: "\n").dropFirst() {
+                let fields = line.split(separator: " ")
+                guard fields.count > 9, fields[3] != "0A", fields[9] != "0" else { continue }
+                let local = fields[1].split(separator: ":").last.flatMap { Int($0, radix: 16) }
+                let remote = fields[2].split(separator: ":").last.flatMap { Int($0, radix: 16) }
+                if let localPort, local != localPort { continue }
+                if let remotePort, remote != remotePort { continue }
+                count += 1
+            }
+        }
+        return count
+    }
+
+    /// Waits until at most `limit` sockets match; returns the last count seen. A socket goes
+    /// away a moment after its peer sees the close, so this polls.
+    static func tcpSockets(
+        localPort: Int? = nil, remotePort: Int? = nil, settleAtOrBelow limit: Int, seconds: Double = 30
+    ) async -> Int {
+        var count = tcpSockets(localPort: localPort, remotePort: remotePort)
+        let deadline = Date().addingTimeInterval(seconds)
+        while count > limit && Date() < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
+            count = tcpSockets(localPort: localPort, remotePort: remotePort)
+        }
+        return count
+    }
+
+    /// A /proc file read to its end: they report a size of zero, so reading by size stops short.
+    static func procText(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            guard count > 0 else { break }
+            bytes += chunk[..<count]
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Resident memory in bytes.
     static func residentBytes() -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+        guard let status = procText("/proc/self/status"),
             let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
             let kilobytes = Int(line.split(separator: " ")[1])
         else { return 0 }
@@ -29,39 +72,6 @@ enum ProcessGauges {
             getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
         }
         return Int(limit.rlim_cur)
-    }
-
-    /// Waits until the descriptor count falls to `limit` or below; returns the last count seen.
-    /// A closing socket goes away a moment after its peer sees the close, so this polls.
-    static func descriptors(settleAtOrBelow limit: Int, seconds: Double = 30) async -> Int {
-        var count = openDescriptors()
-        let deadline = Date().addingTimeInterval(seconds)
-        while count > limit && Date() < deadline {
-            try? await Task.sleep(for: .milliseconds(50))
-            count = openDescriptors()
-        }
-        return count
-    }
-}
-
-/// Samples resident memory until stopped and keeps the peak.
-final class PeakMemory: Sendable {
-    private let peak = Atomic<Int>(0)
-    private let running = Atomic<Bool>(true)
-
-    init() {
-        Thread.detachNewThread { [self] in
-            while running.load(ordering: .relaxed) {
-                let now = ProcessGauges.residentBytes()
-                if now > peak.load(ordering: .relaxed) { peak.store(now, ordering: .relaxed) }
-                usleep(20_000)
-            }
-        }
-    }
-
-    func stop() -> Int {
-        running.store(false, ordering: .relaxed)
-        return max(peak.load(ordering: .relaxed), ProcessGauges.residentBytes())
     }
 }
 

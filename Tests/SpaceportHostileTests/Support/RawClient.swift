@@ -6,10 +6,18 @@ import SpaceportCore
 final class RawClient: @unchecked Sendable {
     private let fd: Int32
     private var leftover: [UInt8] = []
+    private var closed = false
 
-    init(_ address: Address, timeoutSeconds: Int = 30) throws {
+    /// Connects to `address`; `receiveBuffer` shrinks the socket's receive buffer first, so
+    /// a client that stops reading pushes back at once.
+    init(_ address: Address, timeoutSeconds: Int = 30, receiveBuffer: Int32? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw HostileFailure("cannot open a socket: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw HostileFailure("cannot open a socket: \(String(cString: strerror(errno)))")
+        }
+        if var size = receiveBuffer {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -29,12 +37,12 @@ final class RawClient: @unchecked Sendable {
         }
     }
 
-    deinit { Glibc.close(fd) }
+    deinit { close() }
 
-    /// Makes the kernel's receive buffer small, so a client that stops reading pushes back at once.
-    func shrinkReceiveBuffer(to bytes: Int32 = 4096) {
-        var size = bytes
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+    func close() {
+        guard !closed else { return }
+        closed = true
+        Glibc.close(fd)
     }
 
     func send(_ text: String) throws { try send(Array(text.utf8)) }
@@ -54,13 +62,6 @@ final class RawClient: @unchecked Sendable {
     func trySend(_ bytes: [UInt8]) -> Bool { (try? send(bytes)) != nil }
 
     func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
-
-    /// Closes with a reset instead of a FIN, as a crashed client would.
-    func reset() {
-        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
-        setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
-        shutdown(fd, Int32(SHUT_RDWR))
-    }
 
     /// Some bytes, or nil at EOF, on a reset, or when the read timed out.
     func readSome(max: Int = 65536) -> [UInt8]? {

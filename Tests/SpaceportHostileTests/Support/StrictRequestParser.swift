@@ -52,16 +52,20 @@ enum StrictRequestParser {
             guard let first = line.first, first != 32, first != 9 else {
                 return .malformed("a folded or empty header line")
             }
-            guard let colon = line.firstIndex(of: 58) else { return .malformed("a header line without a colon") }
+            guard let colon = line.firstIndex(of: 58) else {
+                return .malformed("a header line without a colon")
+            }
             let name = line[line.startIndex..<colon]
             guard !name.isEmpty, name.allSatisfy(isTokenByte) else {
-                return .malformed("a bad header name \(String(decoding: name, as: UTF8.self).debugDescription)")
+                return .malformed(
+                    "a bad header name \(String(decoding: name, as: UTF8.self).debugDescription)")
             }
             var value = line[(colon + 1)...]
             while let byte = value.first, byte == 32 || byte == 9 { value = value.dropFirst() }
             while let byte = value.last, byte == 32 || byte == 9 { value = value.dropLast() }
             guard value.allSatisfy({ $0 == 9 || ($0 >= 32 && $0 != 127) }) else {
-                return .malformed("a control character in the value of \(String(decoding: name, as: UTF8.self))")
+                return .malformed(
+                    "a control character in the value of \(String(decoding: name, as: UTF8.self))")
             }
             headers.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
         }
@@ -109,7 +113,9 @@ enum StrictRequestParser {
             guard !sizeText.isEmpty, sizeText.count <= 15, sizeText.allSatisfy(isHexByte),
                 let size = Int(String(decoding: sizeText, as: UTF8.self), radix: 16)
             else { return .malformed("a bad chunk size line") }
-            guard line.allSatisfy({ $0 >= 32 && $0 != 127 }) else { return .malformed("a bad chunk extension") }
+            guard line.allSatisfy({ $0 >= 32 && $0 != 127 }) else {
+                return .malformed("a bad chunk extension")
+            }
             at = lineEnd + 2
             if size == 0 {
                 while true {
@@ -157,7 +163,8 @@ enum StrictRequestParser {
         guard haystack.count >= needle.count else { return nil }
         var index = haystack.startIndex
         while index <= haystack.endIndex - needle.count {
-            if haystack[index] == needle[0] && haystack[index..<(index + needle.count)].elementsEqual(needle) {
+            if haystack[index] == needle[0] && haystack[index..<(index + needle.count)].elementsEqual(needle)
+            {
                 return index
             }
             index += 1
