@@ -8,6 +8,10 @@ struct HopReporter: Sendable {
     let listener: ListenerRole
     let sink: (any EventSink)?
 
+    /// The longest flow id a hop carries: a client's `x-request-id` names the flow, and every
+    /// event of the feed and every dashboard row would otherwise be as large as that header.
+    static let maxFlowLength = 128
+
     /// A hop that has just arrived; nothing is published until `start`.
     func begin(flow: String?, method: String?, host: String?, path: String?, protocol: HopProtocol = .http)
         -> Hop
@@ -15,7 +19,9 @@ struct HopReporter: Sendable {
         Hop(
             reporter: self,
             event: HopEvent(
-                id: RequestID.make(), flow: flow ?? RequestID.make(), phase: .start, time: "", proxy: proxy,
+                id: RequestID.make(),
+                flow: flow.map { Printable.clip($0, max: Self.maxFlowLength) } ?? RequestID.make(),
+                phase: .start, time: "", proxy: proxy,
                 listener: listener.name, from: listener.caller, protocol: `protocol`, method: method,
                 host: host.map { Printable.clip($0, max: 253) },
                 path: path.map { Printable.clip($0, max: 512) }))

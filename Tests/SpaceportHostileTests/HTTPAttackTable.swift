@@ -289,6 +289,9 @@ enum AttackTable {
             "GET / HTTP/1.1\r\n\(host)azds-route-as: \(String(repeating: "a", count: 300))\r\n\r\n", [400],
             .open),
         attack(
+            "a route header listing two spaces", "GET / HTTP/1.1\r\n\(host)azds-route-as: alice, bob\r\n\r\n",
+            [400], .open),
+        attack(
             "two different route headers",
             "GET / HTTP/1.1\r\n\(host)azds-route-as: alice\r\nazds-route-as: bob\r\n\r\n", [400], .open),
         attack(

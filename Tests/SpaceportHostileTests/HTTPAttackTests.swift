@@ -42,6 +42,27 @@ struct HTTPAttackTests {
         }
     }
 
+    @Test("a huge x-request-id reaches the upstream as sent, but cannot make every hop event huge")
+    func hugeRequestID() async throws {
+        let upstream = try await RecordingUpstream.start()
+        let requestID = "\u{202E}" + String(repeating: "r", count: 30_000)
+        try await HostileProxy.with(appTree(upstream.address)) { proxy in
+            let ingress = proxy.ingress
+            let status = try await blocking {
+                let client = try RawClient(ingress)
+                try client.send(
+                    "GET /id HTTP/1.1\r\nHost: app.localhost\r\nX-Request-Id: \(requestID)\r\n\r\n")
+                return try client.readResponse().status
+            }
+            #expect(status == 200)
+            let hop = try await proxy.events.end { $0.path == "/id" }
+            #expect(hop.flow.count <= 200, "a hop carries a flow id of \(hop.flow.count) characters")
+            #expect(!hasUnsafeCharacter(hop.flow))
+        }
+        #expect(upstream.snapshot.requests.first?.values("x-request-id") == [requestID])
+        await upstream.stop()
+    }
+
     @Test("the attack table holds at least 60 cases, each named once")
     func tableSize() {
         #expect(AttackTable.rows.count >= 60)
@@ -114,7 +135,7 @@ struct HTTPAttackTests {
             )
         }
         for hop in ended {
-            let fields = [hop.error, hop.path, hop.host, hop.method, hop.routeAs].compactMap { $0 }
+            let fields = [hop.error, hop.path, hop.host, hop.method, hop.routeAs, hop.flow].compactMap { $0 }
             if fields.contains(where: hasUnsafeCharacter) {
                 problems.append("a hop carries a raw control character: \(fields)")
             }

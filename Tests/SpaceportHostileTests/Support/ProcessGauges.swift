@@ -86,7 +86,7 @@ func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async thr
 
 /// Polls `condition` until it holds; fails after a generous bound instead of hanging.
 func eventually(
-    _ what: String, seconds: Double = 30, _ condition: @escaping @Sendable () async -> Bool
+    _ what: String, seconds: Double = 60, _ condition: @escaping @Sendable () async -> Bool
 ) async throws {
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
