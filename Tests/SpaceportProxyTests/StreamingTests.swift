@@ -6,7 +6,9 @@ import Testing
 /// Over 100 MB, so a proxy that buffered a body whole could not hide it.
 private let bigBody = 110_000_000
 /// What the whole test process may grow by while a big body passes through.
-private let memoryBudget = 48 * 1024 * 1024
+/// Well under the 105 MiB body, so a proxy that buffered it whole still fails; the margin is
+/// for the other suites that allocate in this same process while these run in parallel.
+private let memoryBudget = 80 * 1024 * 1024
 
 private func singleService(_ upstream: TestUpstream) -> String {
     """
