@@ -19,6 +19,10 @@ private final class ProxyProcess {
     init(_ arguments: [String]) throws {
         process.executableURL = URL(fileURLWithPath: try spaceportBinary())
         process.arguments = ["proxy"] + arguments
+        // A feed folder of its own, so no other proxy's socket of the same name can stand in the way.
+        var environment = ProcessInfo.processInfo.environment
+        environment["XDG_RUNTIME_DIR"] = (temporaryPath("run") as NSString).deletingLastPathComponent
+        process.environment = environment
         let pipe = Pipe()
         process.standardError = pipe
         process.standardOutput = FileHandle.nullDevice
