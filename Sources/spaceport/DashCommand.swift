@@ -272,19 +272,30 @@ final class EmbeddedProxy: Sendable {
     }
 
     /// Starts the proxy on `store` and serves its feed on `<runtime folder>/<name>.sock`.
+    /// `tcp` and `token` also serve the feed on TCP; `alsoTo` hears every event the hub does.
     static func start(
-        store: SpacesStore, name: String, ingress: Address?, logger: Logger, feedDirectory: String? = nil
+        store: SpacesStore, name: String, ingress: Address?, logger: Logger, feedDirectory: String? = nil,
+        tcp: Address? = nil, token: String? = nil, alsoTo extra: (any EventSink)? = nil
     ) async throws -> EmbeddedProxy {
         let hello = { (listeners: [String]) in
             FeedHello(
                 proxy: name, pid: Int(getpid()), version: SpaceportVersion.current, listeners: listeners)
         }
         let hub = FeedHub(store: store, hello: hello([]))
-        let proxy = RoutingProxy(store: store, name: name, ingress: ingress, sink: hub, logger: logger)
-        let listeners = try await proxy.start()
+        let sink: any EventSink = extra.map { FanOutSink([hub, $0]) } ?? hub
+        let proxy = RoutingProxy(store: store, name: name, ingress: ingress, sink: sink, logger: logger)
+        let listeners: ProxyListeners
+        do {
+            listeners = try await proxy.start()
+        } catch {
+            hub.close()
+            throw error
+        }
         hub.hello = hello(listeners.descriptions)
         let server = FeedServer(
-            hub: hub, options: FeedServerOptions(name: name, directory: feedDirectory), logger: logger)
+            hub: hub,
+            options: FeedServerOptions(name: name, directory: feedDirectory, tcp: tcp, token: token),
+            logger: logger)
         do {
             let feed = try await server.start()
             return EmbeddedProxy(
@@ -318,8 +329,10 @@ final class EmbeddedProxy: Sendable {
         }
     }
 
-    func stop() async {
-        await proxy.shutdown(drainMs: 1000)
+    /// Stops taking requests, lets those in flight finish for up to `drainMs` (nil: the
+    /// spaces file's drain timeout), then closes the feed.
+    func stop(drainMs: Int? = 1000) async {
+        await proxy.shutdown(drainMs: drainMs)
         await server.shutdown()
         hub.close()
     }

@@ -84,39 +84,20 @@ struct ProxyCommand: AsyncParsableCommand {
         } catch {
             throw CommandFailure.report(spaces.describe(error))
         }
-        let hello = { (listeners: [String]) in
-            FeedHello(
-                proxy: name, pid: Int(getpid()), version: SpaceportVersion.current, listeners: listeners)
-        }
-        let hub = FeedHub(store: store, hello: hello([]))
-        let sink: any EventSink = quiet ? hub : FanOutSink([hub, HopLogSink(logger: logger)])
-        let proxy = RoutingProxy(
-            store: store, name: name, ingress: try ingress.map { try Address(parsing: $0) }, sink: sink,
-            logger: logger)
-        let server = FeedServer(
-            hub: hub,
-            options: FeedServerOptions(
-                name: name, tcp: try feedTcp.map { try Address(parsing: $0) }, token: resolvedToken),
-            logger: logger)
+        let embedded: EmbeddedProxy
         do {
-            let listeners = try await proxy.start()
-            hub.hello = hello(listeners.descriptions)
+            embedded = try await EmbeddedProxy.start(
+                store: store, name: name, ingress: try ingress.map { try Address(parsing: $0) },
+                logger: logger,
+                tcp: try feedTcp.map { try Address(parsing: $0) }, token: resolvedToken,
+                alsoTo: quiet ? nil : HopLogSink(logger: logger))
         } catch {
-            hub.close()
             throw CommandFailure.report("\(error)")
         }
-        do {
-            let feed = try await server.start()
-            logger.info("feed on \(feed.socketPath)\(feed.tcp.map { " and tcp://\($0)" } ?? "")")
-        } catch {
-            await proxy.shutdown(drainMs: 0)
-            hub.close()
-            throw CommandFailure.report("\(error)")
-        }
+        let feed = embedded.feed
+        logger.info("feed on \(feed.socketPath)\(feed.tcp.map { " and tcp://\($0)" } ?? "")")
         await Signals.waitForInterrupt()
         logger.notice("stopping: letting requests in flight finish")
-        await proxy.shutdown()
-        await server.shutdown()
-        hub.close()
+        await embedded.stop(drainMs: nil)
     }
 }
