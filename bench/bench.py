@@ -770,6 +770,7 @@ scenario: above 1× is better for req/s, below 1× is better for latency and mem
 
 - date: {started.strftime('%Y-%m-%d %H:%M:%S %Z').strip()}
 - command: `{command}`
+- build: `{os.environ.get('SPACEPORT_BUILD', 'not recorded (binary passed with --binary)')}`
 - machine: {info['nproc']} cores, {info['cpu']}, {info['memory']} memory, Linux {info['kernel']}
 - load average before / after: {load_before} / {load_after} (other work on this machine shares the cores: treat figures as indicative)
 - versions: {found['swift']}; {found['nginx']}; {found['haproxy']}; {found['wrk']}; Python {found['python']}"""

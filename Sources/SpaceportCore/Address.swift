@@ -29,7 +29,7 @@ public struct Address: Hashable, Sendable, CustomStringConvertible {
             }
             host = trimmed[..<colon]
             portText = trimmed[trimmed.index(after: colon)...]
-            if host.contains(":") {
+            if host.utf8.contains(UInt8(ascii: ":")) {
                 throw AddressError(text: text, reason: "write an IPv6 host in brackets, as [::1]:5001")
             }
         }
@@ -56,7 +56,7 @@ public struct Address: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        host.utf8.contains(UInt8(ascii: ":")) ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 
     /// True for 127.0.0.0/8, ::1 and localhost: addresses that other machines cannot reach.

@@ -17,7 +17,10 @@ public struct HostRoute: Equatable, Sendable {
     /// Parses a Host value (port stripped, case ignored). Throws when the host names no
     /// service or holds a label that cannot be a space or service name.
     public static func parse(_ host: String, domain: String) throws(HostRouteError) -> HostRoute {
-        var name = Substring(host.lowercased())
+        let lowercase = host.utf8.allSatisfy {
+            $0 < 0x80 && !($0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z"))
+        }
+        var name = Substring(lowercase ? host : host.lowercased())
         if name.hasPrefix("[") { throw .notAServiceHost(host) }
         if let colon = name.lastIndex(of: ":") {
             let port = name[name.index(after: colon)...]
@@ -30,9 +33,11 @@ public struct HostRoute: Equatable, Sendable {
         var labels: [Substring]
         if name == domain {
             throw .notAServiceHost(host)
-        } else if !domain.isEmpty, name.hasSuffix("." + domain) {
+        } else if !domain.isEmpty, name.utf8.count > domain.utf8.count,
+            name.utf8.reversed().starts(with: ("." + domain).utf8.reversed())
+        {
             labels = name.dropLast(domain.count + 1).split(separator: ".", omittingEmptySubsequences: false)
-        } else if !name.contains(".") {
+        } else if !name.utf8.contains(UInt8(ascii: ".")) {
             labels = [name]
         } else {
             throw .notUnderDomain(host, domain: domain)

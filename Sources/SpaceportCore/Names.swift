@@ -40,6 +40,8 @@ public enum Names {
 public enum Printable {
     /// Escapes control characters and invalid bytes, and shortens long text.
     public static func clip(_ text: String, max: Int = 80) -> String {
+        // Most text is short printable ASCII and comes back as it is, without a copy.
+        if text.utf8.count <= max, text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return text }
         var out = ""
         var count = 0
         for scalar in text.unicodeScalars {

@@ -9,108 +9,159 @@ enum HopJSON {
         if let duration = hop.durationMs, !duration.isFinite {
             return ByteBuffer(string: FeedEvent.hop(hop).jsonLine())
         }
+        // Every byte of text may become a six-byte escape; the rest of the line is under 512 bytes.
+        func size(_ text: String?) -> Int { text?.utf8.count ?? 0 }
+        var textBytes =
+            size(hop.error) + size(hop.flow) + size(hop.from?.service) + size(hop.from?.space)
+            + size(hop.host)
+            + size(hop.id) + size(hop.listener) + size(hop.method) + size(hop.path) + size(hop.proxy)
+            + size(hop.routeAs) + size(hop.service) + size(hop.space) + size(hop.time) + size(hop.upstream)
+        for space in hop.tried { textBytes += space.utf8.count + 3 }
+        let bound = 512 + 6 * textBytes + 64
         var out = ByteBuffer()
-        out.reserveCapacity(
-            512 + (hop.host?.utf8.count ?? 0) + (hop.path?.utf8.count ?? 0) + (hop.error?.utf8.count ?? 0))
-        out.writeStaticString("{\"bytesIn\":")
-        out.writeString(String(hop.bytesIn))
-        out.writeStaticString(",\"bytesOut\":")
-        out.writeString(String(hop.bytesOut))
-        out.writeStaticString(",\"durationMs\":")
-        if let duration = hop.durationMs {
-            write(duration, into: &out)
-        } else {
-            out.writeStaticString("null")
+        out.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { raw in
+            var line = LineWriter(raw)
+            line.raw("{\"bytesIn\":")
+            line.int(hop.bytesIn)
+            line.raw(",\"bytesOut\":")
+            line.int(hop.bytesOut)
+            line.raw(",\"durationMs\":")
+            if let duration = hop.durationMs { line.double(duration) } else { line.raw("null") }
+            line.raw(",\"error\":")
+            line.string(hop.error)
+            line.raw(",\"flow\":")
+            line.string(hop.flow)
+            line.raw(",\"from\":")
+            if let from = hop.from {
+                line.raw("{\"service\":")
+                line.string(from.service)
+                line.raw(",\"space\":")
+                line.string(from.space)
+                line.raw("}")
+            } else {
+                line.raw("null")
+            }
+            line.raw(",\"host\":")
+            line.string(hop.host)
+            line.raw(",\"id\":")
+            line.string(hop.id)
+            line.raw(",\"listener\":")
+            line.string(hop.listener)
+            line.raw(",\"method\":")
+            line.string(hop.method)
+            line.raw(",\"path\":")
+            line.string(hop.path)
+            line.raw(",\"phase\":")
+            line.string(hop.phase.rawValue)
+            line.raw(",\"protocol\":")
+            line.string(hop.protocol.rawValue)
+            line.raw(",\"proxy\":")
+            line.string(hop.proxy)
+            line.raw(",\"routeAs\":")
+            line.string(hop.routeAs)
+            line.raw(",\"routeAsSource\":")
+            line.string(hop.routeAsSource?.rawValue)
+            line.raw(",\"service\":")
+            line.string(hop.service)
+            line.raw(",\"space\":")
+            line.string(hop.space)
+            line.raw(",\"status\":")
+            if let status = hop.status { line.int(status) } else { line.raw("null") }
+            line.raw(",\"time\":")
+            line.string(hop.time)
+            line.raw(",\"tried\":[")
+            for (index, space) in hop.tried.enumerated() {
+                if index > 0 { line.raw(",") }
+                line.string(space)
+            }
+            line.raw("],\"type\":\"hop\",\"upstream\":")
+            line.string(hop.upstream)
+            line.raw(",\"v\":1}\n")
+            return line.count
         }
-        out.writeStaticString(",\"error\":")
-        write(hop.error, into: &out)
-        out.writeStaticString(",\"flow\":")
-        write(hop.flow, into: &out)
-        out.writeStaticString(",\"from\":")
-        if let from = hop.from {
-            out.writeStaticString("{\"service\":")
-            write(from.service, into: &out)
-            out.writeStaticString(",\"space\":")
-            write(from.space, into: &out)
-            out.writeStaticString("}")
-        } else {
-            out.writeStaticString("null")
-        }
-        out.writeStaticString(",\"host\":")
-        write(hop.host, into: &out)
-        out.writeStaticString(",\"id\":")
-        write(hop.id, into: &out)
-        out.writeStaticString(",\"listener\":")
-        write(hop.listener, into: &out)
-        out.writeStaticString(",\"method\":")
-        write(hop.method, into: &out)
-        out.writeStaticString(",\"path\":")
-        write(hop.path, into: &out)
-        out.writeStaticString(",\"phase\":")
-        write(hop.phase.rawValue, into: &out)
-        out.writeStaticString(",\"protocol\":")
-        write(hop.protocol.rawValue, into: &out)
-        out.writeStaticString(",\"proxy\":")
-        write(hop.proxy, into: &out)
-        out.writeStaticString(",\"routeAs\":")
-        write(hop.routeAs, into: &out)
-        out.writeStaticString(",\"routeAsSource\":")
-        write(hop.routeAsSource?.rawValue, into: &out)
-        out.writeStaticString(",\"service\":")
-        write(hop.service, into: &out)
-        out.writeStaticString(",\"space\":")
-        write(hop.space, into: &out)
-        out.writeStaticString(",\"status\":")
-        if let status = hop.status { out.writeString(String(status)) } else { out.writeStaticString("null") }
-        out.writeStaticString(",\"time\":")
-        write(hop.time, into: &out)
-        out.writeStaticString(",\"tried\":[")
-        for (index, space) in hop.tried.enumerated() {
-            if index > 0 { out.writeStaticString(",") }
-            write(space, into: &out)
-        }
-        out.writeStaticString("],\"type\":\"hop\",\"upstream\":")
-        write(hop.upstream, into: &out)
-        out.writeStaticString(",\"v\":1}\n")
         return out
     }
 
-    /// As Foundation writes a Double: its shortest form, without a trailing `.0`.
-    private static func write(_ value: Double, into out: inout ByteBuffer) {
-        let text = value.description
-        out.writeString(text.hasSuffix(".0") ? String(text.dropLast(2)) : text)
-    }
+    /// Writes into memory the caller sized for the worst case, so no byte is checked for room.
+    private struct LineWriter {
+        let base: UnsafeMutablePointer<UInt8>
+        var count = 0
 
-    private static func write(_ text: String?, into out: inout ByteBuffer) {
-        guard let text else {
-            out.writeStaticString("null")
-            return
+        init(_ raw: UnsafeMutableRawBufferPointer) {
+            base = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
         }
-        out.writeInteger(UInt8(ascii: "\""))
-        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
-            out.writeString(text)
-        } else {
-            for byte in text.utf8 { escape(byte, into: &out) }
-        }
-        out.writeInteger(UInt8(ascii: "\""))
-    }
 
-    /// JSON's escapes, in Foundation's spelling: short forms where they exist, else `\u00xx`.
-    private static func escape(_ byte: UInt8, into out: inout ByteBuffer) {
-        switch byte {
-        case UInt8(ascii: "\""): out.writeStaticString("\\\"")
-        case UInt8(ascii: "\\"): out.writeStaticString("\\\\")
-        case 0x0A: out.writeStaticString("\\n")
-        case 0x0D: out.writeStaticString("\\r")
-        case 0x09: out.writeStaticString("\\t")
-        case 0x08: out.writeStaticString("\\b")
-        case 0x0C: out.writeStaticString("\\f")
-        case 0..<0x20:
-            let digits: StaticString = "0123456789abcdef"
-            out.writeStaticString("\\u00")
-            out.writeInteger(digits.utf8Start[Int(byte >> 4)])
-            out.writeInteger(digits.utf8Start[Int(byte & 0xF)])
-        default: out.writeInteger(byte)
+        mutating func byte(_ value: UInt8) {
+            base[count] = value
+            count += 1
+        }
+
+        mutating func raw(_ text: StaticString) {
+            (base + count).update(from: text.utf8Start, count: text.utf8CodeUnitCount)
+            count += text.utf8CodeUnitCount
+        }
+
+        mutating func int(_ value: Int) {
+            if value < 0 { byte(UInt8(ascii: "-")) }
+            var magnitude = value.magnitude
+            // At most 20 digits, written backwards into place.
+            var length = 1
+            var probe = magnitude / 10
+            while probe > 0 {
+                length += 1
+                probe /= 10
+            }
+            for index in stride(from: length - 1, through: 0, by: -1) {
+                base[count + index] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            }
+            count += length
+        }
+
+        /// As Foundation writes a Double: its shortest form, without a trailing `.0`.
+        mutating func double(_ value: Double) {
+            var text = value.description
+            if text.hasSuffix(".0") { text.removeLast(2) }
+            text.withUTF8 { bytes in
+                for value in bytes { byte(value) }
+            }
+        }
+
+        mutating func string(_ text: String?) {
+            guard var text else {
+                raw("null")
+                return
+            }
+            byte(UInt8(ascii: "\""))
+            text.withUTF8 { bytes in
+                for value in bytes {
+                    if value >= 0x20 && value != UInt8(ascii: "\"") && value != UInt8(ascii: "\\") {
+                        byte(value)
+                    } else {
+                        escape(value)
+                    }
+                }
+            }
+            byte(UInt8(ascii: "\""))
+        }
+
+        /// JSON's escapes, in Foundation's spelling: short forms where they exist, else `\u00xx`.
+        mutating func escape(_ value: UInt8) {
+            switch value {
+            case UInt8(ascii: "\""): raw("\\\"")
+            case UInt8(ascii: "\\"): raw("\\\\")
+            case 0x0A: raw("\\n")
+            case 0x0D: raw("\\r")
+            case 0x09: raw("\\t")
+            case 0x08: raw("\\b")
+            case 0x0C: raw("\\f")
+            case 0..<0x20:
+                let digits: StaticString = "0123456789abcdef"
+                raw("\\u00")
+                byte(digits.utf8Start[Int(value >> 4)])
+                byte(digits.utf8Start[Int(value & 0xF)])
+            default: byte(value)
+            }
         }
     }
 }

@@ -4,7 +4,7 @@ import SpaceportCore
 
 /// One request and its response, from the request head to both ends.
 final class Exchange {
-    var request: RoutedRequest
+    let request: RoutedRequest
     /// The request head as the upstream receives it.
     let upstreamHead: HTTPRequestHead
     /// Request parts that arrived while the upstream connection was being made.
@@ -32,10 +32,7 @@ final class Exchange {
         closeClient = !request.clientKeepAlive
     }
 
-    var hop: Hop {
-        get { request.hop }
-        set { request.hop = newValue }
-    }
+    var hop: Hop { request.hop }
 
     func progressed() { lastProgress = .now() }
 
@@ -68,11 +65,13 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
     private var readPending = false
     private var context: ChannelHandlerContext?
     private let info: ConnectionInfo
+    private let headGuard: HeadGuard
     /// Outlives an exchange on a kept-alive connection and re-arms lazily, so requests schedule no timers.
     private var watchdog: Scheduled<Void>?
 
-    init(_ info: ConnectionInfo) {
+    init(_ info: ConnectionInfo, headGuard: HeadGuard) {
         self.info = info
+        self.headGuard = headGuard
     }
 
     private var limits: Limits { info.limits }
@@ -354,7 +353,7 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
         exchange.hop.end(status: exchange.status, bytesIn: exchange.bytesIn, bytesOut: exchange.bytesOut)
         let close = exchange.closeClient
         state = close ? .closed : .idle
-        context.triggerUserOutboundEvent(HeadGuard.Event.exchangeDone, promise: nil)
+        headGuard.note(.exchangeDone)
         resumeClientReads()
         // Writing the end may hand over the next pipelined request, so nothing touches state after it.
         let written: EventLoopFuture<Void>
@@ -381,7 +380,7 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
             status: Int(answer.status.code), bytesIn: exchange.bytesIn, bytesOut: 0, error: answer.message)
         let close = exchange.closeClient || !exchange.requestEnded || exchange.request.isUpgrade
         state = close ? .closed : .idle
-        if !close { context.triggerUserOutboundEvent(HeadGuard.Event.exchangeDone, promise: nil) }
+        if !close { headGuard.note(.exchangeDone) }
         resumeClientReads()
         context.writeAnswer(
             answer, version: exchange.request.clientVersion, route: exchange.request.routeLabel, close: close,

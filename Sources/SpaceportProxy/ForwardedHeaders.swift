@@ -15,19 +15,58 @@ enum ForwardedHeaders {
 
     /// Fields a Connection header may not remove: the message's length and where it goes.
     /// Without its Content-Length, a body would reach the next hop as a request of its own.
-    static let endToEnd: Set<String> = ["host", "content-length"]
+    static let endToEnd = ["host", "content-length"]
 
     /// Removes hop-by-hop fields and those the Connection field names. An upgrade keeps
     /// `Upgrade` and says `Connection: upgrade`, so the next hop can switch protocols too.
+    /// One pass finds out whether there is anything to remove; only then is the list rebuilt.
     static func removeHopByHop(_ headers: inout HTTPHeaders, keepingUpgrade: Bool) {
-        let named = headers[canonicalForm: "connection"].map { $0.lowercased() }
-        let upgrade = headers["upgrade"]
-        for name in hopByHop + named where !endToEnd.contains(name) {
-            headers.remove(name: name)
+        var found = false
+        var named: [Substring] = []
+        var upgrade: [String] = []
+        for (name, value) in headers where isHopByHop(name) {
+            found = true
+            if sameName(name, "connection") {
+                for token in value.split(separator: ",") {
+                    let trimmed = token.trimmingASCIIWhitespace()
+                    if !trimmed.isEmpty && !endToEnd.contains(where: { sameName(trimmed, $0) }) {
+                        named.append(trimmed)
+                    }
+                }
+            } else if sameName(name, "upgrade") {
+                upgrade.append(value)
+            }
+        }
+        guard found else { return }
+        var kept = HTTPHeaders()
+        kept.reserveCapacity(headers.count + 2)
+        for (name, value) in headers
+        where !isHopByHop(name) && !named.contains(where: { sameName(name, $0) }) {
+            kept.add(name: name, value: value)
         }
         if keepingUpgrade, !upgrade.isEmpty {
-            for value in upgrade { headers.add(name: "upgrade", value: value) }
-            headers.add(name: "connection", value: "upgrade")
+            for value in upgrade { kept.add(name: "upgrade", value: value) }
+            kept.add(name: "connection", value: "upgrade")
+        }
+        headers = kept
+    }
+
+    /// One of `hopByHop`, in any case, without allocating.
+    static func isHopByHop(_ name: String) -> Bool {
+        switch name.utf8.count {
+        case 2: return sameName(name, "te")
+        case 7: return sameName(name, "trailer") || sameName(name, "upgrade")
+        case 10: return sameName(name, "connection") || sameName(name, "keep-alive")
+        case 16: return sameName(name, "proxy-connection")
+        case 17: return sameName(name, "transfer-encoding")
+        default: return false
+        }
+    }
+
+    /// Field names compared as HTTP compares them: ASCII, case ignored. `lower` is lowercase.
+    static func sameName<Name: StringProtocol, Lower: StringProtocol>(_ name: Name, _ lower: Lower) -> Bool {
+        name.utf8.elementsEqual(lower.utf8) { byte, other in
+            byte == other || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") && byte | 0x20 == other)
         }
     }
 
@@ -97,5 +136,15 @@ enum ForwardedHeaders {
         if requestMethod == .HEAD || !head.status.mayHaveResponseBody { return true }
         if head.headers.contains(name: "content-length") { return true }
         return head.headers[canonicalForm: "transfer-encoding"].last?.lowercased() == "chunked"
+    }
+}
+
+extension Substring {
+    /// Without the spaces and tabs around it, as list elements in a field value are read.
+    func trimmingASCIIWhitespace() -> Substring {
+        let isSpace = { (character: Character) in character == " " || character == "\t" }
+        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) })
+        else { return self[endIndex...] }
+        return self[first...last]
     }
 }

@@ -5,16 +5,17 @@ import SpaceportCore
 /// Guards the wait for each request head, in front of the HTTP decoder. A connection that
 /// says nothing is closed after the idle timeout; a head begun but not finished within the
 /// header timeout gets a 408; a head that grows past the limit gets a 431. The handlers
-/// behind it say when a head has arrived and when its exchange is over.
-final class HeadGuard: ChannelDuplexHandler, RemovableChannelHandler {
+/// behind it say when a head has arrived and when its exchange is over, by calling `note`
+/// directly: an outbound event would pass every handler in between, three times a request.
+final class HeadGuard: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
-    typealias OutboundIn = IOData
-    typealias OutboundOut = IOData
 
-    /// Sent as outbound user events by the handlers behind the decoder.
+    /// What the handlers behind the decoder tell it.
     enum Event: Sendable {
         case headReceived
+        /// The request has been read to its end; bytes from here on begin the next one.
+        case requestRead
         case exchangeDone
     }
 
@@ -22,7 +23,9 @@ final class HeadGuard: ChannelDuplexHandler, RemovableChannelHandler {
         case inactive
         case waiting
         case readingHead(bytes: Int, Scheduled<Void>?)
-        case busy
+        /// An exchange is under way; once its request has been read, `next` counts the bytes of
+        /// the one after it, which a pipelining client may send before the response ends.
+        case busy(next: Int?)
         case finished
     }
 
@@ -31,6 +34,7 @@ final class HeadGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     private var state = State.inactive
     private let info: ConnectionInfo
+    private var context: ChannelHandlerContext?
     /// Outlives the wait it was armed for and re-arms lazily, so a kept-alive request schedules no timer.
     private var idleTimer: Scheduled<Void>?
     private var idleDeadline = NIODeadline.now()
@@ -40,6 +44,7 @@ final class HeadGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
         if context.channel.isActive { wait(context) }
     }
 
@@ -51,6 +56,7 @@ final class HeadGuard: ChannelDuplexHandler, RemovableChannelHandler {
     func handlerRemoved(context: ChannelHandlerContext) {
         cancelTimer()
         state = .finished
+        self.context = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -61,6 +67,8 @@ final class HeadGuard: ChannelDuplexHandler, RemovableChannelHandler {
         case .waiting:
             // The header timer starts only if this read leaves the head unfinished, which is rare.
             state = .readingHead(bytes: 0, nil)
+        case .busy(let next?):
+            state = .busy(next: next + count)
         case .inactive, .readingHead, .busy:
             break
         }
@@ -79,25 +87,25 @@ final class HeadGuard: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    func triggerUserOutboundEvent(
-        context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?
-    ) {
-        guard let event = event as? Event else {
-            context.triggerUserOutboundEvent(event, promise: promise)
-            return
-        }
+    /// Called on the loop by the handlers behind the decoder; does nothing once removed.
+    func note(_ event: Event) {
+        guard let context else { return }
         switch (event, state) {
         case (_, .finished):
             break
         case (.headReceived, _):
             if case .readingHead(_, let timer) = state { timer?.cancel() }
-            state = .busy
+            state = .busy(next: nil)
+        case (.requestRead, .busy):
+            state = .busy(next: 0)
+        case (.exchangeDone, .busy(let next?)) where next > 0:
+            // Part of the next request is here already: its head is on the clock.
+            state = .readingHead(bytes: next, headTimer(context))
         case (.exchangeDone, .busy):
             wait(context)
-        case (.exchangeDone, _):
+        case (.requestRead, _), (.exchangeDone, _):
             break
         }
-        promise?.succeed()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -152,9 +160,9 @@ final class HeadGuard: ChannelDuplexHandler, RemovableChannelHandler {
     /// Answers straight onto the socket: no request was decoded, so the HTTP handlers have nothing to answer.
     private func refuse(_ answer: ErrorAnswer, _ context: ChannelHandlerContext) {
         state = .finished
-        var hop = info.reporter.begin(flow: nil, method: nil, host: nil, path: nil)
+        let hop = info.reporter.begin(flow: nil, method: nil, host: nil, path: nil)
         hop.refuse(answer)
-        context.writeAndFlush(wrapOutboundOut(.byteBuffer(answer.bytes(context.channel.allocator))))
+        context.writeAndFlush(NIOAny(answer.bytes(context.channel.allocator)))
             .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
     }
 

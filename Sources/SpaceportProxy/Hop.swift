@@ -29,7 +29,9 @@ struct HopReporter: Sendable {
 }
 
 /// One request through the proxy to one upstream: `start` when routed, `end` when done.
-struct Hop {
+/// A class: the request, its exchange and a tunnel share one hop instead of copying its
+/// twenty fields at every step.
+final class Hop {
     let reporter: HopReporter
     private(set) var event: HopEvent
     private let began = NIODeadline.now()
@@ -42,7 +44,7 @@ struct Hop {
 
     var flow: String { event.flow }
 
-    mutating func routed(_ route: Route) {
+    func routed(_ route: Route) {
         event.routeAs = route.routeAs
         event.routeAsSource = route.routeAsSource
         event.service = route.resolution.instance?.service ?? route.service
@@ -51,7 +53,7 @@ struct Hop {
         event.upstream = route.upstream?.description
     }
 
-    mutating func served(by instance: InstanceRef, upstream: Address) {
+    func served(by instance: InstanceRef, upstream: Address) {
         event.service = instance.service
         event.space = instance.space
         event.routeAs = instance.space
@@ -59,7 +61,7 @@ struct Hop {
         event.upstream = upstream.description
     }
 
-    mutating func setProtocol(_ value: HopProtocol) { event.protocol = value }
+    func setProtocol(_ value: HopProtocol) { event.protocol = value }
 
     /// `<service>@<space>`, the value of `x-spaceport-route`, once a space serves the hop.
     var routeLabel: String? {
@@ -76,7 +78,7 @@ struct Hop {
     }
 
     /// Publishes the end once; later calls do nothing.
-    mutating func end(status: Int?, bytesIn: Int, bytesOut: Int, error: String? = nil) {
+    func end(status: Int?, bytesIn: Int, bytesOut: Int, error: String? = nil) {
         guard !ended else { return }
         ended = true
         guard let sink = reporter.sink else { return }
@@ -92,7 +94,7 @@ struct Hop {
     }
 
     /// A hop refused before it reached an upstream: its start and its end, with the reason.
-    mutating func refuse(_ answer: ErrorAnswer) {
+    func refuse(_ answer: ErrorAnswer) {
         start()
         end(status: Int(answer.status.code), bytesIn: 0, bytesOut: 0, error: answer.message)
     }

@@ -172,7 +172,7 @@ final class ProtocolSniffer: ChannelDuplexHandler, RemovableChannelHandler {
     private func becomeRaw(_ buffered: ByteBuffer?, _ context: ChannelHandlerContext) {
         state = .connecting(buffered)
         let tree = info.loop.tree
-        var hop = info.reporter.begin(flow: nil, method: nil, host: nil, path: nil, protocol: .tcp)
+        let hop = info.reporter.begin(flow: nil, method: nil, host: nil, path: nil, protocol: .tcp)
         guard let upstream = tree.space(instance.space)?.instance(instance.service)?.upstream else {
             hop.refuse(ErrorAnswer(.notFound, "\(instance) is no longer in the spaces file"))
             state = .done
@@ -202,7 +202,6 @@ final class ProtocolSniffer: ChannelDuplexHandler, RemovableChannelHandler {
     private func joined(_ upstream: any Channel, _ hop: Hop, _ context: ChannelHandlerContext) {
         guard case .connecting(let buffered) = state, context.channel.isActive else {
             upstream.close(promise: nil)
-            var hop = hop
             hop.end(status: nil, bytesIn: 0, bytesOut: 0, error: "the client closed the connection first")
             return
         }

@@ -14,7 +14,7 @@ struct ConnectionInfo {
 }
 
 /// The pipelines of client connections. HTTP reads like its diagram:
-/// guard the head → decode → route → forward (→ glue, once upgraded).
+/// guard the head → decode → one request at a time → route → forward (→ glue, once upgraded).
 enum ProxyConnection {
     static func installHTTP(on pipeline: ChannelPipeline.SynchronousOperations, _ info: ConnectionInfo) throws
     {
@@ -23,16 +23,20 @@ enum ProxyConnection {
         decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
         decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
         decoderLimits.maxHeaderFieldCount = limits.maxHeaderCount
-        try pipeline.addHandler(HeadGuard(info))
+        let headGuard = HeadGuard(info)
+        try pipeline.addHandler(headGuard)
+        // Response fields are the upstream's, which its decoder has already checked, or the proxy's
+        // own, so no validator passes over them again. Pipelining is the sequencer's.
         // No local upgrades: an upgrader list, even empty, makes the decoder hand over the
         // bytes that follow an upgrade request instead of dropping them.
         try pipeline.configureHTTPServerPipeline(
-            withPipeliningAssistance: true, withServerUpgrade: (upgraders: [], completionHandler: { _ in }),
-            withErrorHandling: false, withOutboundHeaderValidation: true,
+            withPipeliningAssistance: false, withServerUpgrade: (upgraders: [], completionHandler: { _ in }),
+            withErrorHandling: false, withOutboundHeaderValidation: false,
             withEncoderConfiguration: HTTPResponseEncoder.Configuration(),
             withDecoderLimitConfiguration: decoderLimits)
-        try pipeline.addHandler(RouteHandler(info))
-        try pipeline.addHandler(ForwardHandler(info))
+        try pipeline.addHandler(RequestSequencer())
+        try pipeline.addHandler(RouteHandler(info, headGuard: headGuard))
+        try pipeline.addHandler(ForwardHandler(info, headGuard: headGuard))
     }
 
     static func installListen(

@@ -3,18 +3,34 @@ import NIOHTTP1
 import SpaceportCore
 
 /// A request as routed: the head the client sent, where it goes and how that was decided.
-struct RoutedRequest {
-    var head: HTTPRequestHead
-    var target: RequestTarget
+/// A class, so handing it down the pipeline and into its exchange copies one reference.
+final class RoutedRequest {
+    let head: HTTPRequestHead
+    let target: RequestTarget
     /// The Host, or the authority of an absolute URL.
-    var host: String?
-    var route: Route
-    var routeHeader: String
-    var upstream: Address
+    let host: String?
+    let route: Route
+    let routeHeader: String
+    let upstream: Address
     /// `<service>@<space>`, for `x-spaceport-route`.
-    var routeLabel: String
-    var isUpgrade: Bool
-    var hop: Hop
+    let routeLabel: String
+    let isUpgrade: Bool
+    let hop: Hop
+
+    init(
+        head: HTTPRequestHead, target: RequestTarget, host: String?, route: Route, routeHeader: String,
+        upstream: Address, routeLabel: String, isUpgrade: Bool, hop: Hop
+    ) {
+        self.head = head
+        self.target = target
+        self.host = host
+        self.route = route
+        self.routeHeader = routeHeader
+        self.upstream = upstream
+        self.routeLabel = routeLabel
+        self.isUpgrade = isUpgrade
+        self.hop = hop
+    }
 
     var method: HTTPMethod { head.method }
     var clientVersion: HTTPVersion { head.version }
@@ -46,31 +62,34 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private var state = State.idle
     private let info: ConnectionInfo
+    private let headGuard: HeadGuard
 
-    init(_ info: ConnectionInfo) {
+    init(_ info: ConnectionInfo, headGuard: HeadGuard) {
         self.info = info
+        self.headGuard = headGuard
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch (unwrapInboundIn(data), state) {
         case (.head(let head), .idle):
-            context.triggerUserOutboundEvent(HeadGuard.Event.headReceived, promise: nil)
+            headGuard.note(.headReceived)
             switch route(head) {
-            case .success(let routed):
+            case .routed(let routed):
                 state = .forwarding
                 routed.hop.start()
                 context.fireChannelRead(wrapInboundOut(.head(routed)))
-            case .failure(let refusal):
+            case .refused(let refusal):
                 refuse(refusal, head: head, context)
             }
         case (.body(let buffer), .forwarding):
             context.fireChannelRead(wrapInboundOut(.body(buffer)))
         case (.end(let trailers), .forwarding):
             state = .idle
+            headGuard.note(.requestRead)
             context.fireChannelRead(wrapInboundOut(.end(trailers)))
         case (.end, .refusing):
             state = .idle
-            context.triggerUserOutboundEvent(HeadGuard.Event.exchangeDone, promise: nil)
+            headGuard.note(.exchangeDone)
         case (.body, .refusing), (_, .closing):
             break
         case (.head, _), (.body, .idle), (.end, .idle):
@@ -94,7 +113,7 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
             break
         case .idle:
             state = .closing
-            context.triggerUserOutboundEvent(HeadGuard.Event.headReceived, promise: nil)
+            headGuard.note(.headReceived)
             let answer =
                 parseError == .headerOverflow
                 ? ErrorAnswer(
@@ -102,13 +121,18 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
                     "the request's headers exceed \(info.limits.maxHeaderBytes) bytes or \(info.limits.maxHeaderCount) fields"
                 )
                 : ErrorAnswer(.badRequest, "the request is not valid HTTP/1.1 (\(parseError))")
-            var hop = info.reporter.begin(flow: nil, method: nil, host: nil, path: nil)
+            let hop = info.reporter.begin(flow: nil, method: nil, host: nil, path: nil)
             hop.refuse(answer)
             context.writeAnswer(answer, version: .http1_1, route: nil, close: true, bodiless: false)
         }
     }
 
-    private struct Refusal: Error {
+    private enum Routing {
+        case routed(RoutedRequest)
+        case refused(Refusal)
+    }
+
+    private struct Refusal {
         var answer: ErrorAnswer
         var hop: Hop
         /// The request's framing is in doubt, so nothing after it on the connection can be trusted.
@@ -116,7 +140,7 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func refuse(_ refusal: Refusal, head: HTTPRequestHead, _ context: ChannelHandlerContext) {
-        var hop = refusal.hop
+        let hop = refusal.hop
         hop.refuse(refusal.answer)
         // After an upgrade or a CONNECT the decoder reads no further requests on this connection;
         // a client told no before its body may never send it, so its next bytes would be misread.
@@ -129,20 +153,20 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
             bodiless: head.method == .HEAD || head.method == .CONNECT)
     }
 
-    private func route(_ head: HTTPRequestHead) -> Result<RoutedRequest, Refusal> {
+    private func route(_ head: HTTPRequestHead) -> Routing {
         let tree = info.loop.tree
         let settings = tree.settings
         let target = RequestTarget(head.uri, isConnect: head.method == .CONNECT)
         let hosts = head.headers["host"]
         let host = target?.authority ?? hosts.first
-        var hop = info.reporter.begin(
+        let hop = info.reporter.begin(
             flow: head.headers.first(name: ForwardedHeaders.requestIDHeader), method: head.method.rawValue,
             host: host, path: target == nil ? head.uri : target?.path)
-        func refusal(_ status: HTTPResponseStatus, _ message: String) -> Result<RoutedRequest, Refusal> {
-            .failure(Refusal(answer: ErrorAnswer(status, message), hop: hop))
+        func refusal(_ status: HTTPResponseStatus, _ message: String) -> Routing {
+            .refused(Refusal(answer: ErrorAnswer(status, message), hop: hop))
         }
         if let answer = RequestFraming.problem(head) {
-            return .failure(Refusal(answer: answer, hop: hop, framing: true))
+            return .refused(Refusal(answer: answer, hop: hop, framing: true))
         }
         guard let target else {
             return refusal(
@@ -201,7 +225,7 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
         {
             hop.setProtocol(.websocket)
         }
-        return .success(
+        return .routed(
             RoutedRequest(
                 head: head, target: target, host: host, route: route, routeHeader: settings.routeHeader,
                 upstream: upstream, routeLabel: label, isUpgrade: isUpgrade, hop: hop))

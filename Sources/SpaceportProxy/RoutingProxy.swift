@@ -190,7 +190,7 @@ public final class RoutingProxy: Sendable {
         let bootstrap = ServerBootstrap(group: group)
             // Room for a thousand clients connecting at once, taken in batches of 16 per wakeup.
             .serverChannelOption(.backlog, value: 1024)
-            .serverChannelOption(.maxMessagesPerRead, value: 16)
+            .serverChannelOption(.maxMessagesPerRead, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)

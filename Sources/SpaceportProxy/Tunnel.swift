@@ -13,7 +13,7 @@ enum Tunnel {
         remove(ForwardHandler.self, from: clientPipeline)
         remove(RouteHandler.self, from: clientPipeline)
         remove(HTTPServerUpgradeHandler.self, from: clientPipeline)
-        remove(HTTPServerPipelineHandler.self, from: clientPipeline)
+        remove(RequestSequencer.self, from: clientPipeline)
         remove(NIOHTTPResponseHeadersValidator.self, from: clientPipeline)
         remove(HTTPResponseEncoder.self, from: clientPipeline)
         remove(HeadGuard.self, from: clientPipeline)

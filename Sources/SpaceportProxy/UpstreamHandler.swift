@@ -19,7 +19,9 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPClientRequestPart
 
     let address: Address
-    weak var owner: (any UpstreamOwner)?
+    /// Held strongly (a weak reference would put every retain of the forwarder on the slow
+    /// path) and let go whenever the connection changes hands or closes.
+    var owner: (any UpstreamOwner)?
     /// Requests sent on this connection so far; above zero, the connection is a reused one.
     private(set) var requestsSent = 0
     private var context: ChannelHandlerContext?
@@ -64,6 +66,7 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        owner = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

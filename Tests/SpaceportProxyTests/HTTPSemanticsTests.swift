@@ -142,6 +142,46 @@ struct HTTPSemanticsTests {
         await upstream.stop()
     }
 
+    @Test("a request pipelined while a large response streams waits for it, then is answered")
+    func pipeliningBehindStream() async throws {
+        let upstream = try await TestUpstream.start("app")
+        try await RunningProxy.with(app(upstream)) { proxy in
+            let (first, second) = try await blocking {
+                let client = try RawClient(proxy.listeners.ingress)
+                try client.send("GET /bytes/5000000 HTTP/1.1\r\nHost: app.localhost\r\n\r\n")
+                // Sent while the first response is still on its way: the proxy reads it and holds it.
+                usleep(50_000)
+                try client.send("GET /n2 HTTP/1.1\r\nHost: app.localhost\r\n\r\n")
+                return (try client.readResponse(), try client.readResponse())
+            }
+            #expect(first.status == 200)
+            #expect(first.body.count == 5_000_000)
+            #expect(second.status == 200)
+            #expect(try JSONDecoder().decode(TestUpstream.Seen.self, from: Data(second.body)).uri == "/n2")
+        }
+        await upstream.stop()
+    }
+
+    @Test("part of a head sent while a response streams is held to the header timeout once it ends")
+    func partialHeadBehindStream() async throws {
+        let upstream = try await TestUpstream.start("app")
+        let yaml = app(upstream) + "\nlimits: { header_timeout_ms: 300 }\n"
+        try await RunningProxy.with(yaml) { proxy in
+            let (first, second) = try await blocking {
+                // The idle timeout (60 s) is far past this client's patience; the header timeout is not.
+                let client = try RawClient(proxy.listeners.ingress, timeoutSeconds: 10)
+                try client.send("GET /bytes/5000000 HTTP/1.1\r\nHost: app.localhost\r\n\r\n")
+                usleep(50_000)
+                try client.send("GET /n2 HTTP/1.1\r\nHost: app.loc")
+                return (try client.readResponse(), try client.readResponse())
+            }
+            #expect(first.status == 200)
+            #expect(first.body.count == 5_000_000)
+            #expect(second.status == 408)
+        }
+        await upstream.stop()
+    }
+
     @Test("a client that half-closes after its request still gets the whole answer")
     func halfClose() async throws {
         let upstream = try await TestUpstream.start("app")
