@@ -124,27 +124,25 @@ public enum EventTime {
         var seconds = time_t(millis / 1000)
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        let fields: [(value: Int, width: Int, after: UInt8?)] = [
-            (Int(parts.tm_year) + 1900, 4, UInt8(ascii: "-")), (Int(parts.tm_mon) + 1, 2, UInt8(ascii: "-")),
-            (Int(parts.tm_mday), 2, UInt8(ascii: "T")), (Int(parts.tm_hour), 2, UInt8(ascii: ":")),
-            (Int(parts.tm_min), 2, UInt8(ascii: ":")), (Int(parts.tm_sec), 2, UInt8(ascii: ".")),
-            (Int(millis % 1000), 3, UInt8(ascii: "Z")),
-        ]
         // Digits written in place: one string allocation per timestamp, as every hop carries two.
         return String(unsafeUninitializedCapacity: 24) { bytes in
             var end = 0
-            for field in fields {
-                var value = field.value
-                for index in stride(from: end + field.width - 1, through: end, by: -1) {
+            func put(_ value: Int, width: Int, then separator: UInt8) {
+                var value = value
+                for index in stride(from: end + width - 1, through: end, by: -1) {
                     bytes[index] = UInt8(ascii: "0") + UInt8(value % 10)
                     value /= 10
                 }
-                end += field.width
-                if let after = field.after {
-                    bytes[end] = after
-                    end += 1
-                }
+                bytes[end + width] = separator
+                end += width + 1
             }
+            put(Int(parts.tm_year) + 1900, width: 4, then: UInt8(ascii: "-"))
+            put(Int(parts.tm_mon) + 1, width: 2, then: UInt8(ascii: "-"))
+            put(Int(parts.tm_mday), width: 2, then: UInt8(ascii: "T"))
+            put(Int(parts.tm_hour), width: 2, then: UInt8(ascii: ":"))
+            put(Int(parts.tm_min), width: 2, then: UInt8(ascii: ":"))
+            put(Int(parts.tm_sec), width: 2, then: UInt8(ascii: "."))
+            put(Int(millis % 1000), width: 3, then: UInt8(ascii: "Z"))
             return end
         }
     }

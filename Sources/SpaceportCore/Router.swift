@@ -5,7 +5,7 @@ public enum RouteAsSource: String, Codable, Sendable, CaseIterable {
 }
 
 /// What the proxy knows about a request when it routes it.
-public struct RouteRequest: Sendable {
+public struct RouteRequest: Hashable, Sendable {
     /// The Host header, or the authority of an absolute-form request target.
     public var host: String?
     /// The route header's value when the request carries one.

@@ -36,6 +36,9 @@ final class FeedConnectionHandler: ChannelDuplexHandler {
     private var authTimer: Scheduled<Void>?
     private var commandsInFlight = 0
     private var readHeld = false
+    /// Entries taken from the hub for one write; kept to reuse its storage.
+    private var batch: [FeedEntry] = []
+    static let batchLimit = 256
 
     init(hub: FeedHub, settings: Settings, commands: DispatchQueue, logger: Logger) {
         self.hub = hub
@@ -183,22 +186,25 @@ final class FeedConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    /// Writes only while the socket is writable; the rest waits in the bounded queue.
+    /// Writes only while the socket is writable; the rest waits in the bounded queue. Entries
+    /// come out of the hub in batches, one lock each, and go out in one flush.
     private func drain() {
         guard case .streaming(let subscription) = state, let context, let ready else { return }
         var wrote = false
         while context.channel.isWritable {
-            let (entry, ended) = subscription.take(orNotify: ready)
-            guard let entry else {
-                if ended {
+            batch.removeAll(keepingCapacity: true)
+            let open = subscription.take(limit: Self.batchLimit, into: &batch, orNotify: ready)
+            if batch.isEmpty {
+                if !open {
                     end()
                     context.close(promise: nil)
                 }
                 break
             }
-            context.write(wrapOutboundOut(entry.line), promise: nil)
+            for entry in batch { context.write(wrapOutboundOut(entry.line), promise: nil) }
             wrote = true
         }
+        batch.removeAll(keepingCapacity: true)
         if wrote { context.flush() }
     }
 

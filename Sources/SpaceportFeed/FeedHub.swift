@@ -145,6 +145,24 @@ public final class FeedHub: EventSink {
         }
     }
 
+    /// Moves up to `limit` waiting entries for subscriber `id` into `entries`, under one lock.
+    /// When none waits, `ready` is called once when one arrives or the subscription ends.
+    /// Returns false once the subscription has ended and nothing is left.
+    func take(
+        _ id: Int, limit: Int, into entries: inout [FeedEntry], orNotify ready: @escaping @Sendable () -> Void
+    )
+        -> Bool
+    {
+        state.withLock { state in
+            guard let subscriber = state.subscribers[id] else { return false }
+            while entries.count < limit, let entry = subscriber.take() { entries.append(entry) }
+            if !entries.isEmpty { return true }
+            if subscriber.closed { return false }
+            subscriber.waiter = .callback(ready)
+            return true
+        }
+    }
+
     func next(_ id: Int) async -> FeedEvent? {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<FeedEvent?, Never>) in

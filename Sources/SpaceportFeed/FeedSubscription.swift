@@ -38,14 +38,12 @@ public final class FeedSubscription: AsyncSequence, Sendable {
     /// Sends `event` to this subscriber only, after what it already has queued.
     func reply(_ event: FeedEvent) { hub.deliver(FeedEntry(event), only: id) }
 
-    /// The next entry, or nil; when nil and the subscription is still open, `ready` runs
-    /// once something arrives. `ended` is true once nothing more will come.
-    func take(orNotify ready: @escaping @Sendable () -> Void) -> (entry: FeedEntry?, ended: Bool) {
-        switch hub.take(id, orNotify: ready) {
-        case .entry(let entry): return (entry, false)
-        case .empty: return (nil, false)
-        case .ended: return (nil, true)
-        }
+    /// Up to `limit` entries into `entries`, under one lock; when none waits and the subscription
+    /// is still open, `ready` runs once something arrives. False once nothing more will come.
+    func take(limit: Int, into entries: inout [FeedEntry], orNotify ready: @escaping @Sendable () -> Void)
+        -> Bool
+    {
+        hub.take(id, limit: limit, into: &entries, orNotify: ready)
     }
 
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(subscription: self) }

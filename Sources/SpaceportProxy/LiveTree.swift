@@ -40,6 +40,10 @@ final class LoopState {
     private var cached: SpaceTree
     private var connections: [ObjectIdentifier: any Channel] = [:]
     private(set) var draining = false
+    /// Routes already worked out on `cached`, forgotten when the tree changes. Bounded, as
+    /// hosts come from clients: when full it starts again rather than growing.
+    private var routes: [RouteRequest: Route] = [:]
+    static let maxCachedRoutes = 1024
 
     init(loop: any EventLoop, live: LiveTree) {
         self.loop = loop
@@ -54,8 +58,20 @@ final class LoopState {
     var tree: SpaceTree {
         if live.currentGeneration != generation {
             (generation, cached) = live.snapshot()
+            routes.removeAll()
         }
         return cached
+    }
+
+    /// `tree.route(request)` on the current tree, worked out once per distinct request until
+    /// the tree changes: parsing the host and walking the chain cost more than a lookup.
+    func route(_ request: RouteRequest) throws(RouteError) -> Route {
+        let tree = self.tree
+        if let known = routes[request] { return known }
+        let route = try tree.route(request)
+        if routes.count >= Self.maxCachedRoutes { routes.removeAll(keepingCapacity: true) }
+        routes[request] = route
+        return route
     }
 
     func track(_ channel: any Channel) {

@@ -209,7 +209,7 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         let route: Route
         do {
-            route = try tree.route(request)
+            route = try info.loop.route(request)
         } catch {
             return refusal(HTTPResponseStatus(statusCode: error.status), error.description)
         }

@@ -28,6 +28,7 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var readsPaused = false
     private var readPending = false
     private var closed = false
+    private var unflushed = false
 
     init(address: Address) {
         self.address = address
@@ -39,10 +40,16 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func send(_ part: HTTPClientRequestPart) {
         if case .head = part { requestsSent += 1 }
+        unflushed = true
         context?.write(wrapOutboundOut(part), promise: nil)
     }
 
-    func flush() { context?.flush() }
+    /// Flushes what `send` wrote; a flush with nothing new would still walk the pipeline.
+    func flush() {
+        guard unflushed else { return }
+        unflushed = false
+        context?.flush()
+    }
 
     func pauseReads() { readsPaused = true }
 

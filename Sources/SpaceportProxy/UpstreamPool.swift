@@ -29,17 +29,25 @@ final class UpstreamPool: UpstreamOwner {
         self.loop = loop
     }
 
+    /// The newest idle connection to `address` still open, if there is one.
+    func takeIdle(_ address: Address) -> UpstreamHandler? {
+        while let parked = idle[address]?.popLast() {
+            if parked.upstream.isActive {
+                parked.upstream.owner = nil
+                return parked.upstream
+            }
+        }
+        return nil
+    }
+
     /// Calls `done` with an idle connection to `address` (unless `reuse` is false) or a new one.
     func acquire(
         _ address: Address, connectTimeout: TimeAmount, reuse: Bool,
         _ done: @escaping (Result<UpstreamHandler, any Error>) -> Void
     ) {
-        while reuse, let parked = idle[address]?.popLast() {
-            if parked.upstream.isActive {
-                parked.upstream.owner = nil
-                done(.success(parked.upstream))
-                return
-            }
+        if reuse, let upstream = takeIdle(address) {
+            done(.success(upstream))
+            return
         }
         HTTPUpstream.connect(to: address, on: loop, timeout: connectTimeout).assumeIsolated().whenComplete {
             result in
