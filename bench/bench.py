@@ -709,14 +709,83 @@ def update_readme(text):
         f.write(f"{head}{start}\n{text}\n{end}{tail}")
 
 
-def dashboard_frame_time(binary):
-    """TODO(issue 7, dashboard): time `spaceport dash` frames with 10,000 hops in its ring.
+FRAME_HOPS = 10_000
+FRAME_COUNT = 300
+FRAME_TIMEOUT = 300
 
-    Hook for when Sources/SpaceportDashboard and `spaceport dash` exist: fill the ring with
-    10,000 hops (e.g. from this run's feed), render N frames onto an off-screen canvas, and
-    return the median and p99 frame time in ms. Until then the report says it is not measured.
+
+def frame_bench_command(binary, *extra):
+    """`spaceport frame-bench` with 10,000 hops in the ring (pinned by the caller)."""
+    return [binary, "frame-bench", "--hops", str(FRAME_HOPS), "--frames", str(FRAME_COUNT), "--json", *extra]
+
+
+def frame_bench_off_screen(binary):
+    """Frames rendered onto the in-memory canvas: the report as a dict."""
+    result = subprocess.run(pinned(PROXY_CORE, frame_bench_command(binary)), capture_output=True, text=True,
+                            timeout=FRAME_TIMEOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"exited {result.returncode}: {(result.stderr or result.stdout).strip()}")
+    return json.loads(result.stdout)
+
+
+def frame_bench_terminal(binary):
+    """Frames drawn through curses in a 200×50 window of a private tmux server: the report as a dict."""
+    if not shutil.which("tmux"):
+        raise RuntimeError("tmux is not installed")
+    workdir = tempfile.mkdtemp(prefix="spaceport-frames-")
+    socket_name = f"spaceport-frames-{os.getpid()}"
+    try:
+        output = os.path.join(workdir, "frames.json")
+        server = TmuxServer("frames", frame_bench_command(binary, "--terminal", "--output", output),
+                            PROXY_CORE, workdir, socket_name)
+        deadline = time.monotonic() + FRAME_TIMEOUT
+        while server.alive() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        finished = not server.alive()
+        server.stop()
+        if not finished:
+            raise RuntimeError(f"did not finish within {FRAME_TIMEOUT} s")
+        if not os.path.exists(output):
+            raise RuntimeError(f"wrote no report: {server.tail().strip() or 'no error printed'}")
+        with open(output) as f:
+            return json.load(f)
+    finally:
+        subprocess.run(["tmux", "-L", socket_name, "kill-server"], capture_output=True)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def dashboard_frame_time(binary):
+    """The dashboard's frame time with 10,000 hops in its ring, as markdown for the report.
+
+    Runs `spaceport frame-bench` twice on the proxy core (where `spaceport dash` draws with its
+    proxy embedded): off-screen, and through curses in a 200×50 window of a private tmux server.
+    A variant that cannot run becomes a line saying why, never an exception.
     """
-    return None
+    if not binary:
+        return "Not measured: no spaceport binary (pass --binary)."
+    variants = [("off-screen: render onto the in-memory canvas", frame_bench_off_screen),
+                ("terminal: curses in a {width}×{height} tmux window", frame_bench_terminal)]
+    rows, problems = [], []
+    for label, measure in variants:
+        try:
+            report = measure(binary)
+            rows.append(f"| {label.format(**report)} | {report['hopsInRing']:,} | {report['frames']} | {report['medianMs']:.3f} | "
+                        f"{report['p99Ms']:.3f} | {report['maxMs']:.3f} | {report['corePercentAt30fps']:.1f}% |")
+            per_frame, build = report["hopsPerFrame"], report["build"]
+        except Exception as error:  # the bench must finish whatever this measurement does
+            problems.append(f"The {label.split(':')[0]} variant was not measured: {error}")
+    text = ""
+    if rows:
+        text = ("| variant | hops in ring | frames | median ms | p99 ms | max ms | core at 30 fps |\n"
+                "|---|---:|---:|---:|---:|---:|---:|\n" + "\n".join(rows) + "\n\n")
+        text += (f"A frame is what the dashboard's screen thread does per redraw: take the {per_frame} new hops "
+                 f"waiting in its inbox (a start and an end event each), lay out and render the whole 200×50 "
+                 f"screen, and in the terminal variant write the changed cells through curses and refresh; "
+                 f"`spaceport frame-bench` ({build} build) on core {PROXY_CORE}, after one untimed first frame, "
+                 f"with `core at 30 fps` the mean frame's share of a core at the dashboard's 30 frames a second.")
+    if problems:
+        text += ("\n\n" if text else "") + "\n".join(f"- {p}" for p in problems)
+    return text
 
 
 def machine():
@@ -795,10 +864,7 @@ for the median round.
 
 {pipeline}
 """
-    text += "\n## Dashboard frame time\n\n"
-    text += ("Not measured yet: TODO hook `dashboard_frame_time` in bench/bench.py (needs an off-screen "
-             "way to render `spaceport dash` frames with 10,000 hops in the ring).\n"
-             if frame is None else f"{frame}\n")
+    text += f"\n## Dashboard frame time\n\n{frame}\n"
     text += f"""
 ## Memory over the run (resident set, sampled after each round)
 

@@ -15,6 +15,7 @@ struct Spaceport: AsyncParsableCommand {
         subcommands: [
             DemoCommand.self, DashCommand.self, ProxyCommand.self, TailCommand.self, InitCommand.self,
             TreeCommand.self, RouteCommand.self, SpaceCommand.self, OverrideCommand.self, ServiceCommand.self,
+            FrameBenchCommand.self,
         ]
     )
 
@@ -24,7 +25,7 @@ struct Spaceport: AsyncParsableCommand {
                 "there is no \(SpacesFileOptions.defaultPath) here: run `spaceport demo` to see Spaceport on a built-in tree, or `spaceport init` to write a starter spaces.yaml"
             )
         }
-        var dash = try DashCommand.parse([])
+        let dash = try DashCommand.parse([])
         try await dash.run()
     }
 }

@@ -1,0 +1,297 @@
+import ArgumentParser
+import Foundation
+import SpaceportCore
+import SpaceportDashboard
+import SpaceportTerminal
+import Synchronization
+
+/// `spaceport frame-bench`: how long the dashboard takes to draw a frame with a full hop
+/// ring, for bench/ (issue 7). Hidden from help: it is a measuring tool, not a feature.
+struct FrameBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "frame-bench",
+        abstract: "Time the dashboard's frames with a full hop ring (used by bench/).",
+        discussion: """
+            Builds the dashboard `spaceport demo` shows, on the demo's tree, fills its hop ring \
+            with made-up hops, draws one untimed frame, then times --frames frames. A frame is the \
+            screen thread's work: take the --hops-per-frame new hops waiting in the inbox (each a \
+            start and an end event), lay out and render the whole screen, and with --terminal \
+            draw it through curses (changed cells only, one update). Off-screen it renders onto \
+            the in-memory canvas the tests read. Frames are timed on a monotonic clock; the \
+            dashboard's own clock (rates, notes) advances 1/30 s a frame, as at its usual pace.
+            """,
+        shouldDisplay: false
+    )
+
+    static let maxSize = Size(width: 1000, height: 1000)
+    static let maxHops = 1_000_000
+
+    @Option(help: "Hops in the ring when timing starts (the ring grows past its usual 10,000 to hold more).")
+    var hops = HopRing.defaultCapacity
+
+    @Option(help: "Frames to time.")
+    var frames = 300
+
+    @Option(help: "New hops arriving before each frame.")
+    var hopsPerFrame = 50
+
+    @Option(help: "Columns of the off-screen canvas (default 200; with --terminal, the terminal's own).")
+    var width: Int?
+
+    @Option(help: "Lines of the off-screen canvas (default 50; with --terminal, the terminal's own).")
+    var height: Int?
+
+    @Flag(help: "Draw through curses in this terminal instead of off-screen; the terminal is restored after.")
+    var terminal = false
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    @Option(
+        help: ArgumentHelp(
+            "Write the results to this file instead of standard output (easier to collect from tmux).",
+            valueName: "file"))
+    var output: String?
+
+    private var canvasSize: Size { Size(width: width ?? 200, height: height ?? 50) }
+
+    func validate() throws {
+        if frames < 1 { throw CommandFailure.usage("--frames must be at least 1; got \(frames)") }
+        if hops < 0 || hops > Self.maxHops {
+            throw CommandFailure.usage("--hops must be between 0 and \(Self.maxHops); got \(hops)")
+        }
+        if hopsPerFrame < 0 || hopsPerFrame > Self.maxHops {
+            throw CommandFailure.usage(
+                "--hops-per-frame must be between 0 and \(Self.maxHops); got \(hopsPerFrame)")
+        }
+        if terminal && (width != nil || height != nil) {
+            throw CommandFailure.usage(
+                "--width and --height size the off-screen canvas; with --terminal the terminal's own size is used, so resize the terminal instead"
+            )
+        }
+        let size = canvasSize
+        if size.width < Layout.minimum.width || size.width > Self.maxSize.width {
+            throw CommandFailure.usage(
+                "--width must be between the dashboard's minimum of \(Layout.minimum.width) and \(Self.maxSize.width) columns; got \(size.width)"
+            )
+        }
+        if size.height < Layout.minimum.height || size.height > Self.maxSize.height {
+            throw CommandFailure.usage(
+                "--height must be between the dashboard's minimum of \(Layout.minimum.height) and \(Self.maxSize.height) lines; got \(size.height)"
+            )
+        }
+    }
+
+    func run() throws {
+        var bench = FrameBench(hops: hops, hopsPerFrame: hopsPerFrame)
+        let report = try terminal ? timeInTerminal(&bench) : timeOffScreen(&bench)
+        let text = json ? CommandJSON.text(report) : report.text
+        guard let output else {
+            print(text)
+            return
+        }
+        do {
+            try Data((text + "\n").utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
+        } catch {
+            throw CommandFailure.report("could not write \(output): \(error.localizedDescription)")
+        }
+    }
+
+    private func timeOffScreen(_ bench: inout FrameBench) throws -> FrameBenchReport {
+        let size = canvasSize
+        var last = GridCanvas(size: size)
+        let report = bench.time(frames: frames, size: size, variant: "off-screen") { dashboard, now in
+            var canvas = GridCanvas(size: size)
+            dashboard.render(into: &canvas, at: now)
+            last = canvas
+        }
+        // Also keeps the optimizer from dropping frames nobody reads.
+        guard last.text.contains("Hops") else {
+            throw CommandFailure.report("the dashboard drew no hop pane at \(size); nothing was measured")
+        }
+        return report
+    }
+
+    private func timeInTerminal(_ bench: inout FrameBench) throws -> FrameBenchReport {
+        let screen: TerminalScreen
+        do {
+            screen = try TerminalScreen()
+        } catch {
+            throw CommandFailure.report("--terminal: \(error.description)")
+        }
+        // Ends curses on every way out; a failure closes it first, since `report` prints at once.
+        defer { screen.close() }
+        let stop = StopFlag()
+        let stopper = SignalStopper(signals: [SIGINT, SIGTERM, SIGHUP]) { stop.set() }
+        defer { stopper.cancel() }
+        let size = screen.size
+        guard size.width >= Layout.minimum.width, size.height >= Layout.minimum.height else {
+            screen.close()
+            throw CommandFailure.report(
+                "this terminal is \(size), below the dashboard's minimum of \(Layout.minimum); enlarge it")
+        }
+        bench.dashboard.glyphs = screen.glyphs
+        let report = bench.time(frames: frames, size: size, variant: "terminal", until: stop.isSet) {
+            screen.draw($0, at: $1)
+        }
+        if report.frames < frames {
+            screen.close()
+            throw CommandFailure.report("interrupted after \(report.frames) of \(frames) frames")
+        }
+        return report
+    }
+}
+
+/// Set from a signal handler's queue, read between frames.
+private final class StopFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .relaxed) }
+    func isSet() -> Bool { value.load(ordering: .relaxed) }
+}
+
+/// The dashboard `spaceport demo` runs, fed made-up hops through the same inbox its
+/// screen loop drains, with a clock that moves a frame at a time.
+struct FrameBench {
+    static let framesPerSecond = 30.0
+
+    var dashboard: Dashboard
+    private var traffic: FrameBenchTraffic
+    private let inbox = DashboardInbox()
+    private let hopsPerFrame: Int
+    private var now = 0.0
+
+    init(hops: Int, hopsPerFrame: Int) {
+        self.hopsPerFrame = hopsPerFrame
+        let perFrame = max(1, hopsPerFrame)
+        let hopsPerSecond = Double(perFrame) * Self.framesPerSecond
+        traffic = FrameBenchTraffic(
+            hopsPerSecond: hopsPerSecond, epoch: Date().addingTimeInterval(-Double(hops) / hopsPerSecond))
+        let shipped = ThemeCatalog.shipped
+        dashboard = Dashboard(
+            themes: shipped.themes, themeIndex: shipped.index(of: ThemeCatalog.defaultName) ?? 0,
+            keyMap: KeyMap.standard.adding([
+                KeyBinding(
+                    [.character("g")], .custom("traffic"), .global, "switch the demo's traffic on or off")
+            ]),
+            hopCapacity: max(HopRing.defaultCapacity, hops))
+        let source = FrameBenchTraffic.proxy
+        dashboard.receive(.connected(source: source), at: 0)
+        dashboard.receive(.feed(source: source, .hello(traffic.hello)), at: 0)
+        dashboard.receive(.feed(source: source, .spaces(SpacesSnapshot(traffic.tree))), at: 0)
+        dashboard.receive(.status(key: "traffic", value: DemoCommand.trafficStatus(true)), at: 0)
+        dashboard.receive(.status(key: "feed", value: "/run/user/1000/spaceport/demo.sock"), at: 0)
+        dashboard.receive(
+            .health(Dictionary(uniqueKeysWithValues: dashboard.model.upstreams.map { ($0, .up) })), at: 0)
+        // The ring fills at the same pace the frames then keep up, so rates read the same throughout.
+        var filled = 0
+        while filled < hops {
+            let count = min(perFrame, hops - filled)
+            now += Double(count) / hopsPerSecond
+            for event in traffic.events(hops: count) {
+                dashboard.receive(.feed(source: source, event), at: now)
+            }
+            filled += count
+        }
+    }
+
+    /// Draws one untimed frame (the full paint a dashboard starts with), then times `frames`
+    /// frames, or fewer if `until` turns true.
+    mutating func time(
+        frames: Int, size: Size, variant: String, until stop: () -> Bool = { false },
+        draw: (Dashboard, Double) -> Void
+    ) -> FrameBenchReport {
+        dashboard.view.size = size
+        let hopsInRing = dashboard.model.hops.count
+        draw(dashboard, now)
+        var times: [Duration] = []
+        times.reserveCapacity(frames)
+        while times.count < frames && !stop() {
+            times.append(frame(draw: draw))
+        }
+        return FrameBenchReport(
+            variant: variant, size: size, hopsInRing: hopsInRing, hopsPerFrame: hopsPerFrame, times: times)
+    }
+
+    /// One frame of the screen thread: what the feed posted since the last frame, then the drawing.
+    private mutating func frame(draw: (Dashboard, Double) -> Void) -> Duration {
+        // Posting is the feed thread's work, so it stays outside the timed part.
+        for event in traffic.events(hops: hopsPerFrame) {
+            inbox.post(.feed(source: FrameBenchTraffic.proxy, event))
+        }
+        now += 1 / Self.framesPerSecond
+        let clock = ContinuousClock()
+        let started = clock.now
+        let (updates, dropped) = inbox.drain()
+        for update in updates { dashboard.receive(update, at: now) }
+        if dropped > 0 { dashboard.receive(.handOffDropped(dropped), at: now) }
+        draw(dashboard, now)
+        return clock.now - started
+    }
+}
+
+/// What `frame-bench` prints: the run's shape and its frame times in milliseconds.
+struct FrameBenchReport: Encodable {
+    var variant: String
+    var build: String
+    var width: Int
+    var height: Int
+    var frames: Int
+    var hopsInRing: Int
+    var hopsPerFrame: Int
+    var medianMs: Double
+    var p90Ms: Double
+    var p99Ms: Double
+    var maxMs: Double
+    var meanMs: Double
+    /// Frames of the median's length that fit in one second of one core.
+    var framesPerSecond: Double
+    /// The share of one core the dashboard's 30 frames a second would take, at the mean.
+    var corePercentAt30fps: Double
+
+    init(variant: String, size: Size, hopsInRing: Int, hopsPerFrame: Int, times: [Duration]) {
+        #if DEBUG
+            build = "debug"
+        #else
+            build = "release"
+        #endif
+        self.variant = variant
+        width = size.width
+        height = size.height
+        frames = times.count
+        self.hopsInRing = hopsInRing
+        self.hopsPerFrame = hopsPerFrame
+        let sorted = times.map(Self.milliseconds).sorted()
+        func rank(_ percent: Double) -> Double {
+            guard !sorted.isEmpty else { return 0 }
+            let index = Int((percent / 100 * Double(sorted.count)).rounded(.up)) - 1
+            return Self.rounded(sorted[min(max(index, 0), sorted.count - 1)])
+        }
+        medianMs = rank(50)
+        p90Ms = rank(90)
+        p99Ms = rank(99)
+        maxMs = Self.rounded(sorted.last ?? 0)
+        let mean = sorted.isEmpty ? 0 : sorted.reduce(0, +) / Double(sorted.count)
+        meanMs = Self.rounded(mean)
+        framesPerSecond = medianMs > 0 ? (1000 / medianMs).rounded() : 0
+        corePercentAt30fps = Self.rounded(mean * FrameBench.framesPerSecond / 10)
+    }
+
+    var text: String {
+        func ms(_ value: Double) -> String { String(format: "%.3f ms", value) }
+        return """
+            frame-bench, \(variant) (\(build) build): \(frames) frames of \(width)×\(height), \
+            \(hopsInRing) hops in the ring, \(hopsPerFrame) new a frame
+            median \(ms(medianMs))  p90 \(ms(p90Ms))  p99 \(ms(p99Ms))  max \(ms(maxMs))  mean \(ms(meanMs))
+            \(Int(framesPerSecond)) frames a second fit in one core; at the dashboard's \
+            \(Int(FrameBench.framesPerSecond)) frames a second, drawing takes \
+            \(String(format: "%.1f", corePercentAt30fps))% of a core
+            """
+    }
+
+    private static func milliseconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+    }
+
+    /// Microsecond precision is all a frame time needs.
+    private static func rounded(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
+}

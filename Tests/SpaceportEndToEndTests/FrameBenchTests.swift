@@ -1,0 +1,117 @@
+import Foundation
+import Testing
+
+/// `spaceport frame-bench`, the hidden command bench/ times the dashboard with. No timing
+/// is asserted: only that it runs, reports what it was asked to, and refuses nonsense.
+@Suite("spaceport frame-bench, the dashboard's frame-time benchmark")
+struct FrameBenchTests {
+    /// The report's fields bench/bench.py reads.
+    struct Report: Decodable {
+        var variant: String
+        var frames: Int
+        var hopsInRing: Int
+        var width: Int
+        var height: Int
+        var medianMs: Double
+        var p90Ms: Double
+        var p99Ms: Double
+        var maxMs: Double
+        var meanMs: Double
+    }
+
+    @Test("frame-bench --json reports the frames and hops asked for, with times that are not negative")
+    func reportsItsRun() throws {
+        let run = try FrameBenchRun(["frame-bench", "--hops", "1000", "--frames", "5", "--json"])
+        #expect(run.status == 0, "\(run)")
+        let report = try JSONDecoder().decode(Report.self, from: Data(run.stdout.utf8))
+        #expect(report.variant == "off-screen")
+        #expect(report.frames == 5)
+        #expect(report.hopsInRing == 1000)
+        #expect(report.width == 200 && report.height == 50)
+        let times = [report.medianMs, report.p90Ms, report.p99Ms, report.maxMs, report.meanMs]
+        #expect(times.allSatisfy { $0 >= 0 }, "\(times)")
+        #expect(report.medianMs <= report.p99Ms && report.p99Ms <= report.maxMs, "\(times)")
+    }
+
+    @Test(
+        "frame-bench --terminal draws in the terminal it runs in, gives it back clean, and writes its report",
+        .enabled(if: Tools.tmux != nil, "tmux is not installed, so there is no terminal to draw in")
+    )
+    func drawsInATerminal() async throws {
+        let binary = try #require(Tools.spaceport, "no spaceport binary beside the tests")
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let terminal = Tmux(socket: folder.path("tmux.sock"))
+        defer { terminal.killServer() }
+        let output = folder.path("report.json")
+        try terminal.start(
+            command:
+                "env LANG=C.UTF-8 \(binary) frame-bench --terminal --hops 1000 --frames 5 --json --output \(output); echo frame-bench exited $?; exec sleep 600",
+            width: 120, height: 40)
+        let screen = try await eventually("frame-bench has exited", terminal: terminal) { screen in
+            screen.contains("frame-bench exited")
+        }
+        #expect(screen.contains("frame-bench exited 0"), "\(screen)")
+        #expect(!screen.contains("SERVICE → SPACE"), "the dashboard is still on screen:\n\(screen)")
+        let report = try JSONDecoder().decode(
+            Report.self, from: try Data(contentsOf: URL(fileURLWithPath: output)))
+        #expect(report.variant == "terminal")
+        #expect(report.frames == 5)
+        #expect(report.hopsInRing == 1000)
+        #expect(report.width == 120 && report.height == 40)
+    }
+
+    @Test(
+        "a bad frame-bench option is refused with one line and the usage exit code",
+        arguments: [
+            (["--frames", "0"], "--frames must be at least 1; got 0"),
+            (["--hops=-1"], "--hops must be between 0 and 1000000; got -1"),
+            (
+                ["--width", "30"],
+                "--width must be between the dashboard's minimum of 40 and 1000 columns; got 30"
+            ),
+            (
+                ["--terminal", "--height", "20"],
+                "--width and --height size the off-screen canvas; with --terminal the terminal's own size is used, so resize the terminal instead"
+            ),
+        ])
+    func refusesBadOptions(arguments: [String], message: String) throws {
+        let run = try FrameBenchRun(["frame-bench"] + arguments)
+        #expect(run.status == 64, "\(run)")
+        #expect(run.stderr == "spaceport: error: \(message)\n")
+        #expect(run.stdout.isEmpty)
+    }
+}
+
+/// One run of the built `spaceport`, its output and errors collected through files, so
+/// neither can fill a pipe and block it.
+private struct FrameBenchRun: CustomStringConvertible {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+
+    init(_ arguments: [String]) throws {
+        let binary = try #require(Tools.spaceport, "no spaceport binary beside the tests")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "spaceport-frame-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let out = folder.appendingPathComponent("stdout")
+        let err = folder.appendingPathComponent("stderr")
+        FileManager.default.createFile(atPath: out.path, contents: nil)
+        FileManager.default.createFile(atPath: err.path, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = try FileHandle(forWritingTo: out)
+        process.standardError = try FileHandle(forWritingTo: err)
+        try process.run()
+        process.waitUntilExit()
+        status = process.terminationStatus
+        stdout = (try? String(contentsOf: out, encoding: .utf8)) ?? ""
+        stderr = (try? String(contentsOf: err, encoding: .utf8)) ?? ""
+    }
+
+    var description: String { "exit \(status)\nstdout:\n\(stdout)\nstderr:\n\(stderr)" }
+}
