@@ -142,8 +142,17 @@ extension FeedEvent: Codable {
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 
-    /// Parses one line of the feed.
+    /// Parses one line of the feed. Hops, nearly every line, take a hand-written path.
     public static func decode(line: some StringProtocol) throws -> FeedEvent {
-        try JSONDecoder().decode(FeedEvent.self, from: Data(line.utf8))
+        if let hop = HopLineDecoder.decode(line: line) { return .hop(hop) }
+        return try JSONDecoder().decode(FeedEvent.self, from: Data(line.utf8))
+    }
+
+    /// Parses one line of the feed from its bytes, exactly as `decode(line:)` parses them as text.
+    public static func decode(bytes: UnsafeRawBufferPointer) throws -> FeedEvent {
+        if let hop = HopLineDecoder.decode(bytes: bytes) { return .hop(hop) }
+        // Bytes that are not UTF-8 are repaired as `String(decoding:)` does, as readers did before.
+        let line = String(decoding: bytes, as: UTF8.self)
+        return try JSONDecoder().decode(FeedEvent.self, from: Data(line.utf8))
     }
 }

@@ -233,7 +233,8 @@ public final class FeedClient: Sendable {
                             ByteBuffer(string: FeedCommand.auth(token: token ?? "").jsonLine()))
                     }
                     for try await line in inbound {
-                        guard let event = try? FeedEvent.decode(line: String(buffer: line)) else { continue }
+                        guard let event = line.withUnsafeReadableBytes({ try? FeedEvent.decode(bytes: $0) })
+                        else { continue }
                         if !greeted {
                             if case .error(let message, _) = event {
                                 reason = "\(source): \(Printable.clip(message, max: 200))"

@@ -19,40 +19,78 @@ enum ForwardedHeaders {
 
     /// Removes hop-by-hop fields and those the Connection field names. An upgrade keeps
     /// `Upgrade` and says `Connection: upgrade`, so the next hop can switch protocols too.
-    /// One pass finds out whether there is anything to remove; only then is the list rebuilt.
     static func removeHopByHop(_ headers: inout HTTPHeaders, keepingUpgrade: Bool) {
-        var found = false
-        var named: [Substring] = []
-        var upgrade: [String] = []
-        for (name, value) in headers where isHopByHop(name) {
-            found = true
-            if sameName(name, "connection") {
-                for token in value.split(separator: ",") {
-                    let trimmed = token.trimmingASCIIWhitespace()
-                    if !trimmed.isEmpty && !endToEnd.contains(where: { sameName(trimmed, $0) }) {
-                        named.append(trimmed)
+        var kept = Filtered(headers, keepingUpgrade: keepingUpgrade, extraCapacity: 2)
+        guard kept.removedAny else { return }
+        kept.finish()
+        headers = kept.headers
+    }
+
+    /// The end-to-end fields of a message, copied in one pass into a list with room for what
+    /// the proxy adds, so forwarding a head allocates its header list once.
+    struct Filtered {
+        private(set) var headers = HTTPHeaders()
+        /// The message was chunked on the hop it came from.
+        private(set) var chunked = false
+        private(set) var removedAny = false
+        private var upgrade: [String] = []
+        private let keepingUpgrade: Bool
+
+        /// `skip` drops further fields the caller rewrites itself; it sees only end-to-end ones.
+        init(
+            _ source: HTTPHeaders, keepingUpgrade: Bool, extraCapacity: Int,
+            skip: (String, String) -> Bool = { _, _ in false }
+        ) {
+            self.keepingUpgrade = keepingUpgrade
+            let named = ForwardedHeaders.connectionNamed(source)
+            headers.reserveCapacity(source.count + extraCapacity)
+            for (name, value) in source {
+                if ForwardedHeaders.isHopByHop(name) {
+                    removedAny = true
+                    if ForwardedHeaders.sameName(name, "transfer-encoding") {
+                        chunked = true
+                    } else if keepingUpgrade && ForwardedHeaders.sameName(name, "upgrade") {
+                        upgrade.append(value)
                     }
+                } else if !named.isEmpty && named.contains(where: { ForwardedHeaders.sameName(name, $0) }) {
+                    removedAny = true
+                } else if !skip(name, value) {
+                    headers.add(name: name, value: value)
                 }
-            } else if sameName(name, "upgrade") {
-                upgrade.append(value)
             }
         }
-        guard found else { return }
-        var kept = HTTPHeaders()
-        kept.reserveCapacity(headers.count + 2)
-        for (name, value) in headers
-        where !isHopByHop(name) && !named.contains(where: { sameName(name, $0) }) {
-            kept.add(name: name, value: value)
+
+        /// Adds back what an upgrade needs on the next hop.
+        mutating func finish() {
+            guard keepingUpgrade, !upgrade.isEmpty else { return }
+            for value in upgrade { headers.add(name: "upgrade", value: value) }
+            headers.add(name: "connection", value: "upgrade")
         }
-        if keepingUpgrade, !upgrade.isEmpty {
-            for value in upgrade { kept.add(name: "upgrade", value: value) }
-            kept.add(name: "connection", value: "upgrade")
+
+        mutating func add(name: String, value: String) { headers.add(name: name, value: value) }
+    }
+
+    /// The fields a Connection header names that are not hop-by-hop already, in the order given;
+    /// empty (no allocation) for the usual `keep-alive`, `close` and `upgrade`.
+    static func connectionNamed(_ headers: HTTPHeaders) -> [Substring] {
+        var named: [Substring] = []
+        for (name, value) in headers where sameName(name, "connection") {
+            var rest = value[...]
+            while !rest.isEmpty {
+                let comma = rest.utf8.firstIndex(of: UInt8(ascii: ",")) ?? rest.endIndex
+                let token = rest[..<comma].trimmingASCIIWhitespace()
+                if !token.isEmpty && !isHopByHop(token) && !endToEnd.contains(where: { sameName(token, $0) })
+                {
+                    named.append(token)
+                }
+                rest = comma == rest.endIndex ? rest[comma...] : rest[rest.index(after: comma)...]
+            }
         }
-        headers = kept
+        return named
     }
 
     /// One of `hopByHop`, in any case, without allocating.
-    static func isHopByHop(_ name: String) -> Bool {
+    static func isHopByHop<Name: StringProtocol>(_ name: Name) -> Bool {
         switch name.utf8.count {
         case 2: return sameName(name, "te")
         case 7: return sameName(name, "trailer") || sameName(name, "upgrade")
@@ -91,27 +129,42 @@ enum ForwardedHeaders {
         _ head: HTTPRequestHead, path: String, host: String?, routeHeader: String, routeAs: String,
         requestID: String, clientIP: String?, via: String, upgrade: Bool
     ) -> HTTPRequestHead {
-        var headers = head.headers
-        let chunked = headers.contains(name: "transfer-encoding")
-        removeHopByHop(&headers, keepingUpgrade: upgrade)
+        let routeName = routeHeader.lowercased()
+        var hasRoute = false
+        var hasRequestID = false
+        var hasForwardedHost = false
+        var hasForwardedProto = false
+        var forwardedFor: String?
+        var headers = Filtered(head.headers, keepingUpgrade: upgrade, extraCapacity: 9) { name, value in
+            if host != nil && sameName(name, "host") { return true }
+            if clientIP != nil && sameName(name, "x-forwarded-for") {
+                forwardedFor = forwardedFor.map { $0 + ", " + value } ?? value
+                return true
+            }
+            if sameName(name, routeName) {
+                hasRoute = true
+            } else if sameName(name, requestIDHeader) {
+                hasRequestID = true
+            } else if sameName(name, "x-forwarded-host") {
+                hasForwardedHost = true
+            } else if sameName(name, "x-forwarded-proto") {
+                hasForwardedProto = true
+            }
+            return false
+        }
+        headers.finish()
         // The decoder took the chunks apart; the encoder puts them back on this hop.
-        if chunked { headers.add(name: "transfer-encoding", value: "chunked") }
-        if let host { headers.replaceOrAdd(name: "host", value: host) }
-        if !headers.contains(name: routeHeader) { headers.add(name: routeHeader, value: routeAs) }
-        if !headers.contains(name: requestIDHeader) { headers.add(name: requestIDHeader, value: requestID) }
+        if headers.chunked { headers.add(name: "transfer-encoding", value: "chunked") }
+        if let host { headers.add(name: "host", value: host) }
+        if !hasRoute { headers.add(name: routeHeader, value: routeAs) }
+        if !hasRequestID { headers.add(name: requestIDHeader, value: requestID) }
         if let clientIP {
-            let earlier = headers["x-forwarded-for"]
-            headers.remove(name: "x-forwarded-for")
-            headers.add(name: "x-forwarded-for", value: (earlier + [clientIP]).joined(separator: ", "))
+            headers.add(name: "x-forwarded-for", value: forwardedFor.map { $0 + ", " + clientIP } ?? clientIP)
         }
-        if let host, !headers.contains(name: "x-forwarded-host") {
-            headers.add(name: "x-forwarded-host", value: host)
-        }
-        if !headers.contains(name: "x-forwarded-proto") {
-            headers.add(name: "x-forwarded-proto", value: "http")
-        }
-        headers.add(name: "via", value: "\(head.version.major).\(head.version.minor) \(via)")
-        return HTTPRequestHead(version: .http1_1, method: head.method, uri: path, headers: headers)
+        if let host, !hasForwardedHost { headers.add(name: "x-forwarded-host", value: host) }
+        if !hasForwardedProto { headers.add(name: "x-forwarded-proto", value: "http") }
+        headers.add(name: "via", value: viaEntry(head.version, via))
+        return HTTPRequestHead(version: .http1_1, method: head.method, uri: path, headers: headers.headers)
     }
 
     /// The response as the client receives it, in the client's HTTP version.
@@ -119,16 +172,23 @@ enum ForwardedHeaders {
         _ head: HTTPResponseHead, version: HTTPVersion, route: String, via: String, upgrade: Bool,
         close: Bool
     ) -> HTTPResponseHead {
-        var headers = head.headers
-        removeHopByHop(&headers, keepingUpgrade: upgrade && head.status == .switchingProtocols)
-        headers.replaceOrAdd(name: routeResponseHeader, value: route)
-        headers.add(name: "via", value: "\(head.version.major).\(head.version.minor) \(via)")
+        var headers = Filtered(
+            head.headers, keepingUpgrade: upgrade && head.status == .switchingProtocols, extraCapacity: 5
+        ) { name, _ in sameName(name, routeResponseHeader) }
+        headers.finish()
+        headers.add(name: routeResponseHeader, value: route)
+        headers.add(name: "via", value: viaEntry(head.version, via))
         if close {
             headers.add(name: "connection", value: "close")
         } else if version.major == 1 && version.minor == 0 {
             headers.add(name: "connection", value: "keep-alive")
         }
-        return HTTPResponseHead(version: version, status: head.status, headers: headers)
+        return HTTPResponseHead(version: version, status: head.status, headers: headers.headers)
+    }
+
+    /// A Via entry (RFC 9110 §7.6.3): the protocol version the message arrived in, then the proxy.
+    static func viaEntry(_ version: HTTPVersion, _ via: String) -> String {
+        version == .http1_1 ? "1.1 " + via : "\(version.major).\(version.minor) \(via)"
     }
 
     /// True when the response's end is marked in the message itself, not by closing the connection.

@@ -100,10 +100,12 @@ final class Hop {
     }
 }
 
-/// Request and hop ids: 16 random hex digits, unique enough to group a flow and name a hop.
+/// Request and hop ids: 15 hex digits (60 bits), unique enough to group a flow and name a hop,
+/// and short enough to be stored inside the string itself: no allocation for either id.
 enum RequestID {
     private static let seed = UInt64.random(in: .min ... .max)
     private static let counter = Atomic<UInt64>(0)
+    static let length = 15
 
     static func make() -> String {
         // A counter scrambled by a bijection (splitmix64): unique in the process, unguessable
@@ -112,14 +114,13 @@ enum RequestID {
         value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
         value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
         value ^= value >> 31
-        // Written in place: two ids per request, so one allocation each rather than three.
-        return String(unsafeUninitializedCapacity: 16) { bytes in
-            for index in stride(from: 15, through: 0, by: -1) {
+        return String(unsafeUninitializedCapacity: length) { bytes in
+            for index in stride(from: length - 1, through: 0, by: -1) {
                 let digit = UInt8(value & 0xF)
                 bytes[index] = digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10
                 value >>= 4
             }
-            return 16
+            return length
         }
     }
 }

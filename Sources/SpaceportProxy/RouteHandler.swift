@@ -157,8 +157,8 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
         let tree = info.loop.tree
         let settings = tree.settings
         let target = RequestTarget(head.uri, isConnect: head.method == .CONNECT)
-        let hosts = head.headers["host"]
-        let host = target?.authority ?? hosts.first
+        let fields = RoutingFields(head.headers, routeHeader: settings.routeHeader)
+        let host = target?.authority ?? fields.host
         let hop = info.reporter.begin(
             flow: head.headers.first(name: ForwardedHeaders.requestIDHeader), method: head.method.rawValue,
             host: host, path: target == nil ? head.uri : target?.path)
@@ -188,24 +188,23 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
                 "the request has passed through \(info.reporter.proxy) \(ForwardedHeaders.maxPassesThrough) times; an upstream probably points back at the proxy"
             )
         }
-        if hosts.count > 1 {
-            return refusal(.badRequest, "the request has \(hosts.count) Host headers; send one")
+        if fields.hostCount > 1 {
+            return refusal(.badRequest, "the request has \(fields.hostCount) Host headers; send one")
         }
-        let routeValues = head.headers[settings.routeHeader]
-        if Set(routeValues).count > 1 {
+        if fields.routeValuesDiffer {
             return refusal(
                 .badRequest,
-                "the request carries \(settings.routeHeader) \(routeValues.count) times; send one value")
+                "the request carries \(settings.routeHeader) \(fields.routeCount) times; send one value")
         }
         let request: RouteRequest
         switch info.role {
         case .ingress:
-            request = RouteRequest(host: host, routeHeader: routeValues.first)
+            request = RouteRequest(host: host, routeHeader: fields.routeValue)
         case .egress(let caller):
-            request = RouteRequest(host: host, routeHeader: routeValues.first, caller: caller.space)
+            request = RouteRequest(host: host, routeHeader: fields.routeValue, caller: caller.space)
         case .listen(let instance):
             request = RouteRequest(
-                host: instance.service, routeHeader: routeValues.first, caller: instance.space)
+                host: instance.service, routeHeader: fields.routeValue, caller: instance.space)
         }
         let route: Route
         do {
@@ -229,5 +228,32 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
             RoutedRequest(
                 head: head, target: target, host: host, route: route, routeHeader: settings.routeHeader,
                 upstream: upstream, routeLabel: label, isUpgrade: isUpgrade, hop: hop))
+    }
+}
+
+/// What routing reads from a head, found in one pass without building arrays.
+struct RoutingFields {
+    var host: String?
+    var hostCount = 0
+    var routeValue: String?
+    var routeCount = 0
+    /// The route header came more than once with different values.
+    var routeValuesDiffer = false
+
+    init(_ headers: HTTPHeaders, routeHeader: String) {
+        let routeName = routeHeader.lowercased()
+        for (name, value) in headers {
+            if ForwardedHeaders.sameName(name, "host") {
+                hostCount += 1
+                if host == nil { host = value }
+            } else if ForwardedHeaders.sameName(name, routeName) {
+                routeCount += 1
+                if let first = routeValue {
+                    if first != value { routeValuesDiffer = true }
+                } else {
+                    routeValue = value
+                }
+            }
+        }
     }
 }

@@ -16,9 +16,15 @@ final class UpstreamPool: UpstreamOwner {
         var expires: NIODeadline
     }
 
+    /// One address's idle connections, in a class so taking and parking change it in place
+    /// instead of moving an array in and out of the dictionary (an allocation per request).
+    private final class Parking {
+        var parked: [Parked] = []
+    }
+
     private let loop: any EventLoop
     /// Per address, oldest first: a request takes the newest, the sweep closes the oldest.
-    private var idle: [Address: [Parked]] = [:]
+    private var idle: [Address: Parking] = [:]
     /// One timer for the whole pool, at the earliest expiry, instead of one per parked connection.
     private var sweep: Scheduled<Void>?
     private var sweepAt: NIODeadline?
@@ -31,7 +37,8 @@ final class UpstreamPool: UpstreamOwner {
 
     /// The newest idle connection to `address` still open, if there is one.
     func takeIdle(_ address: Address) -> UpstreamHandler? {
-        while let parked = idle[address]?.popLast() {
+        guard let parking = idle[address] else { return nil }
+        while let parked = parking.parked.popLast() {
             if parked.upstream.isActive {
                 parked.upstream.owner = nil
                 return parked.upstream
@@ -60,21 +67,22 @@ final class UpstreamPool: UpstreamOwner {
 
     /// Takes back a connection whose last exchange ended cleanly; it closes after `idleTimeout` unused.
     func release(_ upstream: UpstreamHandler, idleTimeout: TimeAmount) {
-        guard !retired, upstream.isActive, idle[upstream.address, default: []].count < Self.maxIdlePerAddress
-        else {
+        let parking = idle[upstream.address] ?? Parking()
+        guard !retired, upstream.isActive, parking.parked.count < Self.maxIdlePerAddress else {
             upstream.close()
             return
         }
+        if parking.parked.isEmpty { idle[upstream.address] = parking }
         upstream.owner = self
         upstream.resumeReads()
         let expires = NIODeadline.now() + idleTimeout
-        idle[upstream.address, default: []].append(Parked(upstream: upstream, expires: expires))
+        parking.parked.append(Parked(upstream: upstream, expires: expires))
         if sweepAt.map({ expires < $0 }) ?? true { armSweep(at: expires) }
     }
 
     func closeAll() {
         retired = true
-        let parked = idle.values.flatMap { $0 }
+        let parked = idle.values.flatMap(\.parked)
         idle = [:]
         sweep?.cancel()
         sweep = nil
@@ -84,7 +92,7 @@ final class UpstreamPool: UpstreamOwner {
         }
     }
 
-    var idleCount: Int { idle.values.reduce(0) { $0 + $1.count } }
+    var idleCount: Int { idle.values.reduce(0) { $0 + $1.parked.count } }
 
     private func armSweep(at deadline: NIODeadline) {
         sweep?.cancel()
@@ -99,20 +107,21 @@ final class UpstreamPool: UpstreamOwner {
         let now = NIODeadline.now()
         var expired: [UpstreamHandler] = []
         var next: NIODeadline?
-        for address in Array(idle.keys) {
-            guard var parked = idle[address] else { continue }
-            let stale = parked.prefix { $0.expires <= now }.count
-            expired += parked.prefix(stale).map(\.upstream)
-            parked.removeFirst(stale)
-            idle[address] = parked.isEmpty ? nil : parked
-            if let first = parked.map(\.expires).min(), next.map({ first < $0 }) ?? true { next = first }
+        for (address, parking) in idle {
+            let stale = parking.parked.prefix { $0.expires <= now }.count
+            expired += parking.parked.prefix(stale).map(\.upstream)
+            parking.parked.removeFirst(stale)
+            if parking.parked.isEmpty { idle[address] = nil }
+            if let first = parking.parked.map(\.expires).min(), next.map({ first < $0 }) ?? true {
+                next = first
+            }
         }
         for upstream in expired { upstream.close() }
         if let next, !retired { armSweep(at: next) }
     }
 
     private func forget(_ upstream: UpstreamHandler) {
-        idle[upstream.address]?.removeAll { $0.upstream === upstream }
+        idle[upstream.address]?.parked.removeAll { $0.upstream === upstream }
     }
 
     func upstream(_ upstream: UpstreamHandler, received part: HTTPClientResponsePart) {
