@@ -50,10 +50,24 @@ def pinned(core, command):
 
 
 class Row:
-    """One line of the table: a target driven in one scenario, with its feed state."""
+    """One line of the table: a target driven in one scenario, with its feed state.
 
-    def __init__(self, label, target, host=HOST, feed=None):
-        self.label, self.target, self.host, self.feed = label, target, host, feed
+    A baseline row's twin is the label of the spaceport row it is compared with.
+    """
+
+    def __init__(self, label, target, host=HOST, feed=None, twin=None):
+        self.label, self.target, self.host, self.feed, self.twin = label, target, host, feed, twin
+
+
+def with_baseline_twins(rows, name):
+    """Each plain spaceport row (no feed subscriber) followed by the same row on the baseline binary."""
+    paired = []
+    for row in rows:
+        paired.append(row)
+        if row.target == "spaceport" and row.feed is None:
+            label = row.label.replace("spaceport", f"spaceport (baseline: {name})", 1)
+            paired.append(Row(label, "baseline", host=row.host, twin=row.label))
+    return paired
 
 
 class Scenario:
@@ -408,7 +422,7 @@ class Bench:
                 with open(os.path.join(d, "www", path.lstrip("/")), "wb") as f:
                     f.write(b"s" * size)
         os.chmod(os.path.join(d, "www"), 0o755)
-        self.ports = {name: free_port() for name in ("upstream", "nginx", "haproxy", "spaceport", "dash")}
+        self.ports = {name: free_port() for name in ("upstream", "nginx", "haproxy", "spaceport", "baseline", "dash")}
         values = {"dir": d, "small_body": SMALL_BODY, "upstream_port": self.ports["upstream"],
                   "nginx_port": self.ports["nginx"], "haproxy_port": self.ports["haproxy"]}
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -430,16 +444,11 @@ class Bench:
             self.servers["haproxy"] = Server("haproxy", [haproxy, "-db", "-f", conf], PROXY_CORE, d,
                                              threads="nbthread 1")
         if "spaceport" in targets:
-            spaces = render("spaces.yaml", values, os.path.join(d, "spaces.yaml"))
-            runtime = os.path.join(d, "run")
-            os.makedirs(runtime, mode=0o700)
-            # Same CPU budget as the others: one event loop (if the proxy uses NIO's singleton group).
-            env = dict(os.environ, XDG_RUNTIME_DIR=runtime,
-                       NIO_SINGLETON_GROUP_LOOP_COUNT=str(self.options.spaceport_loops))
-            self.feed_socket = os.path.join(runtime, "spaceport", "bench.sock")
-            command = [self.options.binary, "proxy", "--spaces", spaces,
-                       "--ingress", f"127.0.0.1:{self.ports['spaceport']}", "--name", "bench", "--quiet"]
-            self.servers["spaceport"] = Server("spaceport", command, PROXY_CORE, d, env=env)
+            self.servers["spaceport"] = self.start_proxy("spaceport", self.options.binary, "run", "bench", values)
+            self.feed_socket = os.path.join(d, "run", "spaceport", "bench.sock")
+        if "baseline" in targets:
+            self.servers["baseline"] = self.start_proxy("baseline", self.options.baseline, "run-baseline",
+                                                        "benchbase", values)
         if "dash" in targets:
             runtime = os.path.join(d, "run-dash")
             os.makedirs(runtime, mode=0o700)
@@ -449,11 +458,11 @@ class Bench:
             if not os.path.exists(command[3]):
                 render("spaces.yaml", values, command[3])
             self.servers["dash"] = TmuxServer("dash", command, PROXY_CORE, d, self.tmux_socket, env=env)
-        for name in ("nginx", "haproxy", "spaceport", "dash"):
+        for name in ("nginx", "haproxy", "spaceport", "baseline", "dash"):
             if name in self.servers:
                 wait_for_port(self.ports[name], self.servers[name])
         self.check_targets()
-        for name in ("spaceport", "dash"):
+        for name in ("spaceport", "baseline", "dash"):
             if name in self.servers:
                 server = self.servers[name]
                 server.threads = (f"NIO_SINGLETON_GROUP_LOOP_COUNT={self.options.spaceport_loops}, "
@@ -470,6 +479,20 @@ class Bench:
         for name, server in self.servers.items():
             self.memory_marks[name] = {"idle_rss": server.memory()[0]}
 
+    def start_proxy(self, name, binary, runtime_name, feed_name, values):
+        """`BINARY proxy` on its own port, runtime folder and feed socket name, pinned to the proxy core."""
+        spaces = os.path.join(self.dir, "spaces.yaml")
+        if not os.path.exists(spaces):
+            render("spaces.yaml", values, spaces)
+        runtime = os.path.join(self.dir, runtime_name)
+        os.makedirs(runtime, mode=0o700)
+        # Same CPU budget as the others: one event loop (if the proxy uses NIO's singleton group).
+        env = dict(os.environ, XDG_RUNTIME_DIR=runtime,
+                   NIO_SINGLETON_GROUP_LOOP_COUNT=str(self.options.spaceport_loops))
+        command = [binary, "proxy", "--spaces", spaces,
+                   "--ingress", f"127.0.0.1:{self.ports[name]}", "--name", feed_name, "--quiet"]
+        return Server(name, command, PROXY_CORE, self.dir, env=env)
+
     def port_of(self, target):
         return self.ports["upstream" if target == "direct" else target]
 
@@ -477,7 +500,7 @@ class Bench:
         for target in self.options.targets:
             for path in SIZES:
                 hosts = [(HOST, "default")]
-                if target in ("spaceport", "dash"):
+                if target in ("spaceport", "baseline", "dash"):
                     hosts.append((FALLBACK_HOST, "grandchild"))
                 for host, route_as in hosts:
                     problems, headers = probe(self.port_of(target), path, host,
@@ -486,9 +509,9 @@ class Bench:
                         server = self.servers.get(target)
                         raise SystemExit(f"{target} {host}{path}: {'; '.join(problems)}\n"
                                          f"{server.tail() if server else ''}")
-            if target == "spaceport":
+            if target in ("spaceport", "baseline"):
                 route = {k.lower(): v for k, v in headers.items()}.get("x-spaceport-route")
-                log(f"spaceport answers with x-spaceport-route: {route}")
+                log(f"{target} answers with x-spaceport-route: {route}")
 
     def stop(self):
         for name in reversed(list(self.servers)):
@@ -510,6 +533,8 @@ class Bench:
     def plan(self):
         chosen = [s for s in SCENARIOS if s.key in self.options.scenarios]
         for scenario in chosen:
+            if "baseline" in self.options.targets:
+                scenario.rows = with_baseline_twins(scenario.rows, self.options.baseline_name)
             scenario.rows = [r for r in scenario.rows if r.target in self.options.targets
                              and (r.feed is None or self.feed_socket)]
         return [s for s in chosen if s.rows]
@@ -625,6 +650,23 @@ def table(scenarios, results):
                 f"| {micros(m['cpu_us_per_request'])} | {ratio(m['cpu_us_per_request'], ref.get('cpu_us_per_request'))} "
                 f"| {m.get('upstream_dials', '–')} | {describe_errors(m)} |")
     return "\n".join(lines)
+
+
+def baseline_table(scenarios, results):
+    """Each spaceport row divided by its twin on the baseline binary, in the same rounds."""
+    lines = ["| scenario | row | req/s ÷ baseline | p99 ÷ baseline | CPU µs/req ÷ baseline | req/s ÷ baseline per round |",
+             "|---|---|---:|---:|---:|---|"]
+    for scenario in scenarios:
+        for row in scenario.rows:
+            if row.twin is None or (scenario.key, row.twin) not in results:
+                continue
+            ours, theirs = results[(scenario.key, row.twin)], results[(scenario.key, row.label)]
+            a, b = median_round(ours), median_round(theirs)
+            per_round = ", ".join(ratio(x["rps"], y["rps"]) for x, y in zip(ours, theirs))
+            lines.append(f"| {scenario.title} | {row.twin} | {ratio(a['rps'], b['rps'])} "
+                         f"| {ratio(a['p99_us'], b['p99_us'])} "
+                         f"| {ratio(a['cpu_us_per_request'], b['cpu_us_per_request'])} | {per_round} |")
+    return "\n".join(lines) if len(lines) > 2 else ""
 
 
 def pipeline_table(results):
@@ -809,6 +851,21 @@ def load_average():
         return " ".join(f.read().split()[:3])
 
 
+def describe_binary(path):
+    """The path as given (relative to the repository when inside it) and what `--version` prints."""
+    shown = os.path.relpath(path, ROOT) if path.startswith(ROOT + os.sep) else path
+    return shown, run_text([path, "--version"])
+
+
+def baseline_name(binary, baseline):
+    """The baseline's --version when it tells the two builds apart, its path otherwise."""
+    shown, version = describe_binary(baseline)
+    if binary and version and "\n" not in version and not version.startswith("unavailable") \
+            and version != describe_binary(binary)[1]:
+        return version
+    return shown
+
+
 def versions(binary):
     found = {
         "swift": run_text(["swift", "--version"]).splitlines()[0],
@@ -830,16 +887,25 @@ def write_results(bench, scenarios, results, started, load_before, load_after, c
                         f"{server.core})" for name, server in bench.servers.items())
     frame = dashboard_frame_time(bench.options.binary)
     pipeline = pipeline_table(results)
+    against = baseline_table(scenarios, results)
+    compared = ""
+    if bench.options.baseline:
+        described = [("spaceport", bench.options.binary), ("baseline", bench.options.baseline)]
+        compared = "\n- binaries compared: " + "; ".join(
+            "%s `%s` (`--version`: %s)" % ((name,) + describe_binary(path)) for name, path in described if path)
+    no_nginx = ""
+    if "nginx" not in bench.options.targets:
+        no_nginx = " nginx was not among the targets, so the ×nginx columns show –."
     text = f"""# Benchmark results
 
 Written by `bench/run`; every run overwrites this file. Figures are the median of
 {bench.options.rounds} interleaved round(s) of {bench.options.duration} s per target (the round
 with the median req/s supplies all of that row's figures). Ratios are to nginx in the same
-scenario: above 1× is better for req/s, below 1× is better for latency and memory.
+scenario: above 1× is better for req/s, below 1× is better for latency and memory.{no_nginx}
 
 - date: {started.strftime('%Y-%m-%d %H:%M:%S %Z').strip()}
 - command: `{command}`
-- build: `{os.environ.get('SPACEPORT_BUILD', 'not recorded (binary passed with --binary)')}`
+- build: `{os.environ.get('SPACEPORT_BUILD', 'not recorded (binary passed with --binary)')}`{compared}
 - machine: {info['nproc']} cores, {info['cpu']}, {info['memory']} memory, Linux {info['kernel']}
 - load average before / after: {load_before} / {load_after} (other work on this machine shares the cores: treat figures as indicative)
 - versions: {found['swift']}; {found['nginx']}; {found['haproxy']}; {found['wrk']}; Python {found['python']}"""
@@ -857,6 +923,16 @@ scenario: above 1× is better for req/s, below 1× is better for latency and mem
 stub_status): wrk's own connections for direct, the proxy's pool misses otherwise. `errors`
 counts wrk's non-2xx answers and socket errors (connect, read, write, timeout). Both are
 for the median round.
+"""
+    if against:
+        text += f"""
+## Against the baseline
+
+{against}
+
+Spaceport's figures divided by the baseline binary's, measured in the same interleaved rounds
+(median round of each). Above 1× is better for req/s; below 1× is better for p99 and CPU. The
+per-round column shows how far the machine's noise moves the ratio.
 """
     if pipeline:
         text += f"""
@@ -887,11 +963,15 @@ def parse_options(argv):
     parser.add_argument("--rounds", type=int, help="interleaved rounds (default 3, quick 1)")
     parser.add_argument("--duration", type=int, help="seconds per wrk run (default 5, quick 2)")
     parser.add_argument("--targets", default="direct,spaceport,nginx,haproxy,dash",
-                        help="comma-separated subset of direct,spaceport,nginx,haproxy,dash "
-                             "(dash: `spaceport dash` with its embedded proxy, feed scenario only)")
+                        help="comma-separated subset of direct,spaceport,nginx,haproxy,dash,baseline "
+                             "(dash: `spaceport dash` with its embedded proxy, feed scenario only; "
+                             "baseline: the --baseline binary, added whenever --baseline is given)")
     parser.add_argument("--scenarios", default=",".join(s.key for s in SCENARIOS),
                         help="comma-separated subset of " + ",".join(s.key for s in SCENARIOS))
     parser.add_argument("--binary", help="the spaceport executable (bench/run builds and passes it)")
+    parser.add_argument("--baseline", metavar="PATH",
+                        help="another spaceport executable (an earlier build) measured beside --binary "
+                             "in the same rounds, with its ratios in 'Against the baseline'")
     parser.add_argument("--spaceport-loops", type=int, default=1,
                         help="event loops for Spaceport (NIO_SINGLETON_GROUP_LOOP_COUNT, default 1)")
     parser.add_argument("--output", default=DEFAULT_OUTPUT)
@@ -902,7 +982,15 @@ def parse_options(argv):
     options.duration = options.duration or (2 if options.quick else 5)
     options.targets = [t for t in options.targets.split(",") if t]
     options.scenarios = [s for s in options.scenarios.split(",") if s]
-    unknown = set(options.targets) - {"direct", "spaceport", "nginx", "haproxy", "dash"}
+    if options.baseline:
+        if not (os.path.isfile(options.baseline) and os.access(options.baseline, os.X_OK)):
+            parser.error(f"--baseline {options.baseline}: not an executable file")
+        options.baseline = os.path.abspath(options.baseline)
+        if "baseline" not in options.targets:
+            options.targets.append("baseline")
+    elif "baseline" in options.targets:
+        parser.error("the baseline target needs --baseline PATH")
+    unknown = set(options.targets) - {"direct", "spaceport", "nginx", "haproxy", "dash", "baseline"}
     if unknown:
         parser.error(f"unknown targets: {', '.join(sorted(unknown))}")
     unknown = set(options.scenarios) - {s.key for s in SCENARIOS}
@@ -912,6 +1000,7 @@ def parse_options(argv):
         options.targets.remove("dash")
     if {"spaceport", "dash"} & set(options.targets) and not options.binary:
         parser.error("--binary is required when spaceport is a target")
+    options.baseline_name = baseline_name(options.binary, options.baseline) if options.baseline else None
     return options
 
 
@@ -944,7 +1033,8 @@ def main(argv):
     text = write_results(bench, scenarios, results, started, load_before, load_average(), command)
     print(text)
     log(f"wrote {os.path.relpath(options.output)}")
-    if "spaceport" in options.targets and options.output == DEFAULT_OUTPUT:
+    # The README's ratios are to nginx: a run without it (an A/B of two builds) leaves them alone.
+    if {"spaceport", "nginx"} <= set(options.targets) and options.output == DEFAULT_OUTPUT:
         update_readme(latest_ratios(scenarios, results, started, load_before, options))
         log("updated the latest ratios in bench/README.md")
 

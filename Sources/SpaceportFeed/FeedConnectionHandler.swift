@@ -39,6 +39,8 @@ final class FeedConnectionHandler: ChannelDuplexHandler {
     /// Entries taken from the hub for one write; kept to reuse its storage.
     private var batch: [FeedEntry] = []
     static let batchLimit = 256
+    /// How long a woken subscriber waits for more events before they are written.
+    static let gathering = TimeAmount.milliseconds(5)
 
     init(hub: FeedHub, settings: Settings, commands: DispatchQueue, logger: Logger) {
         self.hub = hub
@@ -51,7 +53,7 @@ final class FeedConnectionHandler: ChannelDuplexHandler {
         self.context = context
         let loop = context.eventLoop
         let bound = NIOLoopBound(self, eventLoop: loop)
-        ready = { loop.execute { bound.value.drain() } }
+        ready = { loop.scheduleTask(in: FeedConnectionHandler.gathering) { bound.value.drain() } }
     }
 
     /// Drops the wake-up closure too: it holds this handler, and must not outlive the channel.
