@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The instance a request came from, known when it came through an egress listener.
 public struct HopCaller: Codable, Equatable, Sendable {
@@ -117,10 +118,23 @@ public struct HopEvent: Codable, Equatable, Sendable {
 
 /// Times in events: ISO 8601 UTC with milliseconds.
 public enum EventTime {
-    public static func now() -> String { format(Date()) }
+    /// The last stamp made: a busy proxy stamps dozens of events within one millisecond, and
+    /// they share one string instead of formatting and allocating each.
+    private static let last = Mutex<(millis: Int64, text: String)>((-1, ""))
+
+    public static func now() -> String {
+        let millis = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+        if let text = last.withLock({ $0.millis == millis ? $0.text : nil }) { return text }
+        let text = format(millis: millis)
+        last.withLock { $0 = (millis, text) }
+        return text
+    }
 
     public static func format(_ date: Date) -> String {
-        let millis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        format(millis: Int64((date.timeIntervalSince1970 * 1000).rounded(.down)))
+    }
+
+    private static func format(millis: Int64) -> String {
         var seconds = time_t(millis / 1000)
         var parts = tm()
         gmtime_r(&seconds, &parts)
