@@ -66,15 +66,28 @@ public struct Dashboard: Sendable {
         view.selectedSpace.flatMap { model.source($0.source)?.tree }
     }
 
-    public mutating func receive(_ update: DashboardUpdate, at now: Double) {
-        switch update {
-        case .feed(let source, let event):
-            model.ingest(event, from: source, at: now)
-            switch event {
-            case .spaces: keepSelection()
-            case .error(let message, _): note("\(source): \(Sanitized.line(message))", isError: true, at: now)
-            default: break
+    /// Takes what the inbox held, oldest first. Each update is moved out rather than
+    /// copied, so a hop reaches the ring without copying its strings.
+    public mutating func receive(_ updates: consuming [DashboardUpdate], at now: Double) {
+        var updates = updates
+        updates.withUnsafeMutableBufferPointer { buffer in
+            for index in buffer.indices {
+                let update = buffer.moveElement(from: index)
+                // Left initialized with an update that holds nothing, for the array to destroy.
+                buffer.initializeElement(at: index, to: .handOffDropped(0))
+                receive(consume update, at: now)
             }
+        }
+    }
+
+    public mutating func receive(_ update: consuming DashboardUpdate, at now: Double) {
+        switch consume update {
+        case .feed(let source, let event):
+            let isTree = if case .spaces = event { true } else { false }
+            let problem = if case .error(let message, _) = event { message } else { String?.none }
+            model.ingest(consume event, from: source, at: now)
+            if isTree { keepSelection() }
+            if let problem { note("\(source): \(Sanitized.line(problem))", isError: true, at: now) }
         case .connected(let source):
             model.connected(source)
         case .disconnected(let source, let reason):

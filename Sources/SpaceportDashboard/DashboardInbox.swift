@@ -16,7 +16,7 @@ public final class DashboardInbox: @unchecked Sendable {
         self.hopCapacity = max(1, hopCapacity)
     }
 
-    public func post(_ update: DashboardUpdate) {
+    public func post(_ update: consuming DashboardUpdate) {
         lock.lock()
         defer { lock.unlock() }
         if case .feed(_, .hop) = update {
@@ -26,7 +26,7 @@ public final class DashboardInbox: @unchecked Sendable {
             }
             waitingHops += 1
         }
-        updates.append(update)
+        updates.append(consume update)
     }
 
     /// Everything waiting, oldest first, with the count of hops dropped since the last drain.

@@ -30,7 +30,8 @@ public enum Health: Equatable, Sendable {
 public struct DashboardModel: Sendable {
     public private(set) var sources: [SourceState] = []
     public private(set) var hops: HopRing
-    private var rates = RateMeter()
+    private var rates = RateMeter<RateKey>()
+    private var events = RateCounter(at: 0)
     /// Feed events received since start.
     public private(set) var eventCount = 0
     /// Events lost between the feeds and the screen, when the screen fell behind.
@@ -48,11 +49,11 @@ public struct DashboardModel: Sendable {
 
     public var totalDropped: Int { sources.reduce(handOffDropped) { $0 + $1.dropped } }
 
-    public mutating func ingest(_ event: FeedEvent, from source: String, at now: Double) {
+    public mutating func ingest(_ event: consuming FeedEvent, from source: String, at now: Double) {
         eventCount += 1
         revision += 1
-        rates.add(Self.eventsKey, at: now)
-        switch event {
+        events.add(at: now)
+        switch consume event {
         case .hello(let hello):
             update(source) { $0.hello = hello }
         case .spaces(let snapshot):
@@ -67,11 +68,13 @@ public struct DashboardModel: Sendable {
             }
         case .hop(let hop):
             update(source) { _ in }
-            guard hops.record(hop, source: source) else { return }
-            if let space = hop.tried.first ?? hop.routeAs {
-                rates.add(Self.spaceKey(source, space), at: now)
-                if let service = hop.service {
-                    rates.add(Self.serviceKey(source, space, service), at: now)
+            let space = hop.tried.first ?? hop.routeAs
+            let service = hop.service
+            guard hops.record(consume hop, source: source) else { return }
+            if let space {
+                rates.add(RateKey(source: source, space: space), at: now)
+                if let service {
+                    rates.add(RateKey(source: source, space: space, service: service), at: now)
                 }
             }
         case .dropped(let count):
@@ -108,15 +111,15 @@ public struct DashboardModel: Sendable {
 
     /// Requests per second routed as `space`.
     public func spaceRate(source: String, space: String, at now: Double) -> Double {
-        rates.rate(Self.spaceKey(source, space), at: now)
+        rates.rate(RateKey(source: source, space: space), at: now)
     }
 
     /// Requests per second routed as `space` for `service`.
     public func serviceRate(source: String, space: String, service: String, at now: Double) -> Double {
-        rates.rate(Self.serviceKey(source, space, service), at: now)
+        rates.rate(RateKey(source: source, space: space, service: service), at: now)
     }
 
-    public func eventRate(at now: Double) -> Double { rates.rate(Self.eventsKey, at: now) }
+    public func eventRate(at now: Double) -> Double { events.rate(at: now) }
 
     /// The hops sharing `record`'s request id, oldest first.
     public func flow(of record: HopRecord) -> [HopRecord] {
@@ -143,10 +146,24 @@ public struct DashboardModel: Sendable {
             sources.append(state)
         }
     }
+}
 
-    private static let eventsKey = "\u{1F}events"
-    private static func spaceKey(_ source: String, _ space: String) -> String { source + "\u{1F}" + space }
-    private static func serviceKey(_ source: String, _ space: String, _ service: String) -> String {
-        source + "\u{1F}" + space + "\u{1F}" + Names.serviceKey(service)
+/// What a rate counts: hops from one feed routed as a space, and for one service if named.
+private struct RateKey: Hashable, Sendable {
+    var source: String
+    var space: String
+    /// `Names.serviceKey` of the service, so rates ignore its case.
+    var service: String?
+
+    init(source: String, space: String, service: String? = nil) {
+        self.source = source
+        self.space = space
+        self.service = service.map(Names.serviceKey)
+    }
+
+    /// Leaves out the source, often a long socket path, which `==` still compares.
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(space)
+        hasher.combine(service)
     }
 }

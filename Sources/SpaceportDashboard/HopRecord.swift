@@ -9,32 +9,36 @@ public struct HopRecord: Sendable {
     public private(set) var hop: HopEvent
     public private(set) var hasEnded: Bool
 
-    init(sequence: Int, source: String, hop: HopEvent) {
+    init(sequence: Int, source: String, hop: consuming HopEvent) {
         self.sequence = sequence
         self.source = source
-        self.hop = hop
         self.hasEnded = hop.phase == .end
+        self.hop = hop
     }
 
     /// Takes the end phase's outcome, keeping what only the start knew.
-    mutating func merge(_ next: HopEvent) {
-        var merged = next
-        merged.from = next.from ?? hop.from
-        merged.routeAs = next.routeAs ?? hop.routeAs
-        merged.routeAsSource = next.routeAsSource ?? hop.routeAsSource
-        merged.service = next.service ?? hop.service
-        merged.tried = next.tried.isEmpty ? hop.tried : next.tried
-        merged.space = next.space ?? hop.space
-        merged.upstream = next.upstream ?? hop.upstream
-        merged.method = next.method ?? hop.method
-        merged.host = next.host ?? hop.host
-        merged.path = next.path ?? hop.path
-        merged.status = next.status ?? hop.status
-        merged.durationMs = next.durationMs ?? hop.durationMs
-        merged.error = next.error ?? hop.error
-        if hop.phase == .start && next.phase == .end { merged.time = hop.time }
-        hop = merged
+    mutating func merge(_ next: consuming HopEvent) {
+        // Built in `next`, checked through `inout`, so no field is copied unless it is missing.
+        Self.fill(&next.from, from: hop.from)
+        Self.fill(&next.routeAs, from: hop.routeAs)
+        Self.fill(&next.routeAsSource, from: hop.routeAsSource)
+        Self.fill(&next.service, from: hop.service)
+        if next.tried.isEmpty { next.tried = hop.tried }
+        Self.fill(&next.space, from: hop.space)
+        Self.fill(&next.upstream, from: hop.upstream)
+        Self.fill(&next.method, from: hop.method)
+        Self.fill(&next.host, from: hop.host)
+        Self.fill(&next.path, from: hop.path)
+        Self.fill(&next.status, from: hop.status)
+        Self.fill(&next.durationMs, from: hop.durationMs)
+        Self.fill(&next.error, from: hop.error)
+        if hop.phase == .start && next.phase == .end { next.time = hop.time }
         hasEnded = hasEnded || next.phase == .end
+        hop = consume next
+    }
+
+    private static func fill<Value>(_ field: inout Value?, from earlier: Value?) {
+        if case .none = field { field = earlier }
     }
 
     /// The space the request was routed as, after an unknown name fell back.

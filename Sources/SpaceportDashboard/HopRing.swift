@@ -5,14 +5,18 @@ public struct HopRing: Sendable {
     public static let defaultCapacity = 10_000
 
     public let capacity: Int
-    private var slots: [HopRecord?]
+    /// Filled up to `capacity`, then overwritten oldest first: slot `sequence % capacity`.
+    private var slots: [HopRecord] = []
+    /// Each slot's `key(id:)`, so evicting a hop never reads its record.
+    private var keys: [Int] = []
     /// The sequence the next new hop gets; every sequence below it was used once.
     public private(set) var nextSequence = 0
-    private var bySourceAndID: [String: Int] = [:]
+    /// Slots by `key(id:)`, confirmed against the record on every look-up.
+    private var index: HopIndex
 
     public init(capacity: Int = HopRing.defaultCapacity) {
         self.capacity = max(1, capacity)
-        slots = Array(repeating: nil, count: self.capacity)
+        index = HopIndex(capacity: self.capacity)
     }
 
     public var count: Int { min(nextSequence, capacity) }
@@ -21,18 +25,24 @@ public struct HopRing: Sendable {
 
     /// Records a phase of a hop. Returns true when it is a hop not seen before.
     @discardableResult
-    public mutating func record(_ hop: HopEvent, source: String) -> Bool {
-        let key = Self.key(source: source, id: hop.id)
-        if let sequence = bySourceAndID[key], sequence >= oldestSequence {
-            slots[sequence % capacity]?.merge(hop)
+    public mutating func record(_ hop: consuming HopEvent, source: String) -> Bool {
+        let key = Self.key(id: hop.id)
+        if let slot = slot(key: key, source: source, id: hop.id) {
+            slots[slot].merge(consume hop)
             return false
         }
         let sequence = nextSequence
-        if let evicted = slots[sequence % capacity] {
-            bySourceAndID[Self.key(source: evicted.source, id: evicted.hop.id)] = nil
+        let slot = sequence % capacity
+        let record = HopRecord(sequence: sequence, source: source, hop: consume hop)
+        if slots.count < capacity {
+            slots.append(record)
+            keys.append(key)
+        } else {
+            index.remove(key: keys[slot], slot: slot)
+            slots[slot] = record
+            keys[slot] = key
         }
-        slots[sequence % capacity] = HopRecord(sequence: sequence, source: source, hop: hop)
-        bySourceAndID[key] = sequence
+        index.insert(key: key, slot: slot)
         nextSequence += 1
         return true
     }
@@ -43,7 +53,7 @@ public struct HopRing: Sendable {
     }
 
     public func record(source: String, id: String) -> HopRecord? {
-        bySourceAndID[Self.key(source: source, id: id)].flatMap { self[$0] }
+        slot(key: Self.key(id: id), source: source, id: id).map { slots[$0] }
     }
 
     /// Hops from `sequence` (default the newest) towards the oldest.
@@ -52,5 +62,13 @@ public struct HopRing: Sendable {
         return stride(from: start, through: oldestSequence, by: -1).lazy.compactMap { self[$0] }
     }
 
-    private static func key(source: String, id: String) -> String { source + "\u{1F}" + id }
+    private func slot(key: Int, source: String, id: String) -> Int? {
+        index.slot(key: key) { slots[$0].hop.id == id && slots[$0].source == source }
+    }
+
+    /// The id hashed once per event with the process's random seed, so the index compares
+    /// Ints rather than strings and a feed cannot choose ids that collide. The source, often
+    /// a long socket path, is left out: the same id from two feeds is rare, and told apart
+    /// when the record is checked.
+    private static func key(id: String) -> Int { id.hashValue }
 }

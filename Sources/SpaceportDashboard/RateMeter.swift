@@ -1,43 +1,60 @@
 /// Counts per key in one-second buckets, so a rate is "how many in the last few seconds".
-public struct RateMeter: Sendable {
+public struct RateMeter<Key: Hashable & Sendable>: Sendable {
     public let window: Int
-    private var counters: [String: Counter] = [:]
-
-    private struct Counter: Sendable {
-        var second: Int
-        var buckets: [Int]
-    }
+    private var counters: [Key: RateCounter] = [:]
 
     public init(window: Int = 5) {
         self.window = max(1, window)
     }
 
-    public mutating func add(_ key: String, at now: Double, count: Int = 1) {
-        let second = Int(now.rounded(.down))
-        var counter = counters[key] ?? Counter(second: second, buckets: Array(repeating: 0, count: window))
-        advance(&counter, to: second)
-        counter.buckets[second % window] += count
-        counters[key] = counter
+    public mutating func add(_ key: Key, at now: Double, count: Int = 1) {
+        let window = window
+        // Counted in place: copying a counter out and back would copy its buckets every time.
+        counters[key, default: RateCounter(window: window, at: now)].add(count, at: now)
         if counters.count > 4096 { prune(at: now) }
     }
 
     /// Events per second over the last `window` seconds, the current one included.
-    public func rate(_ key: String, at now: Double) -> Double {
-        guard var counter = counters[key] else { return 0 }
-        advance(&counter, to: Int(now.rounded(.down)))
-        return Double(counter.buckets.reduce(0, +)) / Double(window)
+    public func rate(_ key: Key, at now: Double) -> Double {
+        counters[key]?.rate(at: now) ?? 0
     }
 
     /// Forgets keys with nothing in the window, so names from the network cannot grow it forever.
     public mutating func prune(at now: Double) {
-        let second = Int(now.rounded(.down))
-        counters = counters.filter { second - $0.value.second < window }
+        counters = counters.filter { !$0.value.isIdle(at: now) }
+    }
+}
+
+/// One key's counts: `window` one-second buckets, the newest at `second`.
+struct RateCounter: Sendable {
+    private var second: Int
+    private var buckets: [Int]
+
+    init(window: Int = 5, at now: Double) {
+        second = Int(now.rounded(.down))
+        buckets = Array(repeating: 0, count: max(1, window))
     }
 
-    private func advance(_ counter: inout Counter, to second: Int) {
-        guard second > counter.second else { return }
-        let gap = min(second - counter.second, window)
-        for step in 1...gap { counter.buckets[(counter.second + step) % window] = 0 }
-        counter.second = second
+    mutating func add(_ count: Int = 1, at now: Double) {
+        let second = Int(now.rounded(.down))
+        advance(to: second)
+        buckets[second % buckets.count] += count
+    }
+
+    /// Events per second over the window, the current second included.
+    func rate(at now: Double) -> Double {
+        var counter = self
+        counter.advance(to: Int(now.rounded(.down)))
+        return Double(counter.buckets.reduce(0, +)) / Double(buckets.count)
+    }
+
+    /// True when the window has moved past every count.
+    func isIdle(at now: Double) -> Bool { Int(now.rounded(.down)) - second >= buckets.count }
+
+    private mutating func advance(to second: Int) {
+        guard second > self.second else { return }
+        let gap = min(second - self.second, buckets.count)
+        for step in 1...gap { buckets[(self.second + step) % buckets.count] = 0 }
+        self.second = second
     }
 }

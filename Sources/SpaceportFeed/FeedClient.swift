@@ -22,9 +22,11 @@ public final class FeedClient: Sendable {
 
     /// The merged events, for a single reader. When that reader falls more than
     /// `bufferLimit` events behind, it reads `dropped {count}` instead of what it missed.
+    /// Empty when the client was made with `deliver`.
     public let events: AsyncStream<FeedClientEvent>
     public let targets: [FeedTarget]
     private let continuation: AsyncStream<FeedClientEvent>.Continuation
+    private let deliver: (@Sendable (consuming FeedClientEvent) -> Void)?
     private let token: String?
     private let directory: String
     private let group: EventLoopGroup
@@ -57,12 +59,16 @@ public final class FeedClient: Sendable {
     }
 
     /// A client for `targets`; `token` is sent to TCP feeds, `directory` is where `.auto`
-    /// and proxy names look (`FeedPaths.directory()` when nil).
+    /// and proxy names look (`FeedPaths.directory()` when nil). `deliver`, when given, hears
+    /// each event on the task reading its feed instead of through `events`, with no task
+    /// switch per event; it must not block, and it bounds its own backlog.
     public init(
         targets: [FeedTarget], token: String? = nil, directory: String? = nil,
         group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton, backoff: Backoff = Backoff(),
-        discoveryIntervalMs: Int = 500, bufferLimit: Int = FeedClient.defaultBufferLimit
+        discoveryIntervalMs: Int = 500, bufferLimit: Int = FeedClient.defaultBufferLimit,
+        deliver: (@Sendable (consuming FeedClientEvent) -> Void)? = nil
     ) {
+        self.deliver = deliver
         self.targets = targets
         self.token = token
         self.directory = directory ?? FeedPaths.directory()
@@ -306,7 +312,12 @@ public final class FeedClient: Sendable {
         return "\(source): \(error)"
     }
 
-    private func yield(_ event: FeedClientEvent) {
+    private func yield(_ event: consuming FeedClientEvent) {
+        guard let deliver else { return enqueue(event) }
+        deliver(event)
+    }
+
+    private func enqueue(_ event: FeedClientEvent) {
         state.withLock { state in
             if state.dropped > 0 {
                 let source: String

@@ -85,9 +85,9 @@ public final class TerminalDashboard: @unchecked Sendable {
             }
             let (updates, dropped) = inbox.drain()
             let time = now
-            for update in updates { dashboard.receive(update, at: time) }
-            if dropped > 0 { dashboard.receive(.handOffDropped(dropped), at: time) }
             if !updates.isEmpty || dropped > 0 { dirty = true }
+            dashboard.receive(updates, at: time)
+            if dropped > 0 { dashboard.receive(.handOffDropped(dropped), at: time) }
             if time - lastTick >= 1 {
                 lastTick = time
                 dirty = true

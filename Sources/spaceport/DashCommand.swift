@@ -106,16 +106,13 @@ struct DashCommand: AsyncParsableCommand {
     }
 
     private func runAttached(_ session: DashboardSession) async throws {
-        let client = FeedClient(targets: try feedTargets(), token: resolvedToken)
+        // Straight from each feed's reading task into the inbox, which bounds the backlog.
+        let client = FeedClient(targets: try feedTargets(), token: resolvedToken) { session.forward($0) }
         do {
             try await client.start()
         } catch {
             throw CommandFailure.report(error.description)
         }
-        let forwarding = Task {
-            for await event in client.events { session.forward(event) }
-        }
-        defer { forwarding.cancel() }
         do {
             try await session.run(apply: { request in
                 do {
@@ -201,15 +198,15 @@ final class DashboardSession: Sendable {
     }
 
     /// Hands one feed event to the dashboard; callable from any thread.
-    func forward(_ event: FeedEvent, from source: String) {
+    func forward(_ event: consuming FeedEvent, from source: String) {
         if case .spaces(let snapshot) = event {
             health.check(Set(snapshot.spaces.flatMap { $0.services.map(\.upstream) }))
         }
         inbox.post(.feed(source: source, event))
     }
 
-    func forward(_ event: FeedClientEvent) {
-        switch event {
+    func forward(_ event: consuming FeedClientEvent) {
+        switch consume event {
         case .connected(let source): inbox.post(.connected(source: source))
         case .event(let source, let event): forward(event, from: source)
         case .disconnected(let source, let reason): inbox.post(.disconnected(source: source, reason: reason))

@@ -222,7 +222,7 @@ struct FrameBench {
         let clock = ContinuousClock()
         let started = clock.now
         let (updates, dropped) = inbox.drain()
-        for update in updates { dashboard.receive(update, at: now) }
+        dashboard.receive(updates, at: now)
         if dropped > 0 { dashboard.receive(.handOffDropped(dropped), at: now) }
         draw(dashboard, now)
         return clock.now - started
