@@ -44,9 +44,11 @@ struct FrameBenchTests {
         let terminal = Tmux(socket: folder.path("tmux.sock"))
         defer { terminal.killServer() }
         let output = folder.path("report.json")
+        // The pane lingers only long enough to be read: kill-server did not always end this
+        // server, and a pane that outlived the test kept a tmux server running for minutes.
         try terminal.start(
             command:
-                "env LANG=C.UTF-8 \(binary) frame-bench --terminal --hops 1000 --frames 5 --json --output \(output); echo frame-bench exited $?; exec sleep 600",
+                "env LANG=C.UTF-8 \(binary) frame-bench --terminal --hops 1000 --frames 5 --json --output \(output); echo frame-bench exited $?; exec sleep 5",
             width: 120, height: 40)
         let screen = try await eventually("frame-bench has exited", terminal: terminal) { screen in
             screen.contains("frame-bench exited")
