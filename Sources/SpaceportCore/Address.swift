@@ -72,7 +72,9 @@ public struct AddressError: Error, Equatable, CustomStringConvertible {
 }
 
 extension StringProtocol {
-    func trimmingSpaces() -> Substring {
+    /// Without the spaces and tabs around it, as a value in a file or a list element in an
+    /// HTTP field is read.
+    public func trimmingSpaces() -> Substring {
         var slice = Substring(self)
         while let first = slice.first, first == " " || first == "\t" { slice.removeFirst() }
         while let last = slice.last, last == " " || last == "\t" { slice.removeLast() }

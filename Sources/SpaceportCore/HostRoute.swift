@@ -33,9 +33,7 @@ public struct HostRoute: Equatable, Sendable {
         var labels: [Substring]
         if name == domain {
             throw .notAServiceHost(host)
-        } else if !domain.isEmpty, name.utf8.count > domain.utf8.count,
-            name.utf8.reversed().starts(with: ("." + domain).utf8.reversed())
-        {
+        } else if !domain.isEmpty, name.hasSuffix("." + domain) {
             labels = name.dropLast(domain.count + 1).split(separator: ".", omittingEmptySubsequences: false)
         } else if !name.utf8.contains(UInt8(ascii: ".")) {
             labels = [name]

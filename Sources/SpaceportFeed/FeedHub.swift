@@ -133,16 +133,9 @@ public final class FeedHub: EventSink {
         for wake in wakes { wake.run() }
     }
 
-    /// The next event for subscriber `id`, or nil when none waits; `ready` is then called
-    /// once, from any thread, when one arrives or the subscription ends.
-    func take(_ id: Int, orNotify ready: (@Sendable () -> Void)?) -> Taken {
-        state.withLock { state in
-            guard let subscriber = state.subscribers[id] else { return .ended }
-            if let entry = subscriber.take() { return .entry(entry) }
-            if subscriber.closed { return .ended }
-            if let ready { subscriber.waiter = .callback(ready) }
-            return .empty
-        }
+    /// The next event for subscriber `id` if one waits, without waiting.
+    func poll(_ id: Int) -> FeedEvent? {
+        state.withLock { $0.subscribers[id]?.take()?.event }
     }
 
     /// Moves up to `limit` waiting entries for subscriber `id` into `entries`, under one lock.
@@ -197,12 +190,6 @@ public final class FeedHub: EventSink {
         case nil: break
         }
     }
-}
-
-enum Taken {
-    case entry(FeedEntry)
-    case empty
-    case ended
 }
 
 enum Waiter {

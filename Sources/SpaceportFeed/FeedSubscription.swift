@@ -25,8 +25,7 @@ public final class FeedSubscription: AsyncSequence, Sendable {
 
     /// The next event if one is waiting, without waiting.
     public func poll() -> FeedEvent? {
-        guard case .entry(let entry) = hub.take(id, orNotify: nil) else { return nil }
-        return entry.event
+        hub.poll(id)
     }
 
     /// Events waiting to be read.

@@ -188,9 +188,8 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
             connected(exchange, .success(idle))
             return
         }
-        info.loop.pool.acquire(
-            exchange.request.upstream, connectTimeout: .milliseconds(Int64(limits.connectTimeoutMs)),
-            reuse: reuse
+        info.loop.pool.dial(
+            exchange.request.upstream, connectTimeout: .milliseconds(Int64(limits.connectTimeoutMs))
         ) { result in
             self.connected(exchange, result)
         }
@@ -361,22 +360,17 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
         headGuard.note(.exchangeDone)
         resumeClientReads()
         // Writing the end may hand over the next pipelined request, so nothing touches state after it.
-        if !close {
-            if exchange.responseEndWritten {
-                context.flush()
-            } else {
-                context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
-            }
-            return
-        }
-        let written: EventLoopFuture<Void>
+        // Only a connection that closes waits for the end's write, so others allocate no future.
         if exchange.responseEndWritten {
-            written = context.eventLoop.makeSucceededVoidFuture()
             context.flush()
+            if close { context.close(promise: nil) }
+        } else if close {
+            context.writeAndFlush(wrapOutboundOut(.end(trailers))).assumeIsolated().whenComplete { _ in
+                context.close(promise: nil)
+            }
         } else {
-            written = context.writeAndFlush(wrapOutboundOut(.end(trailers)))
+            context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
         }
-        written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
     }
 
     /// Answers for the upstream (502, 504) while no response has started; otherwise aborts.

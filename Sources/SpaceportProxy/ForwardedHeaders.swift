@@ -78,7 +78,7 @@ enum ForwardedHeaders {
             var rest = value[...]
             while !rest.isEmpty {
                 let comma = rest.utf8.firstIndex(of: UInt8(ascii: ",")) ?? rest.endIndex
-                let token = rest[..<comma].trimmingASCIIWhitespace()
+                let token = rest[..<comma].trimmingSpaces()
                 if !token.isEmpty && !isHopByHop(token) && !endToEnd.contains(where: { sameName(token, $0) })
                 {
                     named.append(token)
@@ -101,11 +101,12 @@ enum ForwardedHeaders {
         }
     }
 
-    /// Field names compared as HTTP compares them: ASCII, case ignored. `lower` is lowercase.
-    static func sameName<Name: StringProtocol, Lower: StringProtocol>(_ name: Name, _ lower: Lower) -> Bool {
-        name.utf8.elementsEqual(lower.utf8) { byte, other in
-            byte == other || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") && byte | 0x20 == other)
+    /// Field names compared as HTTP compares them: ASCII, case ignored on both sides.
+    static func sameName<Name: StringProtocol, Other: StringProtocol>(_ name: Name, _ other: Other) -> Bool {
+        func folded(_ byte: UInt8) -> UInt8 {
+            byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
         }
+        return name.utf8.elementsEqual(other.utf8) { folded($0) == folded($1) }
     }
 
     /// More passes through one proxy than any chain of calls needs: an upstream points back at it.
@@ -129,7 +130,6 @@ enum ForwardedHeaders {
         _ head: HTTPRequestHead, path: String, host: String?, routeHeader: String, routeAs: String,
         requestID: String, clientIP: String?, via: String, upgrade: Bool
     ) -> HTTPRequestHead {
-        let routeName = routeHeader.lowercased()
         var hasRoute = false
         var hasRequestID = false
         var hasForwardedHost = false
@@ -141,7 +141,7 @@ enum ForwardedHeaders {
                 forwardedFor = forwardedFor.map { $0 + ", " + value } ?? value
                 return true
             }
-            if sameName(name, routeName) {
+            if sameName(name, routeHeader) {
                 hasRoute = true
             } else if sameName(name, requestIDHeader) {
                 hasRequestID = true
@@ -196,15 +196,5 @@ enum ForwardedHeaders {
         if requestMethod == .HEAD || !head.status.mayHaveResponseBody { return true }
         if head.headers.contains(name: "content-length") { return true }
         return head.headers[canonicalForm: "transfer-encoding"].last?.lowercased() == "chunked"
-    }
-}
-
-extension Substring {
-    /// Without the spaces and tabs around it, as list elements in a field value are read.
-    func trimmingASCIIWhitespace() -> Substring {
-        let isSpace = { (character: Character) in character == " " || character == "\t" }
-        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) })
-        else { return self[endIndex...] }
-        return self[first...last]
     }
 }

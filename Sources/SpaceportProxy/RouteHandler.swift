@@ -241,12 +241,11 @@ struct RoutingFields {
     var routeValuesDiffer = false
 
     init(_ headers: HTTPHeaders, routeHeader: String) {
-        let routeName = routeHeader.lowercased()
         for (name, value) in headers {
             if ForwardedHeaders.sameName(name, "host") {
                 hostCount += 1
                 if host == nil { host = value }
-            } else if ForwardedHeaders.sameName(name, routeName) {
+            } else if ForwardedHeaders.sameName(name, routeHeader) {
                 routeCount += 1
                 if let first = routeValue {
                     if first != value { routeValuesDiffer = true }

@@ -4,8 +4,9 @@ import NIOPosix
 import SpaceportCore
 
 /// Keep-alive connections to upstreams, for one event loop, by upstream address: a request
-/// takes an idle connection when there is one and dials otherwise. Touched only on `loop`,
-/// so it needs no lock; connections live on the loop of the client they serve.
+/// takes an idle connection when there is one (`takeIdle`) and dials otherwise (`dial`).
+/// Touched only on `loop`, so it needs no lock; connections live on the loop of the client
+/// they serve.
 final class UpstreamPool: UpstreamOwner {
     /// Idle connections kept per upstream address beyond which released ones are closed;
     /// as many as nginx's `keepalive 1024`, so a thousand busy clients do not dial per request.
@@ -47,15 +48,12 @@ final class UpstreamPool: UpstreamOwner {
         return nil
     }
 
-    /// Calls `done` with an idle connection to `address` (unless `reuse` is false) or a new one.
-    func acquire(
-        _ address: Address, connectTimeout: TimeAmount, reuse: Bool,
+    /// Calls `done` with a new connection to `address`, for when `takeIdle` found none or the
+    /// request must not go on a reused one.
+    func dial(
+        _ address: Address, connectTimeout: TimeAmount,
         _ done: @escaping (Result<UpstreamHandler, any Error>) -> Void
     ) {
-        if reuse, let upstream = takeIdle(address) {
-            done(.success(upstream))
-            return
-        }
         HTTPUpstream.connect(to: address, on: loop, timeout: connectTimeout).assumeIsolated().whenComplete {
             result in
             done(
