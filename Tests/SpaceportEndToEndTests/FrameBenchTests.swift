@@ -44,11 +44,12 @@ struct FrameBenchTests {
         let terminal = Tmux(socket: folder.path("tmux.sock"))
         defer { terminal.killServer() }
         let output = folder.path("report.json")
-        // The pane lingers only long enough to be read: kill-server did not always end this
-        // server, and a pane that outlived the test kept a tmux server running for minutes.
+        // The pane lingers a minute, long enough to be read on a loaded machine (5 s was not),
+        // then ends by itself: kill-server has been seen to miss this server, and a pane that
+        // outlived the test kept a tmux server running for ten minutes.
         try terminal.start(
             command:
-                "env LANG=C.UTF-8 \(binary) frame-bench --terminal --hops 1000 --frames 5 --json --output \(output); echo frame-bench exited $?; exec sleep 5",
+                "env LANG=C.UTF-8 \(binary) frame-bench --terminal --hops 1000 --frames 5 --json --output \(output); echo frame-bench exited $?; exec sleep 60",
             width: 120, height: 40)
         let screen = try await eventually("frame-bench has exited", terminal: terminal) { screen in
             screen.contains("frame-bench exited")
