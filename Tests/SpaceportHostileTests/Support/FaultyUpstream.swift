@@ -193,7 +193,7 @@ final class RefusingPort: @unchecked Sendable {
     private let fd: Int32
 
     init() {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
         self.fd = fd
         var address4 = sockaddr_in()
         address4.sin_family = sa_family_t(AF_INET)

@@ -11,7 +11,9 @@ final class RawClient: @unchecked Sendable {
     /// Connects to `address`; `receiveBuffer` shrinks the socket's receive buffer first, so
     /// a client that stops reading pushes back at once.
     init(_ address: Address, timeoutSeconds: Int = 30, receiveBuffer: Int32? = nil) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        // Close-on-exec: a tmux or curl another suite starts meanwhile must not inherit the socket
+        // and hold it open after this client closes it.
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else {
             throw HostileFailure("cannot open a socket: \(String(cString: strerror(errno)))")
         }
