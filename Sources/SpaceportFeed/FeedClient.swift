@@ -32,6 +32,7 @@ public final class FeedClient: Sendable {
     private let group: EventLoopGroup
     private let backoff: Backoff
     private let discoveryIntervalMs: Int
+    private let coalesceHops: Bool
     private let state = Mutex(State())
 
     static let maxLineBytes = 16 * 1024 * 1024
@@ -61,14 +62,18 @@ public final class FeedClient: Sendable {
     /// A client for `targets`; `token` is sent to TCP feeds, `directory` is where `.auto`
     /// and proxy names look (`FeedPaths.directory()` when nil). `deliver`, when given, hears
     /// each event on the task reading its feed instead of through `events`, with no task
-    /// switch per event; it must not block, and it bounds its own backlog.
+    /// switch per event; it must not block, and it bounds its own backlog. `coalesceHops` asks
+    /// each proxy to send a hop that has already ended as its end alone (`coalesce-hops`),
+    /// for readers that merge a hop's phases anyway.
     public init(
         targets: [FeedTarget], token: String? = nil, directory: String? = nil,
         group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton, backoff: Backoff = Backoff(),
         discoveryIntervalMs: Int = 500, bufferLimit: Int = FeedClient.defaultBufferLimit,
+        coalesceHops: Bool = false,
         deliver: (@Sendable (consuming FeedClientEvent) -> Void)? = nil
     ) {
         self.deliver = deliver
+        self.coalesceHops = coalesceHops
         self.targets = targets
         self.token = token
         self.directory = directory ?? FeedPaths.directory()
@@ -237,6 +242,10 @@ public final class FeedClient: Sendable {
                     if case .tcp = target {
                         try await outbound.write(
                             ByteBuffer(string: FeedCommand.auth(token: token ?? "").jsonLine()))
+                    }
+                    if coalesceHops {
+                        try await outbound.write(
+                            ByteBuffer(string: FeedCommand.coalesceHops(id: nil).jsonLine()))
                     }
                     for try await line in inbound {
                         guard let event = line.withUnsafeReadableBytes({ try? FeedEvent.decode(bytes: $0) })

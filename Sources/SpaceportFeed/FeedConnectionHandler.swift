@@ -38,6 +38,10 @@ final class FeedConnectionHandler: ChannelDuplexHandler {
     private var readHeld = false
     /// Entries taken from the hub for one write; kept to reuse its storage.
     private var batch: [FeedEntry] = []
+    /// Set by `coalesce-hops`: starts of hops that end in the same batch are left out.
+    private var coalescer: HopCoalescer?
+    /// A drain is due to send the starts the coalescer holds, should nothing else arrive.
+    private var flushScheduled = false
     static let batchLimit = 256
     /// How long a woken subscriber waits for more events before they are written.
     static let gathering = TimeAmount.milliseconds(5)
@@ -111,10 +115,13 @@ final class FeedConnectionHandler: ChannelDuplexHandler {
             }
             authTimer?.cancel()
             startStreaming()
-        case (.awaitingAuth, .edit):
+        case (.awaitingAuth, .edit), (.awaitingAuth, .coalesceHops):
             fail("authenticate first: send {\"cmd\":\"auth\",\"token\":\"…\"}")
         case (.streaming, .auth), (.closed, _):
             break
+        case (.streaming, .coalesceHops(let id)):
+            if coalescer == nil { coalescer = HopCoalescer() }
+            answer(.ack(id: id ?? ""))
         case (.streaming(let subscription), .edit(let id, let edit)):
             apply(edit, id: id, replyingTo: subscription)
         }
@@ -189,13 +196,15 @@ final class FeedConnectionHandler: ChannelDuplexHandler {
     }
 
     /// Writes only while the socket is writable; the rest waits in the bounded queue. Entries
-    /// come out of the hub in batches, one lock each, and go out in one flush.
+    /// come out of the hub in batches, one lock each, and go out in one flush. A coalescing
+    /// reader takes everything waiting at once, so a hop's start and end meet in one batch.
     private func drain() {
         guard case .streaming(let subscription) = state, let context, let ready else { return }
         var wrote = false
+        let limit = coalescer == nil ? Self.batchLimit : settings.queueLimit
         while context.channel.isWritable {
             batch.removeAll(keepingCapacity: true)
-            let open = subscription.take(limit: Self.batchLimit, into: &batch, orNotify: ready)
+            let open = subscription.take(limit: limit, into: &batch, orNotify: ready)
             if batch.isEmpty {
                 if !open {
                     end()
@@ -203,11 +212,34 @@ final class FeedConnectionHandler: ChannelDuplexHandler {
                 }
                 break
             }
+            coalescer?.coalesce(&batch)
             for entry in batch { context.write(wrapOutboundOut(entry.line), promise: nil) }
             wrote = true
         }
         batch.removeAll(keepingCapacity: true)
         if wrote { context.flush() }
+        if let due = coalescer?.nextDue, !flushScheduled { scheduleFlush(context, at: due) }
+    }
+
+    /// Sends the starts the coalescer holds once they are due, should no batch come to carry
+    /// them: their hops are still running.
+    private func scheduleFlush(_ context: ChannelHandlerContext, at due: NIODeadline) {
+        flushScheduled = true
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.scheduleTask(deadline: due) {
+            let handler = bound.value
+            handler.flushScheduled = false
+            // What waits in the hub first: it may hold the ends the starts are waiting for.
+            handler.drain()
+            guard case .streaming = handler.state, let context = handler.context,
+                let due = handler.coalescer?.flush(), !due.isEmpty
+            else { return }
+            for entry in due { context.write(handler.wrapOutboundOut(entry.line), promise: nil) }
+            context.flush()
+            if let next = handler.coalescer?.nextDue, !handler.flushScheduled {
+                handler.scheduleFlush(context, at: next)
+            }
+        }
     }
 
     /// Sends one `error` line and closes, whatever was queued.

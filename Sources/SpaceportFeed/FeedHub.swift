@@ -156,6 +156,16 @@ public final class FeedHub: EventSink {
         }
     }
 
+    /// Moves up to `limit` waiting entries for subscriber `id` into `entries` without waiting.
+    /// Returns false once the subscription has ended and nothing is left.
+    func take(_ id: Int, limit: Int, into entries: inout [FeedEntry]) -> Bool {
+        state.withLock { state in
+            guard let subscriber = state.subscribers[id] else { return false }
+            while entries.count < limit, let entry = subscriber.take() { entries.append(entry) }
+            return !entries.isEmpty || !subscriber.closed
+        }
+    }
+
     func next(_ id: Int) async -> FeedEvent? {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<FeedEvent?, Never>) in

@@ -1,4 +1,5 @@
 import SpaceportCore
+import Synchronization
 
 /// One reader of a hub, in process (the embedded dashboard) or behind a socket.
 ///
@@ -12,6 +13,8 @@ public final class FeedSubscription: AsyncSequence, Sendable {
 
     let hub: FeedHub
     let id: Int
+    /// For `next(upTo:coalescingHops:)`, which has one reader.
+    private let coalescer = Mutex(HopCoalescer())
 
     init(hub: FeedHub, id: Int) {
         self.hub = hub
@@ -22,6 +25,40 @@ public final class FeedSubscription: AsyncSequence, Sendable {
 
     /// The next event, waiting for one; nil once the subscription has ended or the task is cancelled.
     public func next() async -> FeedEvent? { await hub.next(id) }
+
+    /// Up to `limit` events at once, waiting for the first; nil once the subscription has ended
+    /// or the task is cancelled (cancelling ends the subscription). With `coalescingHops`, a hop
+    /// that ends within a batch or the next comes as its end alone, as `coalesce-hops` does on
+    /// a socket: a start is held a few milliseconds for its end, so a batch may be empty while
+    /// one is held; call again after a short pause.
+    public func next(upTo limit: Int, coalescingHops: Bool = false) async -> [FeedEvent]? {
+        let limit = Swift.max(1, limit)
+        var entries: [FeedEntry] = []
+        if !hub.take(id, limit: limit, into: &entries) { return nil }
+        if entries.isEmpty {
+            if coalescingHops {
+                // Starts still held return at once, even as an empty batch, so the caller's next
+                // call can send them when they are due instead of waiting for other traffic.
+                let (due, holding) = coalescer.withLock { ($0.flush(), $0.isHolding) }
+                if !due.isEmpty || holding { return due.map(\.event) }
+            }
+            while entries.isEmpty {
+                let open = await withTaskCancellationHandler {
+                    await withCheckedContinuation { (woken: CheckedContinuation<Bool, Never>) in
+                        let open = hub.take(id, limit: limit, into: &entries) {
+                            woken.resume(returning: true)
+                        }
+                        if !entries.isEmpty || !open { woken.resume(returning: open) }
+                    }
+                } onCancel: {
+                    cancel()
+                }
+                if !open || Task.isCancelled { return nil }
+            }
+        }
+        if coalescingHops { coalescer.withLock { $0.coalesce(&entries) } }
+        return entries.map(\.event)
+    }
 
     /// The next event if one is waiting, without waiting.
     public func poll() -> FeedEvent? {

@@ -107,7 +107,9 @@ struct DashCommand: AsyncParsableCommand {
 
     private func runAttached(_ session: DashboardSession) async throws {
         // Straight from each feed's reading task into the inbox, which bounds the backlog.
-        let client = FeedClient(targets: try feedTargets(), token: resolvedToken) { session.forward($0) }
+        let client = FeedClient(targets: try feedTargets(), token: resolvedToken, coalesceHops: true) {
+            session.forward($0)
+        }
         do {
             try await client.start()
         } catch {
@@ -304,13 +306,20 @@ final class EmbeddedProxy: Sendable {
         }
     }
 
+    static let batchLimit = 512
+
     /// Streams the hub's events (hello, spaces, recent hops, then live) into the session.
     func forward(to session: DashboardSession) -> Task<Void, Never> {
         let subscription = hub.subscribe(limit: 16_384)
         let source = proxy.name
         session.inbox.post(.connected(source: source))
         return Task {
-            for await event in subscription { session.forward(event, from: source) }
+            // In batches, a few milliseconds apart under load: a hop that ends within the batch
+            // comes as its end alone, so the dashboard ingests half the events and misses nothing.
+            while let events = await subscription.next(upTo: Self.batchLimit, coalescingHops: true) {
+                for event in events { session.forward(event, from: source) }
+                if events.count < Self.batchLimit { try? await Task.sleep(for: .milliseconds(5)) }
+            }
             subscription.cancel()
         }
     }

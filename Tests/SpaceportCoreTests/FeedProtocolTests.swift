@@ -85,6 +85,8 @@ struct FeedProtocolTests {
             .edit(id: "c", .createSpace(name: "dev", parent: "default")),
             .edit(id: "r", .createSpace(name: "root2", parent: nil)),
             .edit(id: "d", .deleteSpace(name: "dev", recursive: true)),
+            .coalesceHops(id: "c"),
+            .coalesceHops(id: nil),
         ]
         for command in commands {
             #expect(try FeedCommand.decode(line: command.jsonLine()) == command)
@@ -107,11 +109,11 @@ struct FeedProtocolTests {
             ("[1]", nil, "not a JSON object; send one command per line, as {\"cmd\":\"override\",...}"),
             (
                 #"{"id":"1"}"#, "1",
-                "'cmd' is missing; expected one of: auth, override, set-upstream, create-space, delete-space"
+                "'cmd' is missing; expected one of: auth, override, set-upstream, create-space, delete-space, coalesce-hops"
             ),
             (
                 #"{"cmd":"fly","id":"2"}"#, "2",
-                "unknown command 'fly'; expected one of: auth, override, set-upstream, create-space, delete-space"
+                "unknown command 'fly'; expected one of: auth, override, set-upstream, create-space, delete-space, coalesce-hops"
             ),
             (
                 #"{"cmd":"override","id":"3","space":"a","service":"b","enabled":"no"}"#, "3",
