@@ -31,32 +31,44 @@ struct ErrorAnswer: Error {
 
     /// The whole answer as bytes, for a connection that has no HTTP encoder in front of it.
     func bytes(_ allocator: ByteBufferAllocator) -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: 160 + bodyText.utf8.count)
-        buffer.writeString("HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\n")
-        for header in head(version: .http1_1, route: nil, close: true).headers {
-            buffer.writeString("\(header.name): \(header.value)\r\n")
+        response(version: .http1_1, route: nil, close: true, bodiless: false, allocator)
+    }
+
+    /// The answer as it goes to the client: head and (unless `bodiless`) body in one buffer.
+    func response(
+        version: HTTPVersion, route: String?, close: Bool, bodiless: Bool, _ allocator: ByteBufferAllocator
+    ) -> ByteBuffer {
+        let text = bodyText
+        var buffer = allocator.buffer(capacity: 160 + text.utf8.count)
+        buffer.writeString("HTTP/\(version.major).\(version.minor) \(status.code) \(status.reasonPhrase)\r\n")
+        for header in head(version: version, route: route, close: close).headers {
+            buffer.writeString(header.name)
+            buffer.writeStaticString(": ")
+            buffer.writeString(header.value)
+            buffer.writeStaticString("\r\n")
         }
-        buffer.writeString("\r\n")
-        buffer.writeString(bodyText)
+        buffer.writeStaticString("\r\n")
+        if !bodiless { buffer.writeString(text) }
         return buffer
     }
 }
 
 extension ChannelHandlerContext {
-    /// Writes `answer` as a whole response through the HTTP encoder, then closes the
-    /// connection if `close`. Answers to HEAD and CONNECT are `bodiless`.
-    func writeAnswer(_ answer: ErrorAnswer, version: HTTPVersion, route: String?, close: Bool, bodiless: Bool)
-    {
-        let head = answer.head(version: version, route: route, close: close)
-        write(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
-        if !bodiless {
-            write(
-                NIOAny(HTTPServerResponsePart.body(.byteBuffer(answer.body(channel.allocator)))), promise: nil
-            )
-        }
-        let written = writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)))
+    /// Writes `answer` as a whole response, then closes the connection if `close` (or if the
+    /// proxy is draining); otherwise tells the sequencer the response has ended. Answers to
+    /// HEAD and CONNECT are `bodiless`.
+    func writeAnswer(
+        _ answer: ErrorAnswer, version: HTTPVersion, route: String?, close: Bool, bodiless: Bool,
+        sequencer: RequestSequencer
+    ) {
+        let close = close || sequencer.isDraining
+        let bytes = answer.response(
+            version: version, route: route, close: close, bodiless: bodiless, channel.allocator)
         if close {
-            written.assumeIsolated().whenComplete { _ in self.close(promise: nil) }
+            writeAndFlush(NIOAny(bytes)).assumeIsolated().whenComplete { _ in self.close(promise: nil) }
+        } else {
+            writeAndFlush(NIOAny(bytes), promise: nil)
+            sequencer.responseEnded()
         }
     }
 }

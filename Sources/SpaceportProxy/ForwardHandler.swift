@@ -17,6 +17,8 @@ final class Exchange {
     var responseStarted = false
     var responseEnded = false
     var responseEndWritten = false
+    /// The response goes to the client in chunks: its length was not known when its head left.
+    var clientChunked = false
     /// A 101 is relayed; the tunnel opens once its end has passed.
     var switching = false
     var status: Int?
@@ -50,8 +52,12 @@ final class Exchange {
 /// to the glue.
 final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, UpstreamOwner {
     typealias InboundIn = ProxyRequestPart
-    typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// Body parts up to this size join the response bytes waiting to be written (a head, say),
+    /// so a small response leaves in one write; larger ones are written as they are.
+    static let coalesceLimit = 4096
 
     private enum State {
         case idle
@@ -66,12 +72,16 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
     private var context: ChannelHandlerContext?
     private let info: ConnectionInfo
     private let headGuard: HeadGuard
+    private let sequencer: RequestSequencer
+    /// Response bytes for the client not written yet.
+    private var out: ByteBuffer?
     /// Outlives an exchange on a kept-alive connection and re-arms lazily, so requests schedule no timers.
     private var watchdog: Scheduled<Void>?
 
-    init(_ info: ConnectionInfo, headGuard: HeadGuard) {
+    init(_ info: ConnectionInfo, headGuard: HeadGuard, sequencer: RequestSequencer) {
         self.info = info
         self.headGuard = headGuard
+        self.sequencer = sequencer
     }
 
     private var limits: Limits { info.limits }
@@ -258,7 +268,7 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
         }
     }
 
-    func upstream(_ upstream: UpstreamHandler, received part: HTTPClientResponsePart) {
+    func upstream(_ upstream: UpstreamHandler, received part: UpstreamResponsePart) {
         guard case .forwarding(let exchange, let current) = state, current === upstream, let context else {
             return
         }
@@ -268,7 +278,7 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
         case .body(let buffer):
             exchange.bytesOut += buffer.readableBytes
             exchange.progressed()
-            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            relayBody(buffer, exchange, context)
             if !context.channel.isWritable { upstream.pauseReads() }
         case .end(let trailers):
             if exchange.switching {
@@ -285,14 +295,16 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
                 // An early answer (a 413, say): the rest of the request still goes upstream.
                 exchange.responseEnded = true
                 exchange.responseEndWritten = true
-                context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
+                writeEnd(exchange, trailers, context)
+                context.flush()
             }
         }
     }
 
     func upstreamReadComplete(_ upstream: UpstreamHandler) {
-        guard case .forwarding(_, let current) = state, current === upstream else { return }
-        context?.flush()
+        guard case .forwarding(_, let current) = state, current === upstream, let context else { return }
+        writeOut(context)
+        context.flush()
     }
 
     func upstreamWritabilityChanged(_ upstream: UpstreamHandler) {
@@ -316,34 +328,98 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
         }
     }
 
-    private func relayHead(_ head: HTTPResponseHead, _ exchange: Exchange, _ context: ChannelHandlerContext) {
+    private func relayHead(_ head: UpstreamHead, _ exchange: Exchange, _ context: ChannelHandlerContext) {
         let request = exchange.request
-        if head.status.code < 200 && head.status != .switchingProtocols {
+        let allocator = context.channel.allocator
+        if head.isInterim {
             // Interim answers (100 Continue, 103 Early Hints) go on, except to HTTP/1.0 clients, who cannot read them.
             guard request.clientVersion.isAtLeast11 else { return }
-            let interim = ForwardedHeaders.response(
-                head, version: request.clientVersion, route: request.routeLabel, via: info.reporter.proxy,
-                upgrade: false, close: false)
-            context.writeAndFlush(wrapOutboundOut(.head(interim)), promise: nil)
+            var interim = allocator.buffer(capacity: head.bytes.readableBytes + 128)
+            ForwardedHeaders.writeResponseHead(
+                head, into: &interim, version: request.clientVersion, route: request.routeLabel,
+                via: info.reporter.proxy, upgrade: false, close: false, chunked: false)
+            context.writeAndFlush(wrapOutboundOut(interim), promise: nil)
             return
         }
-        let switching = request.isUpgrade && head.status == .switchingProtocols
-        let delimited = ForwardedHeaders.isSelfDelimited(head, requestMethod: request.method)
-        exchange.status = Int(head.status.code)
+        let switching = request.isUpgrade && head.status == 101
+        // A body of unknown length: chunked to HTTP/1.1 clients, ended by closing for HTTP/1.0 ones.
+        let unknownLength = head.framing == .chunked || head.framing == .untilClose
+        exchange.status = head.status
         exchange.responseStarted = true
         exchange.switching = switching
-        exchange.upstreamReusable = head.isKeepAlive && delimited && !switching
+        exchange.upstreamReusable = head.keepAlive && head.framing != .untilClose && !switching
         // After an upgrade request the decoder reads no further requests, so a refused upgrade ends the connection.
         if request.isUpgrade && !switching { exchange.closeClient = true }
-        if !delimited && !request.clientVersion.isAtLeast11 { exchange.closeClient = true }
+        if unknownLength && !request.clientVersion.isAtLeast11 { exchange.closeClient = true }
         // A client told no before it sent its body may never send it: its next bytes could be either.
         if !exchange.requestEnded && RequestFraming.awaitsContinue(request.head) {
             exchange.closeClient = true
         }
-        let relayed = ForwardedHeaders.response(
-            head, version: request.clientVersion, route: request.routeLabel, via: info.reporter.proxy,
-            upgrade: switching, close: exchange.closeClient && !switching)
-        context.write(wrapOutboundOut(.head(relayed)), promise: nil)
+        if sequencer.isDraining { exchange.closeClient = true }
+        exchange.clientChunked = unknownLength && request.clientVersion.isAtLeast11 && !switching
+        var bytes = allocator.buffer(capacity: head.bytes.readableBytes + 128)
+        ForwardedHeaders.writeResponseHead(
+            head, into: &bytes, version: request.clientVersion, route: request.routeLabel,
+            via: info.reporter.proxy, upgrade: switching, close: exchange.closeClient && !switching,
+            chunked: exchange.clientChunked)
+        writeOut(context)
+        out = bytes
+    }
+
+    /// A body part for the client, framed as its head said.
+    private func relayBody(_ buffer: ByteBuffer, _ exchange: Exchange, _ context: ChannelHandlerContext) {
+        guard buffer.readableBytes > 0 else { return }
+        if exchange.clientChunked {
+            var size = out ?? context.channel.allocator.buffer(capacity: 16)
+            out = nil
+            size.writeString(String(buffer.readableBytes, radix: 16))
+            size.writeStaticString("\r\n")
+            out = size
+            append(buffer, context)
+            var end = out ?? context.channel.allocator.buffer(capacity: 2)
+            out = nil
+            end.writeStaticString("\r\n")
+            out = end
+        } else {
+            append(buffer, context)
+        }
+    }
+
+    /// What ends the response's body on the client's side: the last chunk, with any trailers.
+    private func writeEnd(_ exchange: Exchange, _ trailers: HTTPHeaders?, _ context: ChannelHandlerContext) {
+        if exchange.clientChunked {
+            var last = out ?? context.channel.allocator.buffer(capacity: 8)
+            out = nil
+            last.writeStaticString("0\r\n")
+            for (name, value) in trailers ?? [:] {
+                last.writeString(name)
+                last.writeStaticString(": ")
+                last.writeString(value)
+                last.writeStaticString("\r\n")
+            }
+            last.writeStaticString("\r\n")
+            out = last
+        }
+        writeOut(context)
+    }
+
+    /// Adds `buffer` to the bytes waiting, or writes both when it is large.
+    private func append(_ buffer: ByteBuffer, _ context: ChannelHandlerContext) {
+        if var pending = out, buffer.readableBytes <= Self.coalesceLimit {
+            out = nil
+            var copy = buffer
+            pending.writeBuffer(&copy)
+            out = pending
+        } else {
+            writeOut(context)
+            context.write(wrapOutboundOut(buffer), promise: nil)
+        }
+    }
+
+    private func writeOut(_ context: ChannelHandlerContext) {
+        guard let pending = out else { return }
+        out = nil
+        context.write(wrapOutboundOut(pending), promise: nil)
     }
 
     /// Both ends have passed: the upstream goes back to the pool and the hop ends.
@@ -359,17 +435,17 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
         state = close ? .closed : .idle
         headGuard.note(.exchangeDone)
         resumeClientReads()
-        // Writing the end may hand over the next pipelined request, so nothing touches state after it.
-        // Only a connection that closes waits for the end's write, so others allocate no future.
-        if exchange.responseEndWritten {
-            context.flush()
-            if close { context.close(promise: nil) }
-        } else if close {
-            context.writeAndFlush(wrapOutboundOut(.end(trailers))).assumeIsolated().whenComplete { _ in
+        if !exchange.responseEndWritten { writeEnd(exchange, trailers, context) }
+        if close {
+            // Closes once the response has gone out: writes complete in order.
+            let empty = context.channel.allocator.buffer(capacity: 0)
+            context.writeAndFlush(wrapOutboundOut(empty)).assumeIsolated().whenComplete { _ in
                 context.close(promise: nil)
             }
         } else {
-            context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
+            context.flush()
+            // This may hand over the next pipelined request, so nothing touches state after it.
+            sequencer.responseEnded()
         }
     }
 
@@ -383,13 +459,15 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
         if case .forwarding(_, let upstream) = state { upstream.close() }
         exchange.hop.end(
             status: Int(answer.status.code), bytesIn: exchange.bytesIn, bytesOut: 0, error: answer.message)
-        let close = exchange.closeClient || !exchange.requestEnded || exchange.request.isUpgrade
+        let close =
+            exchange.closeClient || !exchange.requestEnded || exchange.request.isUpgrade
+            || sequencer.isDraining
         state = close ? .closed : .idle
         if !close { headGuard.note(.exchangeDone) }
         resumeClientReads()
         context.writeAnswer(
             answer, version: exchange.request.clientVersion, route: exchange.request.routeLabel, close: close,
-            bodiless: exchange.request.method == .HEAD)
+            bodiless: exchange.request.method == .HEAD, sequencer: sequencer)
     }
 
     /// Ends an exchange that cannot be answered any more: both connections close.
@@ -407,7 +485,8 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
         stopWatchdog()
         state = .tunnelling
         upstream.owner = nil
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        writeOut(context)
+        context.flush()
         let tunnel = TunnelHop(
             exchange.hop, status: exchange.status, bytesIn: exchange.bytesIn, bytesOut: exchange.bytesOut)
         guard let upstreamChannel = upstream.channel else {

@@ -1,3 +1,4 @@
+import NIOCore
 import NIOHTTP1
 import SpaceportCore
 
@@ -167,34 +168,49 @@ enum ForwardedHeaders {
         return HTTPRequestHead(version: .http1_1, method: head.method, uri: path, headers: headers.headers)
     }
 
-    /// The response as the client receives it, in the client's HTTP version.
-    static func response(
-        _ head: HTTPResponseHead, version: HTTPVersion, route: String, via: String, upgrade: Bool,
-        close: Bool
-    ) -> HTTPResponseHead {
-        var headers = Filtered(
-            head.headers, keepingUpgrade: upgrade && head.status == .switchingProtocols, extraCapacity: 5
-        ) { name, _ in sameName(name, routeResponseHeader) }
-        headers.finish()
-        headers.add(name: routeResponseHeader, value: route)
-        headers.add(name: "via", value: viaEntry(head.version, via))
-        if close {
-            headers.add(name: "connection", value: "close")
-        } else if version.major == 1 && version.minor == 0 {
-            headers.add(name: "connection", value: "keep-alive")
+    /// The response head as the client receives it, in the client's HTTP version, written
+    /// from the upstream's bytes: end-to-end fields copied as they came, hop-by-hop ones
+    /// left out (an upgrade's `Upgrade` stays when `upgrade`), then the proxy's own fields.
+    /// `chunked`: the body goes to the client in chunks (its length is not known up front).
+    static func writeResponseHead(
+        _ head: UpstreamHead, into buffer: inout ByteBuffer, version: HTTPVersion, route: String, via: String,
+        upgrade: Bool, close: Bool, chunked: Bool
+    ) {
+        buffer.writeStaticString(version.isAtLeast11 ? "HTTP/1.1 " : "HTTP/1.0 ")
+        buffer.writeString(String(head.status))
+        buffer.writeStaticString(" ")
+        head.bytes.withUnsafeReadableBytes { bytes in
+            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[head.reason]))
+            buffer.writeStaticString("\r\n")
+            for field in head.fields {
+                switch field.role {
+                case .endToEnd: break
+                case .dropped: continue
+                case .upgrade: if !upgrade { continue }
+                }
+                buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[field.name]))
+                buffer.writeStaticString(": ")
+                buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[field.value]))
+                buffer.writeStaticString("\r\n")
+            }
         }
-        return HTTPResponseHead(version: version, status: head.status, headers: headers.headers)
+        if upgrade { buffer.writeStaticString("connection: upgrade\r\n") }
+        buffer.writeStaticString("x-spaceport-route: ")
+        buffer.writeString(route)
+        buffer.writeStaticString(head.minorVersion == 1 ? "\r\nvia: 1.1 " : "\r\nvia: 1.0 ")
+        buffer.writeString(via)
+        buffer.writeStaticString("\r\n")
+        if close {
+            buffer.writeStaticString("connection: close\r\n")
+        } else if !version.isAtLeast11 {
+            buffer.writeStaticString("connection: keep-alive\r\n")
+        }
+        if chunked { buffer.writeStaticString("transfer-encoding: chunked\r\n") }
+        buffer.writeStaticString("\r\n")
     }
 
     /// A Via entry (RFC 9110 §7.6.3): the protocol version the message arrived in, then the proxy.
     static func viaEntry(_ version: HTTPVersion, _ via: String) -> String {
         version == .http1_1 ? "1.1 " + via : "\(version.major).\(version.minor) \(via)"
-    }
-
-    /// True when the response's end is marked in the message itself, not by closing the connection.
-    static func isSelfDelimited(_ head: HTTPResponseHead, requestMethod: HTTPMethod) -> Bool {
-        if requestMethod == .HEAD || !head.status.mayHaveResponseBody { return true }
-        if head.headers.contains(name: "content-length") { return true }
-        return head.headers[canonicalForm: "transfer-encoding"].last?.lowercased() == "chunked"
     }
 }

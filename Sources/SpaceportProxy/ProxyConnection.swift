@@ -15,6 +15,7 @@ struct ConnectionInfo {
 
 /// The pipelines of client connections. HTTP reads like its diagram:
 /// guard the head → decode → one request at a time → route → forward (→ glue, once upgraded).
+/// Responses go back as bytes.
 enum ProxyConnection {
     static func installHTTP(on pipeline: ChannelPipeline.SynchronousOperations, _ info: ConnectionInfo) throws
     {
@@ -25,18 +26,16 @@ enum ProxyConnection {
         decoderLimits.maxHeaderFieldCount = limits.maxHeaderCount
         let headGuard = HeadGuard(info)
         try pipeline.addHandler(headGuard)
-        // Response fields are the upstream's, which its decoder has already checked, or the proxy's
-        // own, so no validator passes over them again. Pipelining is the sequencer's.
-        // No local upgrades: an upgrader list, even empty, makes the decoder hand over the
-        // bytes that follow an upgrade request instead of dropping them.
-        try pipeline.configureHTTPServerPipeline(
-            withPipeliningAssistance: false, withServerUpgrade: (upgraders: [], completionHandler: { _ in }),
-            withErrorHandling: false, withOutboundHeaderValidation: false,
-            withEncoderConfiguration: HTTPResponseEncoder.Configuration(),
-            withDecoderLimitConfiguration: decoderLimits)
-        try pipeline.addHandler(RequestSequencer())
-        try pipeline.addHandler(RouteHandler(info, headGuard: headGuard))
-        try pipeline.addHandler(ForwardHandler(info, headGuard: headGuard))
+        // Responses leave as bytes the forwarder and the answers write themselves, so there is
+        // no response encoder. The decoder hands over the bytes that follow an upgrade request
+        // (for the glue, after a 101) instead of dropping them.
+        let decoder = HTTPRequestDecoder(
+            leftOverBytesStrategy: .forwardBytes, limitConfiguration: decoderLimits)
+        try pipeline.addHandler(ByteToMessageHandler(decoder))
+        let sequencer = RequestSequencer()
+        try pipeline.addHandler(sequencer)
+        try pipeline.addHandler(RouteHandler(info, headGuard: headGuard, sequencer: sequencer))
+        try pipeline.addHandler(ForwardHandler(info, headGuard: headGuard, sequencer: sequencer))
     }
 
     static func installListen(

@@ -11,8 +11,8 @@ import NIOHTTP1
 final class RequestSequencer: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
-    typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     private enum Waiting {
         case read(HTTPServerRequestPart)
@@ -28,6 +28,15 @@ final class RequestSequencer: ChannelDuplexHandler, RemovableChannelHandler {
     private var readPending = false
     private var draining = false
     private var closed = false
+    private var context: ChannelHandlerContext?
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
 
     /// The request in hand has been read whole and its response is still going: whatever
     /// arrives now belongs to the next request.
@@ -73,25 +82,26 @@ final class RequestSequencer: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        switch unwrapOutboundIn(data) {
-        case .head(var head) where draining && head.isKeepAlive && head.status.code >= 200:
-            head.headers.replaceOrAdd(name: "connection", value: "close")
-            context.write(wrapOutboundOut(.head(head)), promise: promise)
-        case .head, .body:
-            context.write(data, promise: promise)
-        case .end:
-            responsePending = false
-            if draining && !inRequest {
-                closed = true
-                let written = context.write(data)
-                written.cascade(to: promise)
-                written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
-                return
+    /// The proxy is shutting down: the response being written must say `connection: close`,
+    /// and the connection closes after it.
+    var isDraining: Bool { draining }
+
+    /// Whoever wrote the last bytes of a response says so here (responses leave as bytes, so
+    /// the sequencer cannot see their ends go by): the requests that waited go on. A writer
+    /// that closes the connection after its response need not call it.
+    func responseEnded() {
+        guard let context, responsePending else { return }
+        responsePending = false
+        if draining && !inRequest {
+            // Closes once the response has gone out: writes complete in order.
+            closed = true
+            let empty = context.channel.allocator.buffer(capacity: 0)
+            context.writeAndFlush(wrapOutboundOut(empty)).assumeIsolated().whenComplete { _ in
+                context.close(promise: nil)
             }
-            context.write(data, promise: promise)
-            deliverWaiting(context)
+            return
         }
+        deliverWaiting(context)
     }
 
     private func deliver(_ part: HTTPServerRequestPart, _ context: ChannelHandlerContext) {

@@ -50,7 +50,6 @@ enum ProxyRequestPart {
 final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = ProxyRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
 
     private enum State {
         case idle
@@ -63,10 +62,12 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var state = State.idle
     private let info: ConnectionInfo
     private let headGuard: HeadGuard
+    private let sequencer: RequestSequencer
 
-    init(_ info: ConnectionInfo, headGuard: HeadGuard) {
+    init(_ info: ConnectionInfo, headGuard: HeadGuard, sequencer: RequestSequencer) {
         self.info = info
         self.headGuard = headGuard
+        self.sequencer = sequencer
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -123,7 +124,8 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
                 : ErrorAnswer(.badRequest, "the request is not valid HTTP/1.1 (\(parseError))")
             let hop = info.reporter.begin(flow: nil, method: nil, host: nil, path: nil)
             hop.refuse(answer)
-            context.writeAnswer(answer, version: .http1_1, route: nil, close: true, bodiless: false)
+            context.writeAnswer(
+                answer, version: .http1_1, route: nil, close: true, bodiless: false, sequencer: sequencer)
         }
     }
 
@@ -146,11 +148,11 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
         // a client told no before its body may never send it, so its next bytes would be misread.
         let close =
             !head.isKeepAlive || ForwardedHeaders.isUpgrade(head) || head.method == .CONNECT
-            || refusal.framing || RequestFraming.awaitsContinue(head)
+            || refusal.framing || RequestFraming.awaitsContinue(head) || sequencer.isDraining
         state = close ? .closing : .refusing
         context.writeAnswer(
             refusal.answer, version: head.version, route: hop.routeLabel, close: close,
-            bodiless: head.method == .HEAD || head.method == .CONNECT)
+            bodiless: head.method == .HEAD || head.method == .CONNECT, sequencer: sequencer)
     }
 
     private func route(_ head: HTTPRequestHead) -> Routing {

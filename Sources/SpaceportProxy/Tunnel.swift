@@ -5,20 +5,15 @@ import SpaceportCore
 /// Joining a client connection to an upstream one, raw, both ways.
 enum Tunnel {
     /// After a 101: the HTTP handlers leave both pipelines and glue takes their place. The
-    /// decoders go last, handing the glue any bytes that followed the upgrade request or
-    /// arrived with the 101, so none are lost.
+    /// client's decoder and the upstream handler go last, handing the glue any bytes that
+    /// followed the upgrade request or arrived with the 101, so none are lost.
     static func joinUpgraded(client: any Channel, upstream: any Channel, tunnel: TunnelHop) throws {
         let clientPipeline = client.pipeline.syncOperations
         let upstreamPipeline = upstream.pipeline.syncOperations
         remove(ForwardHandler.self, from: clientPipeline)
         remove(RouteHandler.self, from: clientPipeline)
-        remove(HTTPServerUpgradeHandler.self, from: clientPipeline)
         remove(RequestSequencer.self, from: clientPipeline)
-        remove(NIOHTTPResponseHeadersValidator.self, from: clientPipeline)
-        remove(HTTPResponseEncoder.self, from: clientPipeline)
         remove(HeadGuard.self, from: clientPipeline)
-        remove(UpstreamHandler.self, from: upstreamPipeline)
-        remove(HTTPRequestEncoder.self, from: upstreamPipeline)
         let glue = GlueHandler.pair(tunnel)
         try clientPipeline.addHandler(glue.client)
         try upstreamPipeline.addHandler(glue.upstream)
@@ -27,9 +22,7 @@ enum Tunnel {
         remove(ByteToMessageHandler<HTTPRequestDecoder>.self, from: clientPipeline)?.whenComplete { _ in
             client.pipeline.fireChannelReadComplete()
         }
-        remove(ByteToMessageHandler<HTTPResponseDecoder>.self, from: upstreamPipeline)?.whenComplete { _ in
-            upstream.pipeline.fireChannelReadComplete()
-        }
+        remove(UpstreamHandler.self, from: upstreamPipeline)
         client.read()
         upstream.read()
     }

@@ -4,19 +4,22 @@ import SpaceportCore
 
 /// Whoever holds an upstream connection: the forwarder while a request uses it, the pool while it idles.
 protocol UpstreamOwner: AnyObject {
-    func upstream(_ upstream: UpstreamHandler, received part: HTTPClientResponsePart)
+    func upstream(_ upstream: UpstreamHandler, received part: UpstreamResponsePart)
     func upstreamReadComplete(_ upstream: UpstreamHandler)
     func upstreamWritabilityChanged(_ upstream: UpstreamHandler)
     /// The connection closed or failed; `error` says why when it failed.
     func upstreamClosed(_ upstream: UpstreamHandler, error: (any Error)?)
 }
 
-/// The proxy's end of one HTTP connection to an upstream. It hands what it reads to its
-/// owner, and reads only while the owner lets it (the client's side of backpressure).
+/// The proxy's end of one HTTP connection to an upstream, alone in its pipeline: it writes
+/// requests as bytes and reads responses from bytes (`UpstreamResponseParser`), handing
+/// each part to its owner by a plain call. It reads only while the owner lets it (the
+/// client's side of backpressure).
 final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundIn = HTTPClientRequestPart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     let address: Address
     /// Held strongly (a weak reference would put every retain of the forwarder on the slow
@@ -29,6 +32,14 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var readPending = false
     private var closed = false
     private var unflushed = false
+    /// The request being written is chunked on this hop.
+    private var chunked = false
+    private var parser = UpstreamResponseParser()
+    /// Bytes read and not yet parsed.
+    private var buffered: ByteBuffer?
+    private var parsing = false
+    /// A removal asked for while parsing: it completes, handing on what is left, once parsing stops.
+    private var removal: ChannelHandlerContext.RemovalToken?
 
     init(address: Address) {
         self.address = address
@@ -38,10 +49,58 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     var isWritable: Bool { context?.channel.isWritable ?? false }
     var isActive: Bool { !closed && (context?.channel.isActive ?? false) }
 
+    /// Writes one part of a request. The head says how the body is framed on this hop: a
+    /// `transfer-encoding: chunked` field (the forwarder adds it when the client chunked)
+    /// makes the body go in chunks; otherwise it goes as it is.
     func send(_ part: HTTPClientRequestPart) {
-        if case .head = part { requestsSent += 1 }
+        guard let context else { return }
         unflushed = true
-        context?.write(wrapOutboundOut(part), promise: nil)
+        switch part {
+        case .head(let head):
+            requestsSent += 1
+            parser.answersHEAD = head.method == .HEAD
+            chunked = head.headers.contains { ForwardedHeaders.sameName($0.name, "transfer-encoding") }
+            var bytes = context.channel.allocator.buffer(capacity: 256 + head.uri.utf8.count)
+            bytes.writeString(head.method.rawValue)
+            bytes.writeStaticString(" ")
+            bytes.writeString(head.uri)
+            bytes.writeStaticString(head.version == .http1_0 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n")
+            for (name, value) in head.headers {
+                bytes.writeString(name)
+                bytes.writeStaticString(": ")
+                bytes.writeString(value)
+                bytes.writeStaticString("\r\n")
+            }
+            bytes.writeStaticString("\r\n")
+            context.write(wrapOutboundOut(bytes), promise: nil)
+        case .body(.byteBuffer(let buffer)):
+            guard buffer.readableBytes > 0 else { return }
+            if chunked {
+                var size = context.channel.allocator.buffer(capacity: 18)
+                size.writeString(String(buffer.readableBytes, radix: 16))
+                size.writeStaticString("\r\n")
+                context.write(wrapOutboundOut(size), promise: nil)
+                context.write(wrapOutboundOut(buffer), promise: nil)
+                context.write(
+                    wrapOutboundOut(context.channel.allocator.buffer(staticString: "\r\n")), promise: nil)
+            } else {
+                context.write(wrapOutboundOut(buffer), promise: nil)
+            }
+        case .body(.fileRegion):
+            preconditionFailure("request bodies are forwarded as buffers")
+        case .end(let trailers):
+            guard chunked else { return }
+            var last = context.channel.allocator.buffer(capacity: 64)
+            last.writeStaticString("0\r\n")
+            for (name, value) in trailers ?? [:] {
+                last.writeString(name)
+                last.writeStaticString(": ")
+                last.writeString(value)
+                last.writeStaticString("\r\n")
+            }
+            last.writeStaticString("\r\n")
+            context.write(wrapOutboundOut(last), promise: nil)
+        }
     }
 
     /// Flushes what `send` wrote; a flush with nothing new would still walk the pipeline.
@@ -76,12 +135,61 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         owner = nil
     }
 
+    /// Leaving after a 101: whatever followed it in the upstream's bytes goes to the handler
+    /// that takes over (the glue), so none is lost.
+    func removeHandler(context: ChannelHandlerContext, removalToken: ChannelHandlerContext.RemovalToken) {
+        if parsing {
+            removal = removalToken
+        } else {
+            leave(context, removalToken)
+        }
+    }
+
+    private func leave(_ context: ChannelHandlerContext, _ token: ChannelHandlerContext.RemovalToken) {
+        if let rest = buffered, rest.readableBytes > 0 {
+            buffered = nil
+            context.fireChannelRead(wrapInboundOut(rest))
+            context.fireChannelReadComplete()
+        }
+        context.leavePipeline(removalToken: token)
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard let owner else {
-            context.close(promise: nil)
+        var incoming = unwrapInboundIn(data)
+        if var pending = buffered {
+            buffered = nil
+            pending.writeBuffer(&incoming)
+            incoming = pending
+        }
+        parse(&incoming, context)
+    }
+
+    private func parse(_ bytes: inout ByteBuffer, _ context: ChannelHandlerContext) {
+        parsing = true
+        defer {
+            parsing = false
+            if let token = removal {
+                removal = nil
+                leave(context, token)
+            }
+        }
+        do {
+            while !closed, removal == nil, let part = try parser.next(&bytes) {
+                guard let owner else {
+                    // Bytes no request asked for, on an idle connection: it cannot be trusted again.
+                    close()
+                    return
+                }
+                owner.upstream(self, received: part)
+            }
+        } catch {
+            fail(error, context)
             return
         }
-        owner.upstream(self, received: unwrapInboundIn(data))
+        if bytes.readableBytes > 0 {
+            bytes.discardReadBytes()
+            buffered = bytes
+        }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -94,6 +202,16 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        if !closed, let owner {
+            // A body that runs until the connection closes has ended; anything else ended too soon.
+            do {
+                if let end = try parser.inputClosed(buffered) { owner.upstream(self, received: end) }
+            } catch {
+                fail(error, context)
+                context.fireChannelInactive()
+                return
+            }
+        }
         closed = true
         owner?.upstreamClosed(self, error: nil)
         owner = nil
@@ -101,16 +219,29 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
+        fail(error, context)
+    }
+
+    private func fail(_ error: any Error, _ context: ChannelHandlerContext) {
         closed = true
+        buffered = nil
         owner?.upstreamClosed(self, error: error)
         owner = nil
         context.close(promise: nil)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        // The decoder has already turned the EOF into the end of an EOF-delimited body.
         if case ChannelEvent.inputClosed = event {
-            context.close(promise: nil)
+            if let owner, !closed {
+                do {
+                    if let end = try parser.inputClosed(buffered) { owner.upstream(self, received: end) }
+                } catch {
+                    fail(error, context)
+                    return
+                }
+            }
+            // Past a 101 the glue owns the connection and decides about half-closes itself.
+            if !parser.isUpgraded { context.close(promise: nil) }
         }
         context.fireUserInboundEventTriggered(event)
     }

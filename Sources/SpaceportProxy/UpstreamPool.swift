@@ -122,7 +122,7 @@ final class UpstreamPool: UpstreamOwner {
         idle[upstream.address]?.parked.removeAll { $0.upstream === upstream }
     }
 
-    func upstream(_ upstream: UpstreamHandler, received part: HTTPClientResponsePart) {
+    func upstream(_ upstream: UpstreamHandler, received part: UpstreamResponsePart) {
         forget(upstream)
         upstream.close()
     }
@@ -142,11 +142,7 @@ enum HTTPUpstream {
         any Channel
     > {
         dial(address, on: loop, timeout: timeout) { channel in
-            let decoder = HTTPResponseDecoder(
-                leftOverBytesStrategy: .forwardBytes, informationalResponseStrategy: .forward)
-            try channel.pipeline.syncOperations.addHandlers([
-                HTTPRequestEncoder(), ByteToMessageHandler(decoder), UpstreamHandler(address: address),
-            ])
+            try channel.pipeline.syncOperations.addHandler(UpstreamHandler(address: address))
         }
     }
 

@@ -1,0 +1,569 @@
+import NIOCore
+import NIOHTTP1
+
+/// A response head as an upstream sent it: its status, how its body is framed, and where
+/// each field sits in its bytes, so relaying it copies bytes instead of building strings.
+struct UpstreamHead {
+    enum Framing: Equatable {
+        /// No body: a 1xx, 204 or 304, or the answer to a HEAD.
+        case none
+        case length(Int)
+        case chunked
+        /// The body ends when the upstream closes the connection.
+        case untilClose
+    }
+
+    /// What the proxy does with a field when it relays the head.
+    enum Role: UInt8 {
+        case endToEnd
+        /// Hop-by-hop (RFC 9110 §7.6.1), named by Connection, or the proxy's own route field.
+        case dropped
+        /// `Upgrade`: relayed only with a 101 to an upgrade request.
+        case upgrade
+    }
+
+    struct Field {
+        var name: Range<Int>
+        var value: Range<Int>
+        var role: Role
+    }
+
+    var status: Int
+    /// 0 or 1: HTTP/1.0 or HTTP/1.1.
+    var minorVersion: Int
+    var framing: Framing
+    /// The upstream may take another request on this connection after this response.
+    var keepAlive: Bool
+    /// The head's bytes; `reason` and the fields' ranges index into them.
+    var bytes: ByteBuffer
+    var reason: Range<Int>
+    var fields: [Field]
+
+    var version: HTTPVersion { HTTPVersion(major: 1, minor: minorVersion) }
+    var isInterim: Bool { status < 200 && status != 101 }
+
+    func name(_ field: Field) -> ByteBufferView { bytes.readableBytesView[field.name] }
+    func value(_ field: Field) -> ByteBufferView { bytes.readableBytesView[field.value] }
+
+    /// The value of the first field called `name`, for tests and messages.
+    func first(_ name: String) -> String? {
+        fields.first { Bytes.sameName(self.name($0), name.utf8) }.map {
+            String(decoding: value($0), as: UTF8.self)
+        }
+    }
+}
+
+/// A response the upstream sent that is not valid HTTP/1.1, or that ended too soon.
+struct UpstreamResponseError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// What an upstream connection reads, one event at a time.
+enum UpstreamResponsePart {
+    case head(UpstreamHead)
+    case body(ByteBuffer)
+    case end(HTTPHeaders?)
+}
+
+/// Reads responses from an upstream's bytes: strict about what frames a message (status
+/// line, field syntax, Content-Length and Transfer-Encoding, chunk sizes), since a response
+/// misread here would be misread by the client too.
+struct UpstreamResponseParser {
+    /// The longest response head, status line and fields together.
+    static let maxHeadBytes = 64 * 1024
+    static let maxFields = 1000
+    static let maxChunkLine = 4096
+
+    private enum State {
+        case head
+        case body(remaining: Int)
+        case chunkSize
+        case chunk(remaining: Int)
+        case chunkEnd
+        case trailers
+        case untilClose
+        /// A 101 has passed: what follows belongs to the new protocol, not to this parser.
+        case upgraded
+    }
+
+    private var state = State.head
+    /// The request this response answers was a HEAD: its response has no body.
+    var answersHEAD = false
+
+    /// True between a response's head and its end.
+    var inResponse: Bool {
+        switch state {
+        case .head, .upgraded: return false
+        default: return true
+        }
+    }
+
+    var isUpgraded: Bool {
+        if case .upgraded = state { return true }
+        return false
+    }
+
+    /// The next event from `buffer`, or nil when more bytes are needed.
+    mutating func next(_ buffer: inout ByteBuffer) throws -> UpstreamResponsePart? {
+        if pendingEnd {
+            pendingEnd = false
+            return .end(nil)
+        }
+        switch state {
+        case .upgraded:
+            return nil
+        case .head:
+            guard let head = try readHead(&buffer) else { return nil }
+            return .head(head)
+        case .body(let remaining):
+            guard buffer.readableBytes > 0 else { return nil }
+            let count = min(remaining, buffer.readableBytes)
+            let slice = buffer.readSlice(length: count)!
+            if count == remaining {
+                state = .head
+                pendingEnd = true
+            } else {
+                state = .body(remaining: remaining - count)
+            }
+            return .body(slice)
+        case .untilClose:
+            guard buffer.readableBytes > 0 else { return nil }
+            return .body(buffer.readSlice(length: buffer.readableBytes)!)
+        case .chunkSize:
+            guard let size = try readChunkSize(&buffer) else { return nil }
+            state = size == 0 ? .trailers : .chunk(remaining: size)
+            return try next(&buffer)
+        case .chunk(let remaining):
+            guard buffer.readableBytes > 0 else { return nil }
+            let count = min(remaining, buffer.readableBytes)
+            let slice = buffer.readSlice(length: count)!
+            state = count == remaining ? .chunkEnd : .chunk(remaining: remaining - count)
+            return .body(slice)
+        case .chunkEnd:
+            guard buffer.readableBytes >= 2 else { return nil }
+            guard buffer.readInteger(as: UInt16.self) == 0x0D0A else {
+                throw UpstreamResponseError("a chunk of the response does not end with CRLF")
+            }
+            state = .chunkSize
+            return try next(&buffer)
+        case .trailers:
+            guard let trailers = try readTrailers(&buffer) else { return nil }
+            state = .head
+            return .end(trailers.isEmpty ? nil : trailers)
+        }
+    }
+
+    /// Set when a body has just been read whole, or a head has none: its end comes next.
+    private var pendingEnd = false
+
+    /// The upstream closed its side: the end of a body that runs until close, nothing between
+    /// responses, an error in the middle of one.
+    mutating func inputClosed(_ buffer: ByteBuffer?) throws -> UpstreamResponsePart? {
+        switch state {
+        case .untilClose:
+            state = .head
+            return .end(nil)
+        case .head:
+            if let buffer, buffer.readableBytes > 0 {
+                throw UpstreamResponseError(
+                    "the upstream closed the connection in the middle of the response head")
+            }
+            return nil
+        case .upgraded:
+            return nil
+        case .body, .chunkSize, .chunk, .chunkEnd, .trailers:
+            throw UpstreamResponseError("the upstream closed the connection in the middle of the response")
+        }
+    }
+
+    // MARK: - The head
+
+    private mutating func readHead(_ buffer: inout ByteBuffer) throws -> UpstreamHead? {
+        guard let end = buffer.withUnsafeReadableBytes({ Bytes.headEnd($0, limit: Self.maxHeadBytes) }) else {
+            if buffer.readableBytes >= Self.maxHeadBytes {
+                throw UpstreamResponseError(
+                    "the response head is longer than \(Self.maxHeadBytes / 1024) KiB")
+            }
+            if let first = buffer.readableBytesView.first, first != UInt8(ascii: "H") {
+                throw UpstreamResponseError("the upstream's answer does not start with HTTP/1.x")
+            }
+            return nil
+        }
+        let bytes = buffer.readSlice(length: end)!
+        let head = try Self.parseHead(bytes, answersHEAD: answersHEAD)
+        switch head.framing {
+        case _ where head.status == 101:
+            state = .upgraded
+            pendingEnd = true
+        case .none:
+            // An interim answer (1xx) has no end of its own: the final one follows.
+            if !head.isInterim { pendingEnd = true }
+        case .length(0):
+            pendingEnd = true
+        case .length(let count):
+            state = .body(remaining: count)
+        case .chunked:
+            state = .chunkSize
+        case .untilClose:
+            state = .untilClose
+        }
+        if !head.isInterim && head.status != 101 { answersHEAD = false }
+        return head
+    }
+
+    /// `answersHEAD`: the request was a HEAD, so whatever the fields say there is no body.
+    static func parseHead(_ bytes: ByteBuffer, answersHEAD: Bool = false) throws -> UpstreamHead {
+        try bytes.withUnsafeReadableBytes { raw in try parseHead(raw, bytes, answersHEAD: answersHEAD) }
+    }
+
+    /// Ranges are offsets into `raw`, the readable bytes of `bytes`.
+    private static func parseHead(_ raw: UnsafeRawBufferPointer, _ bytes: ByteBuffer, answersHEAD: Bool)
+        throws
+        -> UpstreamHead
+    {
+        var lines = Bytes.Lines(raw)
+        guard let statusLine = lines.next() else { throw UpstreamResponseError("the response head is empty") }
+        let (status, minor, reason) = try parseStatusLine(raw, statusLine)
+        var fields: [UpstreamHead.Field] = []
+        fields.reserveCapacity(12)
+        var connection: [Range<Int>] = []
+        var close = false
+        var keepAliveToken = false
+        var length: Int?
+        var lengthsDiffer = false
+        var lastEncoding: Range<Int>?
+        while let line = lines.next(), !line.isEmpty {
+            guard fields.count < maxFields else {
+                throw UpstreamResponseError("the response has more than \(maxFields) header fields")
+            }
+            let (nameRange, valueRange) = try parseField(raw, line)
+            let name = raw[nameRange]
+            var role = UpstreamHead.Role.endToEnd
+            switch name.count {
+            case 2 where Bytes.sameName(name, "te".utf8): role = .dropped
+            case 7 where Bytes.sameName(name, "trailer".utf8): role = .dropped
+            case 7 where Bytes.sameName(name, "upgrade".utf8): role = .upgrade
+            case 10 where Bytes.sameName(name, "connection".utf8):
+                role = .dropped
+                Bytes.forEachToken(raw, valueRange) { token in
+                    let word = raw[token]
+                    if Bytes.sameName(word, "close".utf8) {
+                        close = true
+                    } else if Bytes.sameName(word, "keep-alive".utf8) {
+                        keepAliveToken = true
+                    } else if !Bytes.sameName(word, "upgrade".utf8) {
+                        connection.append(token)
+                    }
+                }
+            case 10 where Bytes.sameName(name, "keep-alive".utf8): role = .dropped
+            case 14 where Bytes.sameName(name, "content-length".utf8):
+                var invalid = false
+                Bytes.forEachToken(raw, valueRange) { token in
+                    guard let value = Bytes.decimal(raw[token]) else {
+                        invalid = true
+                        return
+                    }
+                    if let length, length != value { lengthsDiffer = true }
+                    length = value
+                }
+                if invalid {
+                    throw UpstreamResponseError(
+                        "the response's Content-Length '\(Bytes.text(raw[valueRange]))' is not a number")
+                }
+            case 16 where Bytes.sameName(name, "proxy-connection".utf8): role = .dropped
+            case 17 where Bytes.sameName(name, "transfer-encoding".utf8):
+                role = .dropped
+                Bytes.forEachToken(raw, valueRange) { lastEncoding = $0 }
+            case 17 where Bytes.sameName(name, ForwardedHeaders.routeResponseHeader.utf8): role = .dropped
+            default: break
+            }
+            fields.append(UpstreamHead.Field(name: nameRange, value: valueRange, role: role))
+        }
+        // Fields the Connection header names are hop-by-hop too, but never the message's length.
+        for token in connection {
+            let named = raw[token]
+            if Bytes.sameName(named, "content-length".utf8) || Bytes.sameName(named, "host".utf8) { continue }
+            for index in fields.indices where Bytes.sameName(raw[fields[index].name], named) {
+                fields[index].role = .dropped
+            }
+        }
+        let framing: UpstreamHead.Framing
+        if answersHEAD || status < 200 || status == 204 || status == 304 {
+            framing = .none
+        } else if let lastEncoding {
+            guard length == nil else {
+                throw UpstreamResponseError("the response has both Content-Length and Transfer-Encoding")
+            }
+            framing = Bytes.sameName(raw[lastEncoding], "chunked".utf8) ? .chunked : .untilClose
+        } else if let length {
+            guard !lengthsDiffer else {
+                throw UpstreamResponseError("the response has Content-Lengths that differ")
+            }
+            framing = .length(length)
+        } else {
+            framing = .untilClose
+        }
+        let keepAlive = (minor == 1 ? !close : keepAliveToken && !close) && framing != .untilClose
+        return UpstreamHead(
+            status: status, minorVersion: minor, framing: framing, keepAlive: keepAlive, bytes: bytes,
+            reason: reason, fields: fields)
+    }
+
+    private static func parseStatusLine(_ raw: UnsafeRawBufferPointer, _ line: Range<Int>) throws
+        -> (Int, Int, Range<Int>)
+    {
+        let prefix = "HTTP/1.".utf8
+        guard line.count >= 12, raw[line].starts(with: prefix) else {
+            throw UpstreamResponseError(
+                "the upstream's status line '\(Bytes.text(raw[line].prefix(40)))' is not HTTP/1.x")
+        }
+        var index = line.lowerBound + prefix.count
+        let minorByte = raw[index]
+        guard minorByte == UInt8(ascii: "0") || minorByte == UInt8(ascii: "1"),
+            raw[index + 1] == UInt8(ascii: " ")
+        else {
+            throw UpstreamResponseError("the upstream answered in an HTTP version other than 1.0 or 1.1")
+        }
+        index += 2
+        var status = 0
+        for offset in 0..<3 {
+            let digit = raw[index + offset]
+            guard digit >= UInt8(ascii: "0") && digit <= UInt8(ascii: "9") else {
+                throw UpstreamResponseError("the upstream's status code is not three digits")
+            }
+            status = status * 10 + Int(digit - UInt8(ascii: "0"))
+        }
+        guard status >= 100 else {
+            throw UpstreamResponseError("the upstream's status code \(status) is below 100")
+        }
+        index += 3
+        var reasonStart = index
+        if index < line.upperBound {
+            guard raw[index] == UInt8(ascii: " ") else {
+                throw UpstreamResponseError("the upstream's status code is not three digits")
+            }
+            reasonStart = index + 1
+        }
+        for byte in raw[reasonStart..<line.upperBound] where !Bytes.isFieldValueByte(byte) {
+            throw UpstreamResponseError("the upstream's reason phrase has a control character")
+        }
+        return (status, Int(minorByte - UInt8(ascii: "0")), reasonStart..<line.upperBound)
+    }
+
+    private static func parseField(_ raw: UnsafeRawBufferPointer, _ line: Range<Int>) throws
+        -> (name: Range<Int>, value: Range<Int>)
+    {
+        let first = raw[line.lowerBound]
+        guard first != UInt8(ascii: " ") && first != UInt8(ascii: "\t") else {
+            throw UpstreamResponseError("the response folds a header over lines (obsolete, and refused)")
+        }
+        var colon = line.lowerBound
+        while colon < line.upperBound && raw[colon] != UInt8(ascii: ":") {
+            guard Bytes.isTokenByte(raw[colon]) else {
+                throw UpstreamResponseError(
+                    "the response header name '\(Bytes.text(raw[line].prefix(40)))' is not a token")
+            }
+            colon += 1
+        }
+        guard colon < line.upperBound else {
+            throw UpstreamResponseError(
+                "the response header line '\(Bytes.text(raw[line].prefix(40)))' has no colon")
+        }
+        guard colon > line.lowerBound else {
+            throw UpstreamResponseError("the response has a header with no name")
+        }
+        var start = colon + 1
+        var end = line.upperBound
+        while start < end, raw[start] == UInt8(ascii: " ") || raw[start] == UInt8(ascii: "\t") { start += 1 }
+        while end > start, raw[end - 1] == UInt8(ascii: " ") || raw[end - 1] == UInt8(ascii: "\t") {
+            end -= 1
+        }
+        for index in start..<end where !Bytes.isFieldValueByte(raw[index]) {
+            throw UpstreamResponseError(
+                "the response header '\(Bytes.text(raw[line.lowerBound..<colon]))' has a control character in its value"
+            )
+        }
+        return (line.lowerBound..<colon, start..<end)
+    }
+
+    // MARK: - Chunks
+
+    private func readChunkSize(_ buffer: inout ByteBuffer) throws -> Int? {
+        let parsed: (size: Int, length: Int)? = try buffer.withUnsafeReadableBytes { raw in
+            let limit = min(raw.count, Self.maxChunkLine)
+            guard let newline = raw[0..<limit].firstIndex(of: UInt8(ascii: "\n")) else {
+                if raw.count >= Self.maxChunkLine {
+                    throw UpstreamResponseError("a chunk size line of the response is longer than 4 KiB")
+                }
+                return nil
+            }
+            guard newline > 0, raw[newline - 1] == UInt8(ascii: "\r") else {
+                throw UpstreamResponseError("a chunk size line of the response does not end with CRLF")
+            }
+            let lineEnd = newline - 1
+            var size = 0
+            var index = 0
+            while index < lineEnd, let digit = Bytes.hexValue(raw[index]) {
+                guard size < 1 << 56 else {
+                    throw UpstreamResponseError("a chunk of the response is too large")
+                }
+                size = size << 4 | digit
+                index += 1
+            }
+            guard index > 0 else {
+                throw UpstreamResponseError("a chunk size of the response is not a hexadecimal number")
+            }
+            // Chunk extensions (`;name=value`) are allowed and ignored; nothing else may follow the size.
+            while index < lineEnd, raw[index] == UInt8(ascii: " ") || raw[index] == UInt8(ascii: "\t") {
+                index += 1
+            }
+            guard index == lineEnd || raw[index] == UInt8(ascii: ";") else {
+                throw UpstreamResponseError("a chunk size of the response is not a hexadecimal number")
+            }
+            for byte in raw[index..<lineEnd] where !Bytes.isFieldValueByte(byte) {
+                throw UpstreamResponseError("a chunk extension of the response has a control character")
+            }
+            return (size, newline + 1)
+        }
+        guard let parsed else { return nil }
+        buffer.moveReaderIndex(forwardBy: parsed.length)
+        return parsed.size
+    }
+
+    private func readTrailers(_ buffer: inout ByteBuffer) throws -> HTTPHeaders? {
+        let parsed: (HTTPHeaders, Int)? = try buffer.withUnsafeReadableBytes { raw in
+            // No trailers: the last chunk's line is followed by an empty line.
+            if raw.count >= 2 && raw[0] == UInt8(ascii: "\r") && raw[1] == UInt8(ascii: "\n") {
+                return (HTTPHeaders(), 2)
+            }
+            guard let end = Bytes.headEnd(raw, limit: Self.maxHeadBytes) else {
+                if raw.count >= Self.maxHeadBytes {
+                    throw UpstreamResponseError(
+                        "the response's trailers are longer than \(Self.maxHeadBytes / 1024) KiB")
+                }
+                return nil
+            }
+            var trailers = HTTPHeaders()
+            var lines = Bytes.Lines(UnsafeRawBufferPointer(rebasing: raw[0..<end]))
+            while let line = lines.next(), !line.isEmpty {
+                let (name, value) = try Self.parseField(raw, line)
+                trailers.add(name: Bytes.text(raw[name]), value: Bytes.text(raw[value]))
+            }
+            return (trailers, end)
+        }
+        guard let (trailers, length) = parsed else { return nil }
+        buffer.moveReaderIndex(forwardBy: length)
+        return trailers
+    }
+}
+
+/// Byte-level helpers for reading HTTP/1.1 text.
+enum Bytes {
+    /// Lines ending in CRLF (a bare LF is accepted as a line end too; a CR elsewhere is not).
+    struct Lines {
+        private let raw: UnsafeRawBufferPointer
+        private var index = 0
+
+        init(_ raw: UnsafeRawBufferPointer) {
+            self.raw = raw
+        }
+
+        mutating func next() -> Range<Int>? {
+            guard index < raw.count else { return nil }
+            var newline = index
+            while newline < raw.count && raw[newline] != UInt8(ascii: "\n") { newline += 1 }
+            var lineEnd = newline
+            if lineEnd > index && raw[lineEnd - 1] == UInt8(ascii: "\r") { lineEnd -= 1 }
+            defer { index = newline + 1 }
+            return index..<lineEnd
+        }
+    }
+
+    /// The offset just past the empty line that ends a head, if the bytes hold one.
+    static func headEnd(_ raw: UnsafeRawBufferPointer, limit: Int) -> Int? {
+        let end = min(raw.count, limit)
+        var index = 0
+        while index < end {
+            if raw[index] == UInt8(ascii: "\n") {
+                let next = index + 1
+                if next < raw.count && raw[next] == UInt8(ascii: "\n") { return next + 1 }
+                if next + 1 < raw.count && raw[next] == UInt8(ascii: "\r")
+                    && raw[next + 1] == UInt8(ascii: "\n")
+                {
+                    return next + 2
+                }
+            }
+            index += 1
+        }
+        return nil
+    }
+
+    /// Calls `body` with each comma-separated element of a field value, trimmed, empty ones skipped.
+    static func forEachToken(_ raw: UnsafeRawBufferPointer, _ value: Range<Int>, _ body: (Range<Int>) -> Void)
+    {
+        var start = value.lowerBound
+        while start < value.upperBound {
+            var comma = start
+            while comma < value.upperBound && raw[comma] != UInt8(ascii: ",") { comma += 1 }
+            var low = start
+            var high = comma
+            while low < high, raw[low] == UInt8(ascii: " ") || raw[low] == UInt8(ascii: "\t") { low += 1 }
+            while high > low, raw[high - 1] == UInt8(ascii: " ") || raw[high - 1] == UInt8(ascii: "\t") {
+                high -= 1
+            }
+            if low < high { body(low..<high) }
+            start = comma + 1
+        }
+    }
+
+    static func sameName<A: Collection, B: Collection>(_ name: A, _ other: B) -> Bool
+    where A.Element == UInt8, B.Element == UInt8 {
+        name.count == other.count && zip(name, other).allSatisfy { folded($0) == folded($1) }
+    }
+
+    static func folded(_ byte: UInt8) -> UInt8 {
+        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+    }
+
+    /// A non-negative decimal of at most 18 digits.
+    static func decimal<C: Collection>(_ digits: C) -> Int? where C.Element == UInt8 {
+        guard !digits.isEmpty, digits.count <= 18 else { return nil }
+        var value = 0
+        for digit in digits {
+            guard digit >= UInt8(ascii: "0") && digit <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + Int(digit - UInt8(ascii: "0"))
+        }
+        return value
+    }
+
+    static func hexValue(_ byte: UInt8) -> Int? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return Int(byte - UInt8(ascii: "0"))
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return Int(byte - UInt8(ascii: "a") + 10)
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return Int(byte - UInt8(ascii: "A") + 10)
+        default: return nil
+        }
+    }
+
+    /// tchar (RFC 9110 §5.6.2).
+    static func isTokenByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        default:
+            return "!#$%&'*+-.^_`|~".utf8.contains(byte)
+        }
+    }
+
+    /// A byte a field value may hold: visible ASCII, space, tab, or obs-text.
+    static func isFieldValueByte(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: "\t") || (byte >= 0x20 && byte != 0x7F)
+    }
+
+    /// Bytes as text for a message, control characters shown as `?`.
+    static func text<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
+        String(decoding: bytes.map { $0 < 0x20 || $0 == 0x7F ? UInt8(ascii: "?") : $0 }, as: UTF8.self)
+    }
+}
