@@ -5,10 +5,13 @@ import SpaceportCore
 /// One request and its response, from the request head to both ends.
 final class Exchange {
     let request: RoutedRequest
-    /// The request head as the upstream receives it.
-    let upstreamHead: HTTPRequestHead
-    /// Request parts that arrived while the upstream connection was being made.
-    var pending = CircularBuffer<HTTPClientRequestPart>()
+    /// The request head as the upstream receives it, as bytes.
+    let upstreamHead: ByteBuffer
+    /// The body goes upstream in chunks.
+    let chunked: Bool
+    /// Request parts that arrived while the upstream connection was being made (empty, and
+    /// unallocated, for most requests).
+    var pending: [RequestBodyPart] = []
     var requestEnded = false
     var requestSent = false
     var hasBody = false
@@ -28,9 +31,10 @@ final class Exchange {
     var bytesOut = 0
     var lastProgress = NIODeadline.now()
 
-    init(_ request: RoutedRequest, upstreamHead: HTTPRequestHead) {
+    init(_ request: RoutedRequest, upstreamHead: ByteBuffer, chunked: Bool) {
         self.request = request
         self.upstreamHead = upstreamHead
+        self.chunked = chunked
         closeClient = !request.clientKeepAlive
     }
 
@@ -181,12 +185,12 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
             context?.close(promise: nil)
             return
         }
-        let exchange = Exchange(
-            request,
-            upstreamHead: ForwardedHeaders.request(
-                request.head, path: request.target.forwardedPath, host: request.host,
-                routeHeader: request.routeHeader, routeAs: request.route.routeAs, requestID: request.hop.flow,
-                clientIP: info.clientIP, via: info.reporter.proxy, upgrade: request.isUpgrade))
+        var head = context?.channel.allocator.buffer(capacity: 512) ?? ByteBuffer()
+        let chunked = ForwardedHeaders.writeRequest(
+            request.head, into: &head, path: request.target.forwardedPath, host: request.host,
+            routeHeader: request.routeHeader, routeAs: request.route.routeAs, requestID: request.hop.flow,
+            clientIP: info.clientIP, via: info.reporter.proxy, upgrade: request.isUpgrade)
+        let exchange = Exchange(request, upstreamHead: head, chunked: chunked)
         state = .connecting(exchange)
         connect(exchange, reuse: true)
     }
@@ -222,11 +226,14 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
             upstream.owner = self
             exchange.reusedConnection = upstream.requestsSent > 0
             state = .forwarding(exchange, upstream)
-            upstream.send(.head(exchange.upstreamHead))
-            while let part = exchange.pending.popFirst() {
+            upstream.sendHead(
+                exchange.upstreamHead, chunked: exchange.chunked,
+                answersHEAD: exchange.request.method == .HEAD)
+            for part in exchange.pending {
                 upstream.send(part)
                 if case .end = part { exchange.requestSent = true }
             }
+            exchange.pending = []
             upstream.flush()
             exchange.progressed()
             // Dialling has its own limit, the connect timeout; from here the upstream has to answer.
@@ -240,12 +247,12 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
         case .connecting(let exchange):
             exchange.bytesIn += buffer.readableBytes
             exchange.hasBody = true
-            exchange.pending.append(.body(.byteBuffer(buffer)))
+            exchange.pending.append(.body(buffer))
         case .forwarding(let exchange, let upstream):
             exchange.bytesIn += buffer.readableBytes
             exchange.hasBody = true
             exchange.progressed()
-            upstream.send(.body(.byteBuffer(buffer)))
+            upstream.send(.body(buffer))
         case .idle, .tunnelling, .closed:
             break
         }

@@ -18,59 +18,6 @@ enum ForwardedHeaders {
     /// Without its Content-Length, a body would reach the next hop as a request of its own.
     static let endToEnd = ["host", "content-length"]
 
-    /// Removes hop-by-hop fields and those the Connection field names. An upgrade keeps
-    /// `Upgrade` and says `Connection: upgrade`, so the next hop can switch protocols too.
-    static func removeHopByHop(_ headers: inout HTTPHeaders, keepingUpgrade: Bool) {
-        var kept = Filtered(headers, keepingUpgrade: keepingUpgrade, extraCapacity: 2)
-        guard kept.removedAny else { return }
-        kept.finish()
-        headers = kept.headers
-    }
-
-    /// The end-to-end fields of a message, copied in one pass into a list with room for what
-    /// the proxy adds, so forwarding a head allocates its header list once.
-    struct Filtered {
-        private(set) var headers = HTTPHeaders()
-        /// The message was chunked on the hop it came from.
-        private(set) var chunked = false
-        private(set) var removedAny = false
-        private var upgrade: [String] = []
-        private let keepingUpgrade: Bool
-
-        /// `skip` drops further fields the caller rewrites itself; it sees only end-to-end ones.
-        init(
-            _ source: HTTPHeaders, keepingUpgrade: Bool, extraCapacity: Int,
-            skip: (String, String) -> Bool = { _, _ in false }
-        ) {
-            self.keepingUpgrade = keepingUpgrade
-            let named = ForwardedHeaders.connectionNamed(source)
-            headers.reserveCapacity(source.count + extraCapacity)
-            for (name, value) in source {
-                if ForwardedHeaders.isHopByHop(name) {
-                    removedAny = true
-                    if ForwardedHeaders.sameName(name, "transfer-encoding") {
-                        chunked = true
-                    } else if keepingUpgrade && ForwardedHeaders.sameName(name, "upgrade") {
-                        upgrade.append(value)
-                    }
-                } else if !named.isEmpty && named.contains(where: { ForwardedHeaders.sameName(name, $0) }) {
-                    removedAny = true
-                } else if !skip(name, value) {
-                    headers.add(name: name, value: value)
-                }
-            }
-        }
-
-        /// Adds back what an upgrade needs on the next hop.
-        mutating func finish() {
-            guard keepingUpgrade, !upgrade.isEmpty else { return }
-            for value in upgrade { headers.add(name: "upgrade", value: value) }
-            headers.add(name: "connection", value: "upgrade")
-        }
-
-        mutating func add(name: String, value: String) { headers.add(name: name, value: value) }
-    }
-
     /// The fields a Connection header names that are not hop-by-hop already, in the order given;
     /// empty (no allocation) for the usual `keep-alive`, `close` and `upgrade`.
     static func connectionNamed(_ headers: HTTPHeaders) -> [Substring] {
@@ -126,21 +73,41 @@ enum ForwardedHeaders {
             && head.headers[canonicalForm: "connection"].contains { $0.lowercased() == "upgrade" }
     }
 
-    /// The request as the upstream receives it.
-    static func request(
-        _ head: HTTPRequestHead, path: String, host: String?, routeHeader: String, routeAs: String,
-        requestID: String, clientIP: String?, via: String, upgrade: Bool
-    ) -> HTTPRequestHead {
+    /// The request head as the upstream receives it, written straight into bytes: the
+    /// client's end-to-end fields as they came (less those the proxy sets itself), then the
+    /// proxy's. Returns whether the body goes in chunks on this hop (it came in chunks).
+    @discardableResult
+    static func writeRequest(
+        _ head: HTTPRequestHead, into buffer: inout ByteBuffer, path: String, host: String?,
+        routeHeader: String,
+        routeAs: String, requestID: String, clientIP: String?, via: String, upgrade: Bool
+    ) -> Bool {
+        buffer.writeString(head.method.rawValue)
+        buffer.writeStaticString(" ")
+        buffer.writeString(path)
+        buffer.writeStaticString(" HTTP/1.1\r\n")
         var hasRoute = false
         var hasRequestID = false
         var hasForwardedHost = false
         var hasForwardedProto = false
         var forwardedFor: String?
-        var headers = Filtered(head.headers, keepingUpgrade: upgrade, extraCapacity: 9) { name, value in
-            if host != nil && sameName(name, "host") { return true }
+        var chunked = false
+        var upgrades: [String] = []
+        let named = connectionNamed(head.headers)
+        for (name, value) in head.headers {
+            if isHopByHop(name) {
+                if sameName(name, "transfer-encoding") {
+                    chunked = true
+                } else if upgrade && sameName(name, "upgrade") {
+                    upgrades.append(value)
+                }
+                continue
+            }
+            if !named.isEmpty && named.contains(where: { sameName(name, $0) }) { continue }
+            if host != nil && sameName(name, "host") { continue }
             if clientIP != nil && sameName(name, "x-forwarded-for") {
                 forwardedFor = forwardedFor.map { $0 + ", " + value } ?? value
-                return true
+                continue
             }
             if sameName(name, routeHeader) {
                 hasRoute = true
@@ -151,21 +118,34 @@ enum ForwardedHeaders {
             } else if sameName(name, "x-forwarded-proto") {
                 hasForwardedProto = true
             }
-            return false
+            field(name, value, into: &buffer)
         }
-        headers.finish()
-        // The decoder took the chunks apart; the encoder puts them back on this hop.
-        if headers.chunked { headers.add(name: "transfer-encoding", value: "chunked") }
-        if let host { headers.add(name: "host", value: host) }
-        if !hasRoute { headers.add(name: routeHeader, value: routeAs) }
-        if !hasRequestID { headers.add(name: requestIDHeader, value: requestID) }
+        if !upgrades.isEmpty {
+            for value in upgrades { field("upgrade", value, into: &buffer) }
+            buffer.writeStaticString("connection: upgrade\r\n")
+        }
+        // The decoder took the chunks apart; the upstream handler puts them back on this hop.
+        if chunked { buffer.writeStaticString("transfer-encoding: chunked\r\n") }
+        if let host { field("host", host, into: &buffer) }
+        if !hasRoute { field(routeHeader, routeAs, into: &buffer) }
+        if !hasRequestID { field(requestIDHeader, requestID, into: &buffer) }
         if let clientIP {
-            headers.add(name: "x-forwarded-for", value: forwardedFor.map { $0 + ", " + clientIP } ?? clientIP)
+            field("x-forwarded-for", forwardedFor.map { $0 + ", " + clientIP } ?? clientIP, into: &buffer)
         }
-        if let host, !hasForwardedHost { headers.add(name: "x-forwarded-host", value: host) }
-        if !hasForwardedProto { headers.add(name: "x-forwarded-proto", value: "http") }
-        headers.add(name: "via", value: viaEntry(head.version, via))
-        return HTTPRequestHead(version: .http1_1, method: head.method, uri: path, headers: headers.headers)
+        if let host, !hasForwardedHost { field("x-forwarded-host", host, into: &buffer) }
+        if !hasForwardedProto { buffer.writeStaticString("x-forwarded-proto: http\r\n") }
+        buffer.writeStaticString(head.version == .http1_1 ? "via: 1.1 " : "via: ")
+        if head.version != .http1_1 { buffer.writeString("\(head.version.major).\(head.version.minor) ") }
+        buffer.writeString(via)
+        buffer.writeStaticString("\r\n\r\n")
+        return chunked
+    }
+
+    private static func field(_ name: String, _ value: String, into buffer: inout ByteBuffer) {
+        buffer.writeString(name)
+        buffer.writeStaticString(": ")
+        buffer.writeString(value)
+        buffer.writeStaticString("\r\n")
     }
 
     /// The response head as the client receives it, in the client's HTTP version, written

@@ -2,6 +2,12 @@ import NIOCore
 import NIOHTTP1
 import SpaceportCore
 
+/// What follows a request head on its way upstream.
+enum RequestBodyPart {
+    case body(ByteBuffer)
+    case end(HTTPHeaders?)
+}
+
 /// Whoever holds an upstream connection: the forwarder while a request uses it, the pool while it idles.
 protocol UpstreamOwner: AnyObject {
     func upstream(_ upstream: UpstreamHandler, received part: UpstreamResponsePart)
@@ -49,31 +55,23 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     var isWritable: Bool { context?.channel.isWritable ?? false }
     var isActive: Bool { !closed && (context?.channel.isActive ?? false) }
 
-    /// Writes one part of a request. The head says how the body is framed on this hop: a
-    /// `transfer-encoding: chunked` field (the forwarder adds it when the client chunked)
-    /// makes the body go in chunks; otherwise it goes as it is.
-    func send(_ part: HTTPClientRequestPart) {
+    /// Writes a request head the forwarder wrote as bytes; `chunked`: its body goes in chunks
+    /// on this hop; `answersHEAD`: the response will have no body whatever its fields say.
+    func sendHead(_ head: ByteBuffer, chunked: Bool, answersHEAD: Bool) {
+        guard let context else { return }
+        unflushed = true
+        requestsSent += 1
+        self.chunked = chunked
+        parser.answersHEAD = answersHEAD
+        context.write(wrapOutboundOut(head), promise: nil)
+    }
+
+    /// Writes a part of the request's body, or its end, framed as the head said.
+    func send(_ part: RequestBodyPart) {
         guard let context else { return }
         unflushed = true
         switch part {
-        case .head(let head):
-            requestsSent += 1
-            parser.answersHEAD = head.method == .HEAD
-            chunked = head.headers.contains { ForwardedHeaders.sameName($0.name, "transfer-encoding") }
-            var bytes = context.channel.allocator.buffer(capacity: 256 + head.uri.utf8.count)
-            bytes.writeString(head.method.rawValue)
-            bytes.writeStaticString(" ")
-            bytes.writeString(head.uri)
-            bytes.writeStaticString(head.version == .http1_0 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n")
-            for (name, value) in head.headers {
-                bytes.writeString(name)
-                bytes.writeStaticString(": ")
-                bytes.writeString(value)
-                bytes.writeStaticString("\r\n")
-            }
-            bytes.writeStaticString("\r\n")
-            context.write(wrapOutboundOut(bytes), promise: nil)
-        case .body(.byteBuffer(let buffer)):
+        case .body(let buffer):
             guard buffer.readableBytes > 0 else { return }
             if chunked {
                 var size = context.channel.allocator.buffer(capacity: 18)
@@ -86,8 +84,6 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
             } else {
                 context.write(wrapOutboundOut(buffer), promise: nil)
             }
-        case .body(.fileRegion):
-            preconditionFailure("request bodies are forwarded as buffers")
         case .end(let trailers):
             guard chunked else { return }
             var last = context.channel.allocator.buffer(capacity: 64)
