@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import SpaceportDashboard
@@ -160,6 +161,22 @@ struct ThemeTests {
     private func temporaryFolder() throws -> String {
         let path = NSTemporaryDirectory() + "spaceport-themes-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        removeAtExit(path)
         return path
+    }
+}
+
+/// Folders the tests made, removed when the test process exits, so runs leave nothing in /tmp.
+private let madeFolders = Mutex<[String]>([])
+
+func removeAtExit(_ folder: String) {
+    let first = madeFolders.withLock { folders in
+        folders.append(folder)
+        return folders.count == 1
+    }
+    if first {
+        atexit {
+            for folder in madeFolders.withLock({ $0 }) { try? FileManager.default.removeItem(atPath: folder) }
+        }
     }
 }

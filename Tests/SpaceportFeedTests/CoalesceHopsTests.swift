@@ -47,7 +47,7 @@ struct CoalesceHopsTests {
         }
     }
 
-    @Test("under a burst every hop reaches a coalescing reader exactly once, as its end, in order")
+    @Test("under a burst every hop's end reaches a coalescing reader once, in order, and few starts do")
     func burstArrivesOncePerHop() async throws {
         try await withFeed { feed in
             let client = try await LineSocket.unix(feed.socketPath)
@@ -57,8 +57,20 @@ struct CoalesceHopsTests {
                 feed.hub.publish(.hop(Samples.hop(number, phase: .start)))
                 feed.hub.publish(.hop(Samples.hop(number)))
             }
-            let seen = try await hops(client, count: 2000)
-            #expect(seen == (0..<2000).map { Samples.hop($0) })
+            var ends: [HopEvent] = []
+            var starts: Set<String> = []
+            while ends.count < 2000 {
+                let hop = try #require(try await hops(client, count: 1).first)
+                if hop.phase == .end {
+                    ends.append(hop)
+                } else {
+                    // A start goes out only when its end has not come within the hold (a
+                    // publisher stalled that long): then before its end, and once.
+                    #expect(!ends.contains { $0.id == hop.id } && starts.insert(hop.id).inserted)
+                }
+            }
+            #expect(ends == (0..<2000).map { Samples.hop($0) })
+            #expect(starts.count < 1000, "\(starts.count) of 2000 starts were sent")
             await client.close()
         }
     }

@@ -175,8 +175,25 @@ struct SparseFile {
 func temporaryPath(_ name: String) -> String {
     let folder = NSTemporaryDirectory() + "spaceport-tests-\(UUID().uuidString)"
     try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    removeAtExit(folder)
     return folder + "/" + name
 }
+
+/// Folders the tests made, removed when the test process exits, so runs leave nothing in /tmp.
+private let madeFolders = Mutex<[String]>([])
+
+func removeAtExit(_ folder: String) {
+    let first = madeFolders.withLock { folders in
+        folders.append(folder)
+        return folders.count == 1
+    }
+    if first {
+        atexit {
+            for folder in madeFolders.withLock({ $0 }) { try? FileManager.default.removeItem(atPath: folder) }
+        }
+    }
+}
+
 
 enum Run {
     struct Result: Sendable {

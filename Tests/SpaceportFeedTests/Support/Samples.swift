@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import SpaceportCore
 
 enum Samples {
@@ -36,7 +37,9 @@ enum Samples {
         var template = Array("/tmp/sf.XXXXXX".utf8CString)
         let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
         precondition(made != nil, "cannot create a temporary folder")
-        return String(cString: made!)
+        let folder = String(cString: made!)
+        removeAtExit(folder)
+        return folder
     }
 }
 
@@ -61,5 +64,20 @@ func within<T: Sendable>(
         }
         group.cancelAll()
         return value
+    }
+}
+
+/// Folders the tests made, removed when the test process exits, so runs leave nothing in /tmp.
+private let madeFolders = Mutex<[String]>([])
+
+func removeAtExit(_ folder: String) {
+    let first = madeFolders.withLock { folders in
+        folders.append(folder)
+        return folders.count == 1
+    }
+    if first {
+        atexit {
+            for folder in madeFolders.withLock({ $0 }) { try? FileManager.default.removeItem(atPath: folder) }
+        }
     }
 }
