@@ -72,11 +72,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // What several test targets share: hop collection, log capture, temporary folders.
+        .target(
+            name: "SpaceportTestSupport",
+            dependencies: ["SpaceportCore", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/SpaceportTestSupport"
+        ),
         .testTarget(name: "SpaceportCoreTests", dependencies: ["SpaceportCore"]),
         .testTarget(
             name: "SpaceportProxyTests",
             dependencies: [
-                "SpaceportCore", "SpaceportProxy",
+                "SpaceportCore", "SpaceportProxy", "SpaceportTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -86,12 +92,15 @@ let package = Package(
         .testTarget(
             name: "SpaceportFeedTests",
             dependencies: [
-                "SpaceportCore", "SpaceportProxy", "SpaceportFeed",
+                "SpaceportCore", "SpaceportProxy", "SpaceportFeed", "SpaceportTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "SpaceportDashboardTests", dependencies: ["SpaceportCore", "SpaceportDashboard"]),
+        .testTarget(
+            name: "SpaceportDashboardTests",
+            dependencies: ["SpaceportCore", "SpaceportDashboard", "SpaceportTestSupport"]
+        ),
         .testTarget(
             name: "SpaceportDemoTests",
             dependencies: [
@@ -104,6 +113,7 @@ let package = Package(
             name: "SpaceportHostileTests",
             dependencies: [
                 "SpaceportCore", "SpaceportProxy", "SpaceportFeed", "SpaceportDashboard",
+                "SpaceportTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

@@ -379,8 +379,7 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
         if exchange.clientChunked {
             var size = out ?? context.channel.allocator.buffer(capacity: 16)
             out = nil
-            size.writeString(String(buffer.readableBytes, radix: 16))
-            size.writeStaticString("\r\n")
+            size.writeChunkSize(buffer.readableBytes)
             out = size
             append(buffer, context)
             var end = out ?? context.channel.allocator.buffer(capacity: 2)
@@ -397,14 +396,7 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
         if exchange.clientChunked {
             var last = out ?? context.channel.allocator.buffer(capacity: 8)
             out = nil
-            last.writeStaticString("0\r\n")
-            for (name, value) in trailers ?? [:] {
-                last.writeString(name)
-                last.writeStaticString(": ")
-                last.writeString(value)
-                last.writeStaticString("\r\n")
-            }
-            last.writeStaticString("\r\n")
+            last.writeLastChunk(trailers)
             out = last
         }
         writeOut(context)

@@ -75,8 +75,7 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
             guard buffer.readableBytes > 0 else { return }
             if chunked {
                 var size = context.channel.allocator.buffer(capacity: 18)
-                size.writeString(String(buffer.readableBytes, radix: 16))
-                size.writeStaticString("\r\n")
+                size.writeChunkSize(buffer.readableBytes)
                 context.write(wrapOutboundOut(size), promise: nil)
                 context.write(wrapOutboundOut(buffer), promise: nil)
                 context.write(
@@ -87,14 +86,7 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .end(let trailers):
             guard chunked else { return }
             var last = context.channel.allocator.buffer(capacity: 64)
-            last.writeStaticString("0\r\n")
-            for (name, value) in trailers ?? [:] {
-                last.writeString(name)
-                last.writeStaticString(": ")
-                last.writeString(value)
-                last.writeStaticString("\r\n")
-            }
-            last.writeStaticString("\r\n")
+            last.writeLastChunk(trailers)
             context.write(wrapOutboundOut(last), promise: nil)
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import SpaceportTestSupport
 import Synchronization
 import Testing
 
@@ -163,20 +164,5 @@ struct ThemeTests {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         removeAtExit(path)
         return path
-    }
-}
-
-/// Folders the tests made, removed when the test process exits, so runs leave nothing in /tmp.
-private let madeFolders = Mutex<[String]>([])
-
-func removeAtExit(_ folder: String) {
-    let first = madeFolders.withLock { folders in
-        folders.append(folder)
-        return folders.count == 1
-    }
-    if first {
-        atexit {
-            for folder in madeFolders.withLock({ $0 }) { try? FileManager.default.removeItem(atPath: folder) }
-        }
     }
 }

@@ -4,47 +4,8 @@ import NIOCore
 import NIOPosix
 import SpaceportCore
 import SpaceportProxy
+@_exported import SpaceportTestSupport
 import Synchronization
-
-/// Collects the hops a proxy publishes, so a test can wait for the one it caused.
-final class HopCollector: EventSink {
-    private let events = Mutex<[FeedEvent]>([])
-
-    func publish(_ event: FeedEvent) {
-        events.withLock { $0.append(event) }
-    }
-
-    var hops: [HopEvent] {
-        events.withLock { $0 }.compactMap { if case .hop(let hop) = $0 { return hop } else { return nil } }
-    }
-
-    /// Waits for an `end` hop that matches; fails after a generous bound rather than hanging.
-    func end(where matches: @escaping (HopEvent) -> Bool = { _ in true }) async throws -> HopEvent {
-        for _ in 0..<1500 {
-            if let hop = hops.first(where: { $0.phase == .end && matches($0) }) { return hop }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        throw TestFailure(
-            "no matching hop ended; hops so far: \(hops.map { "\($0.phase) \($0.status ?? 0) \($0.error ?? "")" })"
-        )
-    }
-}
-
-extension HopCollector {
-    /// Waits for any hop to start.
-    func hopStarted() async throws -> HopEvent {
-        for _ in 0..<1500 {
-            if let hop = hops.first(where: { $0.phase == .start }) { return hop }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        throw TestFailure("no hop started")
-    }
-}
-
-struct TestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
 
 /// A proxy on 127.0.0.1:0 over a tree written as YAML.
 struct RunningProxy {
@@ -178,23 +139,6 @@ func temporaryPath(_ name: String) -> String {
     removeAtExit(folder)
     return folder + "/" + name
 }
-
-/// Folders the tests made, removed when the test process exits, so runs leave nothing in /tmp.
-private let madeFolders = Mutex<[String]>([])
-
-func removeAtExit(_ folder: String) {
-    let first = madeFolders.withLock { folders in
-        folders.append(folder)
-        return folders.count == 1
-    }
-    if first {
-        atexit {
-            for folder in madeFolders.withLock({ $0 }) { try? FileManager.default.removeItem(atPath: folder) }
-        }
-    }
-}
-
-
 enum Run {
     struct Result: Sendable {
         var status: Int32
@@ -238,15 +182,6 @@ enum Run {
             group.wait()
             process.waitUntilExit()
             return Result(status: process.terminationStatus, stdout: outData, stderr: errData.withLock { $0 })
-        }
-    }
-}
-
-/// Runs blocking work (sockets, processes) on a thread of its own.
-func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread {
-            continuation.resume(with: Result { try work() })
         }
     }
 }
@@ -421,28 +356,4 @@ struct RawResponse {
     var headers: [String: String]
     var body: [UInt8]
     var text: String { String(decoding: body, as: UTF8.self) }
-}
-
-/// A log handler that keeps what it is given, for tests that read the log.
-struct CapturingLogHandler: LogHandler {
-    final class Lines: Sendable {
-        private let lines = Mutex<[(Logger.Level, String)]>([])
-        func append(_ level: Logger.Level, _ line: String) { lines.withLock { $0.append((level, line)) } }
-        var all: [(level: Logger.Level, message: String)] {
-            lines.withLock { $0 }.map { (level: $0.0, message: $0.1) }
-        }
-    }
-
-    let lines: Lines
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        lines.append(event.level, event.message.description)
-    }
 }

@@ -1,6 +1,7 @@
 import Foundation
-import Synchronization
 import SpaceportCore
+@_exported import SpaceportTestSupport
+import Synchronization
 
 enum Samples {
     static let spacesYAML = """
@@ -33,14 +34,7 @@ enum Samples {
     }
 
     /// A fresh, short folder under /tmp (a Unix socket path must stay under ~104 bytes), mode 0700.
-    static func temporaryFolder() -> String {
-        var template = Array("/tmp/sf.XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        precondition(made != nil, "cannot create a temporary folder")
-        let folder = String(cString: made!)
-        removeAtExit(folder)
-        return folder
-    }
+    static func temporaryFolder() -> String { SpaceportTestSupport.temporaryFolder("sf") }
 }
 
 /// Fails a wait instead of hanging a test; generous, since the machine may be loaded.
@@ -64,20 +58,5 @@ func within<T: Sendable>(
         }
         group.cancelAll()
         return value
-    }
-}
-
-/// Folders the tests made, removed when the test process exits, so runs leave nothing in /tmp.
-private let madeFolders = Mutex<[String]>([])
-
-func removeAtExit(_ folder: String) {
-    let first = madeFolders.withLock { folders in
-        folders.append(folder)
-        return folders.count == 1
-    }
-    if first {
-        atexit {
-            for folder in madeFolders.withLock({ $0 }) { try? FileManager.default.removeItem(atPath: folder) }
-        }
     }
 }

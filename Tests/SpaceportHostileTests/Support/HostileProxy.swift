@@ -2,59 +2,15 @@ import Foundation
 import Logging
 import SpaceportCore
 import SpaceportProxy
+@_exported import SpaceportTestSupport
 import Synchronization
-
-/// Keeps every event a proxy publishes, so a test can find the hop it caused.
-final class EventCollector: EventSink {
-    private let events = Mutex<[FeedEvent]>([])
-
-    func publish(_ event: FeedEvent) {
-        events.withLock { $0.append(event) }
-    }
-
-    var hops: [HopEvent] {
-        events.withLock { $0 }.compactMap { if case .hop(let hop) = $0 { return hop } else { return nil } }
-    }
-
-    var ended: [HopEvent] { hops.filter { $0.phase == .end } }
-
-    /// Waits for an ended hop that matches.
-    func end(where matches: @escaping @Sendable (HopEvent) -> Bool = { _ in true }) async throws -> HopEvent {
-        try await eventually("a matching hop to end") { self.ended.contains(where: matches) }
-        return ended.first(where: matches)!
-    }
-}
-
-/// Keeps log lines, for tests that read what the proxy said.
-struct CapturingLogHandler: LogHandler {
-    final class Lines: Sendable {
-        private let lines = Mutex<[(Logger.Level, String)]>([])
-        func append(_ level: Logger.Level, _ line: String) { lines.withLock { $0.append((level, line)) } }
-        var all: [(level: Logger.Level, message: String)] {
-            lines.withLock { $0 }.map { (level: $0.0, message: $0.1) }
-        }
-    }
-
-    let lines: Lines
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        lines.append(event.level, event.message.description)
-    }
-}
 
 /// A real proxy on 127.0.0.1:0 over a tree written as YAML, its events and log kept.
 struct HostileProxy {
     let proxy: RoutingProxy
     let store: SpacesStore
     let listeners: ProxyListeners
-    let events: EventCollector
+    let events: HopCollector
     let log: CapturingLogHandler.Lines
 
     var ingress: Address { listeners.ingress }
@@ -71,7 +27,7 @@ struct HostileProxy {
         } else {
             store = SpacesStore(tree: try SpacesFile.parse(text: yaml, file: "hostile.yaml"))
         }
-        let events = EventCollector()
+        let events = HopCollector()
         let lines = CapturingLogHandler.Lines()
         let logger = Logger(label: "hostile-proxy") { _ in CapturingLogHandler(lines: lines) }
         // Hop lines go to the same log, so a test can check what a hostile request makes the proxy write.

@@ -75,15 +75,6 @@ enum ProcessGauges {
     }
 }
 
-/// Runs blocking work (sockets, processes) on a thread of its own, off the test's executor.
-func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread {
-            continuation.resume(with: Result { try work() })
-        }
-    }
-}
-
 /// Polls `condition` until it holds; fails after a generous bound instead of hanging.
 func eventually(
     _ what: String, seconds: Double = 60, _ condition: @escaping @Sendable () async -> Bool
@@ -94,12 +85,4 @@ func eventually(
         try await Task.sleep(for: .milliseconds(20))
     }
     throw HostileFailure("timed out waiting for \(what)")
-}
-
-/// A fresh temporary folder, removed by the caller.
-func temporaryFolder(_ prefix: String = "sh") -> String {
-    var template = Array("/tmp/\(prefix).XXXXXX".utf8CString)
-    let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-    precondition(made != nil, "cannot create a temporary folder")
-    return String(cString: made!)
 }
