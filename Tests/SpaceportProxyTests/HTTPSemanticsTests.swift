@@ -26,7 +26,7 @@ struct HTTPSemanticsTests {
                         + "GET /status/204 HTTP/1.1\r\nHost: app.localhost\r\n\r\n"
                         + "GET /status/304 HTTP/1.1\r\nHost: app.localhost\r\n\r\n"
                         + "GET /bytes/5 HTTP/1.1\r\nHost: app.localhost\r\n\r\n")
-                return try (0..<5).map { try client.readResponse(toHead: $0 < 2) }
+                return try (0..<5).map { try client.readResponse(forHead: $0 < 2) }
             }
             #expect(responses.map(\.status) == [200, 200, 204, 304, 200])
             #expect(responses[0].headers["content-length"] == "1000")
@@ -172,7 +172,7 @@ struct HTTPSemanticsTests {
                 let client = try RawClient(proxy.listeners.ingress, timeoutSeconds: 10)
                 try client.send("GET /bytes/5000000 HTTP/1.1\r\nHost: app.localhost\r\n\r\n")
                 // Once the response has begun the proxy has read the request, so this arrives on its own.
-                var first = try client.readResponse(toHead: true)
+                var first = try client.readResponse(forHead: true)
                 try client.send("GET /n2 HTTP/1.1\r\nHost: app.loc")
                 first.body = client.read(count: 5_000_000)
                 return (first, try client.readResponse())

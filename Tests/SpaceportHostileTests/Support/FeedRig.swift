@@ -10,7 +10,7 @@ final class UnixLineClient: @unchecked Sendable {
 
     init(_ path: String, timeoutSeconds: Int = 30, receiveBuffer: Int32? = nil) throws {
         fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw HostileFailure("cannot open a Unix socket") }
+        guard fd >= 0 else { throw TestFailure("cannot open a Unix socket") }
         if var size = receiveBuffer {
             setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         }
@@ -31,7 +31,7 @@ final class UnixLineClient: @unchecked Sendable {
         }
         guard result == 0 else {
             Glibc.close(fd)
-            throw HostileFailure("cannot connect to \(path): \(String(cString: strerror(errno)))")
+            throw TestFailure("cannot connect to \(path): \(String(cString: strerror(errno)))")
         }
     }
 
@@ -51,7 +51,7 @@ final class UnixLineClient: @unchecked Sendable {
             let count = bytes[sent...].withUnsafeBytes {
                 Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
             }
-            guard count > 0 else { throw HostileFailure("send failed: \(String(cString: strerror(errno)))") }
+            guard count > 0 else { throw TestFailure("send failed: \(String(cString: strerror(errno)))") }
             sent += count
         }
     }

@@ -84,5 +84,5 @@ func eventually(
         if await condition() { return }
         try await Task.sleep(for: .milliseconds(20))
     }
-    throw HostileFailure("timed out waiting for \(what)")
+    throw TestFailure("timed out waiting for \(what)")
 }

@@ -3,19 +3,19 @@ import SpaceportCore
 
 /// A blocking TCP client that sends exactly the bytes a test gives it and reads what
 /// comes back, with no HTTP library in between to tidy either side.
-final class RawClient: @unchecked Sendable {
+public final class RawClient: @unchecked Sendable {
     private let fd: Int32
     private var leftover: [UInt8] = []
     private var closed = false
 
     /// Connects to `address`; `receiveBuffer` shrinks the socket's receive buffer first, so
     /// a client that stops reading pushes back at once.
-    init(_ address: Address, timeoutSeconds: Int = 30, receiveBuffer: Int32? = nil) throws {
+    public init(_ address: Address, timeoutSeconds: Int = 30, receiveBuffer: Int32? = nil) throws {
         // Close-on-exec: a tmux or curl another suite starts meanwhile must not inherit the socket
         // and hold it open after this client closes it.
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else {
-            throw HostileFailure("cannot open a socket: \(String(cString: strerror(errno)))")
+            throw TestFailure("cannot open a socket: \(String(cString: strerror(errno)))")
         }
         if var size = receiveBuffer {
             setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
@@ -35,38 +35,38 @@ final class RawClient: @unchecked Sendable {
         guard result == 0 else {
             let reason = String(cString: strerror(errno))
             Glibc.close(fd)
-            throw HostileFailure("cannot connect to \(address): \(reason)")
+            throw TestFailure("cannot connect to \(address): \(reason)")
         }
     }
 
     deinit { close() }
 
-    func close() {
+    public func close() {
         guard !closed else { return }
         closed = true
         Glibc.close(fd)
     }
 
-    func send(_ text: String) throws { try send(Array(text.utf8)) }
+    public func send(_ text: String) throws { try send(Array(text.utf8)) }
 
-    func send(_ bytes: [UInt8]) throws {
+    public func send(_ bytes: [UInt8]) throws {
         var sent = 0
         while sent < bytes.count {
             let count = bytes[sent...].withUnsafeBytes {
                 Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
             }
-            guard count > 0 else { throw HostileFailure("send failed: \(String(cString: strerror(errno)))") }
+            guard count > 0 else { throw TestFailure("send failed: \(String(cString: strerror(errno)))") }
             sent += count
         }
     }
 
     /// Sends what it can; false once the peer has closed or reset the connection.
-    func trySend(_ bytes: [UInt8]) -> Bool { (try? send(bytes)) != nil }
+    public func trySend(_ bytes: [UInt8]) -> Bool { (try? send(bytes)) != nil }
 
-    func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
+    public func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
 
     /// Some bytes, or nil at EOF, on a reset, or when the read timed out.
-    func readSome(max: Int = 65536) -> [UInt8]? {
+    public func readSome(max: Int = 65536) -> [UInt8]? {
         if !leftover.isEmpty {
             defer { leftover = [] }
             return leftover
@@ -76,7 +76,7 @@ final class RawClient: @unchecked Sendable {
         return count > 0 ? Array(buffer[..<count]) : nil
     }
 
-    enum Ending: Equatable {
+    public enum Ending: Equatable, Sendable {
         case closed
         case reset
         case timedOut
@@ -85,7 +85,7 @@ final class RawClient: @unchecked Sendable {
 
     /// How the connection ends from here: the peer closes it, resets it, sends more, or
     /// says nothing until the read timeout.
-    func ending() -> Ending {
+    public func ending() -> Ending {
         if !leftover.isEmpty { return .moreBytes(String(decoding: leftover, as: UTF8.self)) }
         var buffer = [UInt8](repeating: 0, count: 4096)
         let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
@@ -94,13 +94,13 @@ final class RawClient: @unchecked Sendable {
         return errno == ECONNRESET ? .reset : .timedOut
     }
 
-    func readToEnd() -> [UInt8] {
+    public func readToEnd() -> [UInt8] {
         var all: [UInt8] = []
         while let chunk = readSome() { all += chunk }
         return all
     }
 
-    func read(count: Int) -> [UInt8] {
+    public func read(count: Int) -> [UInt8] {
         var all: [UInt8] = []
         while all.count < count, let chunk = readSome() { all += chunk }
         if all.count > count {
@@ -111,12 +111,12 @@ final class RawClient: @unchecked Sendable {
     }
 
     /// One response: its head, and a body framed by Content-Length, chunks, or the close.
-    func readResponse(forHead: Bool = false) throws -> RawResponse {
+    public func readResponse(forHead: Bool = false) throws -> RawResponse {
         var buffer: [UInt8] = []
         let marker = Array("\r\n\r\n".utf8)
         while buffer.firstRange(of: marker) == nil {
             guard let chunk = readSome() else {
-                throw HostileFailure(
+                throw TestFailure(
                     "the connection ended before a response head: \(String(decoding: buffer, as: UTF8.self).debugDescription)"
                 )
             }
@@ -128,7 +128,7 @@ final class RawClient: @unchecked Sendable {
         let lines = head.components(separatedBy: "\r\n")
         let words = lines[0].split(separator: " ")
         guard words.count >= 2, let status = Int(words[1]) else {
-            throw HostileFailure("not a status line: \(lines[0].debugDescription)")
+            throw TestFailure("not a status line: \(lines[0].debugDescription)")
         }
         var headers: [String: String] = [:]
         for line in lines.dropFirst() {
@@ -160,7 +160,7 @@ final class RawClient: @unchecked Sendable {
         var body: [UInt8] = []
         while true {
             guard let size = Int(readLine().split(separator: ";").first ?? "", radix: 16) else {
-                throw HostileFailure("a bad chunk size in a response")
+                throw TestFailure("a bad chunk size in a response")
             }
             if size == 0 {
                 while !readLine().isEmpty {}
@@ -172,15 +172,10 @@ final class RawClient: @unchecked Sendable {
     }
 }
 
-struct RawResponse {
-    var statusLine: String
-    var status: Int
-    var headers: [String: String]
-    var body: [UInt8]
-    var text: String { String(decoding: body, as: UTF8.self) }
-}
-
-struct HostileFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+public struct RawResponse: Sendable {
+    public var statusLine: String
+    public var status: Int
+    public var headers: [String: String]
+    public var body: [UInt8]
+    public var text: String { String(decoding: body, as: UTF8.self) }
 }
