@@ -31,30 +31,6 @@ final class FullBacklog: @unchecked Sendable {
     deinit { close(fd) }
 }
 
-/// A port bound but not listening: connections to it are refused, and no other test can take it.
-final class RefusingPort: @unchecked Sendable {
-    let address: Address
-    private let fd: Int32
-
-    init() {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
-        self.fd = fd
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-        }
-        _ = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        address = Address(host: "127.0.0.1", port: Int(UInt16(bigEndian: addr.sin_port)))
-    }
-
-    deinit { close(fd) }
-}
-
 @Suite("Error answers")
 struct ErrorAnswerTests {
     @Test("404 when no space on the chain serves the service; the body names the chain")
