@@ -93,6 +93,14 @@ extension ErrorAnswer {
             .badGateway, "\(label) at \(address) closed the connection without answering\(detail)")
     }
 
+    /// An upstream whose answer is not valid HTTP/1.1: relaying it could make the client misread it.
+    static func malformed(_ label: String, at address: Address, _ error: UpstreamResponseError) -> ErrorAnswer
+    {
+        ErrorAnswer(
+            .badGateway, "\(label) at \(address) answered with something that is not valid HTTP/1.1: \(error)"
+        )
+    }
+
     /// A client that stopped sending its request body part way.
     static func bodyStalled(limits: Limits) -> ErrorAnswer {
         ErrorAnswer(

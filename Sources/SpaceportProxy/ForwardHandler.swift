@@ -321,6 +321,16 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
     func upstreamClosed(_ upstream: UpstreamHandler, error: (any Error)?) {
         guard case .forwarding(let exchange, let current) = state, current === upstream else { return }
         exchange.upstreamReusable = false
+        if let invalid = error as? UpstreamResponseError, !invalid.cutOff {
+            // Bytes that are not HTTP/1.1: nothing more from this upstream can be trusted, nor retried.
+            if exchange.responseStarted {
+                abort(exchange, "the upstream's response stopped being valid HTTP/1.1: \(invalid)")
+            } else {
+                answer(
+                    exchange, .malformed(exchange.request.routeLabel, at: exchange.request.upstream, invalid))
+            }
+            return
+        }
         if exchange.canRetry {
             exchange.pending = [.end(nil)]
             state = .connecting(exchange)
@@ -346,6 +356,15 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
                 head, into: &interim, version: request.clientVersion, route: request.routeLabel,
                 via: info.reporter.proxy, upgrade: false, close: false, chunked: false)
             context.writeAndFlush(wrapOutboundOut(interim), promise: nil)
+            return
+        }
+        guard head.status != 101 || request.isUpgrade else {
+            answer(
+                exchange,
+                ErrorAnswer(
+                    .badGateway,
+                    "\(request.routeLabel) at \(request.upstream) answered 101 Switching Protocols to a request that did not ask to switch"
+                ))
             return
         }
         let switching = request.isUpgrade && head.status == 101

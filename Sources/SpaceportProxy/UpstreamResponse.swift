@@ -56,7 +56,12 @@ struct UpstreamHead {
 /// A response the upstream sent that is not valid HTTP/1.1, or that ended too soon.
 struct UpstreamResponseError: Error, CustomStringConvertible {
     var description: String
-    init(_ description: String) { self.description = description }
+    /// The upstream closed the connection part way through; the bytes it sent were fine.
+    var cutOff = false
+    init(_ description: String, cutOff: Bool = false) {
+        self.description = description
+        self.cutOff = cutOff
+    }
 }
 
 /// What an upstream connection reads, one event at a time.
@@ -167,13 +172,14 @@ struct UpstreamResponseParser {
         case .head:
             if let buffer, buffer.readableBytes > 0 {
                 throw UpstreamResponseError(
-                    "the upstream closed the connection in the middle of the response head")
+                    "the upstream closed the connection in the middle of the response head", cutOff: true)
             }
             return nil
         case .upgraded:
             return nil
         case .body, .chunkSize, .chunk, .chunkEnd, .trailers:
-            throw UpstreamResponseError("the upstream closed the connection in the middle of the response")
+            throw UpstreamResponseError(
+                "the upstream closed the connection in the middle of the response", cutOff: true)
         }
     }
 

@@ -25,7 +25,17 @@ struct UpstreamFault: Sendable, CustomTestStringConvertible {
         UpstreamFault(
             name: "hangs forever", behaviour: .hang, status: 504, error: "did not answer within",
             upstreamTimeoutMs: 800),
-        UpstreamFault(name: "answers garbage", behaviour: .garbage, status: 502, error: "without answering"),
+        UpstreamFault(name: "answers garbage", behaviour: .garbage, status: 502, error: "not valid HTTP/1.1"),
+        UpstreamFault(
+            name: "frames its body both by length and by chunks",
+            behaviour: .answer(
+                "HTTP/1.1 200 OK\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\nGET /x"),
+            status: 502, error: "both Content-Length and Transfer-Encoding"),
+        UpstreamFault(
+            name: "switches protocols uninvited",
+            behaviour: .answer(
+                "HTTP/1.1 101 Switching Protocols\r\nupgrade: x\r\nconnection: upgrade\r\n\r\n"),
+            status: 502, error: "did not ask to switch"),
         UpstreamFault(
             name: "closes before the headers are complete", behaviour: .closeBeforeHeaders, status: 502,
             error: "without answering"),

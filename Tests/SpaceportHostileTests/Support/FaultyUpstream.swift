@@ -23,6 +23,8 @@ final class FaultyUpstream: Sendable {
         case stream(bytes: Int)
         /// Answers a final status as soon as the head is in, before any body.
         case answerEarly(status: Int)
+        /// Answers these bytes, then waits.
+        case answer(String)
     }
 
     final class Counters: Sendable {
@@ -133,6 +135,8 @@ private final class Misbehaver: ChannelInboundHandler {
             pump(context)
         case .answerEarly(let status):
             write("HTTP/1.1 \(status) Early\r\ncontent-length: 6\r\n\r\nearly\n", context)
+        case .answer(let text):
+            write(text, context)
         }
     }
 
