@@ -524,7 +524,7 @@ struct CLITests {
     }
 
     @Test("a writer killed with SIGKILL at any moment leaves the old file or the new one")
-    func killedWriter() throws {
+    func killedWriter() async throws {
         // Beside the build, on a disk where fsync takes real time (a tmpfs /tmp makes a save
         // too quick for a kill to land in).
         let space = try Workspace(under: try Binary.require().deletingLastPathComponent())
@@ -542,7 +542,8 @@ struct CLITests {
             let process = try space.start([], shell: loop)
             // Foundation starts the child in its own process group, so one kill reaches the loop's command too.
             try #require(getpgid(process.processIdentifier) == process.processIdentifier)
-            usleep(UInt32.random(in: 20_000...250_000, using: &generator))
+            // A sleep that gives back its thread: this test runs alongside the others.
+            try await Task.sleep(for: .milliseconds(Int.random(in: 20...250, using: &generator)))
             kill(-process.processIdentifier, SIGKILL)
             _ = space.finish(process)
             kills += 1
