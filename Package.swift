@@ -78,7 +78,7 @@ let package = Package(
             dependencies: ["SpaceportCore", .product(name: "Logging", package: "swift-log")],
             path: "Tests/SpaceportTestSupport"
         ),
-        .testTarget(name: "SpaceportCoreTests", dependencies: ["SpaceportCore"]),
+        .testTarget(name: "SpaceportCoreTests", dependencies: ["SpaceportCore", "SpaceportTestSupport"]),
         .testTarget(
             name: "SpaceportProxyTests",
             dependencies: [

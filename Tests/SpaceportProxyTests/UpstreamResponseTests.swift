@@ -172,7 +172,7 @@ struct UpstreamResponseTests {
 
     /// A response made of seeded random parts: status, fields in random case and spacing, a
     /// body framed by length, by chunks or (last) by closing.
-    static func generated(_ random: inout SplitMix) -> (text: String, closes: Bool) {
+    static func generated(_ random: inout SplitMix64) -> (text: String, closes: Bool) {
         let statuses = [200, 201, 202, 203, 206, 301, 302, 400, 404, 418, 500, 503]
         let status = statuses[random.next(statuses.count)]
         var text = "HTTP/1.\(random.next(2)) \(status) Reason \(random.next(1000))\r\n"
@@ -232,7 +232,7 @@ struct UpstreamResponseTests {
 
     @Test("on 3,000 generated responses it reads what SwiftNIO's decoder reads, fed whole or in pieces")
     func agreesWithNIO() throws {
-        var random = SplitMix(seed: 0x5EED_0F_5AC3)
+        var random = SplitMix64(seed: 0x5EED_0F_5AC3)
         for round in 0..<3000 {
             let (text, closes) = Self.generated(&random)
             let expected = try Self.readWithNIO(text, closes: closes)
@@ -241,20 +241,5 @@ struct UpstreamResponseTests {
             #expect(ours == expected, "round \(round), step \(step):\n\(text)")
             if ours != expected { return }
         }
-    }
-}
-
-/// A small seeded generator (splitmix64), so a failing round can be replayed.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next(_ bound: Int) -> Int {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return Int(z % UInt64(bound))
     }
 }
