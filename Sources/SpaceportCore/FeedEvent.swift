@@ -148,11 +148,9 @@ extension FeedEvent: Codable {
         return try JSONDecoder().decode(FeedEvent.self, from: Data(line.utf8))
     }
 
-    /// Parses one line of the feed from its bytes, exactly as `decode(line:)` parses them as
-    /// text; a reader's `cache` lets hops share the strings that repeat between them.
-    public static func decode(bytes: UnsafeRawBufferPointer, cache: HopStringCache? = nil) throws -> FeedEvent
-    {
-        if let hop = HopLineDecoder.decode(bytes: bytes, cache: cache) { return .hop(hop) }
+    /// Parses one line of the feed from its bytes, exactly as `decode(line:)` parses them as text.
+    public static func decode(bytes: UnsafeRawBufferPointer) throws -> FeedEvent {
+        if let hop = HopLineDecoder.decode(bytes: bytes) { return .hop(hop) }
         // Bytes that are not UTF-8 are repaired as `String(decoding:)` does, as readers did before.
         let line = String(decoding: bytes, as: UTF8.self)
         return try JSONDecoder().decode(FeedEvent.self, from: Data(line.utf8))

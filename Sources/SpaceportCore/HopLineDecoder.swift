@@ -13,16 +13,12 @@ public enum HopLineDecoder {
     }
 
     /// The hop on this line of bytes, or nil when the line is another event or anything unusual.
-    /// `cache`, one per reader of a feed, gives back the same strings for values that repeat
-    /// from hop to hop (host, upstream, time within a millisecond, the chain tried) instead of
-    /// allocating them again.
-    public static func decode(bytes: UnsafeRawBufferPointer, cache: HopStringCache? = nil) -> HopEvent? {
-        bytes.withMemoryRebound(to: UInt8.self) { decode(utf8: $0, cache: cache) }
+    public static func decode(bytes: UnsafeRawBufferPointer) -> HopEvent? {
+        bytes.withMemoryRebound(to: UInt8.self) { decode(utf8: $0) }
     }
 
-    private static func decode(utf8: UnsafeBufferPointer<UInt8>, cache: HopStringCache? = nil) -> HopEvent? {
+    private static func decode(utf8: UnsafeBufferPointer<UInt8>) -> HopEvent? {
         var reader = Reader(utf8)
-        reader.cache = cache
         var draft = Draft()
         var guess = 0
         let fields = Field.named
@@ -175,7 +171,6 @@ private struct Reader {
     var index = 0
     /// A string's bytes with escapes decoded; allocated only by lines that have escapes.
     var unescaped: [UInt8] = []
-    var cache: HopStringCache?
 
     init(_ bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
@@ -263,8 +258,7 @@ private struct Reader {
             guard let text = string() else { return nil }
             list.append(text)
         } while take(",")
-        guard take("]") else { return nil }
-        return cache?.same(list) ?? list
+        return take("]") ? list : nil
     }
 
     mutating func string() -> String? {
@@ -300,10 +294,7 @@ private struct Reader {
     mutating func text(_ token: Token) -> String? {
         let raw = UnsafeBufferPointer(rebasing: bytes[token.start..<token.end])
         // ASCII needs no validating, and `String(validating:)` is generic, so slower.
-        if token.ascii && !token.escaped {
-            if let cache { return cache.string(raw) }
-            return String(decoding: raw, as: UTF8.self)
-        }
+        if token.ascii && !token.escaped { return String(decoding: raw, as: UTF8.self) }
         guard token.escaped else { return String(validating: raw, as: UTF8.self) }
         unescaped.removeAll(keepingCapacity: true)
         var position = token.start
@@ -455,38 +446,5 @@ private struct Reader {
         case UInt8(ascii: "n"): return take(literal: "null")
         default: return number() != nil
         }
-    }
-}
-
-/// Strings a feed reader has decoded lately, so a value that repeats from hop to hop is
-/// shared instead of allocated again: 64 slots chosen by a hash of the bytes, each holding
-/// the last value that landed there. Strings of up to 15 bytes live inside the `String`
-/// itself and are not cached. One per reader; not for use from two threads at once.
-public final class HopStringCache {
-    private var slots = [String?](repeating: nil, count: 64)
-    private var lastList: [String] = []
-
-    public init() {}
-
-    func string(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
-        guard bytes.count > 15 else { return String(decoding: bytes, as: UTF8.self) }
-        // FNV-1a over the bytes, folded to a slot.
-        var hash: UInt32 = 2_166_136_261
-        for byte in bytes { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
-        let slot = Int(hash & 63)
-        if var cached = slots[slot], cached.utf8.count == bytes.count {
-            let same = cached.withUTF8 { stored in stored.elementsEqual(bytes) }
-            if same { return cached }
-        }
-        let text = String(decoding: bytes, as: UTF8.self)
-        slots[slot] = text
-        return text
-    }
-
-    /// The list read last time when `list` has the same strings, so it is not kept twice.
-    func same(_ list: [String]) -> [String] {
-        if list == lastList { return lastList }
-        lastList = list
-        return list
     }
 }

@@ -247,12 +247,8 @@ public final class FeedClient: Sendable {
                         try await outbound.write(
                             ByteBuffer(string: FeedCommand.coalesceHops(id: nil).jsonLine()))
                     }
-                    let cache = HopStringCache()
                     for try await line in inbound {
-                        guard
-                            let event = line.withUnsafeReadableBytes({
-                                try? FeedEvent.decode(bytes: $0, cache: cache)
-                            })
+                        guard let event = line.withUnsafeReadableBytes({ try? FeedEvent.decode(bytes: $0) })
                         else { continue }
                         if !greeted {
                             if case .error(let message, _) = event {
