@@ -66,7 +66,7 @@ struct UpstreamFaultTests {
         arguments: UpstreamFault.all)
     func fault(_ fault: UpstreamFault) async throws {
         let rounds = Reliability.scale(fast: 4, long: 200)
-        let refusing = RefusingPort()
+        let refusing = try RefusingPort()
         var faulty: FaultyUpstream? = nil
         if let behaviour = fault.behaviour { faulty = try await FaultyUpstream.start(behaviour) }
         let healthy = try await RecordingUpstream.start()

@@ -11,20 +11,9 @@ final class FullBacklog: @unchecked Sendable {
     private let filler: RawClient
 
     init() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
-        self.fd = fd
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-        }
-        listen(fd, 0)
-        _ = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        address = Address(host: "127.0.0.1", port: Int(UInt16(bigEndian: addr.sin_port)))
+        fd = try Sockets.stream(AF_INET)
+        // A backlog of zero holds one connection, the filler's; every later one waits forever.
+        address = Sockets.bindLoopback(fd, listening: 0)
         filler = try RawClient(address)
     }
 
@@ -162,7 +151,7 @@ struct ErrorAnswerTests {
 
     @Test("502 when the upstream refuses the connection, or hangs up without answering")
     func badGateway() async throws {
-        let gone = RefusingPort()
+        let gone = try RefusingPort()
         let rude = try await TestUpstream.start("rude")
         try await RunningProxy.with(
             """

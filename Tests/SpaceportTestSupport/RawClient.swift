@@ -11,18 +11,8 @@ public final class RawClient: @unchecked Sendable {
     /// Connects to `address`; `receiveBuffer` shrinks the socket's receive buffer first, so
     /// a client that stops reading pushes back at once.
     public init(_ address: Address, timeoutSeconds: Int = 30, receiveBuffer: Int32? = nil) throws {
-        // Close-on-exec: a tmux or curl another suite starts meanwhile must not inherit the socket
-        // and hold it open after this client closes it.
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else {
-            throw TestFailure("cannot open a socket: \(String(cString: strerror(errno)))")
-        }
-        if var size = receiveBuffer {
-            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-        }
-        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        fd = try Sockets.stream(AF_INET)
+        Sockets.configure(fd, timeoutSeconds: timeoutSeconds, receiveBuffer: receiveBuffer)
         var address4 = sockaddr_in()
         address4.sin_family = sa_family_t(AF_INET)
         address4.sin_port = in_port_t(UInt16(address.port).bigEndian)
@@ -50,14 +40,7 @@ public final class RawClient: @unchecked Sendable {
     public func send(_ text: String) throws { try send(Array(text.utf8)) }
 
     public func send(_ bytes: [UInt8]) throws {
-        var sent = 0
-        while sent < bytes.count {
-            let count = bytes[sent...].withUnsafeBytes {
-                Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
-            }
-            guard count > 0 else { throw TestFailure("send failed: \(String(cString: strerror(errno)))") }
-            sent += count
-        }
+        try Sockets.sendAll(fd, bytes)
     }
 
     /// Sends what it can; false once the peer has closed or reset the connection.

@@ -9,14 +9,8 @@ final class UnixLineClient: @unchecked Sendable {
     private var closed = false
 
     init(_ path: String, timeoutSeconds: Int = 30, receiveBuffer: Int32? = nil) throws {
-        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw TestFailure("cannot open a Unix socket") }
-        if var size = receiveBuffer {
-            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-        }
-        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        fd = try Sockets.stream(AF_UNIX)
+        Sockets.configure(fd, timeoutSeconds: timeoutSeconds, receiveBuffer: receiveBuffer)
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
@@ -46,14 +40,7 @@ final class UnixLineClient: @unchecked Sendable {
     func send(_ line: String) throws { try send(Array((line.hasSuffix("\n") ? line : line + "\n").utf8)) }
 
     func send(_ bytes: [UInt8]) throws {
-        var sent = 0
-        while sent < bytes.count {
-            let count = bytes[sent...].withUnsafeBytes {
-                Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
-            }
-            guard count > 0 else { throw TestFailure("send failed: \(String(cString: strerror(errno)))") }
-            sent += count
-        }
+        try Sockets.sendAll(fd, bytes)
     }
 
     /// The next line without its newline, or nil once the server closed (or nothing came in time).
