@@ -9,11 +9,6 @@ enum ForwardedHeaders {
     static let routeResponseHeader = "x-spaceport-route"
     static let requestIDHeader = "x-request-id"
 
-    /// Fields that describe one connection rather than the message (RFC 9110 §7.6.1).
-    static let hopByHop = [
-        "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
-    ]
-
     /// Fields a Connection header may not remove: the message's length and where it goes.
     /// Without its Content-Length, a body would reach the next hop as a request of its own.
     static let endToEnd = ["host", "content-length"]
@@ -37,7 +32,9 @@ enum ForwardedHeaders {
         return named
     }
 
-    /// One of `hopByHop`, in any case, without allocating.
+    /// A field that describes one connection rather than the message (RFC 9110 §7.6.1):
+    /// connection, keep-alive, proxy-connection, te, trailer, transfer-encoding or upgrade, in
+    /// any case, found without allocating.
     static func isHopByHop<Name: StringProtocol>(_ name: Name) -> Bool {
         switch name.utf8.count {
         case 2: return sameName(name, "te")
@@ -134,10 +131,8 @@ enum ForwardedHeaders {
         }
         if let host, !hasForwardedHost { field("x-forwarded-host", host, into: &buffer) }
         if !hasForwardedProto { buffer.writeStaticString("x-forwarded-proto: http\r\n") }
-        buffer.writeStaticString(head.version == .http1_1 ? "via: 1.1 " : "via: ")
-        if head.version != .http1_1 { buffer.writeString("\(head.version.major).\(head.version.minor) ") }
-        buffer.writeString(via)
-        buffer.writeStaticString("\r\n\r\n")
+        writeVia(head.version, via, into: &buffer)
+        buffer.writeStaticString("\r\n")
         return chunked
     }
 
@@ -177,9 +172,8 @@ enum ForwardedHeaders {
         if upgrade { buffer.writeStaticString("connection: upgrade\r\n") }
         buffer.writeStaticString("x-spaceport-route: ")
         buffer.writeString(route)
-        buffer.writeStaticString(head.minorVersion == 1 ? "\r\nvia: 1.1 " : "\r\nvia: 1.0 ")
-        buffer.writeString(via)
         buffer.writeStaticString("\r\n")
+        writeVia(head.version, via, into: &buffer)
         if close {
             buffer.writeStaticString("connection: close\r\n")
         } else if !version.isAtLeast11 {
@@ -189,8 +183,14 @@ enum ForwardedHeaders {
         buffer.writeStaticString("\r\n")
     }
 
-    /// A Via entry (RFC 9110 §7.6.3): the protocol version the message arrived in, then the proxy.
-    static func viaEntry(_ version: HTTPVersion, _ via: String) -> String {
-        version == .http1_1 ? "1.1 " + via : "\(version.major).\(version.minor) \(via)"
+    /// A Via field (RFC 9110 §7.6.3): the protocol version the message arrived in, then the proxy.
+    static func writeVia(_ version: HTTPVersion, _ via: String, into buffer: inout ByteBuffer) {
+        if version == .http1_1 {
+            buffer.writeStaticString("via: 1.1 ")
+        } else {
+            buffer.writeString("via: \(version.major).\(version.minor) ")
+        }
+        buffer.writeString(via)
+        buffer.writeStaticString("\r\n")
     }
 }

@@ -44,13 +44,6 @@ struct UpstreamHead {
 
     func name(_ field: Field) -> ByteBufferView { bytes.readableBytesView[field.name] }
     func value(_ field: Field) -> ByteBufferView { bytes.readableBytesView[field.value] }
-
-    /// The value of the first field called `name`, for tests and messages.
-    func first(_ name: String) -> String? {
-        fields.first { Bytes.sameName(self.name($0), name.utf8) }.map {
-            String(decoding: value($0), as: UTF8.self)
-        }
-    }
 }
 
 /// A response the upstream sent that is not valid HTTP/1.1, or that ended too soon.
@@ -95,14 +88,6 @@ struct UpstreamResponseParser {
     private var state = State.head
     /// The request this response answers was a HEAD: its response has no body.
     var answersHEAD = false
-
-    /// True between a response's head and its end.
-    var inResponse: Bool {
-        switch state {
-        case .head, .upgraded: return false
-        default: return true
-        }
-    }
 
     var isUpgraded: Bool {
         if case .upgraded = state { return true }
