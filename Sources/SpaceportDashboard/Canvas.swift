@@ -70,7 +70,16 @@ extension Canvas {
         let room = min(width ?? (size.width - x), size.width - x)
         guard room > 0 else { return 0 }
         var column = x
-        for character in Columns.clip(text, to: room) {
+        let clipped = Columns.clip(text, to: room)
+        if Columns.isPrintableASCII(clipped) {
+            // A byte a cell, each safe and one column wide.
+            for byte in clipped.utf8 {
+                if column >= 0 { set(Cell(Character(Unicode.Scalar(byte)), role: role), x: column, y: y) }
+                column += 1
+            }
+            return column - x
+        }
+        for character in clipped {
             let safe = character.unicodeScalars.contains(where: Sanitized.isUnsafe) ? "?" : character
             let columns = Columns.width(of: safe)
             if columns == 0 { continue }

@@ -22,6 +22,13 @@ public enum Columns {
     public static func width(of scalar: Unicode.Scalar) -> Int {
         let value = scalar.value
         if value < 0x300 { return value < 0x20 || (0x7F..<0xA0).contains(value) ? 0 : 1 }
+        // Punctuation, arrows, box drawing and shapes the screen draws with: one column each,
+        // and no mark among them, so no Unicode property lookup.
+        if (0x2010...0x2027).contains(value) || (0x2190...0x21FF).contains(value)
+            || (0x2500...0x25FC).contains(value)
+        {
+            return 1
+        }
         switch scalar.properties.generalCategory {
         case .nonspacingMark, .enclosingMark, .format: return 0
         default: break
@@ -44,6 +51,7 @@ public enum Columns {
     }
 
     public static func width(of text: some StringProtocol) -> Int {
+        if isPrintableASCII(text) { return text.utf8.count }
         var total = 0
         for character in text { total += width(of: character) }
         return total
@@ -67,6 +75,7 @@ public enum Columns {
 
     /// The longest prefix no wider than `columns`, never splitting a wide character.
     public static func prefix(_ text: String, _ columns: Int) -> String {
+        if isPrintableASCII(text) { return String(text.utf8.prefix(max(0, columns)))! }
         var used = 0
         var out = ""
         for character in text {
@@ -78,7 +87,13 @@ public enum Columns {
         return out
     }
 
-    private static func isWide(_ value: UInt32) -> Bool {
+    /// Text of visible ASCII and spaces only, nearly every cell a dashboard draws: one column a
+    /// byte, one grapheme a byte, so it is measured and cut by its bytes, not its graphemes.
+    static func isPrintableASCII(_ text: some StringProtocol) -> Bool {
+        text.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
+    }
+
+    static func isWide(_ value: UInt32) -> Bool {
         var low = 0
         var high = wide.count - 1
         while low <= high {

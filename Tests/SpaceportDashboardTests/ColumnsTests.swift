@@ -52,4 +52,33 @@ struct ColumnsTests {
         #expect(canvas.line(0).unicodeScalars.allSatisfy { !Sanitized.isUnsafe($0) })
         #expect(canvas.text == "a?b?c")
     }
+
+    @Test("the ranges measured without a property lookup hold no mark, format or wide character")
+    func fastRanges() {
+        for range in [0x2010...0x2027, 0x2190...0x21FF, 0x2500...0x25FC] {
+            for value in range {
+                guard let scalar = Unicode.Scalar(UInt32(value)) else { continue }
+                let category = scalar.properties.generalCategory
+                #expect(
+                    ![.nonspacingMark, .enclosingMark, .format].contains(category),
+                    "U+\(String(value, radix: 16))")
+                // So the general rule (a mark or format is 0, a wide one 2, the rest 1) gives 1 too.
+                #expect(!Columns.isWide(UInt32(value)), "U+\(String(value, radix: 16))")
+            }
+        }
+    }
+
+    @Test("printable ASCII is measured, cut and drawn by its bytes exactly as by its graphemes")
+    func asciiFastPath() {
+        let texts = ["", " ", "GET /small 200 1.2 ms", String(repeating: "x", count: 300), "a~b!c"]
+        for text in texts {
+            #expect(Columns.width(of: text) == text.reduce(0) { $0 + Columns.width(of: $1) })
+            for columns in [0, 1, 5, 40] {
+                #expect(Columns.prefix(text, columns) == String(text.prefix(columns)))
+            }
+            var canvas = GridCanvas(size: Size(width: 50, height: 1))
+            #expect(canvas.write(text, x: 0, y: 0, role: .normal) == min(50, text.count))
+            #expect(canvas.line(0) == Columns.fit(text, to: 50))
+        }
+    }
 }
