@@ -78,6 +78,12 @@ enum Tools {
 final class Child: @unchecked Sendable {
     let pid: pid_t
 
+    private typealias CloseFrom =
+        @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    private static let closeFrom: CloseFrom? = dlsym(
+        UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np"
+    ).map { unsafeBitCast($0, to: CloseFrom.self) }
+
     /// Starts `program`; its standard output goes to the file `output` (else nowhere).
     init(_ program: String, _ arguments: [String], output: String?) throws {
         var actions = posix_spawn_file_actions_t()
@@ -87,6 +93,11 @@ final class Child: @unchecked Sendable {
         posix_spawn_file_actions_addopen(
             &actions, 1, output ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        // Nothing else of the test process's goes along: SwiftNIO opens its sockets without
+        // close-on-exec, and a tmux server, which outlives its command, would otherwise keep
+        // open the proxy and upstream sockets that other suites are closing meanwhile.
+        // (glibc has the call since 2.34; Swift's Glibc module does not show it.)
+        if let closeFrom = Self.closeFrom { _ = closeFrom(&actions, 3) }
         let argv = ([program] + arguments).map { strdup($0) } + [nil]
         let envp = ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
