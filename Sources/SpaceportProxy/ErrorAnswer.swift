@@ -65,7 +65,7 @@ extension ChannelHandlerContext {
         let bytes = answer.response(
             version: version, route: route, close: close, bodiless: bodiless, channel.allocator)
         if close {
-            writeAndFlush(NIOAny(bytes)).assumeIsolated().whenComplete { _ in self.close(promise: nil) }
+            closeAfterWrites(bytes)
         } else {
             writeAndFlush(NIOAny(bytes), promise: nil)
             sequencer.responseEnded()

@@ -455,11 +455,7 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
         resumeClientReads()
         if !exchange.responseEndWritten { writeEnd(exchange, trailers, context) }
         if close {
-            // Closes once the response has gone out: writes complete in order.
-            let empty = context.channel.allocator.buffer(capacity: 0)
-            context.writeAndFlush(wrapOutboundOut(empty)).assumeIsolated().whenComplete { _ in
-                context.close(promise: nil)
-            }
+            context.closeAfterWrites()
         } else {
             context.flush()
             // This may hand over the next pipelined request, so nothing touches state after it.

@@ -130,13 +130,9 @@ final class GlueHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// Closes once everything already written here has gone out: a write completes in order.
+    /// Closes once everything already written here has gone out.
     private func closeAfterWrites(_ mode: CloseMode) {
-        guard let context else { return }
-        let empty = context.channel.allocator.buffer(capacity: 0)
-        context.writeAndFlush(wrapOutboundOut(empty)).assumeIsolated().whenComplete { _ in
-            context.close(mode: mode).assumeIsolated().whenFailure { _ in context.close(promise: nil) }
-        }
+        context?.closeAfterWrites(mode: mode)
     }
 
     private func peerBecameWritable() {

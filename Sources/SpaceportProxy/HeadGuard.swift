@@ -162,8 +162,7 @@ final class HeadGuard: ChannelInboundHandler, RemovableChannelHandler {
         state = .finished
         let hop = info.reporter.begin(flow: nil, method: nil, host: nil, path: nil)
         hop.refuse(answer)
-        context.writeAndFlush(NIOAny(answer.bytes(context.channel.allocator)))
-            .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        context.closeAfterWrites(answer.bytes(context.channel.allocator))
     }
 
     private func cancelTimer() {

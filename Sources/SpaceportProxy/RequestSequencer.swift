@@ -93,12 +93,8 @@ final class RequestSequencer: ChannelDuplexHandler, RemovableChannelHandler {
         guard let context, responsePending else { return }
         responsePending = false
         if draining && !inRequest {
-            // Closes once the response has gone out: writes complete in order.
             closed = true
-            let empty = context.channel.allocator.buffer(capacity: 0)
-            context.writeAndFlush(wrapOutboundOut(empty)).assumeIsolated().whenComplete { _ in
-                context.close(promise: nil)
-            }
+            context.closeAfterWrites()
             return
         }
         deliverWaiting(context)
