@@ -13,12 +13,7 @@ extension ByteBuffer {
     /// The last chunk, its trailer fields, and the empty line that ends the message.
     mutating func writeLastChunk(_ trailers: HTTPHeaders?) {
         writeStaticString("0\r\n")
-        for (name, value) in trailers ?? [:] {
-            writeString(name)
-            writeStaticString(": ")
-            writeString(value)
-            writeStaticString("\r\n")
-        }
+        for (name, value) in trailers ?? [:] { writeField(name, value) }
         writeStaticString("\r\n")
     }
 }

@@ -14,20 +14,7 @@ struct ErrorAnswer: Error {
         self.message = message
     }
 
-    func head(version: HTTPVersion, route: String?, close: Bool) -> HTTPResponseHead {
-        var headers = HTTPHeaders()
-        headers.add(name: "content-type", value: "text/plain; charset=utf-8")
-        headers.add(name: "content-length", value: String(bodyText.utf8.count))
-        if let route { headers.add(name: ForwardedHeaders.routeResponseHeader, value: route) }
-        if close { headers.add(name: "connection", value: "close") }
-        return HTTPResponseHead(version: version, status: status, headers: headers)
-    }
-
     var bodyText: String { message + "\n" }
-
-    func body(_ allocator: ByteBufferAllocator) -> ByteBuffer {
-        allocator.buffer(string: bodyText)
-    }
 
     /// The whole answer as bytes, for a connection that has no HTTP encoder in front of it.
     func bytes(_ allocator: ByteBufferAllocator) -> ByteBuffer {
@@ -41,12 +28,10 @@ struct ErrorAnswer: Error {
         let text = bodyText
         var buffer = allocator.buffer(capacity: 160 + text.utf8.count)
         buffer.writeString("HTTP/\(version.major).\(version.minor) \(status.code) \(status.reasonPhrase)\r\n")
-        for header in head(version: version, route: route, close: close).headers {
-            buffer.writeString(header.name)
-            buffer.writeStaticString(": ")
-            buffer.writeString(header.value)
-            buffer.writeStaticString("\r\n")
-        }
+        buffer.writeField("content-type", "text/plain; charset=utf-8")
+        buffer.writeField("content-length", String(text.utf8.count))
+        if let route { buffer.writeField(ForwardedHeaders.routeResponseHeader, route) }
+        if close { buffer.writeField("connection", "close") }
         buffer.writeStaticString("\r\n")
         if !bodiless { buffer.writeString(text) }
         return buffer

@@ -115,32 +115,25 @@ enum ForwardedHeaders {
             } else if sameName(name, "x-forwarded-proto") {
                 hasForwardedProto = true
             }
-            field(name, value, into: &buffer)
+            buffer.writeField(name, value)
         }
         if !upgrades.isEmpty {
-            for value in upgrades { field("upgrade", value, into: &buffer) }
+            for value in upgrades { buffer.writeField("upgrade", value) }
             buffer.writeStaticString("connection: upgrade\r\n")
         }
         // The decoder took the chunks apart; the upstream handler puts them back on this hop.
         if chunked { buffer.writeStaticString("transfer-encoding: chunked\r\n") }
-        if let host { field("host", host, into: &buffer) }
-        if !hasRoute { field(routeHeader, routeAs, into: &buffer) }
-        if !hasRequestID { field(requestIDHeader, requestID, into: &buffer) }
+        if let host { buffer.writeField("host", host) }
+        if !hasRoute { buffer.writeField(routeHeader, routeAs) }
+        if !hasRequestID { buffer.writeField(requestIDHeader, requestID) }
         if let clientIP {
-            field("x-forwarded-for", forwardedFor.map { $0 + ", " + clientIP } ?? clientIP, into: &buffer)
+            buffer.writeField("x-forwarded-for", forwardedFor.map { $0 + ", " + clientIP } ?? clientIP)
         }
-        if let host, !hasForwardedHost { field("x-forwarded-host", host, into: &buffer) }
+        if let host, !hasForwardedHost { buffer.writeField("x-forwarded-host", host) }
         if !hasForwardedProto { buffer.writeStaticString("x-forwarded-proto: http\r\n") }
         writeVia(head.version, via, into: &buffer)
         buffer.writeStaticString("\r\n")
         return chunked
-    }
-
-    private static func field(_ name: String, _ value: String, into buffer: inout ByteBuffer) {
-        buffer.writeString(name)
-        buffer.writeStaticString(": ")
-        buffer.writeString(value)
-        buffer.writeStaticString("\r\n")
     }
 
     /// The response head as the client receives it, in the client's HTTP version, written
@@ -192,5 +185,15 @@ enum ForwardedHeaders {
         }
         buffer.writeString(via)
         buffer.writeStaticString("\r\n")
+    }
+}
+
+extension ByteBuffer {
+    /// One field line of a head: `name: value` and its CRLF.
+    mutating func writeField(_ name: String, _ value: String) {
+        writeString(name)
+        writeStaticString(": ")
+        writeString(value)
+        writeStaticString("\r\n")
     }
 }
