@@ -48,10 +48,7 @@ enum ForwardedHeaders {
 
     /// Field names compared as HTTP compares them: ASCII, case ignored on both sides.
     static func sameName<Name: StringProtocol, Other: StringProtocol>(_ name: Name, _ other: Other) -> Bool {
-        func folded(_ byte: UInt8) -> UInt8 {
-            byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
-        }
-        return name.utf8.elementsEqual(other.utf8) { folded($0) == folded($1) }
+        Bytes.sameName(name.utf8, other.utf8)
     }
 
     /// More passes through one proxy than any chain of calls needs: an upstream points back at it.
