@@ -161,3 +161,16 @@ public enum EventTime {
         }
     }
 }
+
+extension HopEvent {
+    /// Records how the hop was routed: the route-as and where it came from, the chain tried,
+    /// and the space and upstream that serve it (nil when none does).
+    public mutating func record(_ route: Route) {
+        routeAs = route.routeAs
+        routeAsSource = route.routeAsSource
+        service = route.resolution.instance?.service ?? route.service
+        tried = route.tried
+        space = route.space
+        upstream = route.upstream?.description
+    }
+}

@@ -44,14 +44,7 @@ final class Hop {
 
     var flow: String { event.flow }
 
-    func routed(_ route: Route) {
-        event.routeAs = route.routeAs
-        event.routeAsSource = route.routeAsSource
-        event.service = route.resolution.instance?.service ?? route.service
-        event.tried = route.tried
-        event.space = route.space
-        event.upstream = route.upstream?.description
-    }
+    func routed(_ route: Route) { event.record(route) }
 
     func served(by instance: InstanceRef, upstream: Address) {
         event.service = instance.service

@@ -164,12 +164,7 @@ struct FrameBenchTraffic {
             let route = try tree.route(
                 RouteRequest(
                     host: request.host, routeHeader: request.routeHeader, caller: request.caller?.space))
-            start.routeAs = route.routeAs
-            start.routeAsSource = route.routeAsSource
-            start.service = route.resolution.instance?.service ?? route.service
-            start.tried = route.tried
-            start.space = route.space
-            start.upstream = route.upstream?.description
+            start.record(route)
             if let space = route.space, let upstream = route.upstream {
                 served = InstanceName(space: space, service: route.service)
                 (status, failure) = outcome(label: "\(route.service)@\(space)", upstream: upstream)
