@@ -190,20 +190,25 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if !closed, let owner {
-            // A body that runs until the connection closes has ended; anything else ended too soon.
-            do {
-                if let end = try parser.inputClosed(buffered) { owner.upstream(self, received: end) }
-            } catch {
-                fail(error, context)
-                context.fireChannelInactive()
-                return
-            }
+        if readEndOfInput(context) {
+            closed = true
+            owner?.upstreamClosed(self, error: nil)
+            owner = nil
         }
-        closed = true
-        owner?.upstreamClosed(self, error: nil)
-        owner = nil
         context.fireChannelInactive()
+    }
+
+    /// The upstream closed its side: a body that runs until the close has ended, anything
+    /// else ended too soon. False when that failed the connection.
+    private func readEndOfInput(_ context: ChannelHandlerContext) -> Bool {
+        guard !closed, let owner else { return true }
+        do {
+            if let end = try parser.inputClosed(buffered) { owner.upstream(self, received: end) }
+            return true
+        } catch {
+            fail(error, context)
+            return false
+        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
@@ -220,14 +225,7 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case ChannelEvent.inputClosed = event {
-            if let owner, !closed {
-                do {
-                    if let end = try parser.inputClosed(buffered) { owner.upstream(self, received: end) }
-                } catch {
-                    fail(error, context)
-                    return
-                }
-            }
+            guard readEndOfInput(context) else { return }
             // Past a 101 the glue owns the connection and decides about half-closes itself.
             if !parser.isUpgraded { context.close(promise: nil) }
         }
