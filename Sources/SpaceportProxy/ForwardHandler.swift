@@ -396,15 +396,9 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
     private func relayBody(_ buffer: ByteBuffer, _ exchange: Exchange, _ context: ChannelHandlerContext) {
         guard buffer.readableBytes > 0 else { return }
         if exchange.clientChunked {
-            var size = out ?? context.channel.allocator.buffer(capacity: 16)
-            out = nil
-            size.writeChunkSize(buffer.readableBytes)
-            out = size
+            addToOut(context) { $0.writeChunkSize(buffer.readableBytes) }
             append(buffer, context)
-            var end = out ?? context.channel.allocator.buffer(capacity: 2)
-            out = nil
-            end.writeStaticString("\r\n")
-            out = end
+            addToOut(context) { $0.writeStaticString("\r\n") }
         } else {
             append(buffer, context)
         }
@@ -412,22 +406,23 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
 
     /// What ends the response's body on the client's side: the last chunk, with any trailers.
     private func writeEnd(_ exchange: Exchange, _ trailers: HTTPHeaders?, _ context: ChannelHandlerContext) {
-        if exchange.clientChunked {
-            var last = out ?? context.channel.allocator.buffer(capacity: 8)
-            out = nil
-            last.writeLastChunk(trailers)
-            out = last
-        }
+        if exchange.clientChunked { addToOut(context) { $0.writeLastChunk(trailers) } }
         writeOut(context)
+    }
+
+    /// Writes framing onto the bytes waiting (starting them if none wait). The buffer leaves
+    /// `out` while it is written, so it is not copied on write.
+    private func addToOut(_ context: ChannelHandlerContext, _ write: (inout ByteBuffer) -> Void) {
+        var pending = out ?? context.channel.allocator.buffer(capacity: 64)
+        out = nil
+        write(&pending)
+        out = pending
     }
 
     /// Adds `buffer` to the bytes waiting, or writes both when it is large.
     private func append(_ buffer: ByteBuffer, _ context: ChannelHandlerContext) {
-        if var pending = out, buffer.readableBytes <= Self.coalesceLimit {
-            out = nil
-            var copy = buffer
-            pending.writeBuffer(&copy)
-            out = pending
+        if out != nil, buffer.readableBytes <= Self.coalesceLimit {
+            addToOut(context) { $0.writeImmutableBuffer(buffer) }
         } else {
             writeOut(context)
             context.write(wrapOutboundOut(buffer), promise: nil)
