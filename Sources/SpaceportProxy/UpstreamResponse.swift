@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import SpaceportCore
 
 /// A response head as an upstream sent it: its status, how its body is framed, and where
 /// each field sits in its bytes, so relaying it copies bytes instead of building strings.
@@ -260,7 +261,7 @@ struct UpstreamResponseParser {
                 }
                 if invalid {
                     throw UpstreamResponseError(
-                        "the response's Content-Length '\(Bytes.text(raw[valueRange]))' is not a number")
+                        "the response's Content-Length '\(Bytes.quoted(raw[valueRange]))' is not a number")
                 }
             case 16 where Bytes.sameName(name, "proxy-connection".utf8): role = .dropped
             case 17 where Bytes.sameName(name, "transfer-encoding".utf8):
@@ -307,7 +308,7 @@ struct UpstreamResponseParser {
         let prefix = "HTTP/1.".utf8
         guard line.count >= 12, raw[line].starts(with: prefix) else {
             throw UpstreamResponseError(
-                "the upstream's status line '\(Bytes.text(raw[line].prefix(40)))' is not HTTP/1.x")
+                "the upstream's status line '\(Bytes.quoted(raw[line]))' is not HTTP/1.x")
         }
         var index = line.lowerBound + prefix.count
         let minorByte = raw[index]
@@ -353,13 +354,13 @@ struct UpstreamResponseParser {
         while colon < line.upperBound && raw[colon] != UInt8(ascii: ":") {
             guard Bytes.isTokenByte(raw[colon]) else {
                 throw UpstreamResponseError(
-                    "the response header name '\(Bytes.text(raw[line].prefix(40)))' is not a token")
+                    "the response header name '\(Bytes.quoted(raw[line]))' is not a token")
             }
             colon += 1
         }
         guard colon < line.upperBound else {
             throw UpstreamResponseError(
-                "the response header line '\(Bytes.text(raw[line].prefix(40)))' has no colon")
+                "the response header line '\(Bytes.quoted(raw[line]))' has no colon")
         }
         guard colon > line.lowerBound else {
             throw UpstreamResponseError("the response has a header with no name")
@@ -372,7 +373,7 @@ struct UpstreamResponseParser {
         }
         for index in start..<end where !Bytes.isFieldValueByte(raw[index]) {
             throw UpstreamResponseError(
-                "the response header '\(Bytes.text(raw[line.lowerBound..<colon]))' has a control character in its value"
+                "the response header '\(Bytes.quoted(raw[line.lowerBound..<colon]))' has a control character in its value"
             )
         }
         return (line.lowerBound..<colon, start..<end)
@@ -439,7 +440,9 @@ struct UpstreamResponseParser {
             var lines = Bytes.Lines(UnsafeRawBufferPointer(rebasing: raw[0..<end]))
             while let line = lines.next(), !line.isEmpty {
                 let (name, value) = try Self.parseField(raw, line)
-                trailers.add(name: Bytes.text(raw[name]), value: Bytes.text(raw[value]))
+                trailers.add(
+                    name: String(decoding: raw[name], as: UTF8.self),
+                    value: String(decoding: raw[value], as: UTF8.self))
             }
             return (trailers, end)
         }
@@ -553,8 +556,9 @@ enum Bytes {
         byte == UInt8(ascii: "\t") || (byte >= 0x20 && byte != 0x7F)
     }
 
-    /// Bytes as text for a message, control characters shown as `?`.
-    static func text<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
-        String(decoding: bytes.map { $0 < 0x20 || $0 == 0x7F ? UInt8(ascii: "?") : $0 }, as: UTF8.self)
+    /// Bytes from the upstream quoted in a message: escaped and shortened as Core's `Printable`
+    /// does for every text that comes from outside.
+    static func quoted<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
+        Printable.clip(String(decoding: bytes, as: UTF8.self), max: 40)
     }
 }
