@@ -41,7 +41,7 @@ public enum Printable {
     /// Escapes control characters and invalid bytes, and shortens long text.
     public static func clip(_ text: String, max: Int = 80) -> String {
         // Most text is short printable ASCII and comes back as it is, without a copy.
-        if text.utf8.count <= max, text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return text }
+        if text.utf8.count <= max, isPrintableASCII(text) { return text }
         var out = ""
         var count = 0
         for scalar in text.unicodeScalars {
@@ -59,6 +59,11 @@ public enum Printable {
             count += 1
         }
         return out
+    }
+
+    /// Text of visible ASCII and spaces only: nothing to escape, one column and one grapheme a byte.
+    public static func isPrintableASCII(_ text: some StringProtocol) -> Bool {
+        text.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
     }
 
     static func hex(_ byte: UInt8) -> String {

@@ -1,3 +1,5 @@
+import SpaceportCore
+
 public struct Size: Equatable, Sendable, CustomStringConvertible {
     public var width: Int
     public var height: Int
@@ -71,7 +73,7 @@ extension Canvas {
         guard room > 0 else { return 0 }
         var column = x
         let clipped = Columns.clip(text, to: room)
-        if Columns.isPrintableASCII(clipped) {
+        if Printable.isPrintableASCII(clipped) {
             // A byte a cell, each safe and one column wide.
             for byte in clipped.utf8 {
                 if column >= 0 { set(Cell(Character(Unicode.Scalar(byte)), role: role), x: column, y: y) }

@@ -1,3 +1,5 @@
+import SpaceportCore
+
 /// Text measured the way a terminal lays it out: in columns, where an East Asian wide
 /// character or an emoji takes two and a combining mark takes none.
 public enum Columns {
@@ -51,7 +53,7 @@ public enum Columns {
     }
 
     public static func width(of text: some StringProtocol) -> Int {
-        if isPrintableASCII(text) { return text.utf8.count }
+        if Printable.isPrintableASCII(text) { return text.utf8.count }
         var total = 0
         for character in text { total += width(of: character) }
         return total
@@ -75,7 +77,7 @@ public enum Columns {
 
     /// The longest prefix no wider than `columns`, never splitting a wide character.
     public static func prefix(_ text: String, _ columns: Int) -> String {
-        if isPrintableASCII(text) { return String(text.utf8.prefix(max(0, columns)))! }
+        if Printable.isPrintableASCII(text) { return String(text.utf8.prefix(max(0, columns)))! }
         var used = 0
         var out = ""
         for character in text {
@@ -85,12 +87,6 @@ public enum Columns {
             out.append(character)
         }
         return out
-    }
-
-    /// Text of visible ASCII and spaces only, nearly every cell a dashboard draws: one column a
-    /// byte, one grapheme a byte, so it is measured and cut by its bytes, not its graphemes.
-    static func isPrintableASCII(_ text: some StringProtocol) -> Bool {
-        text.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
     }
 
     static func isWide(_ value: UInt32) -> Bool {
