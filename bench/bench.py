@@ -97,7 +97,9 @@ SCENARIOS = [
         Row("spaceport, no subscriber", "spaceport"),
         Row("spaceport, one live subscriber", "spaceport", feed="count"),
         Row("spaceport, one stalled subscriber", "spaceport", feed="stall"),
-        Row("spaceport, `spaceport dash --attach` watching", "spaceport", feed="dash"),
+        Row("spaceport, `spaceport dash --attach` watching (sampled, the default)", "spaceport", feed="dash"),
+        Row("spaceport, `spaceport dash --attach --sample-hops 0` watching every hop", "spaceport",
+            feed="dash-every-hop"),
         Row("`spaceport dash` (proxy embedded, drawing)", "dash"),
         Row("nginx (reference)", "nginx"),
     ]),
@@ -361,9 +363,11 @@ def run_wrk(port, scenario, row, duration, log_file):
 class AttachedDashboard:
     """`spaceport dash --attach SOCKET` in a 200×50 tmux window on the client core."""
 
-    def __init__(self, bench):
-        self.server = TmuxServer("dash-attached", [bench.options.binary, "dash", "--attach", bench.feed_socket],
-                                 CLIENT_CORE, bench.dir, bench.tmux_socket)
+    def __init__(self, bench, every_hop=False):
+        command = [bench.options.binary, "dash", "--attach", bench.feed_socket]
+        if every_hop:
+            command += ["--sample-hops", "0"]
+        self.server = TmuxServer("dash-attached", command, CLIENT_CORE, bench.dir, bench.tmux_socket)
         time.sleep(2.0)  # lets it attach and draw its first frames
         if not self.server.alive():
             raise RuntimeError(f"spaceport dash --attach exited:\n{self.server.tail()}")
@@ -542,8 +546,8 @@ class Bench:
     def measure(self, scenario, row, duration, log_file):
         server = self.servers.get(row.target)
         accepts_before = upstream_accepts(self.ports["upstream"])
-        if row.feed == "dash":
-            feed = AttachedDashboard(self)
+        if row.feed in ("dash", "dash-every-hop"):
+            feed = AttachedDashboard(self, every_hop=row.feed == "dash-every-hop")
         else:
             feed = FeedClient(row.feed, self.feed_socket) if row.feed else None
         if server is not None:

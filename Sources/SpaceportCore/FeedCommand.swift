@@ -8,10 +8,16 @@ public enum FeedCommand: Equatable, Sendable {
     /// end alone, which carries every field the start did. For readers that merge the two
     /// phases anyway (the dashboard): half the lines under load.
     case coalesceHops(id: String?)
+    /// From now on, at most `perSecond` hops a second, and a `tally` of every hop (sent or
+    /// not) four times a second while hops flow: exact counts at any rate, and a sample to read.
+    case sampleHops(id: String?, perSecond: Int)
 
     public static let names = [
-        "auth", "override", "set-upstream", "create-space", "delete-space", "coalesce-hops",
+        "auth", "override", "set-upstream", "create-space", "delete-space", "coalesce-hops", "sample-hops",
     ]
+
+    /// The range `sample-hops` takes.
+    public static let sampleRates = 1...1_000_000
 
     /// The line for a command, newline included.
     public func jsonLine() -> String {
@@ -21,6 +27,9 @@ public enum FeedCommand: Equatable, Sendable {
             object = ["cmd": "auth", "token": token]
         case .coalesceHops(let id):
             object = ["cmd": "coalesce-hops"]
+            if let id { object["id"] = id }
+        case .sampleHops(let id, let perSecond):
+            object = ["cmd": "sample-hops", "perSecond": perSecond]
             if let id { object["id"] = id }
         case .edit(let id, let edit):
             switch edit {
@@ -158,6 +167,17 @@ private struct RawCommand: Decodable {
             return .edit(id: id, .createSpace(name: name, parent: parent))
         case "coalesce-hops":
             return .coalesceHops(id: id)
+        case "sample-hops":
+            let range = FeedCommand.sampleRates
+            guard case .number(let rate) = fields["perSecond"], rate == rate.rounded(),
+                Double(range.lowerBound) <= rate, rate <= Double(range.upperBound)
+            else {
+                throw FeedCommandError(
+                    id: id,
+                    message:
+                        "'perSecond' must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return .sampleHops(id: id, perSecond: Int(rate))
         case "delete-space":
             return .edit(
                 id: id,

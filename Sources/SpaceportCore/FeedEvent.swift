@@ -77,6 +77,8 @@ public enum FeedEvent: Equatable, Sendable {
     case spaces(SpacesSnapshot)
     case hop(HopEvent)
     case dropped(count: Int)
+    /// Counts for a sampling reader (`sample-hops`): every hop since the last tally.
+    case tally(HopTally)
     case error(message: String, id: String?)
     case ack(id: String)
 
@@ -88,6 +90,7 @@ public enum FeedEvent: Equatable, Sendable {
         case .spaces: return "spaces"
         case .hop: return "hop"
         case .dropped: return "dropped"
+        case .tally: return "tally"
         case .error: return "error"
         case .ack: return "ack"
         }
@@ -106,6 +109,7 @@ extension FeedEvent: Codable {
         case .spaces(let snapshot): try snapshot.encode(to: encoder)
         case .hop(let hop): try hop.encode(to: encoder)
         case .dropped(let count): try c.encode(count, forKey: .count)
+        case .tally(let tally): try tally.encode(to: encoder)
         case .error(let message, let id):
             try c.encode(message, forKey: .message)
             try c.encode(id, forKey: .id)
@@ -121,6 +125,7 @@ extension FeedEvent: Codable {
         case "spaces": self = .spaces(try SpacesSnapshot(from: decoder))
         case "hop": self = .hop(try HopEvent(from: decoder))
         case "dropped": self = .dropped(count: try c.decode(Int.self, forKey: .count))
+        case "tally": self = .tally(try HopTally(from: decoder))
         case "error":
             self = .error(
                 message: try c.decode(String.self, forKey: .message),

@@ -11,6 +11,9 @@ public struct SourceState: Sendable {
     public var disconnectReason: String?
     /// Events the proxy dropped because this dashboard fell behind.
     public var dropped: Int
+    /// The proxy sends a sample of its hops and tallies of all (`sample-hops`), so rates come
+    /// from the tallies; true from the first tally on.
+    public var tallied = false
 
     public init(name: String) {
         self.name = name
@@ -32,6 +35,9 @@ public struct DashboardModel: Sendable {
     public private(set) var hops: HopRing
     private var rates = RateMeter<RateKey>()
     private var events = RateCounter(at: 0)
+    /// Hops the tallies counted, and of those the ones sent: how much of the traffic the list shows.
+    private var tallyCounted = RateCounter(at: 0)
+    private var tallySampled = RateCounter(at: 0)
     /// Feed events received since start.
     public private(set) var eventCount = 0
     /// Events lost between the feeds and the screen, when the screen fell behind.
@@ -67,14 +73,27 @@ public struct DashboardModel: Sendable {
                 update(source) { $0.treeProblem = "the proxy sent a tree that is not valid: \(error)" }
             }
         case .hop(let hop):
-            update(source) { _ in }
+            var tallied = false
+            update(source) { tallied = $0.tallied }
             let space = hop.tried.first ?? hop.routeAs
             let service = hop.service
-            guard hops.record(consume hop, source: source) else { return }
+            guard hops.record(consume hop, source: source), !tallied else { return }
             if let space {
                 rates.add(RateKey(source: source, space: space), at: now)
                 if let service {
                     rates.add(RateKey(source: source, space: space, service: service), at: now)
+                }
+            }
+        case .tally(let tally):
+            update(source) { $0.tallied = true }
+            tallyCounted.add(tally.hops, at: now)
+            tallySampled.add(tally.sampled, at: now)
+            for route in tally.routes {
+                rates.add(RateKey(source: source, space: route.routedAs), at: now, count: route.hops)
+                if let service = route.service {
+                    rates.add(
+                        RateKey(source: source, space: route.routedAs, service: service), at: now,
+                        count: route.hops)
                 }
             }
         case .dropped(let count):
@@ -120,6 +139,15 @@ public struct DashboardModel: Sendable {
     }
 
     public func eventRate(at now: Double) -> Double { events.rate(at: now) }
+
+    /// Over the last few seconds, how many hops the tallies counted a second and what share of
+    /// them the list received; nil when no proxy left any hop out.
+    public func sampling(at now: Double) -> (hopsPerSecond: Double, share: Double)? {
+        let counted = tallyCounted.rate(at: now)
+        let sampled = tallySampled.rate(at: now)
+        guard counted > 0, sampled < counted else { return nil }
+        return (counted, sampled / counted)
+    }
 
     /// The hops sharing `record`'s request id, oldest first.
     public func flow(of record: HopRecord) -> [HopRecord] {

@@ -58,6 +58,14 @@ enum StatusBar {
         }
         pieces.append(
             Piece(text: "\(Formatting.count(model.eventRate(at: now))) ev/s", role: .statusBar, priority: 3))
+        if let sampling = model.sampling(at: now) {
+            // The list is a sample: say of how much, so a quiet list under load is not a surprise.
+            let percent = Formatting.count(sampling.share * 100)
+            pieces.append(
+                Piece(
+                    text: "sampled \(percent)% of \(Formatting.count(sampling.hopsPerSecond)) hops/s",
+                    role: .statusBarKey, priority: 2))
+        }
         let dropped = model.totalDropped
         pieces.append(
             Piece(

@@ -32,7 +32,7 @@ public final class FeedClient: Sendable {
     private let group: EventLoopGroup
     private let backoff: Backoff
     private let discoveryIntervalMs: Int
-    private let coalesceHops: Bool
+    private let shaping: HopShaping
     private let state = Mutex(State())
 
     static let maxLineBytes = 16 * 1024 * 1024
@@ -62,18 +62,19 @@ public final class FeedClient: Sendable {
     /// A client for `targets`; `token` is sent to TCP feeds, `directory` is where `.auto`
     /// and proxy names look (`FeedPaths.directory()` when nil). `deliver`, when given, hears
     /// each event on the task reading its feed instead of through `events`, with no task
-    /// switch per event; it must not block, and it bounds its own backlog. `coalesceHops` asks
-    /// each proxy to send a hop that has already ended as its end alone (`coalesce-hops`),
-    /// for readers that merge a hop's phases anyway.
+    /// switch per event; it must not block, and it bounds its own backlog. `shaping` asks each
+    /// proxy to send a hop that has already ended as its end alone (`coalesce-hops`), for
+    /// readers that merge a hop's phases anyway, and at most so many hops a second with exact
+    /// tallies (`sample-hops`), for readers that show rates.
     public init(
         targets: [FeedTarget], token: String? = nil, directory: String? = nil,
         group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton, backoff: Backoff = Backoff(),
         discoveryIntervalMs: Int = 500, bufferLimit: Int = FeedClient.defaultBufferLimit,
-        coalesceHops: Bool = false,
+        shaping: HopShaping = .none,
         deliver: (@Sendable (consuming FeedClientEvent) -> Void)? = nil
     ) {
         self.deliver = deliver
-        self.coalesceHops = coalesceHops
+        self.shaping = shaping
         self.targets = targets
         self.token = token
         self.directory = directory ?? FeedPaths.directory()
@@ -243,9 +244,8 @@ public final class FeedClient: Sendable {
                         try await outbound.write(
                             ByteBuffer(string: FeedCommand.auth(token: token ?? "").jsonLine()))
                     }
-                    if coalesceHops {
-                        try await outbound.write(
-                            ByteBuffer(string: FeedCommand.coalesceHops(id: nil).jsonLine()))
+                    for command in shaping.commands {
+                        try await outbound.write(ByteBuffer(string: command.jsonLine()))
                     }
                     for try await line in inbound {
                         guard let event = line.withUnsafeReadableBytes({ try? FeedEvent.decode(bytes: $0) })

@@ -38,9 +38,9 @@ final class FeedConnectionHandler: ChannelDuplexHandler {
     private var readHeld = false
     /// Entries taken from the hub for one write; kept to reuse its storage.
     private var batch: [FeedEntry] = []
-    /// Set by `coalesce-hops`: starts of hops that end in the same batch are left out.
-    private var coalescer: HopCoalescer?
-    /// A drain is due to send the starts the coalescer holds, should nothing else arrive.
+    /// Set by `coalesce-hops` and `sample-hops`: what of the hub's hops this client gets.
+    private var shaper = HopShaper()
+    /// A drain is due to send the starts the coalescer holds or the tally, should nothing else arrive.
     private var flushScheduled = false
     static let batchLimit = 256
     /// How long a woken subscriber waits for more events before they are written.
@@ -115,12 +115,15 @@ final class FeedConnectionHandler: ChannelDuplexHandler {
             }
             authTimer?.cancel()
             startStreaming()
-        case (.awaitingAuth, .edit), (.awaitingAuth, .coalesceHops):
+        case (.awaitingAuth, .edit), (.awaitingAuth, .coalesceHops), (.awaitingAuth, .sampleHops):
             fail("authenticate first: send {\"cmd\":\"auth\",\"token\":\"…\"}")
         case (.streaming, .auth), (.closed, _):
             break
         case (.streaming, .coalesceHops(let id)):
-            if coalescer == nil { coalescer = HopCoalescer() }
+            shaper.apply(HopShaping(coalesce: true))
+            answer(.ack(id: id ?? ""))
+        case (.streaming, .sampleHops(let id, let perSecond)):
+            shaper.apply(HopShaping(perSecond: perSecond))
             answer(.ack(id: id ?? ""))
         case (.streaming(let subscription), .edit(let id, let edit)):
             apply(edit, id: id, replyingTo: subscription)
@@ -196,12 +199,13 @@ final class FeedConnectionHandler: ChannelDuplexHandler {
     }
 
     /// Writes only while the socket is writable; the rest waits in the bounded queue. Entries
-    /// come out of the hub in batches, one lock each, and go out in one flush. A coalescing
-    /// reader takes everything waiting at once, so a hop's start and end meet in one batch.
+    /// come out of the hub in batches, one lock each, and go out in one flush. A shaped reader
+    /// takes everything waiting at once, so a hop's start and end meet in one batch, and the
+    /// hops it is not sent are never encoded.
     private func drain() {
         guard case .streaming(let subscription) = state, let context, let ready else { return }
         var wrote = false
-        let limit = coalescer == nil ? Self.batchLimit : settings.queueLimit
+        let limit = shaper.isIdle ? Self.batchLimit : settings.queueLimit
         while context.channel.isWritable {
             batch.removeAll(keepingCapacity: true)
             let open = subscription.take(limit: limit, into: &batch, orNotify: ready)
@@ -212,17 +216,17 @@ final class FeedConnectionHandler: ChannelDuplexHandler {
                 }
                 break
             }
-            coalescer?.coalesce(&batch)
+            shaper.shape(&batch)
             for entry in batch { context.write(wrapOutboundOut(entry.line), promise: nil) }
             wrote = true
         }
         batch.removeAll(keepingCapacity: true)
         if wrote { context.flush() }
-        if let due = coalescer?.nextDue, !flushScheduled { scheduleFlush(context, at: due) }
+        if let due = shaper.nextDue, !flushScheduled { scheduleFlush(context, at: due) }
     }
 
-    /// Sends the starts the coalescer holds once they are due, should no batch come to carry
-    /// them: their hops are still running.
+    /// Sends the starts the coalescer holds and the sampler's tally once they are due, should
+    /// no batch come to carry them: their hops are still running, or the traffic has stopped.
     private func scheduleFlush(_ context: ChannelHandlerContext, at due: NIODeadline) {
         flushScheduled = true
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
@@ -232,11 +236,11 @@ final class FeedConnectionHandler: ChannelDuplexHandler {
             // What waits in the hub first: it may hold the ends the starts are waiting for.
             handler.drain()
             guard case .streaming = handler.state, let context = handler.context,
-                let due = handler.coalescer?.flush(), !due.isEmpty
+                case let due = handler.shaper.flush(), !due.isEmpty
             else { return }
             for entry in due { context.write(handler.wrapOutboundOut(entry.line), promise: nil) }
             context.flush()
-            if let next = handler.coalescer?.nextDue, !handler.flushScheduled {
+            if let next = handler.shaper.nextDue, !handler.flushScheduled {
                 handler.scheduleFlush(context, at: next)
             }
         }

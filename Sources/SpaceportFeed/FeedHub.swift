@@ -115,7 +115,7 @@ public final class FeedHub: EventSink {
                 case .hello(let hello):
                     state.helloValue = hello
                     state.hello = entry
-                case .dropped, .error, .ack: break
+                case .dropped, .tally, .error, .ack: break
                 }
             }
             var wakes: [Wake] = []
@@ -240,7 +240,7 @@ final class Subscriber {
         switch entry.event {
         case .hello: hello = entry
         case .spaces: spaces = entry
-        case .hop, .dropped, .error, .ack:
+        case .hop, .dropped, .tally, .error, .ack:
             if stream.append(entry) != nil { dropped += 1 }
         }
     }

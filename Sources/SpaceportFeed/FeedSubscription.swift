@@ -13,8 +13,8 @@ public final class FeedSubscription: AsyncSequence, Sendable {
 
     let hub: FeedHub
     let id: Int
-    /// For `next(upTo:coalescingHops:)`, which has one reader.
-    private let coalescer = Mutex(HopCoalescer())
+    /// For `next(upTo:shaping:)`, which has one reader.
+    private let shaper = Mutex(HopShaper())
 
     init(hub: FeedHub, id: Int) {
         self.hub = hub
@@ -27,20 +27,24 @@ public final class FeedSubscription: AsyncSequence, Sendable {
     public func next() async -> FeedEvent? { await hub.next(id) }
 
     /// Up to `limit` events at once, waiting for the first; nil once the subscription has ended
-    /// or the task is cancelled (cancelling ends the subscription). With `coalescingHops`, a hop
-    /// that ends within a batch or the next comes as its end alone, as `coalesce-hops` does on
-    /// a socket: a start is held a few milliseconds for its end, so a batch may be empty while
-    /// one is held; call again after a short pause.
-    public func next(upTo limit: Int, coalescingHops: Bool = false) async -> [FeedEvent]? {
+    /// or the task is cancelled (cancelling ends the subscription). `shaping` does what
+    /// `coalesce-hops` and `sample-hops` do on a socket: a hop that ends soon after it starts
+    /// comes as its end alone, and at most so many hops a second come, with a `tally` of all.
+    /// A coalesced start is held a few milliseconds for its end, and a tally waits for its
+    /// time, so a batch may be empty while one waits; call again after a short pause.
+    public func next(upTo limit: Int, shaping: HopShaping = .none) async -> [FeedEvent]? {
         let limit = Swift.max(1, limit)
         var entries: [FeedEntry] = []
         if !hub.take(id, limit: limit, into: &entries) { return nil }
         if entries.isEmpty {
-            if coalescingHops {
-                // Starts still held return at once, even as an empty batch, so the caller's next
-                // call can send them when they are due instead of waiting for other traffic.
-                let (due, holding) = coalescer.withLock { ($0.flush(), $0.isHolding) }
-                if !due.isEmpty || holding { return due.map(\.event) }
+            if shaping != .none {
+                // Starts held and a tally in progress return at once, even as an empty batch, so
+                // the caller's next call can send them when due instead of waiting for traffic.
+                let (due, waiting) = shaper.withLock { shaper in
+                    shaper.apply(shaping)
+                    return (shaper.flush(), shaper.nextDue != nil)
+                }
+                if !due.isEmpty || waiting { return due.map(\.event) }
             }
             while entries.isEmpty {
                 let open = await withTaskCancellationHandler {
@@ -56,7 +60,12 @@ public final class FeedSubscription: AsyncSequence, Sendable {
                 if !open || Task.isCancelled { return nil }
             }
         }
-        if coalescingHops { coalescer.withLock { $0.coalesce(&entries) } }
+        if shaping != .none {
+            shaper.withLock { shaper in
+                shaper.apply(shaping)
+                shaper.shape(&entries)
+            }
+        }
         return entries.map(\.event)
     }
 

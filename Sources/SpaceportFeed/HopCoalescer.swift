@@ -25,8 +25,6 @@ struct HopCoalescer {
     private var ended = Set<String>()
     private var sending: [FeedEntry] = []
 
-    var isHolding: Bool { !held.isEmpty }
-
     /// When the oldest start held is due to go out.
     var nextDue: NIODeadline? { held.first?.until }
 

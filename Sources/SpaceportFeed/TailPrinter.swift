@@ -64,7 +64,7 @@ public struct TailPrinter {
         case .error(let message, let id):
             guard id == nil else { break }
             lines.output.append("\(prefix)\(now)  error  \(Printable.clip(message, max: 300))")
-        case .ack:
+        case .ack, .tally:
             break
         }
         return lines

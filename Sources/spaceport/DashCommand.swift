@@ -42,6 +42,15 @@ struct DashCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
+            "At most this many hops a second reach the list; rates stay exact, counted by the proxy. 0 shows every hop, at a cost to the proxy under load.",
+            valueName: "per-second"))
+    var sampleHops = DashCommand.defaultSampleHops
+
+    /// Far more than a person reads, far less than a load test sends.
+    static let defaultSampleHops = 1000
+
+    @Option(
+        help: ArgumentHelp(
             "dark, light, monochrome, or one of yours in $XDG_CONFIG_HOME/spaceport/themes (default: $SPACEPORT_THEME, else dark; monochrome under NO_COLOR).",
             valueName: "name"))
     var theme: String?
@@ -52,6 +61,11 @@ struct DashCommand: AsyncParsableCommand {
                 "--ingress is for the embedded proxy; with --attach the proxies already listen")
         }
         _ = try ingressAddress()
+        if sampleHops != 0 && !FeedCommand.sampleRates.contains(sampleHops) {
+            throw CommandFailure.usage(
+                "--sample-hops takes 0 (every hop) or \(FeedCommand.sampleRates.lowerBound) to \(FeedCommand.sampleRates.upperBound) hops a second; got \(sampleHops)"
+            )
+        }
         let targets = try feedTargets()
         if targets.contains(where: { if case .tcp = $0 { return true } else { return false } })
             && resolvedToken == nil
@@ -63,6 +77,11 @@ struct DashCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError(error.description)
         }
+    }
+
+    /// Every hop as its end alone when it ends quickly, and a sample with tallies unless asked for all.
+    private var shaping: HopShaping {
+        HopShaping(coalesce: true, perSecond: sampleHops == 0 ? nil : sampleHops)
     }
 
     func run() async throws {
@@ -94,7 +113,7 @@ struct DashCommand: AsyncParsableCommand {
             throw CommandFailure.report("\(error)")
         }
         session.setStatus("feed", embedded.feed.socketPath)
-        let forwarding = embedded.forward(to: session)
+        let forwarding = embedded.forward(to: session, shaping: shaping)
         defer { forwarding.cancel() }
         do {
             try await session.run(apply: { request in embedded.apply(request.edit) })
@@ -107,7 +126,7 @@ struct DashCommand: AsyncParsableCommand {
 
     private func runAttached(_ session: DashboardSession) async throws {
         // Straight from each feed's reading task into the inbox, which bounds the backlog.
-        let client = FeedClient(targets: try feedTargets(), token: resolvedToken, coalesceHops: true) {
+        let client = FeedClient(targets: try feedTargets(), token: resolvedToken, shaping: shaping) {
             session.forward($0)
         }
         do {
@@ -309,14 +328,14 @@ final class EmbeddedProxy: Sendable {
     static let batchLimit = 512
 
     /// Streams the hub's events (hello, spaces, recent hops, then live) into the session.
-    func forward(to session: DashboardSession) -> Task<Void, Never> {
+    func forward(to session: DashboardSession, shaping: HopShaping) -> Task<Void, Never> {
         let subscription = hub.subscribe(limit: 16_384)
         let source = proxy.name
         session.inbox.post(.connected(source: source))
         return Task {
             // In batches, a few milliseconds apart under load: a hop that ends within the batch
-            // comes as its end alone, so the dashboard ingests half the events and misses nothing.
-            while let events = await subscription.next(upTo: Self.batchLimit, coalescingHops: true) {
+            // comes as its end alone, and past the sample rate only tallies count the rest.
+            while let events = await subscription.next(upTo: Self.batchLimit, shaping: shaping) {
                 for event in events { session.forward(event, from: source) }
                 if events.count < Self.batchLimit { try? await Task.sleep(for: .milliseconds(5)) }
             }

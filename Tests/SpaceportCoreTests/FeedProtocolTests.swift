@@ -21,6 +21,13 @@ struct FeedProtocolTests {
             .hop(hop),
             .hop(HopEvent(id: "h2", flow: "f2", phase: .start, time: "t", proxy: "p", listener: "ingress")),
             .dropped(count: 3), .error(message: "no such space", id: "7"),
+            .tally(
+                HopTally(
+                    hops: 41_000, sampled: 250, failed: 3, seconds: 0.25,
+                    routes: [
+                        .init(routedAs: "azureuser", service: "servicea", hops: 40_990),
+                        .init(routedAs: "default", service: nil, hops: 10),
+                    ])),
             .error(message: "bad line", id: nil),
             .ack(id: "7"),
         ]
@@ -87,6 +94,8 @@ struct FeedProtocolTests {
             .edit(id: "d", .deleteSpace(name: "dev", recursive: true)),
             .coalesceHops(id: "c"),
             .coalesceHops(id: nil),
+            .sampleHops(id: "s", perSecond: 1000),
+            .sampleHops(id: nil, perSecond: 1),
         ]
         for command in commands {
             #expect(try FeedCommand.decode(line: command.jsonLine()) == command)
@@ -109,11 +118,27 @@ struct FeedProtocolTests {
             ("[1]", nil, "not a JSON object; send one command per line, as {\"cmd\":\"override\",...}"),
             (
                 #"{"id":"1"}"#, "1",
-                "'cmd' is missing; expected one of: auth, override, set-upstream, create-space, delete-space, coalesce-hops"
+                "'cmd' is missing; expected one of: auth, override, set-upstream, create-space, delete-space, coalesce-hops, sample-hops"
             ),
             (
                 #"{"cmd":"fly","id":"2"}"#, "2",
-                "unknown command 'fly'; expected one of: auth, override, set-upstream, create-space, delete-space, coalesce-hops"
+                "unknown command 'fly'; expected one of: auth, override, set-upstream, create-space, delete-space, coalesce-hops, sample-hops"
+            ),
+            (
+                #"{"cmd":"sample-hops","id":"8"}"#, "8",
+                "'perSecond' must be a whole number from 1 to 1000000"
+            ),
+            (
+                #"{"cmd":"sample-hops","id":"8","perSecond":0}"#, "8",
+                "'perSecond' must be a whole number from 1 to 1000000"
+            ),
+            (
+                #"{"cmd":"sample-hops","id":"8","perSecond":2.5}"#, "8",
+                "'perSecond' must be a whole number from 1 to 1000000"
+            ),
+            (
+                #"{"cmd":"sample-hops","id":"8","perSecond":"100"}"#, "8",
+                "'perSecond' must be a whole number from 1 to 1000000"
             ),
             (
                 #"{"cmd":"override","id":"3","space":"a","service":"b","enabled":"no"}"#, "3",

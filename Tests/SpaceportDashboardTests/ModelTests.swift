@@ -58,6 +58,41 @@ struct ModelTests {
         #expect(model.spaceRate(source: "main", space: "azureuser", at: 110) == 0)
     }
 
+    @Test(
+        "a sampling feed's rates come from its tallies, and the sampled hops it sends are not counted again")
+    func tallyRates() {
+        var model = DashboardModel()
+        let tally = HopTally(
+            hops: 500, sampled: 2, failed: 0, seconds: 0.25,
+            routes: [
+                .init(routedAs: "azureuser", service: "servicea", hops: 400),
+                .init(routedAs: "azureuser", service: "ServiceB", hops: 90),
+                .init(routedAs: "default", service: nil, hops: 10),
+            ])
+        model.ingest(
+            .hop(Fixtures.hop("s1", routeAs: "azureuser", tried: ["azureuser"])), from: "main", at: 100)
+        model.ingest(.tally(tally), from: "main", at: 100.2)
+        // The hop before the first tally counted; from the tally on, hops are a sample already counted.
+        model.ingest(
+            .hop(Fixtures.hop("s2", routeAs: "azureuser", tried: ["azureuser"])), from: "main", at: 100.3)
+        #expect(model.hops.count == 2)
+        #expect(model.spaceRate(source: "main", space: "azureuser", at: 100.5) == 491.0 / 5)
+        #expect(model.serviceRate(source: "main", space: "azureuser", service: "serviceb", at: 100.5) == 18)
+        #expect(model.spaceRate(source: "main", space: "default", at: 100.5) == 2)
+        #expect(model.source("main")?.tallied == true)
+        let sampling = model.sampling(at: 100.5)
+        #expect(sampling?.hopsPerSecond == 100)
+        #expect(sampling?.share == 2.0 / 500)
+    }
+
+    @Test("a tally that left nothing out is not called a sample")
+    func wholeTallyIsNoSample() {
+        var model = DashboardModel()
+        model.ingest(
+            .tally(HopTally(hops: 3, sampled: 3, failed: 0, seconds: 0.25, routes: [])), from: "main", at: 1)
+        #expect(model.sampling(at: 1.5) == nil)
+    }
+
     @Test("a hop's end phase does not count as a second request")
     func endIsNotCountedTwice() {
         var model = DashboardModel()

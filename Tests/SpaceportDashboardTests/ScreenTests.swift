@@ -317,6 +317,27 @@ struct ScreenTests {
         #expect(screen.text.contains("Hops (paused) matching 5xx"))
     }
 
+    @Test(
+        "under sampling the status bar says how much of the traffic the list shows, and the tree shows the tallied rate"
+    )
+    func sampledStatus() {
+        var dashboard = Fixtures.dashboard(hops: Fixtures.sampleHops)
+        let tally = HopTally(
+            hops: 200_000, sampled: 5_000, failed: 0, seconds: 5,
+            routes: [.init(routedAs: "azureuser", service: "servicea", hops: 200_000)])
+        dashboard.receive(.feed(source: Fixtures.source, .tally(tally)), at: 1)
+        let screen = Fixtures.screen(dashboard)
+        let bar = screen.line(screen.size.height - 1)
+        #expect(bar.contains("sampled 2.5% of 40.0k hops/s"), "\(bar)")
+        let azureuser = (0..<screen.size.height).map(screen.line).first {
+            $0.contains("azureuser") && $0.contains("/s")
+        }
+        #expect(azureuser?.contains("40.0k/s") == true, "\(azureuser ?? "no azureuser row with a rate")")
+        // Without sampling there is no such piece.
+        let plain = Fixtures.screen(Fixtures.dashboard(hops: Fixtures.sampleHops))
+        #expect(!plain.line(plain.size.height - 1).contains("sampled"))
+    }
+
     @Test("a note says how an edit went, and leaves after a few seconds")
     func notes() {
         var dashboard = Fixtures.dashboard()

@@ -452,6 +452,10 @@ struct CLITests {
                 "the proxy would answer 404: host 'a.b.c.d.e.localhost' names no service; use <space>.s.<root>.<service>.<domain>, <space>.s.<service>.<domain>, <root>.<service>.<domain>, <service>.<domain> or a bare service name"
             ),
             (
+                ["dash", "--sample-hops=-5"], 64,
+                "--sample-hops takes 0 (every hop) or 1 to 1000000 hops a second; got -5"
+            ),
+            (
                 ["route", "servicea", "--from", "Nope"], 64,
                 "--from names no space: 'Nope' may hold only lowercase letters, digits and '-' (a DNS label)"
             ),

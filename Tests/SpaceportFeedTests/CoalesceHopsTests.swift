@@ -90,7 +90,7 @@ struct CoalesceHopsTests {
     }
 
     @Test(
-        "an in-process reader batching with coalescingHops sees each finished hop once and running ones start"
+        "an in-process reader batching with coalescing shaping sees each finished hop once and running ones start"
     )
     func inProcessBatches() async throws {
         let tree = try SpacesFile.parse(text: Samples.spacesYAML, file: "spaces.yaml")
@@ -103,7 +103,8 @@ struct CoalesceHopsTests {
         let hops = try await within("the running hop's start") {
             var hops: [HopEvent] = []
             while hops.count < 2 {
-                guard let batch = await subscription.next(upTo: 64, coalescingHops: true) else { break }
+                guard let batch = await subscription.next(upTo: 64, shaping: HopShaping(coalesce: true))
+                else { break }
                 for case .hop(let hop) in batch { hops.append(hop) }
                 if hops.count < 2 { try await Task.sleep(for: .milliseconds(5)) }
             }
@@ -111,16 +112,16 @@ struct CoalesceHopsTests {
         }
         #expect(hops == [Samples.hop(1), Samples.hop(2, phase: .start)])
         hub.publish(.hop(Samples.hop(2)))
-        let last = await subscription.next(upTo: 64, coalescingHops: true)
+        let last = await subscription.next(upTo: 64, shaping: HopShaping(coalesce: true))
         #expect(last == [.hop(Samples.hop(2))])
         hub.close()
-        #expect(await subscription.next(upTo: 64, coalescingHops: true) == nil)
+        #expect(await subscription.next(upTo: 64, shaping: HopShaping(coalesce: true)) == nil)
     }
 
     @Test("a feed client asked to coalesce gets finished hops as their ends alone")
     func feedClientAsks() async throws {
         try await withFeed { feed in
-            let client = FeedClient(targets: [.unix(feed.socketPath)], coalesceHops: true)
+            let client = FeedClient(targets: [.unix(feed.socketPath)], shaping: HopShaping(coalesce: true))
             try await client.start()
             // Its request is in once the proxy acks it.
             _ = try await nextClientEvent(client, "the ack") {

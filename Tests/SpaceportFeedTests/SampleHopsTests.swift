@@ -1,0 +1,285 @@
+import Foundation
+import NIOCore
+import SpaceportCore
+import Testing
+
+@testable import SpaceportFeed
+
+/// `sample-hops`: under a load test a reader gets at most so many hops a second, never a
+/// half of one, always the failures, and tallies that count every hop exactly.
+@Suite("Sampled hops")
+struct SampleHopsTests {
+    private func entries(_ events: [FeedEvent]) -> [FeedEntry] { events.map(FeedEntry.init) }
+
+    private func failed(_ number: Int) -> HopEvent {
+        var hop = Samples.hop(number)
+        hop.status = 503
+        return hop
+    }
+
+    /// `count` hops, each start followed by its end.
+    private func traffic(_ numbers: Range<Int>) -> [FeedEvent] {
+        numbers.flatMap { [FeedEvent.hop(Samples.hop($0, phase: .start)), .hop(Samples.hop($0))] }
+    }
+
+    private func tallies(_ batch: [FeedEntry]) -> [HopTally] {
+        batch.compactMap { if case .tally(let tally) = $0.event { tally } else { nil } }
+    }
+
+    private func hops(_ batch: [FeedEntry]) -> [HopEvent] {
+        batch.compactMap { if case .hop(let hop) = $0.event { hop } else { nil } }
+    }
+
+    @Test("past its budget a burst reaches the reader as whole hops only, and the tally counts all of it")
+    func burstIsSampledWhole() {
+        let start = NIODeadline.now()
+        var sampler = HopSampler(perSecond: 100, now: start)
+        var batch = entries(traffic(0..<1000))
+        sampler.sample(&batch, now: start)
+        let sent = hops(batch)
+        // A tenth of a second's budget at once: ten hops, each start with its own end.
+        #expect(sent.count == 20)
+        let starts = Set(sent.filter { $0.phase == .start }.map(\.id))
+        #expect(starts == Set(sent.filter { $0.phase == .end }.map(\.id)))
+        #expect(tallies(batch).isEmpty, "a tally waits for its quarter second")
+
+        var later: [FeedEntry] = []
+        sampler.sample(&later, now: start + .milliseconds(250))
+        #expect(
+            tallies(later) == [
+                HopTally(
+                    hops: 1000, sampled: 10, failed: 0, seconds: 0.25,
+                    routes: [HopTally.Route(routedAs: "azureuser", service: "servicea", hops: 1000)])
+            ])
+        #expect(sampler.nextDue == nil, "an empty tally is not sent")
+    }
+
+    @Test("the end of a hop whose start was sent always follows, budget or not")
+    func endFollowsItsStart() {
+        let start = NIODeadline.now()
+        var sampler = HopSampler(perSecond: 10, now: start)
+        var first = entries([.hop(Samples.hop(1, phase: .start))])
+        sampler.sample(&first, now: start)
+        #expect(hops(first) == [Samples.hop(1, phase: .start)])
+        var flood = entries((2..<50).map { .hop(Samples.hop($0, phase: .start)) } + [.hop(Samples.hop(1))])
+        sampler.sample(&flood, now: start)
+        #expect(hops(flood) == [Samples.hop(1)], "the budget was spent; hop 1's end still comes")
+    }
+
+    @Test("routes are tallied by the space routed as and the service, largest first")
+    func routesAreTallied() {
+        let start = NIODeadline.now()
+        var sampler = HopSampler(perSecond: 1000, now: start)
+        let starts =
+            [Samples.hop(1, phase: .start), Samples.hop(2, phase: .start, tried: ["default"])]
+            + (3..<6).map { Samples.hop($0, phase: .start, routeAs: "bob", tried: []) }
+            + [Samples.hop(9, phase: .start, routeAs: "nobody", tried: ["default"])]
+        var batch = entries(starts.map { .hop($0) })
+        sampler.sample(&batch, now: start)
+        var later: [FeedEntry] = []
+        sampler.sample(&later, now: start + .milliseconds(250))
+        #expect(
+            tallies(later).first?.routes == [
+                .init(routedAs: "bob", service: "servicea", hops: 3),
+                .init(routedAs: "default", service: "servicea", hops: 2),
+                .init(routedAs: "azureuser", service: "servicea", hops: 1),
+            ])
+    }
+
+    @Test("failed hops have a budget of their own: a flood of successes does not hide them")
+    func failuresGetThrough() {
+        let start = NIODeadline.now()
+        var sampler = HopSampler(perSecond: 10, now: start)
+        var batch = entries(traffic(0..<500) + [.hop(Samples.hop(900, phase: .start)), .hop(failed(900))])
+        sampler.sample(&batch, now: start)
+        #expect(hops(batch).last == failed(900), "the failure comes as its end alone")
+        var later: [FeedEntry] = []
+        sampler.sample(&later, now: start + .seconds(1))
+        #expect(tallies(later).first?.failed == 1)
+        #expect(tallies(later).first?.hops == 501)
+    }
+
+    @Test("the budget refills smoothly: a steady flood yields about perSecond hops a second, spread out")
+    func steadyRate() {
+        let start = NIODeadline.now()
+        var sampler = HopSampler(perSecond: 200, now: start)
+        var sentPerStep: [Int] = []
+        var counted = 0
+        var number = 0
+        // Two seconds of 5,000 hops a second, in 5 ms batches.
+        for step in 1...400 {
+            var batch = entries(traffic(number..<(number + 25)))
+            number += 25
+            sampler.sample(&batch, now: start + .milliseconds(Int64(step * 5)))
+            sentPerStep.append(hops(batch).filter { $0.phase == .start }.count)
+            counted += tallies(batch).reduce(0) { $0 + $1.hops }
+        }
+        let sent = sentPerStep.reduce(0, +)
+        #expect((400...440).contains(sent), "\(sent) hops sent in 2 s at 200 a second")
+        #expect(sentPerStep.suffix(200).allSatisfy { $0 <= 2 }, "no burst at the top of a second")
+        var last: [FeedEntry] = []
+        sampler.sample(&last, now: start + .seconds(3))
+        counted += tallies(last).reduce(0) { $0 + $1.hops }
+        #expect(counted == 10_000, "the tallies count every hop once")
+    }
+
+    @Test("everything that is not a hop passes in order, and the tally comes last")
+    func otherEventsPass() {
+        let start = NIODeadline.now()
+        var sampler = HopSampler(perSecond: 1, now: start)
+        var warmup = entries(traffic(0..<5))
+        sampler.sample(&warmup, now: start)
+        var batch = entries([
+            .hop(Samples.hop(7, phase: .start)), .ack(id: "a"), .dropped(count: 2), .hop(Samples.hop(7)),
+        ])
+        sampler.sample(&batch, now: start + .milliseconds(300))
+        // The budget is spent, so hop 7 is left out, counted in the tally that is now due.
+        #expect(batch.map(\.event.type) == ["ack", "dropped", "tally"])
+        #expect(tallies(batch).first?.hops == 6)
+    }
+
+    /// Reads until the tallies have counted `hops`, returning the hop lines seen on the way.
+    private func untilTallied(_ client: LineSocket, hops expected: Int) async throws -> (
+        hops: [HopEvent], tallies: [HopTally]
+    ) {
+        var hops: [HopEvent] = []
+        var tallies: [HopTally] = []
+        while tallies.reduce(0, { $0 + $1.hops }) < expected {
+            switch try await client.nextEvent() {
+            case .hop(let hop): hops.append(hop)
+            case .tally(let tally): tallies.append(tally)
+            default: break
+            }
+        }
+        return (hops, tallies)
+    }
+
+    @Test(
+        "over a socket, a sampling reader gets a few whole hops of a burst and tallies that count all of it, the last one after the traffic stops"
+    )
+    func socketReaderSamples() async throws {
+        try await withFeed { feed in
+            let plain = try await LineSocket.unix(feed.socketPath)
+            let sampling = try await LineSocket.unix(feed.socketPath)
+            try await sampling.send(.sampleHops(id: "s1", perSecond: 50))
+            _ = try await sampling.next("the ack") { $0 == .ack(id: "s1") }
+            for number in 0..<2000 {
+                feed.hub.publish(.hop(Samples.hop(number, phase: .start)))
+                feed.hub.publish(.hop(Samples.hop(number)))
+            }
+            let seen = try await untilTallied(sampling, hops: 2000)
+            #expect(seen.tallies.reduce(0) { $0 + $1.hops } == 2000)
+            #expect(seen.tallies.flatMap(\.routes).reduce(0) { $0 + $1.hops } == 2000)
+            let starts = seen.hops.filter { $0.phase == .start }.map(\.id)
+            #expect(!starts.isEmpty && starts.count < 100, "\(starts.count) of 2000 hops were sent")
+            #expect(Set(starts) == Set(seen.hops.filter { $0.phase == .end }.map(\.id)), "whole hops only")
+            #expect(seen.tallies.reduce(0) { $0 + $1.sampled } == starts.count)
+
+            // A reader that did not ask still gets every line.
+            var plainCount = 0
+            while plainCount < 4000 { if case .hop = try await plain.nextEvent() { plainCount += 1 } }
+            await plain.close()
+            await sampling.close()
+        }
+    }
+
+    @Test("a failure amid a flood reaches a sampling, coalescing reader as its end alone")
+    func failureAmidFlood() async throws {
+        try await withFeed { feed in
+            let client = try await LineSocket.unix(feed.socketPath)
+            try await client.send(.coalesceHops(id: "c"))
+            try await client.send(.sampleHops(id: "s", perSecond: 10))
+            _ = try await client.next("the second ack") { $0 == .ack(id: "s") }
+            for number in 0..<1000 {
+                feed.hub.publish(.hop(Samples.hop(number, phase: .start)))
+                feed.hub.publish(.hop(number == 500 ? failed(number) : Samples.hop(number)))
+            }
+            let seen = try await untilTallied(client, hops: 1000)
+            #expect(seen.hops.contains(failed(500)))
+            #expect(seen.hops.allSatisfy { $0.phase == .end }, "finished hops come as their end alone")
+            #expect(seen.tallies.reduce(0) { $0 + $1.failed } == 1)
+            await client.close()
+        }
+    }
+
+    @Test("a feed client asked to sample hands on the proxy's tallies")
+    func feedClientAsks() async throws {
+        try await withFeed { feed in
+            let client = FeedClient(targets: [.unix(feed.socketPath)], shaping: HopShaping(perSecond: 5))
+            try await client.start()
+            _ = try await nextClientEvent(client, "the ack") {
+                if case .event(_, .ack) = $0 { return true }
+                return false
+            }
+            for number in 0..<300 {
+                feed.hub.publish(.hop(Samples.hop(number, phase: .start)))
+                feed.hub.publish(.hop(Samples.hop(number)))
+            }
+            let event = try await nextClientEvent(client, "a tally") {
+                if case .event(_, .tally) = $0 { return true }
+                return false
+            }
+            guard case .event(_, .tally(let tally)) = event else { return }
+            #expect(tally.hops == 300 && tally.sampled == 1)
+            await client.stop()
+        }
+    }
+
+    @Test("an in-process reader sampling in batches gets its tallies, the last once traffic stops")
+    func inProcessBatches() async throws {
+        let tree = try SpacesFile.parse(text: Samples.spacesYAML, file: "spaces.yaml")
+        let hub = FeedHub(store: SpacesStore(tree: tree), hello: Samples.hello)
+        let subscription = hub.subscribe(limit: 16_384)
+        for number in 0..<1000 {
+            hub.publish(.hop(Samples.hop(number, phase: .start)))
+            hub.publish(.hop(Samples.hop(number)))
+        }
+        let shaping = HopShaping(coalesce: true, perSecond: 20)
+        let (hops, counted, sampled) = try await within("the tallies") {
+            var hops = 0
+            var counted = 0
+            var sampled = 0
+            while counted < 1000 {
+                guard let batch = await subscription.next(upTo: 512, shaping: shaping) else { break }
+                for event in batch {
+                    if case .hop(let hop) = event, hop.phase == .end { hops += 1 }
+                    if case .tally(let tally) = event {
+                        counted += tally.hops
+                        sampled += tally.sampled
+                    }
+                }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            return (hops, counted, sampled)
+        }
+        #expect(counted == 1000)
+        #expect(hops >= 2 && hops < 50, "the budget's hops, \(hops) of 1000")
+        #expect(hops == sampled, "each sampled hop arrived once, as its end alone")
+        hub.close()
+    }
+
+    @Test("sample-hops before the token is refused like any command")
+    func needsTheTokenFirst() async throws {
+        let options = FeedServerOptions(tcp: try Address(parsing: "127.0.0.1:0"), token: "tok")
+        try await withFeed(options: options) { feed in
+            let client = try await LineSocket.tcp(try #require(feed.listeners.tcp))
+            try await client.send(.sampleHops(id: "1", perSecond: 10))
+            let lines = try await client.untilClosed()
+            #expect(lines.count == 1 && lines[0].contains("authenticate first"))
+        }
+    }
+
+    @Test("a sample-hops with a bad rate gets an error naming the field, and the feed goes on")
+    func badRate() async throws {
+        try await withFeed { feed in
+            let client = try await LineSocket.unix(feed.socketPath)
+            try await client.send(#"{"cmd":"sample-hops","id":"9","perSecond":-3}"# + "\n")
+            let error = try await client.next("the error") { $0.type == "error" }
+            #expect(
+                error == .error(message: "'perSecond' must be a whole number from 1 to 1000000", id: "9"))
+            feed.hub.publish(.hop(Samples.hop(1)))
+            _ = try await client.next("the next hop") { $0 == .hop(Samples.hop(1)) }
+            await client.close()
+        }
+    }
+}
