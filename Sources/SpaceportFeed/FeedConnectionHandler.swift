@@ -38,8 +38,10 @@ final class FeedConnectionHandler: ChannelDuplexHandler {
     private var readHeld = false
     /// Entries taken from the hub for one write; kept to reuse its storage.
     private var batch: [FeedEntry] = []
-    /// Set by `coalesce-hops` and `sample-hops`: what of the hub's hops this client gets.
-    private var shaper = HopShaper()
+    /// Set by `coalesce-hops`: a hop that ends soon after its start goes out as its end alone.
+    private var coalescer: HopCoalescer?
+    /// Set by `sample-hops`: the hub samples this client's hops and tallies them all.
+    private var sampling = false
     /// A drain is due to send the starts the coalescer holds or the tally, should nothing else arrive.
     private var flushScheduled = false
     static let batchLimit = 256
@@ -120,10 +122,11 @@ final class FeedConnectionHandler: ChannelDuplexHandler {
         case (.streaming, .auth), (.closed, _):
             break
         case (.streaming, .coalesceHops(let id)):
-            shaper.apply(HopShaping(coalesce: true))
+            if coalescer == nil { coalescer = HopCoalescer() }
             answer(.ack(id: id ?? ""))
-        case (.streaming, .sampleHops(let id, let perSecond)):
-            shaper.apply(HopShaping(perSecond: perSecond))
+        case (.streaming(let subscription), .sampleHops(let id, let perSecond)):
+            subscription.sample(perSecond: perSecond)
+            sampling = true
             answer(.ack(id: id ?? ""))
         case (.streaming(let subscription), .edit(let id, let edit)):
             apply(edit, id: id, replyingTo: subscription)
@@ -199,13 +202,12 @@ final class FeedConnectionHandler: ChannelDuplexHandler {
     }
 
     /// Writes only while the socket is writable; the rest waits in the bounded queue. Entries
-    /// come out of the hub in batches, one lock each, and go out in one flush. A shaped reader
-    /// takes everything waiting at once, so a hop's start and end meet in one batch, and the
-    /// hops it is not sent are never encoded.
+    /// come out of the hub in batches, one lock each, and go out in one flush. A coalescing
+    /// reader takes everything waiting at once, so a hop's start and end meet in one batch.
     private func drain() {
         guard case .streaming(let subscription) = state, let context, let ready else { return }
         var wrote = false
-        let limit = shaper.isIdle ? Self.batchLimit : settings.queueLimit
+        let limit = coalescer == nil ? Self.batchLimit : settings.queueLimit
         while context.channel.isWritable {
             batch.removeAll(keepingCapacity: true)
             let open = subscription.take(limit: limit, into: &batch, orNotify: ready)
@@ -216,13 +218,20 @@ final class FeedConnectionHandler: ChannelDuplexHandler {
                 }
                 break
             }
-            shaper.shape(&batch)
+            coalescer?.coalesce(&batch)
             for entry in batch { context.write(wrapOutboundOut(entry.line), promise: nil) }
             wrote = true
         }
         batch.removeAll(keepingCapacity: true)
         if wrote { context.flush() }
-        if let due = shaper.nextDue, !flushScheduled { scheduleFlush(context, at: due) }
+        if let due = nextDue(subscription), !flushScheduled { scheduleFlush(context, at: due) }
+    }
+
+    /// When a held start or the tally in progress is due, whichever comes first.
+    private func nextDue(_ subscription: FeedSubscription) -> NIODeadline? {
+        let held = coalescer?.nextDue
+        guard sampling, let tally = subscription.tallyDue else { return held }
+        return held.map { min($0, tally) } ?? tally
     }
 
     /// Sends the starts the coalescer holds and the sampler's tally once they are due, should
@@ -233,14 +242,17 @@ final class FeedConnectionHandler: ChannelDuplexHandler {
         context.eventLoop.scheduleTask(deadline: due) {
             let handler = bound.value
             handler.flushScheduled = false
-            // What waits in the hub first: it may hold the ends the starts are waiting for.
+            // What waits in the hub first: it may hold the ends the starts are waiting for, and
+            // taking from the hub releases a tally that is due.
             handler.drain()
-            guard case .streaming = handler.state, let context = handler.context,
-                case let due = handler.shaper.flush(), !due.isEmpty
-            else { return }
-            for entry in due { context.write(handler.wrapOutboundOut(entry.line), promise: nil) }
-            context.flush()
-            if let next = handler.shaper.nextDue, !handler.flushScheduled {
+            guard case .streaming(let subscription) = handler.state, let context = handler.context else {
+                return
+            }
+            if let due = handler.coalescer?.flush(), !due.isEmpty {
+                for entry in due { context.write(handler.wrapOutboundOut(entry.line), promise: nil) }
+                context.flush()
+            }
+            if let next = handler.nextDue(subscription), !handler.flushScheduled {
                 handler.scheduleFlush(context, at: next)
             }
         }

@@ -25,6 +25,8 @@ public final class FeedHub: EventSink {
         var spaces: FeedEntry
         var replay: BoundedQueue<FeedEntry>
         var subscribers: [Int: Subscriber] = [:]
+        /// Subscribers with a sampler: while there are none, publishing reads nothing of a hop.
+        var samplers = 0
         var nextSubscriber = 0
         var closed = false
     }
@@ -123,14 +125,36 @@ public final class FeedHub: EventSink {
                 state.subscribers[only]?.enqueue(entry)
                 if let wake = state.subscribers[only]?.wake() { wakes.append(wake) }
             } else {
+                var sampling: (HopFacts, NIODeadline)? = nil
+                if state.samplers > 0, case .hop(let hop) = entry.event { sampling = (HopFacts(hop), .now()) }
                 for subscriber in state.subscribers.values {
-                    subscriber.enqueue(entry)
+                    if let (facts, now) = sampling, subscriber.sampler != nil {
+                        guard subscriber.offer(entry, facts, now: now) else { continue }
+                    } else {
+                        subscriber.enqueue(entry)
+                    }
                     if let wake = subscriber.wake() { wakes.append(wake) }
                 }
             }
             return wakes
         }
         for wake in wakes { wake.run() }
+    }
+
+    /// From now on subscriber `id` gets at most `perSecond` hops a second and tallies of all.
+    func sample(_ id: Int, perSecond: Int) {
+        state.withLock { state in
+            guard let subscriber = state.subscribers[id], subscriber.sampler?.perSecond != perSecond else {
+                return
+            }
+            if subscriber.sampler == nil { state.samplers += 1 }
+            subscriber.sampler = HopSampler(perSecond: perSecond)
+        }
+    }
+
+    /// When subscriber `id`'s tally in progress is due, if it samples and has counted anything.
+    func tallyDue(_ id: Int) -> NIODeadline? {
+        state.withLock { $0.subscribers[id]?.sampler?.nextDue }
     }
 
     /// The next event for subscriber `id` if one waits, without waiting.
@@ -148,6 +172,7 @@ public final class FeedHub: EventSink {
     {
         state.withLock { state in
             guard let subscriber = state.subscribers[id] else { return false }
+            subscriber.releaseTally()
             while entries.count < limit, let entry = subscriber.take() { entries.append(entry) }
             if !entries.isEmpty { return true }
             if subscriber.closed { return false }
@@ -161,6 +186,7 @@ public final class FeedHub: EventSink {
     func take(_ id: Int, limit: Int, into entries: inout [FeedEntry]) -> Bool {
         state.withLock { state in
             guard let subscriber = state.subscribers[id] else { return false }
+            subscriber.releaseTally()
             while entries.count < limit, let entry = subscriber.take() { entries.append(entry) }
             return !entries.isEmpty || !subscriber.closed
         }
@@ -193,7 +219,11 @@ public final class FeedHub: EventSink {
     func queued(_ id: Int) -> Int { state.withLock { $0.subscribers[id]?.queued ?? 0 } }
 
     func unsubscribe(_ id: Int) {
-        let waiter = state.withLock { $0.subscribers.removeValue(forKey: id)?.waiter }
+        let waiter = state.withLock { state -> Waiter? in
+            guard let subscriber = state.subscribers.removeValue(forKey: id) else { return nil }
+            if subscriber.sampler != nil { state.samplers -= 1 }
+            return subscriber.waiter
+        }
         switch waiter {
         case .continuation(let continuation): continuation.resume(returning: nil)
         case .callback(let ready): ready()
@@ -229,6 +259,8 @@ final class Subscriber {
     var dropped = 0
     var waiter: Waiter?
     var closed = false
+    /// Set by `sample-hops`: which hops this subscriber gets, and the tally of all.
+    var sampler: HopSampler?
 
     init(limit: Int) {
         stream = BoundedQueue(capacity: limit)
@@ -243,6 +275,22 @@ final class Subscriber {
         case .hop, .dropped, .tally, .error, .ack:
             if stream.append(entry) != nil { dropped += 1 }
         }
+    }
+
+    /// Queues a hop only if the sampler admits it, and the tally once it is due; true when
+    /// something was queued.
+    func offer(_ entry: FeedEntry, _ facts: HopFacts, now: NIODeadline) -> Bool {
+        // Changed in place: a copy out and back would copy its sets on every hop.
+        guard let admitted = sampler?.admits(facts, now: now) else { return false }
+        if admitted { enqueue(entry) }
+        let tally = sampler?.tally(dueBy: now)
+        if let tally { enqueue(tally) }
+        return admitted || tally != nil
+    }
+
+    /// Queues the tally in progress if it is due: the traffic that would have carried it stopped.
+    func releaseTally(now: NIODeadline = .now()) {
+        if sampler != nil, let tally = sampler?.tally(dueBy: now) { enqueue(tally) }
     }
 
     func take() -> FeedEntry? {

@@ -1,3 +1,4 @@
+import NIOCore
 import SpaceportCore
 import Synchronization
 
@@ -14,7 +15,7 @@ public final class FeedSubscription: AsyncSequence, Sendable {
     let hub: FeedHub
     let id: Int
     /// For `next(upTo:shaping:)`, which has one reader.
-    private let shaper = Mutex(HopShaper())
+    private let coalescer = Mutex(HopCoalescer())
 
     init(hub: FeedHub, id: Int) {
         self.hub = hub
@@ -34,18 +35,17 @@ public final class FeedSubscription: AsyncSequence, Sendable {
     /// time, so a batch may be empty while one waits; call again after a short pause.
     public func next(upTo limit: Int, shaping: HopShaping = .none) async -> [FeedEvent]? {
         let limit = Swift.max(1, limit)
+        if let perSecond = shaping.perSecond { sample(perSecond: perSecond) }
         var entries: [FeedEntry] = []
         if !hub.take(id, limit: limit, into: &entries) { return nil }
         if entries.isEmpty {
-            if shaping != .none {
-                // Starts held and a tally in progress return at once, even as an empty batch, so
-                // the caller's next call can send them when due instead of waiting for traffic.
-                let (due, waiting) = shaper.withLock { shaper in
-                    shaper.apply(shaping)
-                    return (shaper.flush(), shaper.nextDue != nil)
-                }
-                if !due.isEmpty || waiting { return due.map(\.event) }
+            // Starts held and a tally in progress return at once, even as an empty batch, so the
+            // caller's next call can send them when due instead of waiting for traffic.
+            if shaping.coalesce {
+                let (due, holding) = coalescer.withLock { ($0.flush(), $0.nextDue != nil) }
+                if !due.isEmpty || holding { return due.map(\.event) }
             }
+            if shaping.perSecond != nil, tallyDue != nil { return [] }
             while entries.isEmpty {
                 let open = await withTaskCancellationHandler {
                     await withCheckedContinuation { (woken: CheckedContinuation<Bool, Never>) in
@@ -60,12 +60,7 @@ public final class FeedSubscription: AsyncSequence, Sendable {
                 if !open || Task.isCancelled { return nil }
             }
         }
-        if shaping != .none {
-            shaper.withLock { shaper in
-                shaper.apply(shaping)
-                shaper.shape(&entries)
-            }
-        }
+        if shaping.coalesce { coalescer.withLock { $0.coalesce(&entries) } }
         return entries.map(\.event)
     }
 
@@ -73,6 +68,13 @@ public final class FeedSubscription: AsyncSequence, Sendable {
     public func poll() -> FeedEvent? {
         hub.poll(id)
     }
+
+    /// From now on at most `perSecond` hops a second, and a `tally` of every hop four times a
+    /// second while hops flow (`sample-hops`); the hub decides as it publishes.
+    func sample(perSecond: Int) { hub.sample(id, perSecond: perSecond) }
+
+    /// When the tally in progress is due, if this subscription samples and has counted anything.
+    var tallyDue: NIODeadline? { hub.tallyDue(id) }
 
     /// Events waiting to be read.
     public var queued: Int { hub.queued(id) }
