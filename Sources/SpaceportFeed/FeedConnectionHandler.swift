@@ -47,6 +47,9 @@ final class FeedConnectionHandler: ChannelDuplexHandler {
     static let batchLimit = 256
     /// How long a woken subscriber waits for more events before they are written.
     static let gathering = TimeAmount.milliseconds(5)
+    /// The same for a sampling subscriber, whose few hops a second can wait a little longer
+    /// to go in fewer writes: it wakes the proxy and its reader 20 times a second, not 200.
+    static let sampledGathering = TimeAmount.milliseconds(50)
 
     init(hub: FeedHub, settings: Settings, commands: DispatchQueue, logger: Logger) {
         self.hub = hub
@@ -57,9 +60,15 @@ final class FeedConnectionHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        gather(for: Self.gathering)
+    }
+
+    /// Makes the wake-up closure wait `interval` before draining.
+    private func gather(for interval: TimeAmount) {
+        guard let context else { return }
         let loop = context.eventLoop
         let bound = NIOLoopBound(self, eventLoop: loop)
-        ready = { loop.scheduleTask(in: FeedConnectionHandler.gathering) { bound.value.drain() } }
+        ready = { loop.scheduleTask(in: interval) { bound.value.drain() } }
     }
 
     /// Drops the wake-up closure too: it holds this handler, and must not outlive the channel.
@@ -127,6 +136,7 @@ final class FeedConnectionHandler: ChannelDuplexHandler {
         case (.streaming(let subscription), .sampleHops(let id, let perSecond)):
             subscription.sample(perSecond: perSecond)
             sampling = true
+            gather(for: Self.sampledGathering)
             answer(.ack(id: id ?? ""))
         case (.streaming(let subscription), .edit(let id, let edit)):
             apply(edit, id: id, replyingTo: subscription)

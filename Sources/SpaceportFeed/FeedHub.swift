@@ -18,6 +18,8 @@ public final class FeedHub: EventSink {
     public let replayLimit: Int
     private let state: Mutex<State>
     private let observer = Mutex<SpacesStore.ObserverID?>(nil)
+    /// Subscribers with a sampler: while there are none, publishing reads nothing of a hop.
+    private let samplers = Atomic<Int>(0)
 
     struct State {
         var helloValue: FeedHello
@@ -25,8 +27,6 @@ public final class FeedHub: EventSink {
         var spaces: FeedEntry
         var replay: BoundedQueue<FeedEntry>
         var subscribers: [Int: Subscriber] = [:]
-        /// Subscribers with a sampler: while there are none, publishing reads nothing of a hop.
-        var samplers = 0
         var nextSubscriber = 0
         var closed = false
     }
@@ -59,7 +59,10 @@ public final class FeedHub: EventSink {
     }
 
     public func publish(_ event: FeedEvent) {
-        deliver(FeedEntry(event), only: nil)
+        // Read from the event as given, before the hub keeps it: that copies only what it reads.
+        var facts: HopFacts? = nil
+        if samplers.load(ordering: .relaxed) > 0, case .hop(let hop) = event { facts = HopFacts(hop) }
+        deliver(FeedEntry(event), only: nil, facts: facts)
     }
 
     /// A new subscriber: it first reads `hello`, then `spaces`, then the most recent hops
@@ -108,7 +111,7 @@ public final class FeedHub: EventSink {
     }
 
     /// Hands `entry` to every subscriber, or to one only (a reply to its own command).
-    func deliver(_ entry: FeedEntry, only: Int?) {
+    func deliver(_ entry: FeedEntry, only: Int?, facts: HopFacts? = nil) {
         let wakes = state.withLock { state -> [Wake] in
             if only == nil {
                 switch entry.event {
@@ -125,10 +128,9 @@ public final class FeedHub: EventSink {
                 state.subscribers[only]?.enqueue(entry)
                 if let wake = state.subscribers[only]?.wake() { wakes.append(wake) }
             } else {
-                var sampling: (HopFacts, NIODeadline)? = nil
-                if state.samplers > 0, case .hop(let hop) = entry.event { sampling = (HopFacts(hop), .now()) }
+                let now: NIODeadline? = facts == nil ? nil : .now()
                 for subscriber in state.subscribers.values {
-                    if let (facts, now) = sampling, subscriber.sampler != nil {
+                    if let facts, let now, subscriber.sampler != nil {
                         guard subscriber.offer(entry, facts, now: now) else { continue }
                     } else {
                         subscriber.enqueue(entry)
@@ -147,7 +149,7 @@ public final class FeedHub: EventSink {
             guard let subscriber = state.subscribers[id], subscriber.sampler?.perSecond != perSecond else {
                 return
             }
-            if subscriber.sampler == nil { state.samplers += 1 }
+            if subscriber.sampler == nil { samplers.add(1, ordering: .relaxed) }
             subscriber.sampler = HopSampler(perSecond: perSecond)
         }
     }
@@ -221,7 +223,7 @@ public final class FeedHub: EventSink {
     func unsubscribe(_ id: Int) {
         let waiter = state.withLock { state -> Waiter? in
             guard let subscriber = state.subscribers.removeValue(forKey: id) else { return nil }
-            if subscriber.sampler != nil { state.samplers -= 1 }
+            if subscriber.sampler != nil { samplers.subtract(1, ordering: .relaxed) }
             return subscriber.waiter
         }
         switch waiter {

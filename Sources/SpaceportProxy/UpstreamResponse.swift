@@ -513,7 +513,21 @@ enum Bytes {
 
     static func sameName<A: Collection, B: Collection>(_ name: A, _ other: B) -> Bool
     where A.Element == UInt8, B.Element == UInt8 {
-        name.count == other.count && zip(name, other).allSatisfy { folded($0) == folded($1) }
+        guard name.count == other.count else { return false }
+        // Both sides are nearly always contiguous (received bytes, a string's UTF-8): compare
+        // them as buffers, without a generic iterator over each.
+        let contiguous = name.withContiguousStorageIfAvailable { left in
+            other.withContiguousStorageIfAvailable { right in sameName(left, right) }
+        }
+        if let result = contiguous ?? nil { return result }
+        return zip(name, other).allSatisfy { folded($0) == folded($1) }
+    }
+
+    private static func sameName(_ left: UnsafeBufferPointer<UInt8>, _ right: UnsafeBufferPointer<UInt8>)
+        -> Bool
+    {
+        for index in left.indices where folded(left[index]) != folded(right[index]) { return false }
+        return true
     }
 
     static func folded(_ byte: UInt8) -> UInt8 {
