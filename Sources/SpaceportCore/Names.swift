@@ -62,8 +62,15 @@ public enum Printable {
     }
 
     /// Text of visible ASCII and spaces only: nothing to escape, one column and one grapheme a byte.
+    /// Inlinable, so the dashboard's per-cell fast paths get it specialized to their string type
+    /// and reading a buffer; called through the generic entry point, it doubled the frame time.
+    @inlinable
     public static func isPrintableASCII(_ text: some StringProtocol) -> Bool {
-        text.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
+        let contiguous = text.utf8.withContiguousStorageIfAvailable { bytes in
+            for byte in bytes where byte < 0x20 || byte >= 0x7F { return false }
+            return true
+        }
+        return contiguous ?? text.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
     }
 
     static func hex(_ byte: UInt8) -> String {

@@ -291,8 +291,9 @@ final class Subscriber {
     }
 
     /// Queues the tally in progress if it is due: the traffic that would have carried it stopped.
-    func releaseTally(now: NIODeadline = .now()) {
-        if sampler != nil, let tally = sampler?.tally(dueBy: now) { enqueue(tally) }
+    func releaseTally(now: NIODeadline? = nil) {
+        guard sampler != nil, let tally = sampler?.tally(dueBy: now ?? .now()) else { return }
+        enqueue(tally)
     }
 
     func take() -> FeedEntry? {

@@ -104,4 +104,60 @@ struct DashboardEndToEndTests {
             in: .whitespacesAndNewlines)
         #expect(status == "0")
     }
+
+    @Test(
+        "under more traffic than --sample-hops lets through, the status bar says the list is a sample and the rates still count every request",
+        .enabled(if: Tools.tmux != nil, "tmux is not installed, so the dashboard cannot be run in a terminal")
+    )
+    func sampledUnderLoad() async throws {
+        let binary = try #require(
+            Tools.spaceport,
+            "no spaceport binary beside the tests; run `swift build --product spaceport` first")
+        let curl = try #require(Tools.find("curl"), "curl is needed to send requests")
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let upstream = try TestUpstream(answer: "servicea@default")
+        defer { upstream.stop() }
+        try """
+        spaces:
+          default:
+            services:
+              servicea: { upstream: 127.0.0.1:\(upstream.port) }
+
+        """.write(toFile: folder.path("spaces.yaml"), atomically: true, encoding: .utf8)
+        let terminal = Tmux(socket: folder.path("tmux.sock"))
+        defer { terminal.killServer() }
+        let runtime = folder.path("run")
+        try terminal.start(
+            command:
+                "cd \(folder.root) && env LANG=C.UTF-8 XDG_RUNTIME_DIR=\(runtime) \(binary) dash --spaces spaces.yaml --ingress 127.0.0.1:0 --name sampled --sample-hops 2",
+            width: 140, height: 30)
+        let socket = runtime + "/spaceport/sampled.sock"
+        try await eventually("the feed socket \(socket) appears", terminal: terminal) {
+            FileManager.default.fileExists(atPath: socket)
+        }
+        let tail = try TailReader(binary: binary, socket: socket, output: folder.path("tail.jsonl"))
+        defer { tail.stop() }
+        let port = try await tail.ingressPort()
+
+        // 100 requests in one curl, as fast as it sends them: far past 2 hops a second.
+        let urls = (0..<100).map { "http://default.servicea.localhost:\(port)/load/\($0)" }
+        let (status, _) = try Tools.run(curl, ["-s", "-o", "/dev/null", "--max-time", "60"] + urls)
+        #expect(status == 0)
+        // The piece appears only while the proxy leaves hops out; the tree's rate for the default
+        // space counts all 100 requests over its five-second window: 20/s.
+        try await eventually(
+            "the status bar says the list is a sample, and the rate counts all 100", terminal: terminal
+        ) {
+            screen in
+            screen.contains("sampled")
+                && screen.split(separator: "\n").contains { $0.contains("default") && $0.contains(" 20/s") }
+        }
+        try await eventually(
+            "spaceport tail, which did not ask for a sample, sees every hop", terminal: terminal
+        ) {
+            tail.lines.filter { $0.contains("\"phase\":\"end\"") && $0.contains("/load/") }.count == 100
+        }
+        try terminal.keys("q")
+    }
 }
