@@ -32,9 +32,10 @@ struct HopFacts {
 /// Which hops go through: a hop whose start finds the budget open goes whole (its end always
 /// follows its start). A hop whose start was left out may still go as its end alone (the end
 /// carries every field) when the budget is open then. Failed hops (an error, or a status of 500
-/// or more) have a budget of their own, so a flood of successes never hides them. Budgets
-/// refill smoothly, a tenth of a second's worth at most at once, so the sample is spread over
-/// time instead of spent at the top of each second.
+/// or more) have a budget of their own, so a flood of successes never hides them. A budget
+/// holds a second's worth, so a burst that size (a page load) comes whole; under a flood it
+/// then refills smoothly, so the sample is spread over time instead of spent at the top of
+/// each second.
 struct HopSampler {
     static let tallyInterval = TimeAmount.milliseconds(250)
     /// Hops sent whose end has not come yet, remembered so their end goes too. Past this,
@@ -47,7 +48,7 @@ struct HopSampler {
     }
 
     let perSecond: Int
-    /// A tenth of a second's worth: the most a budget holds.
+    /// A second's worth: the most a budget holds.
     private let burst: Double
     private var tokens: Double
     private var failureTokens: Double
@@ -62,7 +63,7 @@ struct HopSampler {
 
     init(perSecond: Int, now: NIODeadline = .now()) {
         self.perSecond = max(1, perSecond)
-        burst = max(1, Double(self.perSecond) / 10)
+        burst = Double(self.perSecond)
         tokens = burst
         failureTokens = burst
         refilled = now

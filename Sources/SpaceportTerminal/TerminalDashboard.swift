@@ -7,7 +7,7 @@ import SpaceportDashboard
 /// Runs a dashboard in the terminal: one thread owns curses, reads keys, drains the inbox
 /// the feeds fill, and redraws only after a change: at most `framesPerSecond` times a second
 /// for keys, mouse and resizes, and `trafficFramesPerSecond` for what the feeds say, so a
-/// load test scrolls the list at a pace a person can follow and costs a tenth of a core less.
+/// load test scrolls the list at a pace a person can follow, at a third of the drawing cost.
 /// Unchecked: it is handed once to the thread that runs it, and only that thread touches it.
 public final class TerminalDashboard: @unchecked Sendable {
     public struct Options: Sendable {

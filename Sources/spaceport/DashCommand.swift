@@ -46,8 +46,8 @@ struct DashCommand: AsyncParsableCommand {
             valueName: "per-second"))
     var sampleHops = DashCommand.defaultSampleHops
 
-    /// Far more than a person reads, far less than a load test sends.
-    static let defaultSampleHops = 1000
+    /// More than a person reads, and more than a page load sends at once; far less than a load test.
+    static let defaultSampleHops = 250
 
     @Option(
         help: ArgumentHelp(

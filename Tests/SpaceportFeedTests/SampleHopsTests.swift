@@ -59,8 +59,8 @@ struct SampleHopsTests {
         let sampled = Sampled(perSecond: 100, now: start)
         let batch = sampled.publish(traffic(0..<1000), at: start)
         let sent = hops(batch)
-        // A tenth of a second's budget at once: ten hops, each start with its own end.
-        #expect(sent.count == 20)
+        // A second's budget at once: a hundred hops, each start with its own end.
+        #expect(sent.count == 200)
         let starts = Set(sent.filter { $0.phase == .start }.map(\.id))
         #expect(starts == Set(sent.filter { $0.phase == .end }.map(\.id)))
         #expect(tallies(batch).isEmpty, "a tally waits for its quarter second")
@@ -69,17 +69,26 @@ struct SampleHopsTests {
         #expect(
             tallies(later) == [
                 HopTally(
-                    hops: 1000, sampled: 10, failed: 0, seconds: 0.25,
+                    hops: 1000, sampled: 100, failed: 0, seconds: 0.25,
                     routes: [HopTally.Route(routedAs: "azureuser", service: "servicea", hops: 1000)])
             ])
         #expect(sampled.subscriber.sampler?.nextDue == nil)
         #expect(sampled.publish([], at: start + .seconds(1)).isEmpty, "an empty tally is not sent")
     }
 
+    @Test("a burst within a second's budget, a page load, reaches the reader whole: nothing is left out")
+    func pageLoadComesWhole() {
+        let start = NIODeadline.now()
+        let sampled = Sampled(perSecond: 250, now: start)
+        #expect(hops(sampled.publish(traffic(0..<240), at: start)).count == 480)
+        let tally = tallies(sampled.publish([], at: start + .milliseconds(250))).first
+        #expect(tally?.hops == 240 && tally?.leftOut == 0)
+    }
+
     @Test("the end of a hop whose start was sent always follows, budget or not")
     func endFollowsItsStart() {
         let start = NIODeadline.now()
-        let sampled = Sampled(perSecond: 10, now: start)
+        let sampled = Sampled(perSecond: 1, now: start)
         let first = sampled.publish([.hop(Samples.hop(1, phase: .start))], at: start)
         #expect(hops(first) == [Samples.hop(1, phase: .start)])
         let flood = sampled.publish(
@@ -117,7 +126,9 @@ struct SampleHopsTests {
         #expect(tallies(later).first?.hops == 501)
     }
 
-    @Test("the budget refills smoothly: a steady flood yields about perSecond hops a second, spread out")
+    @Test(
+        "a burst of a second's budget comes whole; past it the budget refills smoothly, about perSecond hops a second, spread out"
+    )
     func steadyRate() {
         let start = NIODeadline.now()
         let sampled = Sampled(perSecond: 200, now: start)
@@ -133,8 +144,10 @@ struct SampleHopsTests {
             counted += tallies(batch).reduce(0) { $0 + $1.hops }
         }
         let sent = sentPerStep.reduce(0, +)
-        #expect((400...440).contains(sent), "\(sent) hops sent in 2 s at 200 a second")
-        #expect(sentPerStep.suffix(200).allSatisfy { $0 <= 2 }, "no burst at the top of a second")
+        // The first second's 200 at once (and what refilled meanwhile), then one every 5 ms.
+        #expect(sentPerStep.prefix(8).allSatisfy { $0 == 25 }, "\(sentPerStep.prefix(10))")
+        #expect((590...620).contains(sent), "\(sent) hops sent in 2 s at 200 a second")
+        #expect(sentPerStep.suffix(300).allSatisfy { $0 <= 2 }, "no burst at the top of a second")
         let last = sampled.publish([], at: start + .seconds(3))
         counted += tallies(last).reduce(0) { $0 + $1.hops }
         #expect(counted == 10_000, "the tallies count every hop once")
@@ -238,7 +251,7 @@ struct SampleHopsTests {
                 return false
             }
             guard case .event(_, .tally(let tally)) = event else { return }
-            #expect(tally.hops == 300 && tally.sampled == 1)
+            #expect(tally.hops == 300 && tally.sampled == 5)
             await client.stop()
         }
     }
