@@ -673,6 +673,38 @@ def baseline_table(scenarios, results):
     return "\n".join(lines) if len(lines) > 2 else ""
 
 
+WATCHING_REFERENCE = "spaceport, no subscriber"
+
+
+def watching_table(scenarios, results):
+    """What each feed row costs against the proxy with no subscriber, round by round.
+
+    Each round's ratio uses the reference run of the same round, so the machine's drift between
+    rounds cancels; the median of those ratios is the figure to quote.
+    """
+    scenario = next((s for s in scenarios if s.key == "feed"), None)
+    reference = results.get(("feed", WATCHING_REFERENCE)) if scenario else None
+    if not reference:
+        return ""
+    lines = ["| row | req/s change (median of rounds) | per round | CPU µs/req change (median of rounds) |",
+             "|---|---:|---|---:|"]
+    for row in scenario.rows:
+        if row.label == WATCHING_REFERENCE or row.target not in ("spaceport", "dash"):
+            continue
+        runs = results.get(("feed", row.label), [])
+        pairs = [(run, ref) for run, ref in zip(runs, reference) if ref["rps"] and ref.get("cpu_us_per_request")]
+        if not pairs:
+            continue
+        rps = sorted(run["rps"] / ref["rps"] - 1 for run, ref in pairs)
+        cpu = sorted(run["cpu_us_per_request"] / ref["cpu_us_per_request"] - 1 for run, ref in pairs
+                     if run.get("cpu_us_per_request"))
+        per_round = ", ".join(f"{run['rps'] / ref['rps'] - 1:+.1%}" for run, ref in pairs)
+        middle = lambda values: values[(len(values) - 1) // 2] if values else None
+        cpu_text = f"{middle(cpu):+.1%}" if cpu else "–"
+        lines.append(f"| {row.label} | {middle(rps):+.1%} | {per_round} | {cpu_text} |")
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
 def pipeline_table(results):
     lines = ["| round | wrk requests | hop-end events received | received / requests | hops/s received | dropped reported |",
              "|---:|---:|---:|---:|---:|---:|"]
@@ -891,6 +923,7 @@ def write_results(bench, scenarios, results, started, load_before, load_after, c
                         f"{server.core})" for name, server in bench.servers.items())
     frame = dashboard_frame_time(bench.options.binary)
     pipeline = pipeline_table(results)
+    watching = watching_table(scenarios, results)
     against = baseline_table(scenarios, results)
     compared = ""
     if bench.options.baseline:
@@ -937,6 +970,17 @@ for the median round.
 Spaceport's figures divided by the baseline binary's, measured in the same interleaved rounds
 (median round of each). Above 1× is better for req/s; below 1× is better for p99 and CPU. The
 per-round column shows how far the machine's noise moves the ratio.
+"""
+    if watching:
+        text += f"""
+## What watching costs
+
+{watching}
+
+Each feed row against `{WATCHING_REFERENCE}` measured in the same round (the rounds interleave
+every row), so the drift of a shared machine between rounds cancels; the issue's goal for an
+attached dashboard is a change above -5%. The embedded dashboard's CPU is the proxy's and the
+dashboard's together, on the proxy's core; the attached one runs on the client core.
 """
     if pipeline:
         text += f"""
