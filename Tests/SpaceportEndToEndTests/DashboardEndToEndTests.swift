@@ -44,21 +44,9 @@ struct DashboardEndToEndTests {
 
         """.write(toFile: spaces, atomically: true, encoding: .utf8)
 
-        let terminal = Tmux(socket: folder.path("tmux.sock"))
-        defer { terminal.killServer() }
-        let runtime = folder.path("run")
-        let exitFile = folder.path("exit-status")
-        let command =
-            "cd \(folder.root) && env LANG=C.UTF-8 XDG_RUNTIME_DIR=\(runtime) \(binary) dash --spaces spaces.yaml --ingress 127.0.0.1:0 --name e2e; echo $? > \(exitFile)"
-        try terminal.start(command: command, width: 120, height: 40)
-
-        let socket = runtime + "/spaceport/e2e.sock"
-        try await eventually("the feed socket \(socket) appears", terminal: terminal) {
-            FileManager.default.fileExists(atPath: socket)
-        }
-        let tail = try TailReader(binary: binary, socket: socket, output: folder.path("tail.jsonl"))
-        defer { tail.stop() }
-        let port = try await tail.ingressPort()
+        let dash = try await DashInTmux.start(binary: binary, in: folder, name: "e2e", width: 120, height: 40)
+        defer { dash.stop() }
+        let (terminal, tail, port) = (dash.terminal, dash.tail, dash.port)
 
         let owned = try Curl.get(curl, "http://azureuser.s.default.servicea.localhost:\(port)/orders")
         #expect(owned.body == "servicea@azureuser")
@@ -98,9 +86,9 @@ struct DashboardEndToEndTests {
 
         try terminal.keys("q")
         try await eventually("q ends the dashboard", terminal: terminal) {
-            FileManager.default.fileExists(atPath: exitFile)
+            FileManager.default.fileExists(atPath: dash.exitFile)
         }
-        let status = try String(contentsOfFile: exitFile, encoding: .utf8).trimmingCharacters(
+        let status = try String(contentsOfFile: dash.exitFile, encoding: .utf8).trimmingCharacters(
             in: .whitespacesAndNewlines)
         #expect(status == "0")
     }
@@ -125,20 +113,11 @@ struct DashboardEndToEndTests {
               servicea: { upstream: 127.0.0.1:\(upstream.port) }
 
         """.write(toFile: folder.path("spaces.yaml"), atomically: true, encoding: .utf8)
-        let terminal = Tmux(socket: folder.path("tmux.sock"))
-        defer { terminal.killServer() }
-        let runtime = folder.path("run")
-        try terminal.start(
-            command:
-                "cd \(folder.root) && env LANG=C.UTF-8 XDG_RUNTIME_DIR=\(runtime) \(binary) dash --spaces spaces.yaml --ingress 127.0.0.1:0 --name sampled --sample-hops 2",
-            width: 140, height: 30)
-        let socket = runtime + "/spaceport/sampled.sock"
-        try await eventually("the feed socket \(socket) appears", terminal: terminal) {
-            FileManager.default.fileExists(atPath: socket)
-        }
-        let tail = try TailReader(binary: binary, socket: socket, output: folder.path("tail.jsonl"))
-        defer { tail.stop() }
-        let port = try await tail.ingressPort()
+        let dash = try await DashInTmux.start(
+            binary: binary, in: folder, name: "sampled", arguments: ["--sample-hops", "2"], width: 140,
+            height: 30)
+        defer { dash.stop() }
+        let (terminal, tail, port) = (dash.terminal, dash.tail, dash.port)
 
         // 100 requests in one curl, as fast as it sends them: far past 2 hops a second.
         let urls = (0..<100).map { "http://default.servicea.localhost:\(port)/load/\($0)" }
@@ -159,5 +138,52 @@ struct DashboardEndToEndTests {
             tail.lines.filter { $0.contains("\"phase\":\"end\"") && $0.contains("/load/") }.count == 100
         }
         try terminal.keys("q")
+    }
+}
+
+/// `spaceport dash` on `spaces.yaml` in `folder`, its proxy embedded, in a private tmux server,
+/// and `spaceport tail` reading the same feed, which also tells the ingress port it chose.
+private struct DashInTmux {
+    let terminal: Tmux
+    let tail: TailReader
+    let port: Int
+    /// Where the dashboard's exit status is written once it ends.
+    let exitFile: String
+
+    static func start(
+        binary: String, in folder: TemporaryFolder, name: String, arguments: [String] = [], width: Int,
+        height: Int
+    ) async throws -> DashInTmux {
+        let terminal = Tmux(socket: folder.path("tmux.sock"))
+        let runtime = folder.path("run")
+        let exitFile = folder.path("exit-status")
+        let options = (["--spaces", "spaces.yaml", "--ingress", "127.0.0.1:0", "--name", name] + arguments)
+            .joined(separator: " ")
+        do {
+            try terminal.start(
+                command:
+                    "cd \(folder.root) && env LANG=C.UTF-8 XDG_RUNTIME_DIR=\(runtime) \(binary) dash \(options); echo $? > \(exitFile)",
+                width: width, height: height)
+            let socket = runtime + "/spaceport/\(name).sock"
+            try await eventually("the feed socket \(socket) appears", terminal: terminal) {
+                FileManager.default.fileExists(atPath: socket)
+            }
+            let tail = try TailReader(binary: binary, socket: socket, output: folder.path("tail.jsonl"))
+            do {
+                return DashInTmux(
+                    terminal: terminal, tail: tail, port: try await tail.ingressPort(), exitFile: exitFile)
+            } catch {
+                tail.stop()
+                throw error
+            }
+        } catch {
+            terminal.killServer()
+            throw error
+        }
+    }
+
+    func stop() {
+        tail.stop()
+        terminal.killServer()
     }
 }
