@@ -59,10 +59,17 @@ public final class FeedHub: EventSink {
     }
 
     public func publish(_ event: FeedEvent) {
-        // Read from the event as given, before the hub keeps it: that copies only what it reads.
-        var facts: HopFacts? = nil
-        if samplers.load(ordering: .relaxed) > 0, case .hop(let hop) = event { facts = HopFacts(hop) }
-        deliver(FeedEntry(event), only: nil, facts: facts)
+        if samplers.load(ordering: .relaxed) > 0, case .hop(let hop) = event {
+            publish(hop: hop)
+        } else {
+            deliver(FeedEntry(event), only: nil)
+        }
+    }
+
+    /// The proxy's way in: a sampler reads the few facts it needs straight from the hop.
+    public func publish(hop: HopEvent) {
+        let facts = samplers.load(ordering: .relaxed) > 0 ? HopFacts(hop) : nil
+        deliver(FeedEntry(.hop(hop)), only: nil, facts: facts)
     }
 
     /// A new subscriber: it first reads `hello`, then `spaces`, then the most recent hops

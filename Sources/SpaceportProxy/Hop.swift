@@ -67,7 +67,7 @@ final class Hop {
         var start = event
         start.phase = .start
         start.time = EventTime.now()
-        sink.publish(.hop(start))
+        sink.publish(hop: start)
     }
 
     /// Publishes the end once; later calls do nothing.
@@ -83,7 +83,7 @@ final class Hop {
         end.bytesOut = bytesOut
         end.error = error
         end.durationMs = Double((NIODeadline.now() - began).nanoseconds / 1000) / 1000
-        sink.publish(.hop(end))
+        sink.publish(hop: end)
     }
 
     /// A hop refused before it reached an upstream: its start and its end, with the reason.

@@ -67,4 +67,8 @@ public struct FanOutSink: EventSink {
     public func publish(_ event: FeedEvent) {
         for sink in sinks { sink.publish(event) }
     }
+
+    public func publish(hop: HopEvent) {
+        for sink in sinks { sink.publish(hop: hop) }
+    }
 }
