@@ -91,6 +91,9 @@ public final class FeedHub: EventSink {
 
     public var subscriberCount: Int { state.withLock { $0.subscribers.count } }
 
+    /// Subscribers that asked for a sample.
+    var samplerCount: Int { samplers.load(ordering: .relaxed) }
+
     /// Events waiting in every subscriber's queue together, dropped-markers aside.
     public var queuedEvents: Int { state.withLock { $0.subscribers.values.reduce(0) { $0 + $1.queued } } }
 

@@ -64,7 +64,14 @@ public struct TailPrinter {
         case .error(let message, let id):
             guard id == nil else { break }
             lines.output.append("\(prefix)\(now)  error  \(Printable.clip(message, max: 300))")
-        case .ack, .tally:
+        case .tally(let tally):
+            // Sent only when tail asked for a sample: say what the sample left out, and the rate.
+            guard tally.leftOut > 0 else { break }
+            let rate = tally.seconds > 0 ? Int((Double(tally.hops) / tally.seconds).rounded()) : tally.hops
+            lines.output.append(
+                "\(prefix)\(now)  …  \(tally.leftOut) of \(tally.hops) hops not shown (sampled), \(rate) hops/s"
+            )
+        case .ack:
             break
         }
         return lines

@@ -61,11 +61,7 @@ struct DashCommand: AsyncParsableCommand {
                 "--ingress is for the embedded proxy; with --attach the proxies already listen")
         }
         _ = try ingressAddress()
-        if sampleHops != 0 && !FeedCommand.sampleRates.contains(sampleHops) {
-            throw CommandFailure.usage(
-                "--sample-hops takes 0 (every hop) or \(FeedCommand.sampleRates.lowerBound) to \(FeedCommand.sampleRates.upperBound) hops a second; got \(sampleHops)"
-            )
-        }
+        try SampleHopsOption.check(sampleHops)
         let targets = try feedTargets()
         if targets.contains(where: { if case .tcp = $0 { return true } else { return false } })
             && resolvedToken == nil
@@ -81,7 +77,7 @@ struct DashCommand: AsyncParsableCommand {
 
     /// Every hop as its end alone when it ends quickly, and a sample with tallies unless asked for all.
     private var shaping: HopShaping {
-        HopShaping(coalesce: true, perSecond: sampleHops == 0 ? nil : sampleHops)
+        HopShaping(coalesce: true, perSecond: SampleHopsOption.perSecond(sampleHops))
     }
 
     func run() async throws {

@@ -28,7 +28,14 @@ struct TailCommand: AsyncParsableCommand {
     @Option(help: "The token for tcp:// feeds (default: $SPACEPORT_FEED_TOKEN).")
     var token: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Print at most this many hops a second, and a line saying how many were left out; 0 (the default) prints every hop.",
+            valueName: "per-second"))
+    var sampleHops = 0
+
     func validate() throws {
+        try SampleHopsOption.check(sampleHops)
         let targets = try self.targets()
         if targets.contains(where: { if case .tcp = $0 { return true } else { return false } })
             && resolvedToken == nil
@@ -38,7 +45,9 @@ struct TailCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let client = FeedClient(targets: try targets(), token: resolvedToken)
+        let client = FeedClient(
+            targets: try targets(), token: resolvedToken,
+            shaping: HopShaping(perSecond: SampleHopsOption.perSecond(sampleHops)))
         try await client.start()
         let stopper = SignalStopper(signals: [SIGINT, SIGTERM]) { Task { await client.stop() } }
         var printer = TailPrinter(json: json)

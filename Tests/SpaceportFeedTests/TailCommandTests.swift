@@ -130,6 +130,49 @@ struct TailCommandTests {
         try? FileManager.default.removeItem(atPath: runtime)
     }
 
+    @Test("spaceport tail --sample-hops prints a few whole hops of a flood and says how many it left out")
+    func sampledOutput() async throws {
+        let runtime = Samples.temporaryFolder()
+        let feed = try await FeedFixture.start(name: "spaceport", folder: runtime + "/spaceport")
+        let tail = try SpaceportBinary(
+            ["tail", "--sample-hops", "5", "--feed", feed.socketPath], runtime: runtime)
+        let output = SpaceportBinary.lines(tail.output)
+        _ = try await firstLine(output, "the spaces line") { $0.contains("  spaces  ") }
+        // Its sample-hops command is in effect once the hub counts a sampler.
+        try await within("tail's sample-hops to take effect") {
+            while feed.hub.samplerCount == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        for number in 0..<1000 {
+            feed.hub.publish(.hop(Samples.hop(number, phase: .start)))
+            feed.hub.publish(.hop(Samples.hop(number)))
+        }
+        // Hop lines and "X of Y hops not shown" lines until the tallies have covered all 1000.
+        let (shown, leftOut, counted) = try await within("tallies covering the 1000 hops") {
+            var shown = 0
+            var leftOut = 0
+            var counted = 0
+            for await line in output {
+                if line.contains("GET") { shown += 1 }
+                let words = line.split(separator: " ")
+                if line.contains("hops not shown (sampled)"), let of = words.firstIndex(of: "of"),
+                    let left = Int(words[of - 1]), let total = Int(words[of + 1])
+                {
+                    leftOut += left
+                    counted += total
+                    if counted >= 1000 { break }
+                }
+            }
+            return (shown, leftOut, counted)
+        }
+        #expect(counted == 1000)
+        #expect(shown + leftOut == 1000, "every hop is either printed or counted as left out")
+        #expect(shown >= 5 && shown <= 10, "\(shown) hop lines at 5 a second")
+        tail.process.interrupt()
+        #expect(try await tail.exitStatus() == 0)
+        await feed.stop()
+        try? FileManager.default.removeItem(atPath: runtime)
+    }
+
     @Test("spaceport tail with no proxy running says so and fails")
     func noFeed() async throws {
         let runtime = Samples.temporaryFolder()

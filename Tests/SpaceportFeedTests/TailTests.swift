@@ -83,6 +83,18 @@ struct TailTests {
         #expect(lost.notes == ["lost a: the proxy closed the feed; retrying"])
     }
 
+    @Test("a tally that left hops out is one line saying how many, and the rate; a whole one prints nothing")
+    func tallyLine() {
+        var printer = TailPrinter(json: false)
+        _ = printer.lines(for: .connected(source: "a"))
+        let sampled = HopTally(hops: 10_000, sampled: 250, failed: 0, seconds: 0.25, routes: [])
+        let line = printer.lines(for: .event(source: "a", .tally(sampled))).output
+        #expect(line.count == 1)
+        #expect(line.first?.hasSuffix("  …  9750 of 10000 hops not shown (sampled), 40000 hops/s") == true)
+        let whole = HopTally(hops: 3, sampled: 3, failed: 0, seconds: 0.25, routes: [])
+        #expect(printer.lines(for: .event(source: "a", .tally(whole))).output.isEmpty)
+    }
+
     @Test("with several feeds each line says which proxy it came from")
     func proxyPrefix() {
         var printer = TailPrinter(json: false)
