@@ -76,6 +76,10 @@ public struct HopEvent: Codable, Equatable, Sendable {
         self.error = error
     }
 
+    /// The space the request was routed as: `tried[0]`, which is the default space when
+    /// `routeAs` named none, else `routeAs`. Rates and tallies count a hop under it.
+    public var routedAs: String? { tried.first ?? routeAs }
+
     /// True when an ancestor of the route-as space served the request.
     public var isFallback: Bool {
         guard let space, let first = tried.first else { return false }

@@ -3,7 +3,7 @@
 public struct HopTally: Codable, Equatable, Sendable {
     /// Hops counted for one route.
     public struct Route: Codable, Equatable, Sendable {
-        /// The space the request was routed as: `tried[0]`, else `routeAs`.
+        /// The space the request was routed as (`HopEvent.routedAs`).
         public var routedAs: String
         public var service: String?
         public var hops: Int

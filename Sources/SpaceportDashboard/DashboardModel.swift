@@ -75,7 +75,7 @@ public struct DashboardModel: Sendable {
         case .hop(let hop):
             var tallied = false
             update(source) { tallied = $0.tallied }
-            let space = hop.tried.first ?? hop.routeAs
+            let space = hop.routedAs
             let service = hop.service
             guard hops.record(consume hop, source: source), !tallied else { return }
             if let space {

@@ -40,7 +40,4 @@ public struct HopRecord: Sendable {
     private static func fill<Value>(_ field: inout Value?, from earlier: Value?) {
         if case .none = field { field = earlier }
     }
-
-    /// The space the request was routed as, after an unknown name fell back.
-    public var routedAs: String? { hop.tried.first ?? hop.routeAs }
 }

@@ -18,7 +18,7 @@ struct HopFacts {
         for byte in hop.id.utf8 { key = (key ^ UInt64(byte)) &* 0x100_0000_01b3 }
         self.key = key
         failed = hop.error != nil || (hop.status ?? 0) >= 500
-        routedAs = hop.tried.first ?? hop.routeAs
+        routedAs = hop.routedAs
         service = hop.service
     }
 }
