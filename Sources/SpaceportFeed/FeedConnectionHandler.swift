@@ -45,11 +45,6 @@ final class FeedConnectionHandler: ChannelDuplexHandler {
     /// A drain is due to send the starts the coalescer holds or the tally, should nothing else arrive.
     private var flushScheduled = false
     static let batchLimit = 256
-    /// How long a woken subscriber waits for more events before they are written.
-    static let gathering = TimeAmount.milliseconds(5)
-    /// The same for a sampling subscriber, whose few hops a second can wait a little longer
-    /// to go in fewer writes: it wakes the proxy and its reader 20 times a second, not 200.
-    static let sampledGathering = TimeAmount.milliseconds(50)
 
     init(hub: FeedHub, settings: Settings, commands: DispatchQueue, logger: Logger) {
         self.hub = hub
@@ -60,10 +55,10 @@ final class FeedConnectionHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        gather(for: Self.gathering)
+        gather(for: HopShaping.none.gathering)
     }
 
-    /// Makes the wake-up closure wait `interval` before draining.
+    /// Makes the wake-up closure wait `interval` (`HopShaping.gathering`) before draining.
     private func gather(for interval: TimeAmount) {
         guard let context else { return }
         let loop = context.eventLoop
@@ -136,7 +131,7 @@ final class FeedConnectionHandler: ChannelDuplexHandler {
         case (.streaming(let subscription), .sampleHops(let id, let perSecond)):
             subscription.sample(perSecond: perSecond)
             sampling = true
-            gather(for: Self.sampledGathering)
+            gather(for: HopShaping(perSecond: perSecond).gathering)
             answer(.ack(id: id ?? ""))
         case (.streaming(let subscription), .edit(let id, let edit)):
             apply(edit, id: id, replyingTo: subscription)

@@ -10,7 +10,8 @@ import SpaceportCore
 /// still running then is seen to start a few milliseconds late, as it would be anyway by a
 /// reader drawing 30 times a second.
 struct HopCoalescer {
-    /// Twice the feed's gathering interval, so a start sees at least one batch after its own.
+    /// Twice the feed's gathering interval for every hop (`HopShaping.gathering`), so a start
+    /// sees at least one batch after its own.
     static let hold = TimeAmount.milliseconds(10)
 
     private struct Held {

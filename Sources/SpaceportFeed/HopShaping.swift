@@ -1,3 +1,4 @@
+import NIOCore
 import SpaceportCore
 
 /// How a reader asks for its hops: every line as published (the default), ended hops as their
@@ -14,6 +15,11 @@ public struct HopShaping: Equatable, Sendable {
 
     /// Every hop, both phases.
     public static let none = HopShaping()
+
+    /// How long a woken reader waits for more events before it takes them in one batch: a few
+    /// milliseconds for every hop, longer for a sample of a few hops a second, which then wakes
+    /// the proxy and its reader 20 times a second, not 200.
+    public var gathering: TimeAmount { perSecond == nil ? .milliseconds(5) : .milliseconds(50) }
 
     /// The commands that ask a proxy for this shaping.
     public var commands: [FeedCommand] {

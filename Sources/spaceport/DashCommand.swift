@@ -329,11 +329,10 @@ final class EmbeddedProxy: Sendable {
         let source = proxy.name
         session.inbox.post(.connected(source: source))
         return Task {
-            // In batches, a few milliseconds apart under load: a hop that ends within the batch
-            // comes as its end alone, and past the sample rate only tallies count the rest.
-            // A sample of a few hops a second waits longer between batches: fewer wake-ups on the
-            // proxy's core, and still ahead of a screen that redraws traffic 10 times a second.
-            let pause: Duration = shaping.perSecond == nil ? .milliseconds(5) : .milliseconds(50)
+            // In batches, gathered as a socket reader's are (longer for a sample): a hop that ends
+            // within the batch comes as its end alone, and past the sample rate only tallies
+            // count the rest. Still ahead of a screen that redraws traffic 10 times a second.
+            let pause = Duration.nanoseconds(shaping.gathering.nanoseconds)
             while let events = await subscription.next(upTo: Self.batchLimit, shaping: shaping) {
                 for event in events { session.forward(event, from: source) }
                 if events.count < Self.batchLimit { try? await Task.sleep(for: pause) }
