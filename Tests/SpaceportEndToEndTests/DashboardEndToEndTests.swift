@@ -15,9 +15,6 @@ struct DashboardEndToEndTests {
         .enabled(if: Tools.tmux != nil, "tmux is not installed, so the dashboard cannot be run in a terminal")
     )
     func dashboardInTmux() async throws {
-        let binary = try #require(
-            Tools.spaceport,
-            "no spaceport binary beside the tests; run `swift build --product spaceport` first")
         let curl = try #require(Tools.find("curl"), "curl is needed to send requests")
         let folder = try TemporaryFolder()
         defer { folder.remove() }
@@ -44,7 +41,7 @@ struct DashboardEndToEndTests {
 
         """.write(toFile: spaces, atomically: true, encoding: .utf8)
 
-        let dash = try await DashInTmux.start(binary: binary, in: folder, name: "e2e", width: 120, height: 40)
+        let dash = try await DashInTmux.start(in: folder, name: "e2e", width: 120, height: 40)
         defer { dash.stop() }
         let (terminal, tail, port) = (dash.terminal, dash.tail, dash.port)
 
@@ -98,9 +95,6 @@ struct DashboardEndToEndTests {
         .enabled(if: Tools.tmux != nil, "tmux is not installed, so the dashboard cannot be run in a terminal")
     )
     func sampledUnderLoad() async throws {
-        let binary = try #require(
-            Tools.spaceport,
-            "no spaceport binary beside the tests; run `swift build --product spaceport` first")
         let curl = try #require(Tools.find("curl"), "curl is needed to send requests")
         let folder = try TemporaryFolder()
         defer { folder.remove() }
@@ -114,7 +108,7 @@ struct DashboardEndToEndTests {
 
         """.write(toFile: folder.path("spaces.yaml"), atomically: true, encoding: .utf8)
         let dash = try await DashInTmux.start(
-            binary: binary, in: folder, name: "sampled", arguments: ["--sample-hops", "2"], width: 140,
+            in: folder, name: "sampled", arguments: ["--sample-hops", "2"], width: 140,
             height: 30)
         defer { dash.stop() }
         let (terminal, tail, port) = (dash.terminal, dash.tail, dash.port)
@@ -151,9 +145,11 @@ private struct DashInTmux {
     let exitFile: String
 
     static func start(
-        binary: String, in folder: TemporaryFolder, name: String, arguments: [String] = [], width: Int,
-        height: Int
+        in folder: TemporaryFolder, name: String, arguments: [String] = [], width: Int, height: Int
     ) async throws -> DashInTmux {
+        let binary = try #require(
+            Tools.spaceport,
+            "no spaceport binary beside the tests; run `swift build --product spaceport` first")
         let terminal = Tmux(socket: folder.path("tmux.sock"))
         let runtime = folder.path("run")
         let exitFile = folder.path("exit-status")
