@@ -5,8 +5,14 @@ public protocol EventSink: Sendable {
     /// A hop, the event the proxy publishes twice a request: a sink may read the hop's fields
     /// here without taking it out of a `FeedEvent` first, which copies all of it.
     func publish(hop: HopEvent)
+    /// False while no one reads events as they happen. A hop's `start` matters only to such a
+    /// reader (replays and logs of finished hops keep its `end`, which carries every field), so
+    /// the proxy builds and publishes a start only while this is true. Read on every request:
+    /// it must be cheap.
+    var isWatched: Bool { get }
 }
 
 extension EventSink {
     public func publish(hop: HopEvent) { publish(.hop(hop)) }
+    public var isWatched: Bool { true }
 }

@@ -22,7 +22,7 @@ struct BoundedQueue<Element> {
         } else if count == storage.count {
             grow()
         }
-        storage[(head + count) % storage.count] = element
+        storage[slot(count)] = element
         count += 1
         return evicted
     }
@@ -31,7 +31,7 @@ struct BoundedQueue<Element> {
         guard count > 0 else { return nil }
         let element = storage[head]
         storage[head] = nil
-        head = (head + 1) % storage.count
+        head = slot(1)
         count -= 1
         return element
     }
@@ -39,14 +39,21 @@ struct BoundedQueue<Element> {
     /// The newest `limit` elements, oldest first.
     func suffix(_ limit: Int) -> [Element] {
         let taken = min(limit, count)
-        return (count - taken..<count).map { storage[(head + $0) % storage.count]! }
+        return (count - taken..<count).map { storage[slot($0)]! }
+    }
+
+    /// Where the element `offset` places after the oldest is stored (a wrap, not a division:
+    /// the hub's replay appends twice a request).
+    private func slot(_ offset: Int) -> Int {
+        let index = head + offset
+        return index < storage.count ? index : index - storage.count
     }
 
     /// Doubles the storage (up to the capacity), laying the elements out from index 0.
     private mutating func grow() {
         let size = min(capacity, max(16, storage.count * 2))
         var next = [Element?](repeating: nil, count: size)
-        for offset in 0..<count { next[offset] = storage[(head + offset) % storage.count] }
+        for offset in 0..<count { next[offset] = storage[slot(offset)] }
         storage = next
         head = 0
     }

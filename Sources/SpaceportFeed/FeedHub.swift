@@ -3,7 +3,7 @@ import SpaceportCore
 import Synchronization
 
 /// The feed inside a proxy: it keeps the `hello`, the latest `spaces` snapshot and a ring
-/// of recent hops, and hands every event to each subscriber's bounded queue.
+/// of recently finished hops, and hands every event to each subscriber's bounded queue.
 ///
 /// `publish` never blocks on a subscriber and never grows memory without bound: a full
 /// queue loses its oldest hop and counts it, and that subscriber's next read is
@@ -20,6 +20,9 @@ public final class FeedHub: EventSink {
     private let observer = Mutex<SpacesStore.ObserverID?>(nil)
     /// Subscribers with a sampler: while there are none, publishing reads nothing of a hop.
     private let samplers = Atomic<Int>(0)
+    /// Subscribers of any kind: while there are none, a hop's start goes nowhere and costs
+    /// nothing (the replay keeps finished hops only).
+    private let subscribers = Atomic<Int>(0)
 
     struct State {
         var helloValue: FeedHello
@@ -68,11 +71,12 @@ public final class FeedHub: EventSink {
 
     /// The proxy's way in: a sampler reads the few facts it needs straight from the hop.
     public func publish(hop: HopEvent) {
+        if hop.phase == .start && !isWatched { return }
         let facts = samplers.load(ordering: .relaxed) > 0 ? HopFacts(hop) : nil
         deliver(FeedEntry(.hop(hop)), only: nil, facts: facts)
     }
 
-    /// A new subscriber: it first reads `hello`, then `spaces`, then the most recent hops
+    /// A new subscriber: it first reads `hello`, then `spaces`, then the most recently finished hops
     /// (at most `limit`), then live events. At most `limit` events wait for it.
     public func subscribe(limit: Int = FeedHub.defaultQueueLimit) -> FeedSubscription {
         let id = state.withLock { state in
@@ -84,6 +88,7 @@ public final class FeedHub: EventSink {
             for entry in state.replay.suffix(subscriber.stream.capacity) { subscriber.stream.append(entry) }
             subscriber.closed = state.closed
             state.subscribers[id] = subscriber
+            subscribers.add(1, ordering: .relaxed)
             return id
         }
         return FeedSubscription(hub: self, id: id)
@@ -91,13 +96,15 @@ public final class FeedHub: EventSink {
 
     public var subscriberCount: Int { state.withLock { $0.subscribers.count } }
 
+    public var isWatched: Bool { subscribers.load(ordering: .relaxed) > 0 }
+
     /// Subscribers that asked for a sample.
     var samplerCount: Int { samplers.load(ordering: .relaxed) }
 
     /// Events waiting in every subscriber's queue together, dropped-markers aside.
     public var queuedEvents: Int { state.withLock { $0.subscribers.values.reduce(0) { $0 + $1.queued } } }
 
-    /// Hops held for replay.
+    /// Finished hops held for replay.
     public var replayCount: Int { state.withLock { $0.replay.count } }
 
     /// Stops observing the store and ends every subscription: their reads return nil.
@@ -125,7 +132,9 @@ public final class FeedHub: EventSink {
         let wakes = state.withLock { state -> [Wake] in
             if only == nil {
                 switch entry.event {
-                case .hop: state.replay.append(entry)
+                // A finished hop's end carries every field its start had: the replay keeps ends
+                // only, so it reaches twice as far back and churns half as often.
+                case .hop(let hop): if hop.phase == .end { state.replay.append(entry) }
                 case .spaces: state.spaces = entry
                 case .hello(let hello):
                     state.helloValue = hello
@@ -233,6 +242,7 @@ public final class FeedHub: EventSink {
     func unsubscribe(_ id: Int) {
         let waiter = state.withLock { state -> Waiter? in
             guard let subscriber = state.subscribers.removeValue(forKey: id) else { return nil }
+            subscribers.subtract(1, ordering: .relaxed)
             if subscriber.sampler != nil { samplers.subtract(1, ordering: .relaxed) }
             return subscriber.waiter
         }

@@ -63,7 +63,7 @@ final class Hop {
     }
 
     func start() {
-        guard let sink = reporter.sink else { return }
+        guard let sink = reporter.sink, sink.isWatched else { return }
         var start = event
         start.phase = .start
         start.time = EventTime.now()
@@ -86,7 +86,8 @@ final class Hop {
         sink.publish(hop: end)
     }
 
-    /// A hop refused before it reached an upstream: its start and its end, with the reason.
+    /// A hop refused before it reached an upstream: its start (for a reader watching live) and
+    /// its end, with the reason.
     func refuse(_ answer: ErrorAnswer) {
         start()
         end(status: Int(answer.status.code), bytesIn: 0, bytesOut: 0, error: answer.message)

@@ -71,4 +71,6 @@ public struct FanOutSink: EventSink {
     public func publish(hop: HopEvent) {
         for sink in sinks { sink.publish(hop: hop) }
     }
+
+    public var isWatched: Bool { sinks.contains { $0.isWatched } }
 }

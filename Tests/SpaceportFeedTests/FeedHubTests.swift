@@ -38,6 +38,38 @@ struct FeedHubTests {
         #expect(hops == (15..<25).map { "h\($0)" })
     }
 
+    @Test("the replay keeps finished hops: a new subscriber reads ends, never a start whose end it may miss")
+    func replayKeepsEnds() throws {
+        let hub = try makeHub(replay: 10)
+        for number in 0..<3 {
+            hub.publish(hop: Samples.hop(number, phase: .start))
+            hub.publish(hop: Samples.hop(number))
+        }
+        hub.publish(hop: Samples.hop(3, phase: .start))
+        #expect(hub.replayCount == 3)
+        let subscription = hub.subscribe()
+        var hops: [String] = []
+        while let event = subscription.poll() {
+            if case .hop(let hop) = event { hops.append("\(hop.id) \(hop.phase)") }
+        }
+        #expect(hops == ["h0 end", "h1 end", "h2 end"])
+    }
+
+    @Test("the hub says whether anyone watches, so the proxy builds starts only for a reader")
+    func watchedWhileSubscribed() throws {
+        let hub = try makeHub()
+        #expect(!hub.isWatched)
+        let first = hub.subscribe()
+        let second = hub.subscribe()
+        #expect(hub.isWatched)
+        hub.publish(hop: Samples.hop(1, phase: .start))
+        #expect(first.poll()?.type == "hello")
+        first.cancel()
+        #expect(hub.isWatched)
+        second.cancel()
+        #expect(!hub.isWatched)
+    }
+
     @Test("a subscriber that stops reading holds at most its limit, then first reads how many it lost")
     func slowSubscriberIsBoundedAndToldOfDrops() throws {
         let hub = try makeHub()
