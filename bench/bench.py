@@ -33,6 +33,9 @@ HOST = "default.svc.localhost"
 FALLBACK_HOST = "grandchild.s.default.svc.localhost"
 DEFAULT_OUTPUT = os.path.join(HERE, "results.md")
 SMALL_BODY = ("spaceport-bench " * 7)[:99] + "."
+# UPnP's NOTIFY: wrk knows it (it checks its request line), Spaceport's sniffer does not route it
+# as HTTP (it knows RFC 9110's and WebDAV's methods), and nginx answers it.
+RELAY_METHOD = "NOTIFY"
 SIZES = {"/small": len(SMALL_BODY), "/64k": 64 * 1024, "/1m": 1024 * 1024}
 
 
@@ -55,8 +58,12 @@ class Row:
     A baseline row's twin is the label of the spaceport row it is compared with.
     """
 
-    def __init__(self, label, target, host=HOST, feed=None, twin=None):
+    def __init__(self, label, target, host=HOST, feed=None, twin=None, relay=False):
         self.label, self.target, self.host, self.feed, self.twin = label, target, host, feed, twin
+        # Sent with RELAY_METHOD to the target's `listen` address: a method Spaceport's sniffer does
+        # not take for HTTP, so the bytes pass through as raw TCP (DESIGN.md rule 7), while the
+        # upstream nginx answers them like any request.
+        self.relay = relay
 
 
 def with_baseline_twins(rows, name):
@@ -66,7 +73,7 @@ def with_baseline_twins(rows, name):
         paired.append(row)
         if row.target == "spaceport" and row.feed is None:
             label = row.label.replace("spaceport", f"spaceport (baseline: {name})", 1)
-            paired.append(Row(label, "baseline", host=row.host, twin=row.label))
+            paired.append(Row(label, "baseline", host=row.host, twin=row.label, relay=row.relay))
     return paired
 
 
@@ -81,8 +88,13 @@ def standard_rows():
             Row("nginx", "nginx"), Row("haproxy", "haproxy")]
 
 
+# What SwiftNIO's sockets and event loop cost with no HTTP work at all: the same process
+# relays the same requests as raw TCP through an instance's `listen` address.
+RELAY_ROW = Row("spaceport, raw TCP pass-through (floor: same sockets and loop, no HTTP)", "spaceport",
+                relay=True)
+
 SCENARIOS = [
-    Scenario("small", "small (100 B), keep-alive", "/small", 64, standard_rows()),
+    Scenario("small", "small (100 B), keep-alive", "/small", 64, standard_rows() + [RELAY_ROW]),
     Scenario("64k", "64 KiB, keep-alive", "/64k", 64, standard_rows()),
     Scenario("1m", "1 MiB, keep-alive", "/1m", 16, standard_rows()),
     Scenario("close", "new connection per request", "/small", 32, standard_rows(),
@@ -348,8 +360,9 @@ def run_wrk(port, scenario, row, duration, log_file):
     for header in headers:
         command += ["-H", header]
     command.append(f"http://127.0.0.1:{port}{scenario.path}")
+    env = dict(os.environ, BENCH_METHOD=RELAY_METHOD) if row.relay else None
     result = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60,
-                            start_new_session=True)
+                            start_new_session=True, env=env)
     log_file.write(f"$ {shlex.join(command)}\n{result.stdout}{result.stderr}\n")
     log_file.flush()
     figures = parse_wrk(result.stdout)
@@ -426,7 +439,8 @@ class Bench:
                 with open(os.path.join(d, "www", path.lstrip("/")), "wb") as f:
                     f.write(b"s" * size)
         os.chmod(os.path.join(d, "www"), 0o755)
-        self.ports = {name: free_port() for name in ("upstream", "nginx", "haproxy", "spaceport", "baseline", "dash")}
+        self.ports = {name: free_port() for name in ("upstream", "nginx", "haproxy", "spaceport", "baseline", "dash",
+                                                      "spaceport_relay", "baseline_relay")}
         values = {"dir": d, "small_body": SMALL_BODY, "upstream_port": self.ports["upstream"],
                   "nginx_port": self.ports["nginx"], "haproxy_port": self.ports["haproxy"]}
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -459,8 +473,7 @@ class Bench:
             env = {"XDG_RUNTIME_DIR": runtime, "NIO_SINGLETON_GROUP_LOOP_COUNT": str(self.options.spaceport_loops)}
             command = [self.options.binary, "dash", "--spaces", os.path.join(d, "spaces.yaml"),
                        "--ingress", f"127.0.0.1:{self.ports['dash']}", "--name", "benchdash"]
-            if not os.path.exists(command[3]):
-                render("spaces.yaml", values, command[3])
+            render("spaces.yaml", dict(values, listen=""), command[3])
             self.servers["dash"] = TmuxServer("dash", command, PROXY_CORE, d, self.tmux_socket, env=env)
         for name in ("nginx", "haproxy", "spaceport", "baseline", "dash"):
             if name in self.servers:
@@ -484,10 +497,12 @@ class Bench:
             self.memory_marks[name] = {"idle_rss": server.memory()[0]}
 
     def start_proxy(self, name, binary, runtime_name, feed_name, values):
-        """`BINARY proxy` on its own port, runtime folder and feed socket name, pinned to the proxy core."""
-        spaces = os.path.join(self.dir, "spaces.yaml")
-        if not os.path.exists(spaces):
-            render("spaces.yaml", values, spaces)
+        """`BINARY proxy` on its own port, runtime folder and feed socket name, pinned to the proxy core.
+
+        Its spaces file gives the default svc instance a `listen` address of its own, for the relay row.
+        """
+        spaces = os.path.join(self.dir, f"spaces-{name}.yaml")
+        render("spaces.yaml", dict(values, listen=f", listen: 127.0.0.1:{self.ports[name + '_relay']}"), spaces)
         runtime = os.path.join(self.dir, runtime_name)
         os.makedirs(runtime, mode=0o700)
         # Same CPU budget as the others: one event loop (if the proxy uses NIO's singleton group).
@@ -499,6 +514,9 @@ class Bench:
 
     def port_of(self, target):
         return self.ports["upstream" if target == "direct" else target]
+
+    def port_for(self, row):
+        return self.ports[row.target + "_relay"] if row.relay else self.port_of(row.target)
 
     def check_targets(self):
         for target in self.options.targets:
@@ -516,6 +534,21 @@ class Bench:
             if target in ("spaceport", "baseline"):
                 route = {k.lower(): v for k, v in headers.items()}.get("x-spaceport-route")
                 log(f"{target} answers with x-spaceport-route: {route}")
+                self.check_relay(target)
+
+    def check_relay(self, target):
+        """The relay row's requests must pass through untouched: the upstream's answer, no route header."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.ports[target + "_relay"], timeout=10)
+        try:
+            connection.request(RELAY_METHOD, "/small", headers={"Host": HOST})
+            response = connection.getresponse()
+            body = response.read()
+        finally:
+            connection.close()
+        if response.status != 200 or len(body) != SIZES["/small"] or response.getheader("x-spaceport-route"):
+            raise SystemExit(f"{target}'s listen address did not relay a {RELAY_METHOD} request as raw TCP: "
+                             f"status {response.status}, {len(body)} bytes, "
+                             f"x-spaceport-route {response.getheader('x-spaceport-route')!r}")
 
     def stop(self):
         for name in reversed(list(self.servers)):
@@ -553,11 +586,11 @@ class Bench:
         if server is not None:
             cpu_before = server.cpu_seconds()
             with MemorySampler(server) as sampler:
-                figures = run_wrk(self.port_of(row.target), scenario, row, duration, log_file)
+                figures = run_wrk(self.port_for(row), scenario, row, duration, log_file)
             figures["peak_rss_kib"] = sampler.peak
             figures["cpu_us_per_request"] = (server.cpu_seconds() - cpu_before) * 1e6 / max(figures["requests"], 1)
         else:
-            figures = run_wrk(self.port_of(row.target), scenario, row, duration, log_file)
+            figures = run_wrk(self.port_for(row), scenario, row, duration, log_file)
             figures["peak_rss_kib"] = None
             figures["cpu_us_per_request"] = None
         # Minus one: the second status query's own connection.
@@ -960,6 +993,11 @@ scenario: above 1× is better for req/s, below 1× is better for latency and mem
 stub_status): wrk's own connections for direct, the proxy's pool misses otherwise. `errors`
 counts wrk's non-2xx answers and socket errors (connect, read, write, timeout). Both are
 for the median round.
+
+The raw TCP pass-through row is the floor of Spaceport's design: the same process, event loop
+and SwiftNIO sockets relay the same requests byte for byte (sent with a method its `listen`
+address does not take for HTTP), with no parsing, routing, rewriting or hop events. What
+Spaceport's HTTP row costs beyond it is the HTTP layer's own.
 """
     if against:
         text += f"""
