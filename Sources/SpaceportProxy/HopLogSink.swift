@@ -17,6 +17,9 @@ public final class HopLogSink: EventSink {
         self.logger = logger
     }
 
+    /// It logs finished hops only, so it never needs a hop's start.
+    public var isWatched: Bool { false }
+
     public func publish(_ event: FeedEvent) {
         guard case .hop(let hop) = event, hop.phase == .end else { return }
         guard pending.add(1, ordering: .relaxed).newValue <= Self.maxPending else {

@@ -14,6 +14,23 @@ private func app(_ upstream: TestUpstream) -> String {
 
 @Suite("HTTP/1.1 through the proxy")
 struct HTTPSemanticsTests {
+    @Test("with no one watching live, a request publishes only its end, and the end carries the whole hop")
+    func unwatchedSinkGetsEndsOnly() async throws {
+        let upstream = try await TestUpstream.start("app")
+        try await RunningProxy.with(app(upstream), hops: HopCollector(watched: false)) { proxy in
+            let response = try await Curl.run([proxy.url("app.localhost", "/bytes/3")])
+            #expect(response.status == 200)
+            let end = try await proxy.hops.end()
+            #expect(end.service == "app")
+            #expect(end.space == "default")
+            #expect(end.method == "GET")
+            #expect(end.path == "/bytes/3")
+            #expect(end.status == 200)
+            #expect(proxy.hops.hops.map(\.phase) == [.end])
+        }
+        await upstream.stop()
+    }
+
     @Test("HEAD, 204 and 304 answers carry no body and the connection goes on")
     func bodilessAnswers() async throws {
         let upstream = try await TestUpstream.start("app")

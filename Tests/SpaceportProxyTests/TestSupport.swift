@@ -16,9 +16,10 @@ struct RunningProxy {
 
     /// Starts a proxy, runs `body` against it, and shuts it down whether or not `body` threw.
     static func with(
-        _ yaml: String, path: String? = nil, _ body: (RunningProxy) async throws -> Void
+        _ yaml: String, path: String? = nil, hops: HopCollector = HopCollector(),
+        _ body: (RunningProxy) async throws -> Void
     ) async throws {
-        let running = try await start(yaml, path: path)
+        let running = try await start(yaml, path: path, hops: hops)
         do {
             try await body(running)
         } catch {
@@ -28,7 +29,9 @@ struct RunningProxy {
         await running.stop()
     }
 
-    static func start(_ yaml: String, path: String? = nil) async throws -> RunningProxy {
+    static func start(_ yaml: String, path: String? = nil, hops: HopCollector = HopCollector()) async throws
+        -> RunningProxy
+    {
         let store: SpacesStore
         if let path {
             try yaml.write(toFile: path, atomically: true, encoding: .utf8)
@@ -36,7 +39,6 @@ struct RunningProxy {
         } else {
             store = SpacesStore(tree: try SpacesFile.parse(text: yaml, file: "test.yaml"))
         }
-        let hops = HopCollector()
         var logger = Logger(label: "test-proxy")
         logger.logLevel = .error
         let proxy = RoutingProxy(

@@ -4,8 +4,14 @@ import Synchronization
 /// Keeps every event a proxy publishes, so a test can wait for the hop it caused.
 public final class HopCollector: EventSink {
     private let events = Mutex<[FeedEvent]>([])
+    private let watched: Bool
 
-    public init() {}
+    /// `watched: false` plays a sink no one reads live (a hub without subscribers).
+    public init(watched: Bool = true) {
+        self.watched = watched
+    }
+
+    public var isWatched: Bool { watched }
 
     public func publish(_ event: FeedEvent) {
         events.withLock { $0.append(event) }
