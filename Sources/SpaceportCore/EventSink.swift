@@ -3,8 +3,9 @@
 public protocol EventSink: Sendable {
     func publish(_ event: FeedEvent)
     /// A hop, the event the proxy publishes twice a request: a sink may read the hop's fields
-    /// here without taking it out of a `FeedEvent` first, which copies all of it.
-    func publish(hop: HopEvent)
+    /// here without taking it out of a `FeedEvent` first, which copies all of it. The sink takes
+    /// the hop over (`consuming`), so keeping it costs no copy of its strings either.
+    func publish(hop: consuming HopEvent)
     /// False while no one reads events as they happen. A hop's `start` matters only to such a
     /// reader (replays and logs of finished hops keep its `end`, which carries every field), so
     /// the proxy builds and publishes a start only while this is true. Read on every request:
@@ -13,6 +14,6 @@ public protocol EventSink: Sendable {
 }
 
 extension EventSink {
-    public func publish(hop: HopEvent) { publish(.hop(hop)) }
+    public func publish(hop: consuming HopEvent) { publish(.hop(hop)) }
     public var isWatched: Bool { true }
 }

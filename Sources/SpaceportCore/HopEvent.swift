@@ -170,11 +170,22 @@ extension HopEvent {
     /// Records how the hop was routed: the route-as and where it came from, the chain tried,
     /// and the space and upstream that serve it (nil when none does).
     public mutating func record(_ route: Route) {
+        record(route, upstream: route.upstream?.description)
+    }
+
+    /// `record(route)`, with the upstream already written out (a proxy keeps it with the route).
+    public mutating func record(_ route: Route, upstream text: String?) {
         routeAs = route.routeAs
         routeAsSource = route.routeAsSource
-        service = route.resolution.instance?.service ?? route.service
+        service = route.servingService
         tried = route.tried
         space = route.space
-        upstream = route.upstream?.description
+        upstream = text
+    }
+
+    /// `<service>@<space>` once a space serves the hop: the proxy's `x-spaceport-route`.
+    public var routeLabel: String? {
+        guard let service, let space else { return nil }
+        return "\(service)@\(space)"
     }
 }

@@ -28,6 +28,8 @@ public struct Route: Equatable, Sendable {
     public var resolution: Resolution
 
     public var service: String { resolution.service }
+    /// The service as the serving instance names it, else as asked for.
+    public var servingService: String { resolution.instance?.service ?? service }
     public var tried: [String] { resolution.tried }
     public var space: String? { resolution.space }
     public var upstream: Address? { resolution.instance?.upstream }

@@ -62,7 +62,7 @@ public final class FeedHub: EventSink {
     }
 
     public func publish(_ event: FeedEvent) {
-        if samplers.load(ordering: .relaxed) > 0, case .hop(let hop) = event {
+        if case .hop(let hop) = event {
             publish(hop: hop)
         } else {
             deliver(FeedEntry(event), only: nil)
@@ -70,10 +70,11 @@ public final class FeedHub: EventSink {
     }
 
     /// The proxy's way in: a sampler reads the few facts it needs straight from the hop.
-    public func publish(hop: HopEvent) {
-        if hop.phase == .start && !isWatched { return }
+    public func publish(hop: consuming HopEvent) {
+        let finished = hop.phase == .end
+        if !finished && !isWatched { return }
         let facts = samplers.load(ordering: .relaxed) > 0 ? HopFacts(hop) : nil
-        deliver(FeedEntry(.hop(hop)), only: nil, facts: facts)
+        deliver(FeedEntry(.hop(consume hop)), only: nil, facts: facts, finished: finished)
     }
 
     /// A new subscriber: it first reads `hello`, then `spaces`, then the most recently finished hops
@@ -128,13 +129,15 @@ public final class FeedHub: EventSink {
     }
 
     /// Hands `entry` to every subscriber, or to one only (a reply to its own command).
-    func deliver(_ entry: FeedEntry, only: Int?, facts: HopFacts? = nil) {
+    /// `finished`: a hop entry is an end, which the replay keeps (read from the hop by the caller:
+    /// taking the hop out of the entry here would copy all of it).
+    func deliver(_ entry: FeedEntry, only: Int?, facts: HopFacts? = nil, finished: Bool = false) {
         let wakes = state.withLock { state -> [Wake] in
             if only == nil {
                 switch entry.event {
                 // A finished hop's end carries every field its start had: the replay keeps ends
                 // only, so it reaches twice as far back and churns half as often.
-                case .hop(let hop): if hop.phase == .end { state.replay.append(entry) }
+                case .hop: if finished { state.replay.append(entry) }
                 case .spaces: state.spaces = entry
                 case .hello(let hello):
                     state.helloValue = hello

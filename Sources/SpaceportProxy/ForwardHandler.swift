@@ -188,7 +188,8 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
         var head = context?.channel.allocator.buffer(capacity: 512) ?? ByteBuffer()
         let chunked = ForwardedHeaders.writeRequest(
             request.head, into: &head, path: request.target.forwardedPath, host: request.host,
-            routeHeader: request.routeHeader, routeAs: request.route.routeAs, requestID: request.hop.flow,
+            routeHeader: request.routeHeader, routeAs: request.route.route.routeAs,
+            requestID: request.hop.flow,
             clientIP: info.clientIP, via: info.reporter.proxy, upgrade: request.isUpgrade)
         let exchange = Exchange(request, upstreamHead: head, chunked: chunked)
         state = .connecting(exchange)

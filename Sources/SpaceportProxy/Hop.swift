@@ -18,13 +18,9 @@ struct HopReporter: Sendable {
     {
         Hop(
             reporter: self,
-            event: HopEvent(
-                id: RequestID.make(),
-                flow: flow.map { Printable.clip($0, max: Self.maxFlowLength) } ?? RequestID.make(),
-                phase: .start, time: "", proxy: proxy,
-                listener: listener.name, from: listener.caller, protocol: `protocol`, method: method,
-                host: host.map { Printable.clip($0, max: 253) },
-                path: path.map { Printable.clip($0, max: 512) }))
+            flow: flow.map { Printable.clip($0, max: Self.maxFlowLength) } ?? RequestID.make(),
+            method: method, host: host.map { Printable.clip($0, max: 253) },
+            path: path.map { Printable.clip($0, max: 512) }, protocol: `protocol`)
     }
 }
 
@@ -33,56 +29,61 @@ struct HopReporter: Sendable {
 /// twenty fields at every step.
 final class Hop {
     let reporter: HopReporter
-    private(set) var event: HopEvent
+    /// The hop's event, until its end takes it to the sink. Written and read in place: each copy
+    /// of the event retains and releases its strings, and passing the stored event on copied it.
+    private var event: HopEvent?
     private let began = NIODeadline.now()
     private var ended = false
 
-    fileprivate init(reporter: HopReporter, event: HopEvent) {
+    fileprivate init(
+        reporter: HopReporter, flow: String, method: String?, host: String?, path: String?,
+        protocol: HopProtocol
+    ) {
         self.reporter = reporter
-        self.event = event
+        event = HopEvent(
+            id: RequestID.make(), flow: flow, phase: .start, time: "", proxy: reporter.proxy,
+            listener: reporter.listener.name, from: reporter.listener.caller, protocol: `protocol`,
+            method: method, host: host, path: path)
     }
 
-    var flow: String { event.flow }
+    /// Read before the hop ends: its fields leave with its end.
+    var flow: String { event?.flow ?? "" }
 
-    func routed(_ route: Route) { event.record(route) }
+    func routed(_ known: KnownRoute) { event?.record(known.route, upstream: known.upstreamText) }
 
     func served(by instance: InstanceRef, upstream: Address) {
-        event.service = instance.service
-        event.space = instance.space
-        event.routeAs = instance.space
-        event.tried = [instance.space]
-        event.upstream = upstream.description
+        event?.service = instance.service
+        event?.space = instance.space
+        event?.routeAs = instance.space
+        event?.tried = [instance.space]
+        event?.upstream = upstream.description
     }
 
-    func setProtocol(_ value: HopProtocol) { event.protocol = value }
+    func setProtocol(_ value: HopProtocol) { event?.protocol = value }
 
     /// `<service>@<space>`, the value of `x-spaceport-route`, once a space serves the hop.
-    var routeLabel: String? {
-        guard let service = event.service, let space = event.space else { return nil }
-        return "\(service)@\(space)"
-    }
+    var routeLabel: String? { event?.routeLabel }
 
     func start() {
-        guard let sink = reporter.sink, sink.isWatched else { return }
-        var start = event
+        guard let sink = reporter.sink, sink.isWatched, var start = event else { return }
         start.phase = .start
         start.time = EventTime.now()
         sink.publish(hop: start)
     }
 
-    /// Publishes the end once; later calls do nothing.
+    /// Publishes the end once; later calls do nothing. The event leaves the hop with it.
     func end(status: Int?, bytesIn: Int, bytesOut: Int, error: String? = nil) {
         guard !ended else { return }
         ended = true
         guard let sink = reporter.sink else { return }
-        var end = event
-        end.phase = .end
-        end.time = EventTime.now()
-        end.status = status
-        end.bytesIn = bytesIn
-        end.bytesOut = bytesOut
-        end.error = error
-        end.durationMs = Double((NIODeadline.now() - began).nanoseconds / 1000) / 1000
+        event?.phase = .end
+        event?.time = EventTime.now()
+        event?.status = status
+        event?.bytesIn = bytesIn
+        event?.bytesOut = bytesOut
+        event?.error = error
+        event?.durationMs = Double((NIODeadline.now() - began).nanoseconds / 1000) / 1000
+        guard let end = event.take() else { return }
         sink.publish(hop: end)
     }
 

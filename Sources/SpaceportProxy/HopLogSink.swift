@@ -71,8 +71,8 @@ public struct FanOutSink: EventSink {
         for sink in sinks { sink.publish(event) }
     }
 
-    public func publish(hop: HopEvent) {
-        for sink in sinks { sink.publish(hop: hop) }
+    public func publish(hop: consuming HopEvent) {
+        for sink in sinks { sink.publish(hop: copy hop) }
     }
 
     public var isWatched: Bool { sinks.contains { $0.isWatched } }

@@ -42,7 +42,7 @@ final class LoopState {
     private(set) var draining = false
     /// Routes already worked out on `cached`, forgotten when the tree changes. Bounded, as
     /// hosts come from clients: when full it starts again rather than growing.
-    private var routes: [RouteRequest: Route] = [:]
+    private var routes: [RouteRequest: KnownRoute] = [:]
     static let maxCachedRoutes = 1024
 
     init(loop: any EventLoop, live: LiveTree) {
@@ -56,22 +56,38 @@ final class LoopState {
 
     /// The tree as of now: one atomic load unless the tree changed since the last request.
     var tree: SpaceTree {
+        refresh()
+        return cached
+    }
+
+    /// The current limits and route header, read in place: a request needs a field or two of
+    /// the settings, and a copy of the tree would retain and release all of it.
+    var limits: Limits {
+        refresh()
+        return cached.settings.limits
+    }
+
+    var routeHeader: String {
+        refresh()
+        return cached.settings.routeHeader
+    }
+
+    private func refresh() {
         if live.currentGeneration != generation {
             (generation, cached) = live.snapshot()
             routes.removeAll()
         }
-        return cached
     }
 
     /// `tree.route(request)` on the current tree, worked out once per distinct request until
     /// the tree changes: parsing the host and walking the chain cost more than a lookup.
-    func route(_ request: RouteRequest) throws(RouteError) -> Route {
-        let tree = self.tree
+    func route(_ request: RouteRequest) throws(RouteError) -> KnownRoute {
+        refresh()
         if let known = routes[request] { return known }
-        let route = try tree.route(request)
+        let known = KnownRoute(try cached.route(request))
         if routes.count >= Self.maxCachedRoutes { routes.removeAll(keepingCapacity: true) }
-        routes[request] = route
-        return route
+        routes[request] = known
+        return known
     }
 
     func track(_ channel: any Channel) {
@@ -97,6 +113,24 @@ final class LoopState {
     func closeAll() {
         for channel in connections.values { channel.close(promise: nil) }
         pool.closeAll()
+    }
+}
+
+/// A route as a loop keeps it, with what each request on it needs written out once. A class:
+/// a request holds one reference to it instead of copying the route's strings and chain.
+final class KnownRoute {
+    let route: Route
+    /// Where the serving instance listens, and that as a hop event names it.
+    let upstream: Address?
+    let upstreamText: String?
+    /// `<service>@<space>`, when a space serves the route.
+    let label: String?
+
+    init(_ route: Route) {
+        self.route = route
+        upstream = route.upstream
+        upstreamText = upstream?.description
+        label = route.space.map { "\(route.servingService)@\($0)" }
     }
 }
 

@@ -10,7 +10,7 @@ struct ConnectionInfo {
     let clientIP: String?
 
     /// The limits as the spaces file has them now; the decoder's are fixed when the connection opens.
-    var limits: Limits { loop.tree.settings.limits }
+    var limits: Limits { loop.limits }
 }
 
 /// The pipelines of client connections. HTTP reads like its diagram:

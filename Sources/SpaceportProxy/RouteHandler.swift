@@ -9,7 +9,7 @@ final class RoutedRequest {
     let target: RequestTarget
     /// The Host, or the authority of an absolute URL.
     let host: String?
-    let route: Route
+    let route: KnownRoute
     let routeHeader: String
     let upstream: Address
     /// `<service>@<space>`, for `x-spaceport-route`.
@@ -18,7 +18,7 @@ final class RoutedRequest {
     let hop: Hop
 
     init(
-        head: HTTPRequestHead, target: RequestTarget, host: String?, route: Route, routeHeader: String,
+        head: HTTPRequestHead, target: RequestTarget, host: String?, route: KnownRoute, routeHeader: String,
         upstream: Address, routeLabel: String, isUpgrade: Bool, hop: Hop
     ) {
         self.head = head
@@ -143,6 +143,7 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func refuse(_ refusal: Refusal, head: HTTPRequestHead, _ context: ChannelHandlerContext) {
         let hop = refusal.hop
+        let label = hop.routeLabel
         hop.refuse(refusal.answer)
         // After an upgrade or a CONNECT the decoder reads no further requests on this connection;
         // a client told no before its body may never send it, so its next bytes would be misread.
@@ -151,15 +152,14 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
             || refusal.framing || RequestFraming.awaitsContinue(head) || sequencer.isDraining
         state = close ? .closing : .refusing
         context.writeAnswer(
-            refusal.answer, version: head.version, route: hop.routeLabel, close: close,
+            refusal.answer, version: head.version, route: label, close: close,
             bodiless: head.method == .HEAD || head.method == .CONNECT, sequencer: sequencer)
     }
 
     private func route(_ head: HTTPRequestHead) -> Routing {
-        let tree = info.loop.tree
-        let settings = tree.settings
+        let routeHeader = info.loop.routeHeader
         let target = RequestTarget(head.uri, isConnect: head.method == .CONNECT)
-        let fields = RoutingFields(head.headers, routeHeader: settings.routeHeader)
+        let fields = RoutingFields(head.headers, routeHeader: routeHeader)
         let host = target?.authority ?? fields.host
         let hop = info.reporter.begin(
             flow: head.headers.first(name: ForwardedHeaders.requestIDHeader), method: head.method.rawValue,
@@ -196,7 +196,7 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
         if fields.routeValuesDiffer {
             return refusal(
                 .badRequest,
-                "the request carries \(settings.routeHeader) \(fields.routeCount) times; send one value")
+                "the request carries \(routeHeader) \(fields.routeCount) times; send one value")
         }
         let request: RouteRequest
         switch info.role {
@@ -208,14 +208,15 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
             request = RouteRequest(
                 host: instance.service, routeHeader: fields.routeValue, caller: instance.space)
         }
-        let route: Route
+        let known: KnownRoute
         do {
-            route = try info.loop.route(request)
+            known = try info.loop.route(request)
         } catch {
             return refusal(HTTPResponseStatus(statusCode: error.status), error.description)
         }
-        hop.routed(route)
-        guard let upstream = route.upstream, let label = hop.routeLabel else {
+        hop.routed(known)
+        guard let upstream = known.upstream, let label = known.label else {
+            let route = known.route
             let chain =
                 route.tried.isEmpty ? "'\(route.resolution.routeAs)'" : route.tried.joined(separator: " → ")
             return refusal(.notFound, "no space on the chain \(chain) serves \(route.service)")
@@ -228,7 +229,7 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         return .routed(
             RoutedRequest(
-                head: head, target: target, host: host, route: route, routeHeader: settings.routeHeader,
+                head: head, target: target, host: host, route: known, routeHeader: routeHeader,
                 upstream: upstream, routeLabel: label, isUpgrade: isUpgrade, hop: hop))
     }
 }

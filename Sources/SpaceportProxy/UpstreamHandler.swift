@@ -69,10 +69,10 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Writes a part of the request's body, or its end, framed as the head said.
     func send(_ part: RequestBodyPart) {
         guard let context else { return }
-        unflushed = true
         switch part {
         case .body(let buffer):
             guard buffer.readableBytes > 0 else { return }
+            unflushed = true
             if chunked {
                 var size = context.channel.allocator.buffer(capacity: 18)
                 size.writeChunkSize(buffer.readableBytes)
@@ -84,7 +84,9 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 context.write(wrapOutboundOut(buffer), promise: nil)
             }
         case .end(let trailers):
+            // A body framed by its length ends with its last byte: nothing to write, or to flush.
             guard chunked else { return }
+            unflushed = true
             var last = context.channel.allocator.buffer(capacity: 64)
             last.writeLastChunk(trailers)
             context.write(wrapOutboundOut(last), promise: nil)
