@@ -11,9 +11,19 @@ public protocol EventSink: Sendable {
     /// the proxy builds and publishes a start only while this is true. Read on every request:
     /// it must be cheap.
     var isWatched: Bool { get }
+    /// A hop's start, offered before it is built: building one copies the hop and stamps its
+    /// time, so a sink calls `build` only if some reader takes this start (a reader that asked
+    /// for a sample mostly does not). `id`, `routedAs` and `service` are what such a reader
+    /// counts the hop by.
+    func publishStart(id: String, routedAs: String?, service: String?, build: () -> HopEvent)
 }
 
 extension EventSink {
     public func publish(hop: consuming HopEvent) { publish(.hop(hop)) }
     public var isWatched: Bool { true }
+
+    public func publishStart(id: String, routedAs: String?, service: String?, build: () -> HopEvent) {
+        guard isWatched else { return }
+        publish(hop: build())
+    }
 }

@@ -77,6 +77,45 @@ public final class FeedHub: EventSink {
         deliver(FeedEntry(.hop(consume hop)), only: nil, facts: facts, finished: finished)
     }
 
+    /// A start is built only for a subscriber that takes it: every one that does not sample,
+    /// and a sampler that admits it. A sampler alone mostly counts the start and leaves it out.
+    public func publishStart(id: String, routedAs: String?, service: String?, build: () -> HopEvent) {
+        guard isWatched else { return }
+        guard samplers.load(ordering: .relaxed) > 0 else {
+            deliver(FeedEntry(.hop(build())), only: nil)
+            return
+        }
+        let facts = HopFacts(startOf: id, routedAs: routedAs, service: service)
+        let now = NIODeadline.now()
+        // First the samplers count the start (queuing a tally that is due); the start is built,
+        // outside the lock, only if someone takes it, and queued for those.
+        let (takers, wakes) = state.withLock { state -> ([Int], [Wake]) in
+            var takers: [Int] = []
+            var wakes: [Wake] = []
+            for (id, subscriber) in state.subscribers {
+                if subscriber.sampler != nil {
+                    let (admitted, tallied) = subscriber.count(facts, now: now)
+                    if admitted { takers.append(id) }
+                    if tallied, let wake = subscriber.wake() { wakes.append(wake) }
+                } else {
+                    takers.append(id)
+                }
+            }
+            return (takers, wakes)
+        }
+        for wake in wakes { wake.run() }
+        guard !takers.isEmpty else { return }
+        let entry = FeedEntry(.hop(build()))
+        let more = state.withLock { state -> [Wake] in
+            takers.compactMap { id in
+                guard let subscriber = state.subscribers[id] else { return nil }
+                subscriber.enqueue(entry)
+                return subscriber.wake()
+            }
+        }
+        for wake in more { wake.run() }
+    }
+
     /// A new subscriber: it first reads `hello`, then `spaces`, then the most recently finished hops
     /// (at most `limit`), then live events. At most `limit` events wait for it.
     public func subscribe(limit: Int = FeedHub.defaultQueueLimit) -> FeedSubscription {
@@ -305,12 +344,19 @@ final class Subscriber {
     /// Queues a hop only if the sampler admits it, and the tally once it is due; true when
     /// something was queued.
     func offer(_ entry: FeedEntry, _ facts: HopFacts, now: NIODeadline) -> Bool {
-        // Changed in place: a copy out and back would copy its sets on every hop.
-        guard let admitted = sampler?.admits(facts, now: now) else { return false }
+        let (admitted, tallied) = count(facts, now: now)
         if admitted { enqueue(entry) }
+        return admitted || tallied
+    }
+
+    /// Counts a hop into the sampler and queues the tally once it is due. Returns whether the
+    /// sampler admits the hop (for the caller to queue) and whether a tally was queued.
+    func count(_ facts: HopFacts, now: NIODeadline) -> (admitted: Bool, tallied: Bool) {
+        // Changed in place: a copy out and back would copy its sets on every hop.
+        guard let admitted = sampler?.admits(facts, now: now) else { return (false, false) }
         let tally = sampler?.tally(dueBy: now)
         if let tally { enqueue(tally) }
-        return admitted || tally != nil
+        return (admitted, tally != nil)
     }
 
     /// Queues the tally in progress if it is due: the traffic that would have carried it stopped.

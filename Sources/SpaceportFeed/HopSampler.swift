@@ -12,14 +12,26 @@ struct HopFacts {
 
     init(_ hop: borrowing HopEvent) {
         phase = hop.phase
-        // FNV-1a over the id's bytes: ids are unique per proxy, and 64 bits keep the hops in
-        // flight apart.
-        var key: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in hop.id.utf8 { key = (key ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        self.key = key
+        key = Self.key(hop.id)
         failed = hop.error != nil || (hop.status ?? 0) >= 500
         routedAs = hop.routedAs
         service = hop.service
+    }
+
+    /// A start offered before its event is built.
+    init(startOf id: String, routedAs: String?, service: String?) {
+        phase = .start
+        key = Self.key(id)
+        failed = false
+        self.routedAs = routedAs
+        self.service = service
+    }
+
+    /// FNV-1a over the id's bytes: ids are unique per proxy, and 64 bits keep the hops in flight apart.
+    private static func key(_ id: String) -> UInt64 {
+        var key: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in id.utf8 { key = (key ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return key
     }
 }
 

@@ -65,10 +65,13 @@ final class Hop {
     var routeLabel: String? { event?.routeLabel }
 
     func start() {
-        guard let sink = reporter.sink, sink.isWatched, var start = event else { return }
-        start.phase = .start
-        start.time = EventTime.now()
-        sink.publish(hop: start)
+        guard let sink = reporter.sink, sink.isWatched, event != nil else { return }
+        sink.publishStart(id: event?.id ?? "", routedAs: event?.routedAs, service: event?.service) {
+            var start = self.event!
+            start.phase = .start
+            start.time = EventTime.now()
+            return start
+        }
     }
 
     /// Publishes the end once; later calls do nothing. The event leaves the hop with it.

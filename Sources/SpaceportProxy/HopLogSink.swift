@@ -76,4 +76,8 @@ public struct FanOutSink: EventSink {
     }
 
     public var isWatched: Bool { sinks.contains { $0.isWatched } }
+
+    public func publishStart(id: String, routedAs: String?, service: String?, build: () -> HopEvent) {
+        for sink in sinks { sink.publishStart(id: id, routedAs: routedAs, service: service, build: build) }
+    }
 }

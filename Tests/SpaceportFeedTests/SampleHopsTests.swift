@@ -335,3 +335,69 @@ struct SampleHopsTests {
         hub.close()
     }
 }
+
+/// `publishStart`: the proxy offers each start before building it, and the hub builds one only
+/// for a reader that takes it.
+@Suite("Starts built only for readers that take them")
+struct LazyStartTests {
+    private final class Builds: @unchecked Sendable {
+        var count = 0
+    }
+
+    private func offer(_ hub: FeedHub, _ numbers: Range<Int>, _ builds: Builds) {
+        for number in numbers {
+            let start = Samples.hop(number, phase: .start)
+            hub.publishStart(id: start.id, routedAs: start.routedAs, service: start.service) {
+                builds.count += 1
+                return start
+            }
+            hub.publish(hop: Samples.hop(number))
+        }
+    }
+
+    private func makeHub() throws -> FeedHub {
+        let tree = try SpacesFile.parse(text: Samples.spacesYAML, file: "spaces.yaml")
+        return FeedHub(store: SpacesStore(tree: tree), hello: Samples.hello)
+    }
+
+    @Test("with no reader no start is built, and with a sampling reader only the starts it admits")
+    func samplerBuildsWhatItAdmits() async throws {
+        let hub = try makeHub()
+        let builds = Builds()
+        offer(hub, 0..<50, builds)
+        #expect(builds.count == 0)
+
+        let subscription = hub.subscribe(limit: 100_000)
+        // The greeting and the replay (the fifty ends) come first; asking for them sets the sample.
+        let greeting = await subscription.next(upTo: 1_000, shaping: HopShaping(perSecond: 10))
+        #expect(greeting?.count == 52)
+        offer(hub, 50..<1_050, builds)
+        // The budget holds a second's worth: ten hops, each sent whole.
+        #expect(builds.count == 10)
+        var starts: [String] = []
+        var ends: [String] = []
+        while let event = subscription.poll() {
+            if case .hop(let hop) = event {
+                if hop.phase == .start { starts.append(hop.id) } else { ends.append(hop.id) }
+            }
+        }
+        #expect(starts.count == 10)
+        #expect(Set(starts).isSubset(of: Set(ends)))
+        hub.close()
+    }
+
+    @Test("a reader that does not sample gets every start, built once whoever else samples")
+    func plainReaderGetsEveryStart() async throws {
+        let hub = try makeHub()
+        let builds = Builds()
+        let sampling = hub.subscribe(limit: 100_000)
+        _ = await sampling.next(upTo: 1_000, shaping: HopShaping(perSecond: 1))
+        let plain = hub.subscribe(limit: 100_000)
+        offer(hub, 0..<100, builds)
+        #expect(builds.count == 100)
+        var starts = 0
+        while let event = plain.poll() { if case .hop(let hop) = event, hop.phase == .start { starts += 1 } }
+        #expect(starts == 100)
+        hub.close()
+    }
+}
