@@ -88,6 +88,22 @@ def standard_rows():
             Row("nginx", "nginx"), Row("haproxy", "haproxy")]
 
 
+# What a browser sends besides Host (Firefox 128 loading a page), about 500 bytes: wrk's default
+# request carries Host alone, and real requests cost more per field.
+BROWSER_HEADERS = [
+    "User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+    "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language: en-US,en;q=0.5",
+    "Accept-Encoding: gzip, deflate, br",
+    "Referer: http://default.svc.localhost/",
+    "Cookie: session=0123456789abcdef0123456789abcdef; theme=dark",
+    "Upgrade-Insecure-Requests: 1",
+    "Sec-Fetch-Dest: document",
+    "Sec-Fetch-Mode: navigate",
+    "Sec-Fetch-Site: same-origin",
+    "Priority: u=0, i",
+]
+
 # What SwiftNIO's sockets and event loop cost with no HTTP work at all: the same process
 # relays the same requests as raw TCP through an instance's `listen` address.
 RELAY_ROW = Row("spaceport, raw TCP pass-through (floor: same sockets and loop, no HTTP)", "spaceport",
@@ -97,6 +113,8 @@ SCENARIOS = [
     Scenario("small", "small (100 B), keep-alive", "/small", 64, standard_rows() + [RELAY_ROW]),
     Scenario("64k", "64 KiB, keep-alive", "/64k", 64, standard_rows()),
     Scenario("1m", "1 MiB, keep-alive", "/1m", 16, standard_rows()),
+    Scenario("headers", "small, with a browser's 12 header fields", "/small", 64, standard_rows(),
+             headers=BROWSER_HEADERS),
     Scenario("close", "new connection per request", "/small", 32, standard_rows(),
              headers=["Connection: close"]),
     Scenario("c1000", "1,000 connections", "/small", 1000, standard_rows()),

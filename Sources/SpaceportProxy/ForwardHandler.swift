@@ -185,7 +185,8 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
             context?.close(promise: nil)
             return
         }
-        var head = context?.channel.allocator.buffer(capacity: 512) ?? ByteBuffer()
+        // Room for a browser's dozen fields and the proxy's own without growing.
+        var head = context?.channel.allocator.buffer(capacity: 1024) ?? ByteBuffer()
         let chunked = ForwardedHeaders.writeRequest(
             request.head, into: &head, path: request.target.forwardedPath, host: request.host,
             routeHeader: request.routeHeader, routeAs: request.route.route.routeAs,

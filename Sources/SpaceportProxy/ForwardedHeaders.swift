@@ -17,7 +17,7 @@ enum ForwardedHeaders {
     /// empty (no allocation) for the usual `keep-alive`, `close` and `upgrade`.
     static func connectionNamed(_ headers: HTTPHeaders) -> [Substring] {
         var named: [Substring] = []
-        for (name, value) in headers where sameName(name, "connection") {
+        for (name, value) in headers where name.utf8.count == 10 && sameName(name, "connection") {
             var rest = value[...]
             while !rest.isEmpty {
                 let comma = rest.utf8.firstIndex(of: UInt8(ascii: ",")) ?? rest.endIndex
@@ -88,28 +88,32 @@ enum ForwardedHeaders {
         var chunked = false
         var upgrades: [String] = []
         let named = connectionNamed(head.headers)
+        let routeHeaderLength = routeHeader.utf8.count
         for (name, value) in head.headers {
+            // Each name is compared only with the names of its length: a browser sends a dozen
+            // fields, and most match none of the ones below.
+            let length = name.utf8.count
             if isHopByHop(name) {
-                if sameName(name, "transfer-encoding") {
+                if length == 17 && sameName(name, "transfer-encoding") {
                     chunked = true
-                } else if upgrade && sameName(name, "upgrade") {
+                } else if upgrade && length == 7 && sameName(name, "upgrade") {
                     upgrades.append(value)
                 }
                 continue
             }
             if !named.isEmpty && named.contains(where: { sameName(name, $0) }) { continue }
-            if host != nil && sameName(name, "host") { continue }
-            if clientIP != nil && sameName(name, "x-forwarded-for") {
+            if host != nil && length == 4 && sameName(name, "host") { continue }
+            if clientIP != nil && length == 15 && sameName(name, "x-forwarded-for") {
                 forwardedFor = forwardedFor.map { $0 + ", " + value } ?? value
                 continue
             }
-            if sameName(name, routeHeader) {
+            if length == routeHeaderLength && sameName(name, routeHeader) {
                 hasRoute = true
-            } else if sameName(name, requestIDHeader) {
+            } else if length == 12 && sameName(name, requestIDHeader) {
                 hasRequestID = true
-            } else if sameName(name, "x-forwarded-host") {
+            } else if length == 16 && sameName(name, "x-forwarded-host") {
                 hasForwardedHost = true
-            } else if sameName(name, "x-forwarded-proto") {
+            } else if length == 17 && sameName(name, "x-forwarded-proto") {
                 hasForwardedProto = true
             }
             buffer.writeField(name, value)

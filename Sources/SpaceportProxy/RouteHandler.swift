@@ -244,11 +244,13 @@ struct RoutingFields {
     var routeValuesDiffer = false
 
     init(_ headers: HTTPHeaders, routeHeader: String) {
+        let routeHeaderLength = routeHeader.utf8.count
         for (name, value) in headers {
-            if ForwardedHeaders.sameName(name, "host") {
+            let length = name.utf8.count
+            if length == 4 && ForwardedHeaders.sameName(name, "host") {
                 hostCount += 1
                 if host == nil { host = value }
-            } else if ForwardedHeaders.sameName(name, routeHeader) {
+            } else if length == routeHeaderLength && ForwardedHeaders.sameName(name, routeHeader) {
                 routeCount += 1
                 if let first = routeValue {
                     if first != value { routeValuesDiffer = true }
