@@ -186,6 +186,6 @@ extension HopEvent {
     /// `<service>@<space>` once a space serves the hop: the proxy's `x-spaceport-route`.
     public var routeLabel: String? {
         guard let service, let space else { return nil }
-        return "\(service)@\(space)"
+        return Route.label(service: service, space: space)
     }
 }

@@ -33,6 +33,12 @@ public struct Route: Equatable, Sendable {
     public var tried: [String] { resolution.tried }
     public var space: String? { resolution.space }
     public var upstream: Address? { resolution.instance?.upstream }
+
+    /// `<service>@<space>` once a space serves the route: the proxy's `x-spaceport-route`.
+    public var label: String? { space.map { Self.label(service: servingService, space: $0) } }
+
+    /// How `x-spaceport-route` names the instance that served a request.
+    public static func label(service: String, space: String) -> String { "\(service)@\(space)" }
 }
 
 public enum RouteError: Error, Equatable, Sendable, CustomStringConvertible {

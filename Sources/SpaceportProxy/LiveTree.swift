@@ -130,7 +130,7 @@ final class KnownRoute {
         self.route = route
         upstream = route.upstream
         upstreamText = upstream?.description
-        label = route.space.map { "\(route.servingService)@\($0)" }
+        label = route.label
     }
 }
 

@@ -167,7 +167,8 @@ struct FrameBenchTraffic {
             start.record(route)
             if let space = route.space, let upstream = route.upstream {
                 served = InstanceName(space: space, service: route.service)
-                (status, failure) = outcome(label: "\(route.service)@\(space)", upstream: upstream)
+                (status, failure) = outcome(
+                    label: Route.label(service: route.service, space: space), upstream: upstream)
             } else {
                 status = 404
                 failure =
