@@ -75,8 +75,11 @@ struct DashCommand: AsyncParsableCommand {
         }
     }
 
-    /// Every hop as its end alone when it ends quickly, and a sample with tallies unless asked for all.
-    private var shaping: HopShaping {
+    private var shaping: HopShaping { Self.shaping(sampleHops: sampleHops) }
+
+    /// What a dashboard asks its feeds for: every hop as its end alone when it ends quickly, and a
+    /// sample with tallies unless asked for all (`sampleHops` 0). The demo's dashboard asks the same.
+    static func shaping(sampleHops: Int = defaultSampleHops) -> HopShaping {
         HopShaping(coalesce: true, perSecond: SampleHopsOption.perSecond(sampleHops))
     }
 

@@ -120,8 +120,7 @@ struct DemoCommand: AsyncParsableCommand {
         session.setStatus("traffic", Self.trafficStatus(traffic.isRunning))
         session.setStatus("feed", embedded.feed.socketPath)
         if let write { session.setStatus("file", write) }
-        let forwarding = embedded.forward(
-            to: session, shaping: HopShaping(coalesce: true, perSecond: DashCommand.defaultSampleHops))
+        let forwarding = embedded.forward(to: session, shaping: DashCommand.shaping())
         defer { forwarding.cancel() }
         let outcome: Result<Void, any Error>
         do {
