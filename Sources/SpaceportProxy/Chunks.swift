@@ -17,3 +17,139 @@ extension ByteBuffer {
         writeStaticString("\r\n")
     }
 }
+
+/// Bytes that break HTTP/1.1's syntax, said in one sentence that names the message
+/// ("the request", "the response") it was found in.
+struct HTTPSyntaxError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) {
+        self.description = description
+    }
+}
+
+/// Reads a chunked body (RFC 9112 §7.1) from the bytes as they come: sizes, data, the CRLF
+/// after each chunk, and the trailers. Strict, as a proxy must be, about everything that
+/// decides where the body ends: a chunk misread here would be misread by the next hop too.
+/// Requests and responses share it; `message` names which one in its errors.
+struct ChunkedBodyReader {
+    enum Event {
+        case data(ByteBuffer)
+        case end(HTTPHeaders?)
+    }
+
+    static let maxSizeLine = 4096
+    static let maxTrailerBytes = 64 * 1024
+
+    private enum State {
+        case size
+        case data(remaining: Int)
+        case dataEnd
+        case trailers
+    }
+
+    private var state = State.size
+    private let message: String
+
+    /// `message`: "the request" or "the response".
+    init(message: String) {
+        self.message = message
+    }
+
+    /// The next part of the body from `buffer`, or nil when more bytes are needed. After
+    /// `.end` the reader is done with this body.
+    mutating func next(_ buffer: inout ByteBuffer) throws(HTTPSyntaxError) -> Event? {
+        while true {
+            switch state {
+            case .size:
+                guard let size = try readSize(&buffer) else { return nil }
+                state = size == 0 ? .trailers : .data(remaining: size)
+            case .data(let remaining):
+                guard buffer.readableBytes > 0 else { return nil }
+                let count = min(remaining, buffer.readableBytes)
+                let slice = buffer.readSlice(length: count)!
+                state = count == remaining ? .dataEnd : .data(remaining: remaining - count)
+                return .data(slice)
+            case .dataEnd:
+                guard buffer.readableBytes >= 2 else { return nil }
+                guard buffer.readInteger(as: UInt16.self) == 0x0D0A else {
+                    throw HTTPSyntaxError("a chunk of \(message) does not end with CRLF")
+                }
+                state = .size
+            case .trailers:
+                guard let trailers = try readTrailers(&buffer) else { return nil }
+                state = .size
+                return .end(trailers.isEmpty ? nil : trailers)
+            }
+        }
+    }
+
+    private func readSize(_ buffer: inout ByteBuffer) throws(HTTPSyntaxError) -> Int? {
+        let message = self.message
+        let parsed: (size: Int, length: Int)? = try buffer.withUnsafeReadableBytes {
+            raw throws(HTTPSyntaxError) in
+            let limit = min(raw.count, Self.maxSizeLine)
+            guard let newline = raw[0..<limit].firstIndex(of: UInt8(ascii: "\n")) else {
+                if raw.count >= Self.maxSizeLine {
+                    throw HTTPSyntaxError("a chunk size line of \(message) is longer than 4 KiB")
+                }
+                return nil
+            }
+            guard newline > 0, raw[newline - 1] == UInt8(ascii: "\r") else {
+                throw HTTPSyntaxError("a chunk size line of \(message) does not end with CRLF")
+            }
+            let lineEnd = newline - 1
+            var size = 0
+            var index = 0
+            while index < lineEnd, let digit = Bytes.hexValue(raw[index]) {
+                guard size < 1 << 56 else { throw HTTPSyntaxError("a chunk of \(message) is too large") }
+                size = size << 4 | digit
+                index += 1
+            }
+            guard index > 0 else {
+                throw HTTPSyntaxError("a chunk size of \(message) is not a hexadecimal number")
+            }
+            // Chunk extensions (`;name=value`) are allowed and ignored; nothing else may follow the size.
+            while index < lineEnd, raw[index] == UInt8(ascii: " ") || raw[index] == UInt8(ascii: "\t") {
+                index += 1
+            }
+            guard index == lineEnd || raw[index] == UInt8(ascii: ";") else {
+                throw HTTPSyntaxError("a chunk size of \(message) is not a hexadecimal number")
+            }
+            for byte in raw[index..<lineEnd] where !Bytes.isFieldValueByte(byte) {
+                throw HTTPSyntaxError("a chunk extension of \(message) has a control character")
+            }
+            return (size, newline + 1)
+        }
+        guard let parsed else { return nil }
+        buffer.moveReaderIndex(forwardBy: parsed.length)
+        return parsed.size
+    }
+
+    private func readTrailers(_ buffer: inout ByteBuffer) throws(HTTPSyntaxError) -> HTTPHeaders? {
+        let message = self.message
+        let parsed: (HTTPHeaders, Int)? = try buffer.withUnsafeReadableBytes { raw throws(HTTPSyntaxError) in
+            // No trailers: the last chunk's line is followed by an empty line.
+            if raw.count >= 2 && raw[0] == UInt8(ascii: "\r") && raw[1] == UInt8(ascii: "\n") {
+                return (HTTPHeaders(), 2)
+            }
+            guard let end = Bytes.headEnd(raw, limit: Self.maxTrailerBytes) else {
+                if raw.count >= Self.maxTrailerBytes {
+                    throw HTTPSyntaxError("the trailers of \(message) are longer than 64 KiB")
+                }
+                return nil
+            }
+            var trailers = HTTPHeaders()
+            var lines = Bytes.Lines(UnsafeRawBufferPointer(rebasing: raw[0..<end]))
+            while let line = lines.next(), !line.isEmpty {
+                let (name, value) = try Bytes.parseField(raw, line, of: message)
+                trailers.add(
+                    name: String(decoding: raw[name], as: UTF8.self),
+                    value: String(decoding: raw[value], as: UTF8.self))
+            }
+            return (trailers, end)
+        }
+        guard let (trailers, length) = parsed else { return nil }
+        buffer.moveReaderIndex(forwardBy: length)
+        return trailers
+    }
+}

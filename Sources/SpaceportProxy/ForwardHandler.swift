@@ -140,11 +140,9 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         switch state {
         case .connecting(let exchange), .forwarding(let exchange, _):
-            if error is HTTPParserError, !exchange.responseStarted {
+            if let invalid = error as? RequestSyntaxError, !exchange.responseStarted {
                 exchange.closeClient = true
-                answer(
-                    exchange,
-                    ErrorAnswer(.badRequest, "the request body is not valid HTTP/1.1 (\(error))"))
+                answer(exchange, invalid.answer)
             } else {
                 abort(exchange, "the client connection failed: \(ErrorAnswer.reason(error))")
             }
@@ -189,9 +187,9 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
         var head = context?.channel.allocator.buffer(capacity: 1024) ?? ByteBuffer()
         let chunked = ForwardedHeaders.writeRequest(
             request.head, into: &head, path: request.target.forwardedPath, host: request.host,
-            routeHeader: request.routeHeader, routeAs: request.route.route.routeAs,
-            requestID: request.hop.flow,
-            clientIP: info.clientIP, via: info.reporter.proxy, upgrade: request.isUpgrade)
+            routeHeader: request.routeHeader, carriesRouteHeader: request.carriesRouteHeader,
+            routeAs: request.route.route.routeAs, requestID: request.hop.flow, clientIP: info.clientIP,
+            via: info.reporter.proxy)
         let exchange = Exchange(request, upstreamHead: head, chunked: chunked)
         state = .connecting(exchange)
         connect(exchange, reuse: true)
@@ -380,7 +378,7 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
         if request.isUpgrade && !switching { exchange.closeClient = true }
         if unknownLength && !request.clientVersion.isAtLeast11 { exchange.closeClient = true }
         // A client told no before it sent its body may never send it: its next bytes could be either.
-        if !exchange.requestEnded && RequestFraming.awaitsContinue(request.head) {
+        if !exchange.requestEnded && request.head.expectsContinue {
             exchange.closeClient = true
         }
         if sequencer.isDraining { exchange.closeClient = true }

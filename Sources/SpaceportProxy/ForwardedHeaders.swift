@@ -9,29 +9,6 @@ enum ForwardedHeaders {
     static let routeResponseHeader = "x-spaceport-route"
     static let requestIDHeader = "x-request-id"
 
-    /// Fields a Connection header may not remove: the message's length and where it goes.
-    /// Without its Content-Length, a body would reach the next hop as a request of its own.
-    static let endToEnd = ["host", "content-length"]
-
-    /// The fields a Connection header names that are not hop-by-hop already, in the order given;
-    /// empty (no allocation) for the usual `keep-alive`, `close` and `upgrade`.
-    static func connectionNamed(_ headers: HTTPHeaders) -> [Substring] {
-        var named: [Substring] = []
-        for (name, value) in headers where name.utf8.count == 10 && sameName(name, "connection") {
-            var rest = value[...]
-            while !rest.isEmpty {
-                let comma = rest.utf8.firstIndex(of: UInt8(ascii: ",")) ?? rest.endIndex
-                let token = rest[..<comma].trimmingSpaces()
-                if !token.isEmpty && !isHopByHop(token) && !endToEnd.contains(where: { sameName(token, $0) })
-                {
-                    named.append(token)
-                }
-                rest = comma == rest.endIndex ? rest[comma...] : rest[rest.index(after: comma)...]
-            }
-        }
-        return named
-    }
-
     /// A field that describes one connection rather than the message (RFC 9110 §7.6.1):
     /// connection, keep-alive, proxy-connection, te, trailer, transfer-encoding or upgrade, in
     /// any case, found without allocating.
@@ -55,86 +32,78 @@ enum ForwardedHeaders {
     static let maxPassesThrough = 16
 
     /// How many times the request has passed through the proxy called `via`, by its Via entries.
-    static func timesThrough(_ head: HTTPRequestHead, via: String) -> Int {
-        head.headers[canonicalForm: "via"].reduce(0) { count, entry in
-            entry.split(separator: " ").dropFirst().first.map { $0 == via ? count + 1 : count } ?? count
+    static func timesThrough(_ head: ClientHead, via: String) -> Int {
+        var count = 0
+        for field in head.fields where field.kind == .via {
+            for entry in head.value(field).split(separator: ",") {
+                if entry.split(separator: " ").dropFirst().first == via[...] { count += 1 }
+            }
         }
-    }
-
-    /// True when the request asks to switch protocols (a WebSocket, say).
-    static func isUpgrade(_ head: HTTPRequestHead) -> Bool {
-        head.headers.contains(name: "upgrade")
-            && head.headers[canonicalForm: "connection"].contains { $0.lowercased() == "upgrade" }
+        return count
     }
 
     /// The request head as the upstream receives it, written straight into bytes: the
-    /// client's end-to-end fields as they came (less those the proxy sets itself), then the
-    /// proxy's. Returns whether the body goes in chunks on this hop (it came in chunks).
+    /// client's end-to-end fields copied as they came (less those the proxy sets itself),
+    /// then the proxy's. Returns whether the body goes in chunks on this hop (it came in chunks).
+    /// `carriesRouteHeader`: the client sent the route header, which then goes on as sent.
     @discardableResult
     static func writeRequest(
-        _ head: HTTPRequestHead, into buffer: inout ByteBuffer, path: String, host: String?,
-        routeHeader: String,
-        routeAs: String, requestID: String, clientIP: String?, via: String, upgrade: Bool
+        _ head: ClientHead, into buffer: inout ByteBuffer, path: String, host: String?,
+        routeHeader: String, carriesRouteHeader: Bool, routeAs: String, requestID: String, clientIP: String?,
+        via: String
     ) -> Bool {
-        buffer.writeString(head.method.rawValue)
-        buffer.writeStaticString(" ")
-        buffer.writeString(path)
-        buffer.writeStaticString(" HTTP/1.1\r\n")
-        var hasRoute = false
         var hasRequestID = false
         var hasForwardedHost = false
         var hasForwardedProto = false
-        var forwardedFor: String?
-        var chunked = false
-        var upgrades: [String] = []
-        let named = connectionNamed(head.headers)
-        let routeHeaderLength = routeHeader.utf8.count
-        for (name, value) in head.headers {
-            // Each name is compared only with the names of its length: a browser sends a dozen
-            // fields, and most match none of the ones below.
-            let length = name.utf8.count
-            if isHopByHop(name) {
-                if length == 17 && sameName(name, "transfer-encoding") {
-                    chunked = true
-                } else if upgrade && length == 7 && sameName(name, "upgrade") {
-                    upgrades.append(value)
+        var upgrades = 0
+        let upgrade = head.isUpgrade
+        head.bytes.withUnsafeReadableBytes { raw in
+            buffer.writeString(head.method.rawValue)
+            buffer.writeStaticString(" ")
+            buffer.writeString(path)
+            buffer.writeStaticString(" HTTP/1.1\r\n")
+            for field in head.fields {
+                switch field.kind {
+                case .other, .contentLength, .via: break
+                case .host: if host != nil { continue }
+                case .hopByHop, .connection, .transferEncoding, .named: continue
+                case .upgrade:
+                    if upgrade { upgrades += 1 }
+                    continue
+                case .requestID: hasRequestID = true
+                case .forwardedHost: hasForwardedHost = true
+                case .forwardedProto: hasForwardedProto = true
+                case .forwardedFor: if clientIP != nil { continue }
                 }
-                continue
+                buffer.writeField(raw, field.name, field.value)
             }
-            if !named.isEmpty && named.contains(where: { sameName(name, $0) }) { continue }
-            if host != nil && length == 4 && sameName(name, "host") { continue }
-            if clientIP != nil && length == 15 && sameName(name, "x-forwarded-for") {
-                forwardedFor = forwardedFor.map { $0 + ", " + value } ?? value
-                continue
+            if upgrades > 0 {
+                for field in head.fields where field.kind == .upgrade {
+                    buffer.writeField(raw, field.name, field.value)
+                }
+                buffer.writeStaticString("connection: upgrade\r\n")
             }
-            if length == routeHeaderLength && sameName(name, routeHeader) {
-                hasRoute = true
-            } else if length == 12 && sameName(name, requestIDHeader) {
-                hasRequestID = true
-            } else if length == 16 && sameName(name, "x-forwarded-host") {
-                hasForwardedHost = true
-            } else if length == 17 && sameName(name, "x-forwarded-proto") {
-                hasForwardedProto = true
+            // The decoder took the chunks apart; the upstream handler puts them back on this hop.
+            if head.framing == .chunked { buffer.writeStaticString("transfer-encoding: chunked\r\n") }
+            if let host { buffer.writeField("host", host) }
+            if !carriesRouteHeader { buffer.writeField(routeHeader, routeAs) }
+            if !hasRequestID { buffer.writeField(requestIDHeader, requestID) }
+            if let clientIP {
+                buffer.writeStaticString("x-forwarded-for: ")
+                // Every X-Forwarded-For the client sent, in order, then the client itself.
+                for field in head.fields where field.kind == .forwardedFor {
+                    buffer.writeBytes(UnsafeRawBufferPointer(rebasing: raw[field.value]))
+                    buffer.writeStaticString(", ")
+                }
+                buffer.writeString(clientIP)
+                buffer.writeStaticString("\r\n")
             }
-            buffer.writeField(name, value)
+            if let host, !hasForwardedHost { buffer.writeField("x-forwarded-host", host) }
+            if !hasForwardedProto { buffer.writeStaticString("x-forwarded-proto: http\r\n") }
         }
-        if !upgrades.isEmpty {
-            for value in upgrades { buffer.writeField("upgrade", value) }
-            buffer.writeStaticString("connection: upgrade\r\n")
-        }
-        // The decoder took the chunks apart; the upstream handler puts them back on this hop.
-        if chunked { buffer.writeStaticString("transfer-encoding: chunked\r\n") }
-        if let host { buffer.writeField("host", host) }
-        if !hasRoute { buffer.writeField(routeHeader, routeAs) }
-        if !hasRequestID { buffer.writeField(requestIDHeader, requestID) }
-        if let clientIP {
-            buffer.writeField("x-forwarded-for", forwardedFor.map { $0 + ", " + clientIP } ?? clientIP)
-        }
-        if let host, !hasForwardedHost { buffer.writeField("x-forwarded-host", host) }
-        if !hasForwardedProto { buffer.writeStaticString("x-forwarded-proto: http\r\n") }
         writeVia(head.version, via, into: &buffer)
         buffer.writeStaticString("\r\n")
-        return chunked
+        return head.framing == .chunked
     }
 
     /// The response head as the client receives it, in the client's HTTP version, written
@@ -190,6 +159,14 @@ enum ForwardedHeaders {
 }
 
 extension ByteBuffer {
+    /// One field line copied from a received head's bytes.
+    mutating func writeField(_ raw: UnsafeRawBufferPointer, _ name: Range<Int>, _ value: Range<Int>) {
+        writeBytes(UnsafeRawBufferPointer(rebasing: raw[name]))
+        writeStaticString(": ")
+        writeBytes(UnsafeRawBufferPointer(rebasing: raw[value]))
+        writeStaticString("\r\n")
+    }
+
     /// One field line of a head: `name: value` and its CRLF.
     mutating func writeField(_ name: String, _ value: String) {
         writeString(name)

@@ -1,5 +1,4 @@
 import NIOCore
-import NIOHTTP1
 import SpaceportCore
 
 /// Guards the wait for each request head, in front of the HTTP decoder. A connection that
@@ -28,9 +27,6 @@ final class HeadGuard: ChannelInboundHandler, RemovableChannelHandler {
         case busy(next: Int?)
         case finished
     }
-
-    /// Room for the request line on top of the header block, which the decoder limits.
-    static let requestLineAllowance = 8 * 1024
 
     private var state = State.inactive
     private let info: ConnectionInfo
@@ -74,7 +70,7 @@ final class HeadGuard: ChannelInboundHandler, RemovableChannelHandler {
         }
         context.fireChannelRead(data)
         if case .readingHead(let bytes, let timer) = state {
-            if bytes + count > info.limits.maxHeaderBytes + Self.requestLineAllowance {
+            if bytes + count > info.limits.maxHeaderBytes + ClientRequestParser.requestLineAllowance {
                 timer?.cancel()
                 refuse(
                     ErrorAnswer(

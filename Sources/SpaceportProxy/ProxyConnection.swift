@@ -1,5 +1,4 @@
 import NIOCore
-import NIOHTTP1
 import SpaceportCore
 
 /// What every handler of one client connection shares.
@@ -20,18 +19,13 @@ enum ProxyConnection {
     static func installHTTP(on pipeline: ChannelPipeline.SynchronousOperations, _ info: ConnectionInfo) throws
     {
         let limits = info.limits
-        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
-        decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
-        decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
-        decoderLimits.maxHeaderFieldCount = limits.maxHeaderCount
         let headGuard = HeadGuard(info)
         try pipeline.addHandler(headGuard)
         // Responses leave as bytes the forwarder and the answers write themselves, so there is
         // no response encoder. The decoder hands over the bytes that follow an upgrade request
         // (for the glue, after a 101) instead of dropping them.
-        let decoder = HTTPRequestDecoder(
-            leftOverBytesStrategy: .forwardBytes, limitConfiguration: decoderLimits)
-        try pipeline.addHandler(ByteToMessageHandler(decoder))
+        try pipeline.addHandler(
+            RequestDecoder(maxHeaderBytes: limits.maxHeaderBytes, maxHeaderCount: limits.maxHeaderCount))
         let sequencer = RequestSequencer()
         try pipeline.addHandler(sequencer)
         try pipeline.addHandler(RouteHandler(info, headGuard: headGuard, sequencer: sequencer))

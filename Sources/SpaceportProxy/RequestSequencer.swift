@@ -1,5 +1,4 @@
 import NIOCore
-import NIOHTTP1
 
 /// Hands the handlers behind it one request at a time: a request a client pipelines waits,
 /// decoded, until the response before it has ended. It takes the place of NIO's
@@ -9,13 +8,13 @@ import NIOHTTP1
 /// nothing. Draining (`ChannelShouldQuiesceEvent`) lets the request in hand finish, answers
 /// it with `connection: close` and closes.
 final class RequestSequencer: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias InboundOut = HTTPServerRequestPart
+    typealias InboundIn = ClientRequestPart
+    typealias InboundOut = ClientRequestPart
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private enum Waiting {
-        case read(HTTPServerRequestPart)
+        case read(ClientRequestPart)
         case error(any Error)
         case inputClosed
     }
@@ -54,7 +53,7 @@ final class RequestSequencer: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        if error is HTTPParserError, !waiting.isEmpty || holding {
+        if error is RequestSyntaxError, !waiting.isEmpty || holding {
             waiting.append(.error(error))
         } else {
             context.fireErrorCaught(error)
@@ -100,7 +99,7 @@ final class RequestSequencer: ChannelDuplexHandler, RemovableChannelHandler {
         deliverWaiting(context)
     }
 
-    private func deliver(_ part: HTTPServerRequestPart, _ context: ChannelHandlerContext) {
+    private func deliver(_ part: ClientRequestPart, _ context: ChannelHandlerContext) {
         switch part {
         case .head:
             inRequest = true

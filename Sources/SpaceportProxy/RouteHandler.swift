@@ -5,7 +5,7 @@ import SpaceportCore
 /// A request as routed: the head the client sent, where it goes and how that was decided.
 /// A class, so handing it down the pipeline and into its exchange copies one reference.
 final class RoutedRequest {
-    let head: HTTPRequestHead
+    let head: ClientHead
     let target: RequestTarget
     /// The Host, or the authority of an absolute URL.
     let host: String?
@@ -14,12 +14,13 @@ final class RoutedRequest {
     let upstream: Address
     /// `<service>@<space>`, for `x-spaceport-route`.
     let routeLabel: String
-    let isUpgrade: Bool
+    /// The client sent the route header itself, so the forwarded request keeps it as sent.
+    let carriesRouteHeader: Bool
     let hop: Hop
 
     init(
-        head: HTTPRequestHead, target: RequestTarget, host: String?, route: KnownRoute, routeHeader: String,
-        upstream: Address, routeLabel: String, isUpgrade: Bool, hop: Hop
+        head: ClientHead, target: RequestTarget, host: String?, route: KnownRoute, routeHeader: String,
+        carriesRouteHeader: Bool, upstream: Address, routeLabel: String, hop: Hop
     ) {
         self.head = head
         self.target = target
@@ -28,13 +29,14 @@ final class RoutedRequest {
         self.routeHeader = routeHeader
         self.upstream = upstream
         self.routeLabel = routeLabel
-        self.isUpgrade = isUpgrade
+        self.carriesRouteHeader = carriesRouteHeader
         self.hop = hop
     }
 
     var method: HTTPMethod { head.method }
     var clientVersion: HTTPVersion { head.version }
-    var clientKeepAlive: Bool { head.isKeepAlive }
+    var clientKeepAlive: Bool { head.keepAlive }
+    var isUpgrade: Bool { head.isUpgrade }
 }
 
 /// The parts of a routed request, as the forwarder receives them.
@@ -48,7 +50,7 @@ enum ProxyRequestPart {
 /// answers what cannot be routed itself: a bad request (400), no route (404), a request
 /// the decoder rejected (400, or 431 for headers past the limits).
 final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundIn = ClientRequestPart
     typealias InboundOut = ProxyRequestPart
 
     private enum State {
@@ -100,7 +102,7 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        guard let parseError = error as? HTTPParserError else {
+        guard let syntaxError = error as? RequestSyntaxError else {
             context.fireErrorCaught(error)
             return
         }
@@ -115,13 +117,7 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .idle:
             state = .closing
             headGuard.note(.headReceived)
-            let answer =
-                parseError == .headerOverflow
-                ? ErrorAnswer(
-                    .requestHeaderFieldsTooLarge,
-                    "the request's headers exceed \(info.limits.maxHeaderBytes) bytes or \(info.limits.maxHeaderCount) fields"
-                )
-                : ErrorAnswer(.badRequest, "the request is not valid HTTP/1.1 (\(parseError))")
+            let answer = syntaxError.answer
             let hop = info.reporter.begin(flow: nil, method: nil, host: nil, path: nil)
             hop.refuse(answer)
             context.writeAnswer(
@@ -141,39 +137,40 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
         var framing = false
     }
 
-    private func refuse(_ refusal: Refusal, head: HTTPRequestHead, _ context: ChannelHandlerContext) {
+    private func refuse(_ refusal: Refusal, head: ClientHead, _ context: ChannelHandlerContext) {
         let hop = refusal.hop
         let label = hop.routeLabel
         hop.refuse(refusal.answer)
         // After an upgrade or a CONNECT the decoder reads no further requests on this connection;
         // a client told no before its body may never send it, so its next bytes would be misread.
         let close =
-            !head.isKeepAlive || ForwardedHeaders.isUpgrade(head) || head.method == .CONNECT
-            || refusal.framing || RequestFraming.awaitsContinue(head) || sequencer.isDraining
+            !head.keepAlive || head.isUpgrade || head.method == .CONNECT
+            || refusal.framing || head.expectsContinue || sequencer.isDraining
         state = close ? .closing : .refusing
         context.writeAnswer(
             refusal.answer, version: head.version, route: label, close: close,
             bodiless: head.method == .HEAD || head.method == .CONNECT, sequencer: sequencer)
     }
 
-    private func route(_ head: HTTPRequestHead) -> Routing {
+    private func route(_ head: ClientHead) -> Routing {
         let routeHeader = info.loop.routeHeader
-        let target = RequestTarget(head.uri, isConnect: head.method == .CONNECT)
-        let fields = RoutingFields(head.headers, routeHeader: routeHeader)
+        let uri = head.uri
+        let target = RequestTarget(uri, isConnect: head.method == .CONNECT)
+        let fields = RoutingFields(head, routeHeader: routeHeader)
         let host = target?.authority ?? fields.host
         let hop = info.reporter.begin(
-            flow: head.headers.first(name: ForwardedHeaders.requestIDHeader), method: head.method.rawValue,
-            host: host, path: target == nil ? head.uri : target?.path)
+            flow: fields.requestID, method: head.method.rawValue, host: host,
+            path: target == nil ? uri : target?.path)
         func refusal(_ status: HTTPResponseStatus, _ message: String) -> Routing {
             .refused(Refusal(answer: ErrorAnswer(status, message), hop: hop))
         }
-        if let answer = RequestFraming.problem(head) {
+        if let answer = head.framingProblem {
             return .refused(Refusal(answer: answer, hop: hop, framing: true))
         }
         guard let target else {
             return refusal(
                 .badRequest,
-                "the request target '\(Printable.clip(head.uri))' is neither a path nor an http:// URL")
+                "the request target '\(Printable.clip(uri))' is neither a path nor an http:// URL")
         }
         if target == .asterisk && head.method != .OPTIONS {
             return refusal(
@@ -183,7 +180,9 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
             return refusal(
                 .notImplemented, "CONNECT is not supported; send plain http:// requests through Spaceport")
         }
-        if ForwardedHeaders.timesThrough(head, via: info.reporter.proxy) >= ForwardedHeaders.maxPassesThrough
+        if fields.hasVia
+            && ForwardedHeaders.timesThrough(head, via: info.reporter.proxy)
+                >= ForwardedHeaders.maxPassesThrough
         {
             return refusal(
                 .loopDetected,
@@ -221,20 +220,15 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
                 route.tried.isEmpty ? "'\(route.resolution.routeAs)'" : route.tried.joined(separator: " → ")
             return refusal(.notFound, "no space on the chain \(chain) serves \(route.service)")
         }
-        let isUpgrade = ForwardedHeaders.isUpgrade(head)
-        if isUpgrade,
-            head.headers[canonicalForm: "upgrade"].contains(where: { $0.lowercased() == "websocket" })
-        {
-            hop.setProtocol(.websocket)
-        }
+        if head.isUpgrade && head.upgradesToWebSocket { hop.setProtocol(.websocket) }
         return .routed(
             RoutedRequest(
                 head: head, target: target, host: host, route: known, routeHeader: routeHeader,
-                upstream: upstream, routeLabel: label, isUpgrade: isUpgrade, hop: hop))
+                carriesRouteHeader: fields.routeCount > 0, upstream: upstream, routeLabel: label, hop: hop))
     }
 }
 
-/// What routing reads from a head, found in one pass without building arrays.
+/// What routing reads from a head, found in one pass over its fields.
 struct RoutingFields {
     var host: String?
     var hostCount = 0
@@ -242,20 +236,34 @@ struct RoutingFields {
     var routeCount = 0
     /// The route header came more than once with different values.
     var routeValuesDiffer = false
+    /// The first `x-request-id`: the flow the hop belongs to.
+    var requestID: String?
+    var hasVia = false
 
-    init(_ headers: HTTPHeaders, routeHeader: String) {
+    init(_ head: ClientHead, routeHeader: String) {
         let routeHeaderLength = routeHeader.utf8.count
-        for (name, value) in headers {
-            let length = name.utf8.count
-            if length == 4 && ForwardedHeaders.sameName(name, "host") {
-                hostCount += 1
-                if host == nil { host = value }
-            } else if length == routeHeaderLength && ForwardedHeaders.sameName(name, routeHeader) {
-                routeCount += 1
-                if let first = routeValue {
-                    if first != value { routeValuesDiffer = true }
-                } else {
-                    routeValue = value
+        head.bytes.withUnsafeReadableBytes { raw in
+            for field in head.fields {
+                switch field.kind {
+                case .host:
+                    hostCount += 1
+                    if host == nil { host = String(decoding: raw[field.value], as: UTF8.self) }
+                case .requestID:
+                    if requestID == nil { requestID = String(decoding: raw[field.value], as: UTF8.self) }
+                case .via:
+                    hasVia = true
+                case .other, .named:
+                    guard field.name.count == routeHeaderLength,
+                        Bytes.sameName(raw[field.name], routeHeader.utf8)
+                    else { continue }
+                    routeCount += 1
+                    if let first = routeValue {
+                        if !first.utf8.elementsEqual(raw[field.value]) { routeValuesDiffer = true }
+                    } else {
+                        routeValue = String(decoding: raw[field.value], as: UTF8.self)
+                    }
+                default:
+                    continue
                 }
             }
         }

@@ -1,5 +1,4 @@
 import NIOCore
-import NIOHTTP1
 import SpaceportCore
 
 /// Joining a client connection to an upstream one, raw, both ways.
@@ -17,11 +16,8 @@ enum Tunnel {
         let glue = GlueHandler.pair(tunnel)
         try clientPipeline.addHandler(glue.client)
         try upstreamPipeline.addHandler(glue.upstream)
-        // A decoder hands over its leftover bytes on a later turn of the loop, as a read with
-        // no end; ending that read lets the glue flush them.
-        remove(ByteToMessageHandler<HTTPRequestDecoder>.self, from: clientPipeline)?.whenComplete { _ in
-            client.pipeline.fireChannelReadComplete()
-        }
+        // The decoder hands over the bytes it read past the request as it leaves.
+        remove(RequestDecoder.self, from: clientPipeline)
         remove(UpstreamHandler.self, from: upstreamPipeline)
         client.read()
         upstream.read()

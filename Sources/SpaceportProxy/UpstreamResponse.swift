@@ -72,15 +72,11 @@ struct UpstreamResponseParser {
     /// The longest response head, status line and fields together.
     static let maxHeadBytes = 64 * 1024
     static let maxFields = 1000
-    static let maxChunkLine = 4096
 
     private enum State {
         case head
         case body(remaining: Int)
-        case chunkSize
-        case chunk(remaining: Int)
-        case chunkEnd
-        case trailers
+        case chunked(ChunkedBodyReader)
         case untilClose
         /// A 101 has passed: what follows belongs to the new protocol, not to this parser.
         case upgraded
@@ -97,6 +93,14 @@ struct UpstreamResponseParser {
 
     /// The next event from `buffer`, or nil when more bytes are needed.
     mutating func next(_ buffer: inout ByteBuffer) throws -> UpstreamResponsePart? {
+        do {
+            return try step(&buffer)
+        } catch let error as HTTPSyntaxError {
+            throw UpstreamResponseError(error.description)
+        }
+    }
+
+    private mutating func step(_ buffer: inout ByteBuffer) throws -> UpstreamResponsePart? {
         if pendingEnd {
             pendingEnd = false
             return .end(nil)
@@ -121,27 +125,19 @@ struct UpstreamResponseParser {
         case .untilClose:
             guard buffer.readableBytes > 0 else { return nil }
             return .body(buffer.readSlice(length: buffer.readableBytes)!)
-        case .chunkSize:
-            guard let size = try readChunkSize(&buffer) else { return nil }
-            state = size == 0 ? .trailers : .chunk(remaining: size)
-            return try next(&buffer)
-        case .chunk(let remaining):
-            guard buffer.readableBytes > 0 else { return nil }
-            let count = min(remaining, buffer.readableBytes)
-            let slice = buffer.readSlice(length: count)!
-            state = count == remaining ? .chunkEnd : .chunk(remaining: remaining - count)
-            return .body(slice)
-        case .chunkEnd:
-            guard buffer.readableBytes >= 2 else { return nil }
-            guard buffer.readInteger(as: UInt16.self) == 0x0D0A else {
-                throw UpstreamResponseError("a chunk of the response does not end with CRLF")
+        case .chunked(var reader):
+            let event = try reader.next(&buffer)
+            switch event {
+            case .data(let data)?:
+                state = .chunked(reader)
+                return .body(data)
+            case .end(let trailers)?:
+                state = .head
+                return .end(trailers)
+            case nil:
+                state = .chunked(reader)
+                return nil
             }
-            state = .chunkSize
-            return try next(&buffer)
-        case .trailers:
-            guard let trailers = try readTrailers(&buffer) else { return nil }
-            state = .head
-            return .end(trailers.isEmpty ? nil : trailers)
         }
     }
 
@@ -163,7 +159,7 @@ struct UpstreamResponseParser {
             return nil
         case .upgraded:
             return nil
-        case .body, .chunkSize, .chunk, .chunkEnd, .trailers:
+        case .body, .chunked:
             throw UpstreamResponseError(
                 "the upstream closed the connection in the middle of the response", cutOff: true)
         }
@@ -196,7 +192,7 @@ struct UpstreamResponseParser {
         case .length(let count):
             state = .body(remaining: count)
         case .chunked:
-            state = .chunkSize
+            state = .chunked(ChunkedBodyReader(message: "the response"))
         case .untilClose:
             state = .untilClose
         }
@@ -229,7 +225,7 @@ struct UpstreamResponseParser {
             guard fields.count < maxFields else {
                 throw UpstreamResponseError("the response has more than \(maxFields) header fields")
             }
-            let (nameRange, valueRange) = try parseField(raw, line)
+            let (nameRange, valueRange) = try Bytes.parseField(raw, line, of: "the response")
             let name = raw[nameRange]
             var role = UpstreamHead.Role.endToEnd
             switch name.count {
@@ -342,114 +338,6 @@ struct UpstreamResponseParser {
         }
         return (status, Int(minorByte - UInt8(ascii: "0")), reasonStart..<line.upperBound)
     }
-
-    private static func parseField(_ raw: UnsafeRawBufferPointer, _ line: Range<Int>) throws
-        -> (name: Range<Int>, value: Range<Int>)
-    {
-        let first = raw[line.lowerBound]
-        guard first != UInt8(ascii: " ") && first != UInt8(ascii: "\t") else {
-            throw UpstreamResponseError("the response folds a header over lines (obsolete, and refused)")
-        }
-        var colon = line.lowerBound
-        while colon < line.upperBound && raw[colon] != UInt8(ascii: ":") {
-            guard Bytes.isTokenByte(raw[colon]) else {
-                throw UpstreamResponseError(
-                    "the response header name '\(Bytes.quoted(raw[line]))' is not a token")
-            }
-            colon += 1
-        }
-        guard colon < line.upperBound else {
-            throw UpstreamResponseError(
-                "the response header line '\(Bytes.quoted(raw[line]))' has no colon")
-        }
-        guard colon > line.lowerBound else {
-            throw UpstreamResponseError("the response has a header with no name")
-        }
-        var start = colon + 1
-        var end = line.upperBound
-        while start < end, raw[start] == UInt8(ascii: " ") || raw[start] == UInt8(ascii: "\t") { start += 1 }
-        while end > start, raw[end - 1] == UInt8(ascii: " ") || raw[end - 1] == UInt8(ascii: "\t") {
-            end -= 1
-        }
-        for index in start..<end where !Bytes.isFieldValueByte(raw[index]) {
-            throw UpstreamResponseError(
-                "the response header '\(Bytes.quoted(raw[line.lowerBound..<colon]))' has a control character in its value"
-            )
-        }
-        return (line.lowerBound..<colon, start..<end)
-    }
-
-    // MARK: - Chunks
-
-    private func readChunkSize(_ buffer: inout ByteBuffer) throws -> Int? {
-        let parsed: (size: Int, length: Int)? = try buffer.withUnsafeReadableBytes { raw in
-            let limit = min(raw.count, Self.maxChunkLine)
-            guard let newline = raw[0..<limit].firstIndex(of: UInt8(ascii: "\n")) else {
-                if raw.count >= Self.maxChunkLine {
-                    throw UpstreamResponseError("a chunk size line of the response is longer than 4 KiB")
-                }
-                return nil
-            }
-            guard newline > 0, raw[newline - 1] == UInt8(ascii: "\r") else {
-                throw UpstreamResponseError("a chunk size line of the response does not end with CRLF")
-            }
-            let lineEnd = newline - 1
-            var size = 0
-            var index = 0
-            while index < lineEnd, let digit = Bytes.hexValue(raw[index]) {
-                guard size < 1 << 56 else {
-                    throw UpstreamResponseError("a chunk of the response is too large")
-                }
-                size = size << 4 | digit
-                index += 1
-            }
-            guard index > 0 else {
-                throw UpstreamResponseError("a chunk size of the response is not a hexadecimal number")
-            }
-            // Chunk extensions (`;name=value`) are allowed and ignored; nothing else may follow the size.
-            while index < lineEnd, raw[index] == UInt8(ascii: " ") || raw[index] == UInt8(ascii: "\t") {
-                index += 1
-            }
-            guard index == lineEnd || raw[index] == UInt8(ascii: ";") else {
-                throw UpstreamResponseError("a chunk size of the response is not a hexadecimal number")
-            }
-            for byte in raw[index..<lineEnd] where !Bytes.isFieldValueByte(byte) {
-                throw UpstreamResponseError("a chunk extension of the response has a control character")
-            }
-            return (size, newline + 1)
-        }
-        guard let parsed else { return nil }
-        buffer.moveReaderIndex(forwardBy: parsed.length)
-        return parsed.size
-    }
-
-    private func readTrailers(_ buffer: inout ByteBuffer) throws -> HTTPHeaders? {
-        let parsed: (HTTPHeaders, Int)? = try buffer.withUnsafeReadableBytes { raw in
-            // No trailers: the last chunk's line is followed by an empty line.
-            if raw.count >= 2 && raw[0] == UInt8(ascii: "\r") && raw[1] == UInt8(ascii: "\n") {
-                return (HTTPHeaders(), 2)
-            }
-            guard let end = Bytes.headEnd(raw, limit: Self.maxHeadBytes) else {
-                if raw.count >= Self.maxHeadBytes {
-                    throw UpstreamResponseError(
-                        "the response's trailers are longer than \(Self.maxHeadBytes / 1024) KiB")
-                }
-                return nil
-            }
-            var trailers = HTTPHeaders()
-            var lines = Bytes.Lines(UnsafeRawBufferPointer(rebasing: raw[0..<end]))
-            while let line = lines.next(), !line.isEmpty {
-                let (name, value) = try Self.parseField(raw, line)
-                trailers.add(
-                    name: String(decoding: raw[name], as: UTF8.self),
-                    value: String(decoding: raw[value], as: UTF8.self))
-            }
-            return (trailers, end)
-        }
-        guard let (trailers, length) = parsed else { return nil }
-        buffer.moveReaderIndex(forwardBy: length)
-        return trailers
-    }
 }
 
 /// Byte-level helpers for reading HTTP/1.1 text.
@@ -472,6 +360,41 @@ enum Bytes {
             defer { index = newline + 1 }
             return index..<lineEnd
         }
+    }
+
+    /// One field line's name and value (its optional whitespace trimmed), checked: a token
+    /// for a name, nothing before the colon, no line folding, no control characters.
+    /// `message` ("the request", "the response") names where the line was, in errors.
+    static func parseField(_ raw: UnsafeRawBufferPointer, _ line: Range<Int>, of message: String)
+        throws(HTTPSyntaxError) -> (name: Range<Int>, value: Range<Int>)
+    {
+        let first = raw[line.lowerBound]
+        guard first != UInt8(ascii: " ") && first != UInt8(ascii: "\t") else {
+            throw HTTPSyntaxError("\(message) folds a header over lines (obsolete, and refused)")
+        }
+        var colon = line.lowerBound
+        while colon < line.upperBound && raw[colon] != UInt8(ascii: ":") {
+            guard isTokenByte(raw[colon]) else {
+                throw HTTPSyntaxError("the header name '\(quoted(raw[line]))' of \(message) is not a token")
+            }
+            colon += 1
+        }
+        guard colon < line.upperBound else {
+            throw HTTPSyntaxError("the header line '\(quoted(raw[line]))' of \(message) has no colon")
+        }
+        guard colon > line.lowerBound else { throw HTTPSyntaxError("\(message) has a header with no name") }
+        var start = colon + 1
+        var end = line.upperBound
+        while start < end, raw[start] == UInt8(ascii: " ") || raw[start] == UInt8(ascii: "\t") { start += 1 }
+        while end > start, raw[end - 1] == UInt8(ascii: " ") || raw[end - 1] == UInt8(ascii: "\t") {
+            end -= 1
+        }
+        for index in start..<end where !isFieldValueByte(raw[index]) {
+            throw HTTPSyntaxError(
+                "the header '\(quoted(raw[line.lowerBound..<colon]))' of \(message) has a control character in its value"
+            )
+        }
+        return (line.lowerBound..<colon, start..<end)
     }
 
     /// The offset just past the empty line that ends a head, if the bytes hold one.

@@ -1,0 +1,525 @@
+import NIOCore
+import NIOHTTP1
+
+/// A request head as the client sent it: its method, target and version, how its body is
+/// framed, and where each field sits in its bytes, so forwarding it copies bytes instead of
+/// building a string for every name and value. `ClientRequestParser` reads it; each field
+/// comes with what the proxy does with it, found once, when the head is read.
+struct ClientHead {
+    /// What a field means to the proxy.
+    enum Kind: UInt8 {
+        case other
+        case host
+        /// Connection, Keep-Alive, Proxy-Connection, TE, Trailer (RFC 9110 §7.6.1).
+        case hopByHop
+        case connection
+        case upgrade
+        case transferEncoding
+        case contentLength
+        /// Named by the Connection field, so hop-by-hop for this message.
+        case named
+        case via
+        case requestID
+        case forwardedFor
+        case forwardedHost
+        case forwardedProto
+    }
+
+    struct Field {
+        var name: Range<Int>
+        var value: Range<Int>
+        var kind: Kind
+    }
+
+    enum Framing: Equatable {
+        case none
+        case length(Int)
+        case chunked
+    }
+
+    var method: HTTPMethod
+    /// 0 or 1: HTTP/1.0 or HTTP/1.1.
+    var minorVersion: Int
+    /// The head's bytes; the ranges index into them.
+    var bytes: ByteBuffer
+    var target: Range<Int>
+    var fields: [Field]
+    var framing: Framing
+    var keepAlive: Bool
+    /// Upgrade with `Connection: upgrade`: the request asks to switch protocols.
+    var isUpgrade: Bool
+    /// One of the protocols asked for is `websocket`.
+    var upgradesToWebSocket: Bool
+    /// The client waits for a 100 Continue before it sends its body (RFC 9110 §10.1.1), and
+    /// so may never send it once it gets a final answer instead.
+    var expectsContinue: Bool
+    /// The body is framed in a way the proxy cannot re-create exactly on the next hop (RFC
+    /// 9112 §6), as the answer to give; the parser reads no further on this connection.
+    var framingProblem: ErrorAnswer?
+
+    var version: HTTPVersion { HTTPVersion(major: 1, minor: minorVersion) }
+
+    /// The request-target as sent (bytes that are not UTF-8 repaired).
+    var uri: String { string(target) }
+
+    func string(_ range: Range<Int>) -> String {
+        bytes.withUnsafeReadableBytes { String(decoding: $0[range], as: UTF8.self) }
+    }
+
+    func name(_ field: Field) -> String { string(field.name) }
+    func value(_ field: Field) -> String { string(field.value) }
+}
+
+/// A request the client sent that is not valid HTTP/1.1, or that is too large; `answer`
+/// says what goes back (a 400, or a 431).
+struct RequestSyntaxError: Error, CustomStringConvertible {
+    var answer: ErrorAnswer
+    var description: String { answer.message }
+
+    /// `problem`: what is wrong, in a sentence; a 400 says first that the request is not HTTP/1.1.
+    init(_ status: HTTPResponseStatus, _ problem: String) {
+        let message = status == .badRequest ? "the request is not valid HTTP/1.1: \(problem)" : problem
+        answer = ErrorAnswer(status, message)
+    }
+}
+
+/// What a client connection reads, one event at a time.
+enum ClientRequestPart {
+    case head(ClientHead)
+    case body(ByteBuffer)
+    case end(HTTPHeaders?)
+}
+
+/// Reads requests from a client's bytes (RFC 9112): strict about everything that decides
+/// where a request ends or where it goes (CRLF line ends, field syntax, Content-Length and
+/// Transfer-Encoding, chunk sizes), since a request misread here would be read differently
+/// by the upstream. After an upgrade, a CONNECT or a framing it refuses it reads no further:
+/// what follows is left in the buffer, for the glue or for no one.
+struct ClientRequestParser {
+    /// Room for the request line on top of the header block, which `maxHeaderBytes` limits.
+    static let requestLineAllowance = 8 * 1024
+
+    private enum State {
+        /// `scanned`: how far the head's bytes have been checked already, so bytes that come
+        /// one at a time are each looked at once.
+        case head(scanned: Int)
+        case body(remaining: Int)
+        case chunked(ChunkedBodyReader)
+        case stopped
+    }
+
+    private var state = State.head(scanned: 0)
+    /// The head just read has no body, or its body was read whole: its end comes next.
+    private var pendingEnd = false
+    /// Reading stops once this request has ended.
+    private var stopAfterEnd = false
+    let maxHeaderBytes: Int
+    let maxHeaderCount: Int
+
+    init(maxHeaderBytes: Int, maxHeaderCount: Int) {
+        self.maxHeaderBytes = maxHeaderBytes
+        self.maxHeaderCount = maxHeaderCount
+    }
+
+    /// Part of a request has been read and not its end (the bytes of a head begun count).
+    func isMidRequest(buffered: Int) -> Bool {
+        switch state {
+        case .head: return buffered > 0 || pendingEnd
+        case .body, .chunked: return true
+        case .stopped: return false
+        }
+    }
+
+    /// The next event from `buffer`, or nil when more bytes are needed (or reading has stopped).
+    mutating func next(_ buffer: inout ByteBuffer) throws(RequestSyntaxError) -> ClientRequestPart? {
+        if pendingEnd {
+            pendingEnd = false
+            if stopAfterEnd { state = .stopped }
+            return .end(nil)
+        }
+        switch state {
+        case .stopped:
+            return nil
+        case .head(let scanned):
+            guard let head = try readHead(&buffer, scanned: scanned) else { return nil }
+            return .head(head)
+        case .body(let remaining):
+            guard buffer.readableBytes > 0 else { return nil }
+            let count = min(remaining, buffer.readableBytes)
+            let slice = buffer.readSlice(length: count)!
+            if count == remaining {
+                state = .head(scanned: 0)
+                pendingEnd = true
+            } else {
+                state = .body(remaining: remaining - count)
+            }
+            return .body(slice)
+        case .chunked(var reader):
+            let event: ChunkedBodyReader.Event?
+            do {
+                event = try reader.next(&buffer)
+            } catch {
+                state = .stopped
+                throw RequestSyntaxError(.badRequest, error.description)
+            }
+            switch event {
+            case .data(let data)?:
+                state = .chunked(reader)
+                return .body(data)
+            case .end(let trailers)?:
+                state = stopAfterEnd ? .stopped : .head(scanned: 0)
+                return .end(trailers)
+            case nil:
+                state = .chunked(reader)
+                return nil
+            }
+        }
+    }
+
+    // MARK: - The head
+
+    private mutating func readHead(_ buffer: inout ByteBuffer, scanned: Int) throws(RequestSyntaxError)
+        -> ClientHead?
+    {
+        // Empty lines before a request line are allowed (RFC 9112 §2.2): a client may end a body with one.
+        while buffer.readableBytes >= 2, buffer.getInteger(at: buffer.readerIndex, as: UInt16.self) == 0x0D0A
+        {
+            buffer.moveReaderIndex(forwardBy: 2)
+        }
+        // A CR that may be the start of one more empty line.
+        if buffer.readableBytes == 1, buffer.readableBytesView.first == UInt8(ascii: "\r") { return nil }
+        let maxHeaderBytes = self.maxHeaderBytes
+        let scan: Scan
+        do {
+            scan = try buffer.withUnsafeReadableBytes { raw throws(RequestSyntaxError) in
+                try Self.scanHead(raw, from: scanned, maxHeaderBytes: maxHeaderBytes)
+            }
+        } catch {
+            state = .stopped
+            throw error
+        }
+        guard case .complete(let end) = scan else {
+            if case .partial(let checked) = scan { state = .head(scanned: checked) }
+            return nil
+        }
+        let bytes = buffer.readSlice(length: end)!
+        let head: ClientHead
+        do {
+            head = try bytes.withUnsafeReadableBytes { raw throws(RequestSyntaxError) in
+                try parseHead(raw, bytes)
+            }
+        } catch {
+            state = .stopped
+            throw error
+        }
+        if head.framingProblem != nil {
+            state = .stopped
+            return head
+        }
+        // After a CONNECT or an upgrade the bytes belong to whatever protocol follows.
+        stopAfterEnd = head.isUpgrade || head.method == .CONNECT
+        switch head.framing {
+        case .none, .length(0):
+            state = stopAfterEnd ? .stopped : .head(scanned: 0)
+            pendingEnd = true
+        case .length(let count):
+            state = .body(remaining: count)
+        case .chunked:
+            state = .chunked(ChunkedBodyReader(message: "the request"))
+        }
+        return head
+    }
+
+    private enum Scan {
+        /// The head ends this many bytes in.
+        case complete(Int)
+        /// No end yet; the bytes up to this offset are fine.
+        case partial(Int)
+    }
+
+    /// Finds the empty line that ends the head, checking on the way that every line ends in
+    /// CRLF (a bare LF would be read as a line end by some and not by others), that the
+    /// method is made of capitals, and that the head keeps within its limits.
+    private static func scanHead(_ raw: UnsafeRawBufferPointer, from scanned: Int, maxHeaderBytes: Int)
+        throws(RequestSyntaxError) -> Scan
+    {
+        // The method, checked as soon as it arrives: a client speaking another protocol (TLS, say)
+        // hears so at once instead of after the header timeout.
+        if scanned == 0 {
+            for byte in raw {
+                if byte == UInt8(ascii: " ") { break }
+                guard (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z")) || byte == UInt8(ascii: "-")
+                else {
+                    throw RequestSyntaxError(
+                        .badRequest, "it does not start with an HTTP method")
+                }
+            }
+        }
+        var lineStart = scanned
+        var index = scanned
+        let end = raw.count
+        while index < end {
+            guard let newline = raw[index..<end].firstIndex(of: UInt8(ascii: "\n")) else { break }
+            guard newline > 0, raw[newline - 1] == UInt8(ascii: "\r") else {
+                throw RequestSyntaxError(.badRequest, "a line of its head ends with a bare LF, not CRLF")
+            }
+            if newline - 1 == lineStart {
+                return .complete(newline + 1)
+            }
+            if lineStart == 0 && newline - 1 > requestLineAllowance {
+                throw RequestSyntaxError(
+                    .requestHeaderFieldsTooLarge,
+                    "the request line is longer than \(requestLineAllowance / 1024) KiB")
+            }
+            lineStart = newline + 1
+            index = newline + 1
+        }
+        if lineStart == 0 {
+            if end > requestLineAllowance {
+                throw RequestSyntaxError(
+                    .requestHeaderFieldsTooLarge,
+                    "the request line is longer than \(requestLineAllowance / 1024) KiB")
+            }
+        } else if let firstLineEnd = raw.firstIndex(of: UInt8(ascii: "\n")),
+            end - firstLineEnd - 1 > maxHeaderBytes
+        {
+            throw RequestSyntaxError(
+                .requestHeaderFieldsTooLarge, "the request's headers are larger than \(maxHeaderBytes) bytes")
+        }
+        return .partial(lineStart)
+    }
+
+    /// Ranges are offsets into `raw`, the readable bytes of `bytes`; the lines are known to end in CRLF.
+    private func parseHead(_ raw: UnsafeRawBufferPointer, _ bytes: ByteBuffer) throws(RequestSyntaxError)
+        -> ClientHead
+    {
+        var lines = Bytes.Lines(raw)
+        let requestLine = lines.next()!
+        let (method, target, minor) = try Self.parseRequestLine(raw, requestLine)
+        var fields: [ClientHead.Field] = []
+        fields.reserveCapacity(12)
+        var named: [Range<Int>] = []
+        var close = false
+        var keepAliveToken = false
+        var connectionUpgrade = false
+        var hasUpgrade = false
+        var webSocket = false
+        var expectContinue = false
+        var lengths = 0
+        var length: Int?
+        var lengthInvalid: Range<Int>?
+        var codings = Codings()
+        let fieldsStart = requestLine.upperBound + 2
+        while let line = lines.next(), !line.isEmpty {
+            guard fields.count < maxHeaderCount else {
+                throw RequestSyntaxError(
+                    .requestHeaderFieldsTooLarge, "the request has more than \(maxHeaderCount) header fields")
+            }
+            guard line.upperBound - fieldsStart <= maxHeaderBytes else {
+                throw RequestSyntaxError(
+                    .requestHeaderFieldsTooLarge,
+                    "the request's headers are larger than \(maxHeaderBytes) bytes")
+            }
+            let (nameRange, valueRange): (Range<Int>, Range<Int>)
+            do {
+                (nameRange, valueRange) = try Bytes.parseField(raw, line, of: "the request")
+            } catch {
+                throw RequestSyntaxError(.badRequest, error.description)
+            }
+            let name = raw[nameRange]
+            var kind = ClientHead.Kind.other
+            switch name.count {
+            case 2 where Bytes.sameName(name, "te".utf8): kind = .hopByHop
+            case 3 where Bytes.sameName(name, "via".utf8): kind = .via
+            case 4 where Bytes.sameName(name, "host".utf8): kind = .host
+            case 6 where Bytes.sameName(name, "expect".utf8):
+                expectContinue = expectContinue || Bytes.sameName(raw[valueRange], "100-continue".utf8)
+            case 7 where Bytes.sameName(name, "trailer".utf8): kind = .hopByHop
+            case 7 where Bytes.sameName(name, "upgrade".utf8):
+                kind = .upgrade
+                hasUpgrade = true
+                Bytes.forEachToken(raw, valueRange) { token in
+                    if Bytes.sameName(raw[token], "websocket".utf8) { webSocket = true }
+                }
+            case 10 where Bytes.sameName(name, "connection".utf8):
+                kind = .connection
+                Bytes.forEachToken(raw, valueRange) { token in
+                    let word = raw[token]
+                    if Bytes.sameName(word, "close".utf8) {
+                        close = true
+                    } else if Bytes.sameName(word, "keep-alive".utf8) {
+                        keepAliveToken = true
+                    } else if Bytes.sameName(word, "upgrade".utf8) {
+                        connectionUpgrade = true
+                    } else {
+                        named.append(token)
+                    }
+                }
+            case 10 where Bytes.sameName(name, "keep-alive".utf8): kind = .hopByHop
+            case 12 where Bytes.sameName(name, "x-request-id".utf8): kind = .requestID
+            case 14 where Bytes.sameName(name, "content-length".utf8):
+                kind = .contentLength
+                lengths += 1
+                if let value = Bytes.decimal(raw[valueRange]) {
+                    length = value
+                } else {
+                    lengthInvalid = valueRange
+                }
+            case 15 where Bytes.sameName(name, "x-forwarded-for".utf8): kind = .forwardedFor
+            case 16 where Bytes.sameName(name, "proxy-connection".utf8): kind = .hopByHop
+            case 16 where Bytes.sameName(name, "x-forwarded-host".utf8): kind = .forwardedHost
+            case 17 where Bytes.sameName(name, "transfer-encoding".utf8):
+                kind = .transferEncoding
+                Bytes.forEachToken(raw, valueRange) { codings.add(raw, $0) }
+            case 17 where Bytes.sameName(name, "x-forwarded-proto".utf8): kind = .forwardedProto
+            default: break
+            }
+            fields.append(ClientHead.Field(name: nameRange, value: valueRange, kind: kind))
+        }
+        // Fields the Connection header names are hop-by-hop too, but never the message's length or its Host.
+        for token in named {
+            let word = raw[token]
+            if Bytes.sameName(word, "content-length".utf8) || Bytes.sameName(word, "host".utf8) { continue }
+            for index in fields.indices where fields[index].kind != .connection {
+                if Bytes.sameName(raw[fields[index].name], word) { fields[index].kind = .named }
+            }
+        }
+        var framing = ClientHead.Framing.none
+        var problem: ErrorAnswer?
+        if codings.count > 0 {
+            framing = .chunked
+            if lengths > 0 {
+                problem = ErrorAnswer(
+                    .badRequest, "the request has both Content-Length and Transfer-Encoding")
+            } else {
+                problem = codings.problem(raw, minorVersion: minor)
+            }
+        } else if lengths > 1 {
+            problem = ErrorAnswer(.badRequest, "the request has \(lengths) Content-Length headers; send one")
+        } else if let lengthInvalid {
+            problem = ErrorAnswer(
+                .badRequest,
+                "the request's Content-Length '\(Bytes.quoted(raw[lengthInvalid]))' is not a number")
+        } else if let length {
+            framing = .length(length)
+        }
+        let declaresBody = framing == .chunked || (length ?? 0) > 0
+        // A TRACE's body would reach the upstream as a request of its own: nothing frames it there.
+        if problem == nil && method == .TRACE && declaresBody {
+            problem = ErrorAnswer(.badRequest, "a TRACE request cannot carry a body")
+        }
+        return ClientHead(
+            method: method, minorVersion: minor, bytes: bytes, target: target, fields: fields,
+            framing: framing,
+            keepAlive: minor == 1 ? !close : keepAliveToken && !close,
+            isUpgrade: hasUpgrade && connectionUpgrade, upgradesToWebSocket: hasUpgrade && webSocket,
+            expectsContinue: declaresBody && expectContinue, framingProblem: problem)
+    }
+
+    /// `METHOD SP target SP HTTP/1.x`; more than one space between them is read as one, as
+    /// RFC 9112 §3 allows.
+    private static func parseRequestLine(_ raw: UnsafeRawBufferPointer, _ line: Range<Int>)
+        throws(RequestSyntaxError) -> (HTTPMethod, Range<Int>, Int)
+    {
+        let space = UInt8(ascii: " ")
+        var index = line.lowerBound
+        while index < line.upperBound && raw[index] != space { index += 1 }
+        let methodBytes = raw[line.lowerBound..<index]
+        guard let method = Methods.method(methodBytes) else {
+            throw RequestSyntaxError(
+                .badRequest, "its method '\(Bytes.quoted(methodBytes))' is not an HTTP method")
+        }
+        while index < line.upperBound && raw[index] == space { index += 1 }
+        let targetStart = index
+        while index < line.upperBound && raw[index] != space {
+            let byte = raw[index]
+            guard byte > 0x20 && byte != 0x7F else {
+                throw RequestSyntaxError(.badRequest, "its target has a control character")
+            }
+            index += 1
+        }
+        let target = targetStart..<index
+        guard !target.isEmpty else { throw RequestSyntaxError(.badRequest, "its request line has no target") }
+        while index < line.upperBound && raw[index] == space { index += 1 }
+        let version = raw[index..<line.upperBound]
+        guard version.count == 8, version.starts(with: "HTTP/1.".utf8) else {
+            let shown = version.isEmpty ? "no version" : "the version '\(Bytes.quoted(version))'"
+            throw RequestSyntaxError(
+                .badRequest, "its request line has \(shown); Spaceport speaks HTTP/1.0 and 1.1")
+        }
+        switch version.last {
+        case UInt8(ascii: "1"): return (method, target, 1)
+        case UInt8(ascii: "0"): return (method, target, 0)
+        default:
+            throw RequestSyntaxError(
+                .badRequest,
+                "its request line has the version '\(Bytes.quoted(version))'; Spaceport speaks HTTP/1.0 and 1.1"
+            )
+        }
+    }
+}
+
+/// The transfer codings of a request, across its Transfer-Encoding fields, in order.
+private struct Codings {
+    var count = 0
+    var chunked = 0
+    var lastIsChunked = false
+    var firstOther: Range<Int>?
+
+    mutating func add(_ raw: UnsafeRawBufferPointer, _ token: Range<Int>) {
+        count += 1
+        lastIsChunked = Bytes.sameName(raw[token], "chunked".utf8)
+        if lastIsChunked {
+            chunked += 1
+        } else if firstOther == nil {
+            firstOther = token
+        }
+    }
+
+    /// The proxy forwards one framing only, chunked once (RFC 9112 §6.3, §7).
+    func problem(_ raw: UnsafeRawBufferPointer, minorVersion: Int) -> ErrorAnswer? {
+        if minorVersion == 0 {
+            return ErrorAnswer(
+                .badRequest, "Transfer-Encoding is not HTTP/1.0; send the body with a Content-Length")
+        }
+        if count > 1 && !lastIsChunked {
+            return ErrorAnswer(
+                .badRequest,
+                "the request's last transfer coding is not chunked, so where its body ends is unknown")
+        }
+        if let other = firstOther {
+            return ErrorAnswer(
+                .notImplemented,
+                "the transfer coding '\(Bytes.quoted(raw[other]))' is not supported; Spaceport forwards chunked bodies only"
+            )
+        }
+        if chunked > 1 {
+            return ErrorAnswer(.badRequest, "the request body is chunked \(chunked) times; chunk it once")
+        }
+        return nil
+    }
+}
+
+/// The methods the proxy forwards: those of RFC 9110, WebDAV and the others SwiftNIO's
+/// parser knows, plus QUERY. Anything else is not taken for HTTP.
+enum Methods {
+    private static let known: [(String, HTTPMethod)] = [
+        ("GET", .GET), ("POST", .POST), ("PUT", .PUT), ("HEAD", .HEAD), ("DELETE", .DELETE),
+        ("OPTIONS", .OPTIONS), ("PATCH", .PATCH), ("CONNECT", .CONNECT), ("TRACE", .TRACE), ("ACL", .ACL),
+        ("COPY", .COPY), ("LOCK", .LOCK), ("MOVE", .MOVE), ("BIND", .BIND), ("LINK", .LINK),
+        ("MKCOL", .MKCOL),
+        ("MERGE", .MERGE), ("PURGE", .PURGE), ("NOTIFY", .NOTIFY), ("SEARCH", .SEARCH), ("UNLOCK", .UNLOCK),
+        ("REBIND", .REBIND), ("UNBIND", .UNBIND), ("REPORT", .REPORT), ("UNLINK", .UNLINK),
+        ("M-SEARCH", .MSEARCH), ("PROPFIND", .PROPFIND), ("CHECKOUT", .CHECKOUT), ("PROPPATCH", .PROPPATCH),
+        ("SUBSCRIBE", .SUBSCRIBE), ("MKCALENDAR", .MKCALENDAR), ("MKACTIVITY", .MKACTIVITY),
+        ("UNSUBSCRIBE", .UNSUBSCRIBE), ("SOURCE", .SOURCE), ("QUERY", .RAW(value: "QUERY")),
+    ]
+
+    /// The method these bytes spell, case and all; nil when they spell none.
+    static func method(_ bytes: Slice<UnsafeRawBufferPointer>) -> HTTPMethod? {
+        for (name, method) in known where name.utf8.count == bytes.count && name.utf8.elementsEqual(bytes) {
+            return method
+        }
+        return nil
+    }
+}
