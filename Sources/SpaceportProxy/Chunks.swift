@@ -109,14 +109,9 @@ struct ChunkedBodyReader {
                 throw HTTPSyntaxError("a chunk size of \(message) is not a hexadecimal number")
             }
             // Chunk extensions (`;name=value`) are allowed and ignored; nothing else may follow the size.
-            while index < lineEnd, raw[index] == UInt8(ascii: " ") || raw[index] == UInt8(ascii: "\t") {
-                index += 1
-            }
-            guard index == lineEnd || raw[index] == UInt8(ascii: ";") else {
-                throw HTTPSyntaxError("a chunk size of \(message) is not a hexadecimal number")
-            }
-            for byte in raw[index..<lineEnd] where !Bytes.isFieldValueByte(byte) {
-                throw HTTPSyntaxError("a chunk extension of \(message) has a control character")
+            guard Self.isExtensionList(raw, index..<lineEnd) else {
+                throw HTTPSyntaxError(
+                    "a chunk size line of \(message) has more than a hexadecimal size and extensions")
             }
             return (size, newline + 1)
         }
@@ -132,7 +127,7 @@ struct ChunkedBodyReader {
             if raw.count >= 2 && raw[0] == UInt8(ascii: "\r") && raw[1] == UInt8(ascii: "\n") {
                 return (HTTPHeaders(), 2)
             }
-            guard let end = Bytes.headEnd(raw, limit: Self.maxTrailerBytes) else {
+            guard let end = try Self.trailersEnd(raw, message: message) else {
                 if raw.count >= Self.maxTrailerBytes {
                     throw HTTPSyntaxError("the trailers of \(message) are longer than 64 KiB")
                 }
@@ -151,5 +146,64 @@ struct ChunkedBodyReader {
         guard let (trailers, length) = parsed else { return nil }
         buffer.moveReaderIndex(forwardBy: length)
         return trailers
+    }
+
+    /// `*( BWS ";" BWS token [ BWS "=" BWS ( token / quoted-string ) ] )` (RFC 9112 §7.1.1):
+    /// nothing but well-formed extensions may follow a chunk's size.
+    static func isExtensionList(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>) -> Bool {
+        var index = range.lowerBound
+        func skipSpace() {
+            while index < range.upperBound,
+                raw[index] == UInt8(ascii: " ") || raw[index] == UInt8(ascii: "\t")
+            {
+                index += 1
+            }
+        }
+        func token() -> Bool {
+            let start = index
+            while index < range.upperBound, Bytes.isTokenByte(raw[index]) { index += 1 }
+            return index > start
+        }
+        while true {
+            let before = index
+            skipSpace()
+            // Whitespace may come before a ';', never at the end of the line.
+            guard index < range.upperBound else { return index == before }
+            guard raw[index] == UInt8(ascii: ";") else { return false }
+            index += 1
+            skipSpace()
+            guard token() else { return false }
+            skipSpace()
+            guard index < range.upperBound, raw[index] == UInt8(ascii: "=") else { continue }
+            index += 1
+            skipSpace()
+            if index < range.upperBound, raw[index] == UInt8(ascii: "\"") {
+                index += 1
+                while index < range.upperBound, raw[index] != UInt8(ascii: "\"") {
+                    if raw[index] == UInt8(ascii: "\\") { index += 1 }
+                    guard index < range.upperBound, Bytes.isFieldValueByte(raw[index]) else { return false }
+                    index += 1
+                }
+                guard index < range.upperBound else { return false }
+                index += 1
+            } else if !token() {
+                return false
+            }
+        }
+    }
+
+    /// The offset just past the empty line that ends the trailer section, each of whose lines
+    /// must end in CRLF; nil while it has not all arrived.
+    static func trailersEnd(_ raw: UnsafeRawBufferPointer, message: String) throws(HTTPSyntaxError) -> Int? {
+        var lineStart = 0
+        let end = min(raw.count, maxTrailerBytes)
+        while let newline = raw[lineStart..<end].firstIndex(of: UInt8(ascii: "\n")) {
+            guard newline > lineStart, raw[newline - 1] == UInt8(ascii: "\r") else {
+                throw HTTPSyntaxError("a trailer line of \(message) does not end with CRLF")
+            }
+            if newline - 1 == lineStart { return newline + 1 }
+            lineStart = newline + 1
+        }
+        return nil
     }
 }

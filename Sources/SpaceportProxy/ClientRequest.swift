@@ -93,8 +93,9 @@ enum ClientRequestPart {
 /// Reads requests from a client's bytes (RFC 9112): strict about everything that decides
 /// where a request ends or where it goes (CRLF line ends, field syntax, Content-Length and
 /// Transfer-Encoding, chunk sizes), since a request misread here would be read differently
-/// by the upstream. After an upgrade, a CONNECT or a framing it refuses it reads no further:
-/// what follows is left in the buffer, for the glue or for no one.
+/// by the upstream. After an upgrade, a CONNECT, a request that closes the connection or a
+/// framing it refuses it reads no further: what follows is left in the buffer, for the glue
+/// or for no one.
 struct ClientRequestParser {
     /// Room for the request line on top of the header block, which `maxHeaderBytes` limits.
     static let requestLineAllowance = 8 * 1024
@@ -216,8 +217,9 @@ struct ClientRequestParser {
             state = .stopped
             return head
         }
-        // After a CONNECT or an upgrade the bytes belong to whatever protocol follows.
-        stopAfterEnd = head.isUpgrade || head.method == .CONNECT
+        // After a CONNECT or an upgrade the bytes belong to whatever protocol follows; after a
+        // request that closes the connection there is nothing more to read.
+        stopAfterEnd = head.isUpgrade || head.method == .CONNECT || !head.keepAlive
         switch head.framing {
         case .none, .length(0):
             state = stopAfterEnd ? .stopped : .head(scanned: 0)
@@ -360,7 +362,8 @@ struct ClientRequestParser {
             case 14 where Bytes.sameName(name, "content-length".utf8):
                 kind = .contentLength
                 lengths += 1
-                if let value = Bytes.decimal(raw[valueRange]) {
+                // Digits alone, as llhttp reads them: whitespace after them is refused too.
+                if valueRange.upperBound == line.upperBound, let value = Bytes.decimal(raw[valueRange]) {
                     length = value
                 } else {
                     lengthInvalid = valueRange
@@ -433,8 +436,10 @@ struct ClientRequestParser {
         let targetStart = index
         while index < line.upperBound && raw[index] != space {
             let byte = raw[index]
-            guard byte > 0x20 && byte != 0x7F else {
-                throw RequestSyntaxError(.badRequest, "its target has a control character")
+            // Visible ASCII only (RFC 3986): anything else is sent percent-encoded.
+            guard byte > 0x20 && byte < 0x7F else {
+                throw RequestSyntaxError(
+                    .badRequest, "its target has a byte that is not visible ASCII (send it percent-encoded)")
             }
             index += 1
         }
