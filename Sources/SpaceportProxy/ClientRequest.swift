@@ -25,17 +25,7 @@ struct ClientHead {
         case forwardedProto
     }
 
-    struct Field {
-        var name: Range<Int>
-        var value: Range<Int>
-        var kind: Kind
-    }
-
-    enum Framing: Equatable {
-        case none
-        case length(Int)
-        case chunked
-    }
+    typealias Field = HeadField<Kind>
 
     var method: HTTPMethod
     /// 0 or 1: HTTP/1.0 or HTTP/1.1.
@@ -44,7 +34,7 @@ struct ClientHead {
     var bytes: ByteBuffer
     var target: Range<Int>
     var fields: [Field]
-    var framing: Framing
+    var framing: BodyFraming
     var keepAlive: Bool
     /// Upgrade with `Connection: upgrade`: the request asks to switch protocols.
     var isUpgrade: Bool
@@ -221,7 +211,7 @@ struct ClientRequestParser {
         // request that closes the connection there is nothing more to read.
         stopAfterEnd = head.isUpgrade || head.method == .CONNECT || !head.keepAlive
         switch head.framing {
-        case .none, .length(0):
+        case .none, .length(0), .untilClose:
             state = stopAfterEnd ? .stopped : .head(scanned: 0)
             pendingEnd = true
         case .length(let count):
@@ -300,10 +290,7 @@ struct ClientRequestParser {
         let (method, target, minor) = try Self.parseRequestLine(raw, requestLine)
         var fields: [ClientHead.Field] = []
         fields.reserveCapacity(12)
-        var named: [Range<Int>] = []
-        var close = false
-        var keepAliveToken = false
-        var connectionUpgrade = false
+        var connection = ConnectionOptions()
         var hasUpgrade = false
         var webSocket = false
         var expectContinue = false
@@ -345,18 +332,7 @@ struct ClientRequestParser {
                 }
             case 10 where Bytes.sameName(name, "connection".utf8):
                 kind = .connection
-                Bytes.forEachToken(raw, valueRange) { token in
-                    let word = raw[token]
-                    if Bytes.sameName(word, "close".utf8) {
-                        close = true
-                    } else if Bytes.sameName(word, "keep-alive".utf8) {
-                        keepAliveToken = true
-                    } else if Bytes.sameName(word, "upgrade".utf8) {
-                        connectionUpgrade = true
-                    } else {
-                        named.append(token)
-                    }
-                }
+                connection.read(raw, valueRange)
             case 10 where Bytes.sameName(name, "keep-alive".utf8): kind = .hopByHop
             case 12 where Bytes.sameName(name, "x-request-id".utf8): kind = .requestID
             case 14 where Bytes.sameName(name, "content-length".utf8):
@@ -379,15 +355,8 @@ struct ClientRequestParser {
             }
             fields.append(ClientHead.Field(name: nameRange, value: valueRange, kind: kind))
         }
-        // Fields the Connection header names are hop-by-hop too, but never the message's length or its Host.
-        for token in named {
-            let word = raw[token]
-            if Bytes.sameName(word, "content-length".utf8) || Bytes.sameName(word, "host".utf8) { continue }
-            for index in fields.indices where fields[index].kind != .connection {
-                if Bytes.sameName(raw[fields[index].name], word) { fields[index].kind = .named }
-            }
-        }
-        var framing = ClientHead.Framing.none
+        Bytes.markNamedByConnection(connection.named, in: &fields, raw, as: .named) { $0 == .connection }
+        var framing = BodyFraming.none
         var problem: ErrorAnswer?
         if codings.count > 0 {
             framing = .chunked
@@ -414,8 +383,8 @@ struct ClientRequestParser {
         return ClientHead(
             method: method, minorVersion: minor, bytes: bytes, target: target, fields: fields,
             framing: framing,
-            keepAlive: minor == 1 ? !close : keepAliveToken && !close,
-            isUpgrade: hasUpgrade && connectionUpgrade, upgradesToWebSocket: hasUpgrade && webSocket,
+            keepAlive: connection.keepsAlive(minorVersion: minor),
+            isUpgrade: hasUpgrade && connection.upgrade, upgradesToWebSocket: hasUpgrade && webSocket,
             expectsContinue: declaresBody && expectContinue, framingProblem: problem)
     }
 

@@ -121,7 +121,7 @@ enum ForwardedHeaders {
             buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[head.reason]))
             buffer.writeStaticString("\r\n")
             for field in head.fields {
-                switch field.role {
+                switch field.kind {
                 case .endToEnd: break
                 case .dropped: continue
                 case .upgrade: if !upgrade { continue }

@@ -43,7 +43,7 @@ final class RequestDecoder: ChannelInboundHandler, RemovableChannelHandler {
             decoding = false
             if let token = removal {
                 removal = nil
-                leave(context, token)
+                context.leavePipeline(handingOn: buffered.take(), removalToken: token)
             }
         }
         do {
@@ -85,16 +85,8 @@ final class RequestDecoder: ChannelInboundHandler, RemovableChannelHandler {
         if decoding {
             removal = removalToken
         } else {
-            leave(context, removalToken)
+            context.leavePipeline(handingOn: buffered.take(), removalToken: removalToken)
         }
     }
 
-    private func leave(_ context: ChannelHandlerContext, _ token: ChannelHandlerContext.RemovalToken) {
-        if let rest = buffered, rest.readableBytes > 0 {
-            buffered = nil
-            context.fireChannelRead(NIOAny(rest))
-            context.fireChannelReadComplete()
-        }
-        context.leavePipeline(removalToken: token)
-    }
 }

@@ -131,17 +131,8 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if parsing {
             removal = removalToken
         } else {
-            leave(context, removalToken)
+            context.leavePipeline(handingOn: buffered.take(), removalToken: removalToken)
         }
-    }
-
-    private func leave(_ context: ChannelHandlerContext, _ token: ChannelHandlerContext.RemovalToken) {
-        if let rest = buffered, rest.readableBytes > 0 {
-            buffered = nil
-            context.fireChannelRead(wrapInboundOut(rest))
-            context.fireChannelReadComplete()
-        }
-        context.leavePipeline(removalToken: token)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -160,7 +151,7 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
             parsing = false
             if let token = removal {
                 removal = nil
-                leave(context, token)
+                context.leavePipeline(handingOn: buffered.take(), removalToken: token)
             }
         }
         do {

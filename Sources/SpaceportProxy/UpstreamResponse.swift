@@ -5,15 +5,6 @@ import SpaceportCore
 /// A response head as an upstream sent it: its status, how its body is framed, and where
 /// each field sits in its bytes, so relaying it copies bytes instead of building strings.
 struct UpstreamHead {
-    enum Framing: Equatable {
-        /// No body: a 1xx, 204 or 304, or the answer to a HEAD.
-        case none
-        case length(Int)
-        case chunked
-        /// The body ends when the upstream closes the connection.
-        case untilClose
-    }
-
     /// What the proxy does with a field when it relays the head.
     enum Role: UInt8 {
         case endToEnd
@@ -23,16 +14,12 @@ struct UpstreamHead {
         case upgrade
     }
 
-    struct Field {
-        var name: Range<Int>
-        var value: Range<Int>
-        var role: Role
-    }
+    typealias Field = HeadField<Role>
 
     var status: Int
     /// 0 or 1: HTTP/1.0 or HTTP/1.1.
     var minorVersion: Int
-    var framing: Framing
+    var framing: BodyFraming
     /// The upstream may take another request on this connection after this response.
     var keepAlive: Bool
     /// The head's bytes; `reason` and the fields' ranges index into them.
@@ -215,9 +202,7 @@ struct UpstreamResponseParser {
         let (status, minor, reason) = try parseStatusLine(raw, statusLine)
         var fields: [UpstreamHead.Field] = []
         fields.reserveCapacity(12)
-        var connection: [Range<Int>] = []
-        var close = false
-        var keepAliveToken = false
+        var connection = ConnectionOptions()
         var length: Int?
         var lengthsDiffer = false
         var lastEncoding: Range<Int>?
@@ -234,16 +219,7 @@ struct UpstreamResponseParser {
             case 7 where Bytes.sameName(name, "upgrade".utf8): role = .upgrade
             case 10 where Bytes.sameName(name, "connection".utf8):
                 role = .dropped
-                Bytes.forEachToken(raw, valueRange) { token in
-                    let word = raw[token]
-                    if Bytes.sameName(word, "close".utf8) {
-                        close = true
-                    } else if Bytes.sameName(word, "keep-alive".utf8) {
-                        keepAliveToken = true
-                    } else if !Bytes.sameName(word, "upgrade".utf8) {
-                        connection.append(token)
-                    }
-                }
+                connection.read(raw, valueRange)
             case 10 where Bytes.sameName(name, "keep-alive".utf8): role = .dropped
             case 14 where Bytes.sameName(name, "content-length".utf8):
                 var invalid = false
@@ -266,17 +242,10 @@ struct UpstreamResponseParser {
             case 17 where Bytes.sameName(name, ForwardedHeaders.routeResponseHeader.utf8): role = .dropped
             default: break
             }
-            fields.append(UpstreamHead.Field(name: nameRange, value: valueRange, role: role))
+            fields.append(UpstreamHead.Field(name: nameRange, value: valueRange, kind: role))
         }
-        // Fields the Connection header names are hop-by-hop too, but never the message's length.
-        for token in connection {
-            let named = raw[token]
-            if Bytes.sameName(named, "content-length".utf8) || Bytes.sameName(named, "host".utf8) { continue }
-            for index in fields.indices where Bytes.sameName(raw[fields[index].name], named) {
-                fields[index].role = .dropped
-            }
-        }
-        let framing: UpstreamHead.Framing
+        Bytes.markNamedByConnection(connection.named, in: &fields, raw, as: .dropped)
+        let framing: BodyFraming
         if answersHEAD || status < 200 || status == 204 || status == 304 {
             framing = .none
         } else if let lastEncoding {
@@ -292,7 +261,7 @@ struct UpstreamResponseParser {
         } else {
             framing = .untilClose
         }
-        let keepAlive = (minor == 1 ? !close : keepAliveToken && !close) && framing != .untilClose
+        let keepAlive = connection.keepsAlive(minorVersion: minor) && framing != .untilClose
         return UpstreamHead(
             status: status, minorVersion: minor, framing: framing, keepAlive: keepAlive, bytes: bytes,
             reason: reason, fields: fields)

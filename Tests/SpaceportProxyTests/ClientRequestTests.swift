@@ -19,6 +19,34 @@ struct ClientRequestTests {
         var body: [UInt8] = []
         var ends = 0
         var trailers: [String] = []
+
+        mutating func record(_ part: ClientRequestPart) {
+            switch part {
+            case .head(let head):
+                lines.append("\(head.method.rawValue) \(head.uri) HTTP/1.\(head.minorVersion)")
+                fields.append(head.fields.map { "\(head.name($0)): \(head.value($0))" })
+            case .body(let body): self.body += Array(body.readableBytesView)
+            case .end(let trailers): recordEnd(trailers)
+            }
+        }
+
+        /// What SwiftNIO's decoder read: field values without their trailing whitespace (RFC 9110
+        /// §5.5), which llhttp keeps.
+        mutating func record(nio part: HTTPServerRequestPart) {
+            switch part {
+            case .head(let head):
+                lines.append("\(head.method.rawValue) \(head.uri) HTTP/1.\(head.version.minor)")
+                fields.append(
+                    head.headers.map { "\($0.name): \($0.value.trimmingCharacters(in: .whitespaces))" })
+            case .body(let body): self.body += Array(body.readableBytesView)
+            case .end(let trailers): recordEnd(trailers)
+            }
+        }
+
+        private mutating func recordEnd(_ trailers: HTTPHeaders?) {
+            ends += 1
+            self.trailers += (trailers ?? [:]).map { "\($0.name): \($0.value)" }
+        }
     }
 
     static func parser() -> ClientRequestParser {
@@ -30,24 +58,9 @@ struct ClientRequestTests {
         var parser = parser()
         var read = Read()
         var buffer = ByteBuffer()
-        let bytes = Array(text.utf8)
-        let pieces =
-            step == 0
-            ? [bytes[...]]
-            : stride(from: 0, to: bytes.count, by: step).map { bytes[$0..<min($0 + step, bytes.count)] }
-        for piece in pieces {
+        for piece in pieces(of: Array(text.utf8), step: step) {
             buffer.writeBytes(piece)
-            while let part = try parser.next(&buffer) {
-                switch part {
-                case .head(let head):
-                    read.lines.append("\(head.method.rawValue) \(head.uri) HTTP/1.\(head.minorVersion)")
-                    read.fields.append(head.fields.map { "\(head.name($0)): \(head.value($0))" })
-                case .body(let body): read.body += Array(body.readableBytesView)
-                case .end(let trailers):
-                    read.ends += 1
-                    read.trailers += (trailers ?? [:]).map { "\($0.name): \($0.value)" }
-                }
-            }
+            while let part = try parser.next(&buffer) { read.record(part) }
             buffer.discardReadBytes()
         }
         return read
@@ -255,19 +268,7 @@ struct ClientRequestTests {
         let channel = EmbeddedChannel(handler: ByteToMessageHandler(HTTPRequestDecoder()))
         try channel.writeInbound(ByteBuffer(string: text))
         var read = Read()
-        while let part = try channel.readInbound(as: HTTPServerRequestPart.self) {
-            switch part {
-            case .head(let head):
-                read.lines.append("\(head.method.rawValue) \(head.uri) HTTP/1.\(head.version.minor)")
-                // Field values without their trailing whitespace (RFC 9110 §5.5), which llhttp keeps.
-                read.fields.append(
-                    head.headers.map { "\($0.name): \($0.value.trimmingCharacters(in: .whitespaces))" })
-            case .body(let body): read.body += Array(body.readableBytesView)
-            case .end(let trailers):
-                read.ends += 1
-                read.trailers += (trailers ?? [:]).map { "\($0.name): \($0.value)" }
-            }
-        }
+        while let part = try channel.readInbound(as: HTTPServerRequestPart.self) { read.record(nio: part) }
         _ = try? channel.finish()
         return read
     }
@@ -315,18 +316,12 @@ struct ClientRequestMutationTests {
         var read = ClientRequestTests.Read()
         do {
             while let part = try parser.next(&buffer) {
-                switch part {
-                case .head(let head):
-                    // Refused by the parser, or by routing (a target that is no path or URL).
+                // Refused by the parser, or by routing (a target that is no path or URL).
+                if case .head(let head) = part {
                     if head.framingProblem != nil { return nil }
                     if RequestTarget(head.uri, isConnect: head.method == .CONNECT) == nil { return nil }
-                    read.lines.append("\(head.method.rawValue) \(head.uri) HTTP/1.\(head.minorVersion)")
-                    read.fields.append(head.fields.map { "\(head.name($0)): \(head.value($0))" })
-                case .body(let body): read.body += Array(body.readableBytesView)
-                case .end(let trailers):
-                    read.ends += 1
-                    read.trailers += (trailers ?? [:]).map { "\($0.name): \($0.value)" }
                 }
+                read.record(part)
             }
         } catch {
             return nil
@@ -340,18 +335,7 @@ struct ClientRequestMutationTests {
         var refused = false
         do { try channel.writeInbound(ByteBuffer(bytes: bytes)) } catch { refused = true }
         var read = ClientRequestTests.Read()
-        while let part = try? channel.readInbound(as: HTTPServerRequestPart.self) {
-            switch part {
-            case .head(let head):
-                read.lines.append("\(head.method.rawValue) \(head.uri) HTTP/1.\(head.version.minor)")
-                read.fields.append(
-                    head.headers.map { "\($0.name): \($0.value.trimmingCharacters(in: .whitespaces))" })
-            case .body(let body): read.body += Array(body.readableBytesView)
-            case .end(let trailers):
-                read.ends += 1
-                read.trailers += (trailers ?? [:]).map { "\($0.name): \($0.value)" }
-            }
-        }
+        while let part = try? channel.readInbound(as: HTTPServerRequestPart.self) { read.record(nio: part) }
         _ = try? channel.finish()
         return (read, refused)
     }

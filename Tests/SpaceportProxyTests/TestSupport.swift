@@ -217,3 +217,10 @@ final class PeakMemory: Sendable {
         return peak.load(ordering: .relaxed)
     }
 }
+
+/// `bytes` in pieces of `step` bytes, as a socket might deliver them (0: all at once).
+func pieces(of bytes: [UInt8], step: Int) -> [ArraySlice<UInt8>] {
+    step == 0
+        ? [bytes[...]]
+        : stride(from: 0, to: bytes.count, by: step).map { bytes[$0..<min($0 + step, bytes.count)] }
+}

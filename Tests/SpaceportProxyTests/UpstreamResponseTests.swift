@@ -29,17 +29,12 @@ struct UpstreamResponseTests {
         parser.answersHEAD = answersHEAD
         var read = Read()
         var buffer = ByteBuffer()
-        let bytes = Array(text.utf8)
-        let pieces =
-            step == 0
-            ? [bytes[...]]
-            : stride(from: 0, to: bytes.count, by: step).map { bytes[$0..<min($0 + step, bytes.count)] }
         func record(_ part: UpstreamResponsePart) {
             switch part {
             case .head(let head):
                 read.statuses.append(head.status)
                 read.fields.append(
-                    head.fields.filter { $0.role != .dropped }.map {
+                    head.fields.filter { $0.kind != .dropped }.map {
                         String(decoding: head.name($0), as: UTF8.self) + ": "
                             + String(decoding: head.value($0), as: UTF8.self)
                     })
@@ -49,7 +44,7 @@ struct UpstreamResponseTests {
                 read.trailers += (trailers ?? [:]).map { "\($0.name): \($0.value)" }
             }
         }
-        for piece in pieces {
+        for piece in pieces(of: Array(text.utf8), step: step) {
             buffer.writeBytes(piece)
             while let part = try parser.next(&buffer) { record(part) }
             buffer.discardReadBytes()
@@ -127,7 +122,7 @@ struct UpstreamResponseTests {
             return
         }
         #expect(head.status == 101)
-        #expect(head.fields.map(\.role) == [.upgrade, .dropped])
+        #expect(head.fields.map(\.kind) == [.upgrade, .dropped])
         guard case .end = try parser.next(&buffer) else {
             Issue.record("no end")
             return
