@@ -4,8 +4,10 @@ import NIOHTTP1
 /// A request head as the client sent it: its method, target and version, how its body is
 /// framed, and where each field sits in its bytes, so forwarding it copies bytes instead of
 /// building a string for every name and value. `ClientRequestParser` reads it; each field
-/// comes with what the proxy does with it, found once, when the head is read.
-struct ClientHead {
+/// comes with what the proxy does with it, found once, when the head is read. A class:
+/// passed along the pipeline and kept by the routed request, it is one reference, where a
+/// struct this size would be boxed on the heap and copied at every handler.
+final class ClientHead {
     /// What a field means to the proxy.
     enum Kind: UInt8 {
         case other
@@ -27,25 +29,44 @@ struct ClientHead {
 
     typealias Field = HeadField<Kind>
 
-    var method: HTTPMethod
+    let method: HTTPMethod
     /// 0 or 1: HTTP/1.0 or HTTP/1.1.
-    var minorVersion: Int
+    let minorVersion: Int
     /// The head's bytes; the ranges index into them.
-    var bytes: ByteBuffer
-    var target: Range<Int>
-    var fields: [Field]
-    var framing: BodyFraming
-    var keepAlive: Bool
+    let bytes: ByteBuffer
+    let target: Range<Int>
+    let fields: [Field]
+    let framing: BodyFraming
+    let keepAlive: Bool
     /// Upgrade with `Connection: upgrade`: the request asks to switch protocols.
-    var isUpgrade: Bool
+    let isUpgrade: Bool
     /// One of the protocols asked for is `websocket`.
-    var upgradesToWebSocket: Bool
+    let upgradesToWebSocket: Bool
     /// The client waits for a 100 Continue before it sends its body (RFC 9110 §10.1.1), and
     /// so may never send it once it gets a final answer instead.
-    var expectsContinue: Bool
+    let expectsContinue: Bool
     /// The body is framed in a way the proxy cannot re-create exactly on the next hop (RFC
     /// 9112 §6), as the answer to give; the parser reads no further on this connection.
-    var framingProblem: ErrorAnswer?
+    let framingProblem: ErrorAnswer?
+
+    init(
+        method: HTTPMethod, minorVersion: Int, bytes: ByteBuffer, target: Range<Int>, fields: [Field],
+        framing: BodyFraming, keepAlive: Bool, isUpgrade: Bool, upgradesToWebSocket: Bool,
+        expectsContinue: Bool,
+        framingProblem: ErrorAnswer?
+    ) {
+        self.method = method
+        self.minorVersion = minorVersion
+        self.bytes = bytes
+        self.target = target
+        self.fields = fields
+        self.framing = framing
+        self.keepAlive = keepAlive
+        self.isUpgrade = isUpgrade
+        self.upgradesToWebSocket = upgradesToWebSocket
+        self.expectsContinue = expectsContinue
+        self.framingProblem = framingProblem
+    }
 
     var version: HTTPVersion { HTTPVersion(major: 1, minor: minorVersion) }
 
@@ -104,6 +125,8 @@ struct ClientRequestParser {
     private var pendingEnd = false
     /// Reading stops once this request has ended.
     private var stopAfterEnd = false
+    /// The last head's fields, whose storage the next head reuses once that head is gone.
+    private var spareFields: [ClientHead.Field] = []
     let maxHeaderBytes: Int
     let maxHeaderCount: Int
 
@@ -195,10 +218,12 @@ struct ClientRequestParser {
         }
         let bytes = buffer.readSlice(length: end)!
         let head: ClientHead
+        var fields = Bytes.reused(&spareFields)
         do {
             head = try bytes.withUnsafeReadableBytes { raw throws(RequestSyntaxError) in
-                try parseHead(raw, bytes)
+                try parseHead(raw, bytes, into: &fields)
             }
+            spareFields = head.fields
         } catch {
             state = .stopped
             throw error
@@ -282,14 +307,15 @@ struct ClientRequestParser {
     }
 
     /// Ranges are offsets into `raw`, the readable bytes of `bytes`; the lines are known to end in CRLF.
-    private func parseHead(_ raw: UnsafeRawBufferPointer, _ bytes: ByteBuffer) throws(RequestSyntaxError)
+    private func parseHead(
+        _ raw: UnsafeRawBufferPointer, _ bytes: ByteBuffer, into fields: inout [ClientHead.Field]
+    )
+        throws(RequestSyntaxError)
         -> ClientHead
     {
         var lines = Bytes.Lines(raw)
         let requestLine = lines.next()!
         let (method, target, minor) = try Self.parseRequestLine(raw, requestLine)
-        var fields: [ClientHead.Field] = []
-        fields.reserveCapacity(12)
         var connection = ConnectionOptions()
         var hasUpgrade = false
         var webSocket = false

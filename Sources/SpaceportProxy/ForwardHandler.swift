@@ -79,6 +79,11 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
     private let sequencer: RequestSequencer
     /// Response bytes for the client not written yet.
     private var out: ByteBuffer?
+    /// The buffers the last request head and response bytes were written from, kept to write
+    /// the next ones into: once the socket has taken them, they are this handler's alone again,
+    /// and a request on a kept-alive connection allocates no buffer for either.
+    private var spareRequestHead: ByteBuffer?
+    private var spareOut: ByteBuffer?
     /// Outlives an exchange on a kept-alive connection and re-arms lazily, so requests schedule no timers.
     private var watchdog: Scheduled<Void>?
 
@@ -184,13 +189,14 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
             return
         }
         // Room for a browser's dozen fields and the proxy's own without growing.
-        var head = context?.channel.allocator.buffer(capacity: 1024) ?? ByteBuffer()
+        var head = Self.reused(&spareRequestHead, capacity: 1024, context)
         let chunked = ForwardedHeaders.writeRequest(
             request.head, into: &head, path: request.target.forwardedPath, host: request.host,
             routeHeader: request.routeHeader, carriesRouteHeader: request.carriesRouteHeader,
             routeAs: request.route.route.routeAs, requestID: request.hop.flow, clientIP: info.clientIP,
             via: info.reporter.proxy)
         let exchange = Exchange(request, upstreamHead: head, chunked: chunked)
+        spareRequestHead = head
         state = .connecting(exchange)
         connect(exchange, reuse: true)
     }
@@ -383,7 +389,7 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
         }
         if sequencer.isDraining { exchange.closeClient = true }
         exchange.clientChunked = unknownLength && request.clientVersion.isAtLeast11 && !switching
-        var bytes = allocator.buffer(capacity: head.bytes.readableBytes + 128)
+        var bytes = Self.reused(&spareOut, capacity: head.bytes.readableBytes + 128, context)
         ForwardedHeaders.writeResponseHead(
             head, into: &bytes, version: request.clientVersion, route: request.routeLabel,
             via: info.reporter.proxy, upgrade: switching, close: exchange.closeClient && !switching,
@@ -413,7 +419,7 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
     /// Writes framing onto the bytes waiting (starting them if none wait). The buffer leaves
     /// `out` while it is written, so it is not copied on write.
     private func addToOut(_ context: ChannelHandlerContext, _ write: (inout ByteBuffer) -> Void) {
-        var pending = out ?? context.channel.allocator.buffer(capacity: 64)
+        var pending = out ?? Self.reused(&spareOut, capacity: 64, context)
         out = nil
         write(&pending)
         out = pending
@@ -433,6 +439,19 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
         guard let pending = out else { return }
         out = nil
         context.write(wrapOutboundOut(pending), promise: nil)
+        spareOut = pending
+    }
+
+    /// `spare` emptied for writing into when the socket is done with it (else a new buffer):
+    /// a buffer still shared would be copied on the first write.
+    private static func reused(_ spare: inout ByteBuffer?, capacity: Int, _ context: ChannelHandlerContext?)
+        -> ByteBuffer
+    {
+        if var buffer = spare.take() {
+            buffer.clear(minimumCapacity: capacity)
+            return buffer
+        }
+        return context?.channel.allocator.buffer(capacity: capacity) ?? ByteBuffer()
     }
 
     /// Both ends have passed: the upstream goes back to the pool and the hop ends.

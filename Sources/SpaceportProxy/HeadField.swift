@@ -50,6 +50,16 @@ struct ConnectionOptions {
 }
 
 extension Bytes {
+    /// An empty field list for the next head, in the storage of `spare` (the last head's) when
+    /// that head is gone, so a head read on a kept-alive connection allocates no list.
+    static func reused<Kind>(_ spare: inout [HeadField<Kind>]) -> [HeadField<Kind>] {
+        var fields = spare
+        spare = []
+        fields.removeAll(keepingCapacity: true)
+        if fields.capacity < 12 { fields.reserveCapacity(12) }
+        return fields
+    }
+
     /// Gives the fields a Connection header names (`tokens`) the kind `named`: they are
     /// hop-by-hop for this message (RFC 9110 §7.6.1). The message's length and its Host
     /// stay, whatever Connection says, and so do fields `keep` spares.

@@ -70,6 +70,8 @@ struct UpstreamResponseParser {
     }
 
     private var state = State.head
+    /// The last head's fields, whose storage the next head reuses once that head is gone.
+    private var spareFields: [UpstreamHead.Field] = []
     /// The request this response answers was a HEAD: its response has no body.
     var answersHEAD = false
 
@@ -166,7 +168,11 @@ struct UpstreamResponseParser {
             return nil
         }
         let bytes = buffer.readSlice(length: end)!
-        let head = try Self.parseHead(bytes, answersHEAD: answersHEAD)
+        var fields = Bytes.reused(&spareFields)
+        let head = try bytes.withUnsafeReadableBytes { raw in
+            try Self.parseHead(raw, bytes, answersHEAD: answersHEAD, into: &fields)
+        }
+        spareFields = head.fields
         switch head.framing {
         case _ where head.status == 101:
             state = .upgraded
@@ -189,19 +195,23 @@ struct UpstreamResponseParser {
 
     /// `answersHEAD`: the request was a HEAD, so whatever the fields say there is no body.
     static func parseHead(_ bytes: ByteBuffer, answersHEAD: Bool = false) throws -> UpstreamHead {
-        try bytes.withUnsafeReadableBytes { raw in try parseHead(raw, bytes, answersHEAD: answersHEAD) }
+        var fields: [UpstreamHead.Field] = []
+        return try bytes.withUnsafeReadableBytes { raw in
+            try parseHead(raw, bytes, answersHEAD: answersHEAD, into: &fields)
+        }
     }
 
     /// Ranges are offsets into `raw`, the readable bytes of `bytes`.
-    private static func parseHead(_ raw: UnsafeRawBufferPointer, _ bytes: ByteBuffer, answersHEAD: Bool)
+    private static func parseHead(
+        _ raw: UnsafeRawBufferPointer, _ bytes: ByteBuffer, answersHEAD: Bool,
+        into fields: inout [UpstreamHead.Field]
+    )
         throws
         -> UpstreamHead
     {
         var lines = Bytes.Lines(raw)
         guard let statusLine = lines.next() else { throw UpstreamResponseError("the response head is empty") }
         let (status, minor, reason) = try parseStatusLine(raw, statusLine)
-        var fields: [UpstreamHead.Field] = []
-        fields.reserveCapacity(12)
         var connection = ConnectionOptions()
         var length: Int?
         var lengthsDiffer = false
