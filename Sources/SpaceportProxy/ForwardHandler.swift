@@ -5,10 +5,10 @@ import SpaceportCore
 /// One request and its response, from the request head to both ends.
 final class Exchange {
     let request: RoutedRequest
-    /// The request head as the upstream receives it, as bytes.
-    let upstreamHead: ByteBuffer
+    /// The request head as the upstream receives it, as bytes (written when forwarding begins).
+    var upstreamHead = ByteBuffer()
     /// The body goes upstream in chunks.
-    let chunked: Bool
+    var chunked = false
     /// Request parts that arrived while the upstream connection was being made (empty, and
     /// unallocated, for most requests).
     var pending: [RequestBodyPart] = []
@@ -31,10 +31,8 @@ final class Exchange {
     var bytesOut = 0
     var lastProgress = NIODeadline.now()
 
-    init(_ request: RoutedRequest, upstreamHead: ByteBuffer, chunked: Bool) {
+    init(_ request: RoutedRequest) {
         self.request = request
-        self.upstreamHead = upstreamHead
-        self.chunked = chunked
         closeClient = !request.clientKeepAlive
     }
 
@@ -105,7 +103,7 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .head(let request): begin(request)
+        case .head(let exchange): begin(exchange)
         case .body(let buffer): forwardBody(buffer)
         case .end(let trailers): forwardEnd(trailers)
         }
@@ -182,7 +180,7 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
         context.read()
     }
 
-    private func begin(_ request: RoutedRequest) {
+    private func begin(_ exchange: Exchange) {
         guard case .idle = state else {
             state = .closed
             context?.close(promise: nil)
@@ -190,12 +188,14 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
         }
         // Room for a browser's dozen fields and the proxy's own without growing.
         var head = Self.reused(&spareRequestHead, capacity: 1024, context)
-        let chunked = ForwardedHeaders.writeRequest(
-            request.head, into: &head, path: request.target.forwardedPath, host: request.host,
-            routeHeader: request.routeHeader, carriesRouteHeader: request.carriesRouteHeader,
-            routeAs: request.route.route.routeAs, requestID: request.hop.flow, clientIP: info.clientIP,
+        exchange.chunked = ForwardedHeaders.writeRequest(
+            exchange.request.head, into: &head, path: exchange.request.target.forwardedPath,
+            host: exchange.request.host, routeHeader: exchange.request.routeHeader,
+            carriesRouteHeader: exchange.request.carriesRouteHeader,
+            routeAs: exchange.request.route.route.routeAs, requestID: exchange.hop.flow,
+            clientIP: info.clientIP,
             via: info.reporter.proxy)
-        let exchange = Exchange(request, upstreamHead: head, chunked: chunked)
+        exchange.upstreamHead = head
         spareRequestHead = head
         state = .connecting(exchange)
         connect(exchange, reuse: true)

@@ -3,8 +3,9 @@ import NIOHTTP1
 import SpaceportCore
 
 /// A request as routed: the head the client sent, where it goes and how that was decided.
-/// A class, so handing it down the pipeline and into its exchange copies one reference.
-final class RoutedRequest {
+/// Kept inside its `Exchange`, which the router makes and hands down the pipeline: one
+/// object, and one reference to pass, for the request and its progress.
+struct RoutedRequest {
     let head: ClientHead
     let target: RequestTarget
     /// The Host, or the authority of an absolute URL.
@@ -41,7 +42,7 @@ final class RoutedRequest {
 
 /// The parts of a routed request, as the forwarder receives them.
 enum ProxyRequestPart {
-    case head(RoutedRequest)
+    case head(Exchange)
     case body(ByteBuffer)
     case end(HTTPHeaders?)
 }
@@ -126,7 +127,7 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private enum Routing {
-        case routed(RoutedRequest)
+        case routed(Exchange)
         case refused(Refusal)
     }
 
@@ -222,9 +223,11 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         if head.isUpgrade && head.upgradesToWebSocket { hop.setProtocol(.websocket) }
         return .routed(
-            RoutedRequest(
-                head: head, target: target, host: host, route: known, routeHeader: routeHeader,
-                carriesRouteHeader: fields.routeCount > 0, upstream: upstream, routeLabel: label, hop: hop))
+            Exchange(
+                RoutedRequest(
+                    head: head, target: target, host: host, route: known, routeHeader: routeHeader,
+                    carriesRouteHeader: fields.routeCount > 0, upstream: upstream, routeLabel: label, hop: hop
+                )))
     }
 }
 
