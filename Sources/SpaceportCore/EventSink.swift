@@ -1,6 +1,7 @@
 /// Where the proxy and the store hand their events. `publish` must never block:
-/// a slow reader of events must not slow traffic.
-public protocol EventSink: Sendable {
+/// a slow reader of events must not slow traffic. A class, so the proxy holds its sink as one
+/// reference: a request copies it with a plain retain, not as an existential box.
+public protocol EventSink: AnyObject, Sendable {
     func publish(_ event: FeedEvent)
     /// A hop, the event the proxy publishes twice a request: a sink may read the hop's fields
     /// here without taking it out of a `FeedEvent` first, which copies all of it. The sink takes

@@ -70,6 +70,12 @@ struct HopSampler {
     private var sampled = 0
     private var failed = 0
     private var routes: [RouteKey: Int] = [:]
+    /// The route the last hops went, and how many of them in a row, not yet in `routes`: under
+    /// a load test most hops go the way the last one did, and comparing two short strings costs
+    /// less than hashing them into the table every time.
+    private var runRoutedAs: String?
+    private var runService: String?
+    private var runCount = 0
     /// When the first hop of the tally in progress was counted; nil while it is empty.
     private var since: NIODeadline?
 
@@ -91,9 +97,7 @@ struct HopSampler {
         case .start:
             counted += 1
             if since == nil { since = now }
-            if let routedAs = hop.routedAs {
-                routes[RouteKey(routedAs: routedAs, service: hop.service), default: 0] += 1
-            }
+            if let routedAs = hop.routedAs { countRoute(routedAs, hop.service) }
             guard tokens >= 1, open.count < Self.maxOpen else { return false }
             tokens -= 1
             sampled += 1
@@ -117,9 +121,27 @@ struct HopSampler {
         }
     }
 
+    private mutating func countRoute(_ routedAs: String, _ service: String?) {
+        if runCount > 0, runRoutedAs == routedAs, runService == service {
+            runCount += 1
+            return
+        }
+        endRun()
+        runRoutedAs = routedAs
+        runService = service
+        runCount = 1
+    }
+
+    private mutating func endRun() {
+        guard runCount > 0, let routedAs = runRoutedAs else { return }
+        routes[RouteKey(routedAs: routedAs, service: runService), default: 0] += runCount
+        runCount = 0
+    }
+
     /// The tally of everything counted since the last one, once it is due; it starts a new one.
     mutating func tally(dueBy now: NIODeadline) -> FeedEntry? {
         guard let since, now >= since + Self.tallyInterval else { return nil }
+        endRun()
         let tally = HopTally(
             hops: counted, sampled: min(sampled, counted), failed: failed,
             seconds: Double((now - since).nanoseconds / 1_000_000) / 1000,

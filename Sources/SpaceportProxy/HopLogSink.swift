@@ -60,7 +60,7 @@ public final class HopLogSink: EventSink {
 }
 
 /// Hands every event to each of several sinks, in order.
-public struct FanOutSink: EventSink {
+public final class FanOutSink: EventSink {
     private let sinks: [any EventSink]
 
     public init(_ sinks: [any EventSink]) {
