@@ -62,6 +62,8 @@ final class RequestDecoder: ChannelInboundHandler, RemovableChannelHandler {
             context.fireErrorCaught(error)
             return
         }
+        // Bytes that arrived while a removal stopped the loop go after the ones left unparsed.
+        if var more = buffered.take() { bytes.writeBuffer(&more) }
         if bytes.readableBytes > 0 {
             if bytes.readerIndex > 0 && bytes.readableBytes < bytes.readerIndex { bytes.discardReadBytes() }
             buffered = bytes
@@ -88,5 +90,4 @@ final class RequestDecoder: ChannelInboundHandler, RemovableChannelHandler {
             context.leavePipeline(handingOn: buffered.take(), removalToken: removalToken)
         }
     }
-
 }
