@@ -247,6 +247,12 @@ struct ClientRequestParser {
         return head
     }
 
+    private static var requestLineTooLong: RequestSyntaxError {
+        RequestSyntaxError(
+            .requestHeaderFieldsTooLarge, "the request line is longer than \(requestLineAllowance / 1024) KiB"
+        )
+    }
+
     private enum Scan {
         /// The head ends this many bytes in.
         case complete(Int)
@@ -283,20 +289,12 @@ struct ClientRequestParser {
             if newline - 1 == lineStart {
                 return .complete(newline + 1)
             }
-            if lineStart == 0 && newline - 1 > requestLineAllowance {
-                throw RequestSyntaxError(
-                    .requestHeaderFieldsTooLarge,
-                    "the request line is longer than \(requestLineAllowance / 1024) KiB")
-            }
+            if lineStart == 0 && newline - 1 > requestLineAllowance { throw requestLineTooLong }
             lineStart = newline + 1
             index = newline + 1
         }
         if lineStart == 0 {
-            if end > requestLineAllowance {
-                throw RequestSyntaxError(
-                    .requestHeaderFieldsTooLarge,
-                    "the request line is longer than \(requestLineAllowance / 1024) KiB")
-            }
+            if end > requestLineAllowance { throw requestLineTooLong }
         } else if let firstLineEnd = raw.firstIndex(of: UInt8(ascii: "\n")),
             end - firstLineEnd - 1 > maxHeaderBytes
         {

@@ -9,25 +9,6 @@ enum ForwardedHeaders {
     static let routeResponseHeader = "x-spaceport-route"
     static let requestIDHeader = "x-request-id"
 
-    /// A field that describes one connection rather than the message (RFC 9110 §7.6.1):
-    /// connection, keep-alive, proxy-connection, te, trailer, transfer-encoding or upgrade, in
-    /// any case, found without allocating.
-    static func isHopByHop<Name: StringProtocol>(_ name: Name) -> Bool {
-        switch name.utf8.count {
-        case 2: return sameName(name, "te")
-        case 7: return sameName(name, "trailer") || sameName(name, "upgrade")
-        case 10: return sameName(name, "connection") || sameName(name, "keep-alive")
-        case 16: return sameName(name, "proxy-connection")
-        case 17: return sameName(name, "transfer-encoding")
-        default: return false
-        }
-    }
-
-    /// Field names compared as HTTP compares them: ASCII, case ignored on both sides.
-    static func sameName<Name: StringProtocol, Other: StringProtocol>(_ name: Name, _ other: Other) -> Bool {
-        Bytes.sameName(name.utf8, other.utf8)
-    }
-
     /// More passes through one proxy than any chain of calls needs: an upstream points back at it.
     static let maxPassesThrough = 16
 

@@ -181,9 +181,7 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
             return refusal(
                 .notImplemented, "CONNECT is not supported; send plain http:// requests through Spaceport")
         }
-        if fields.hasVia
-            && ForwardedHeaders.timesThrough(head, via: info.reporter.proxy)
-                >= ForwardedHeaders.maxPassesThrough
+        if ForwardedHeaders.timesThrough(head, via: info.reporter.proxy) >= ForwardedHeaders.maxPassesThrough
         {
             return refusal(
                 .loopDetected,
@@ -241,7 +239,6 @@ struct RoutingFields {
     var routeValuesDiffer = false
     /// The first `x-request-id`: the flow the hop belongs to.
     var requestID: String?
-    var hasVia = false
 
     init(_ head: ClientHead, routeHeader: String) {
         let routeHeaderLength = routeHeader.utf8.count
@@ -253,8 +250,6 @@ struct RoutingFields {
                     if host == nil { host = String(decoding: raw[field.value], as: UTF8.self) }
                 case .requestID:
                     if requestID == nil { requestID = String(decoding: raw[field.value], as: UTF8.self) }
-                case .via:
-                    hasVia = true
                 case .other, .named:
                     guard field.name.count == routeHeaderLength,
                         Bytes.sameName(raw[field.name], routeHeader.utf8)
