@@ -216,16 +216,18 @@ class Server:
         return rss, hwm
 
     def cpu_seconds(self):
-        """User plus system CPU time of this process and its children, in seconds."""
-        ticks = 0
+        """User and system CPU time of this process and its children, in seconds: (user, system)."""
+        user = system = 0
         for pid in self.pids():
             try:
                 with open(f"/proc/{pid}/stat") as f:
                     fields = f.read().rsplit(")", 1)[1].split()
-                ticks += int(fields[11]) + int(fields[12])
+                user += int(fields[11])
+                system += int(fields[12])
             except (OSError, IndexError, ValueError):
                 pass
-        return ticks / os.sysconf("SC_CLK_TCK")
+        tick = os.sysconf("SC_CLK_TCK")
+        return user / tick, system / tick
 
     def thread_count(self):
         total = 0
@@ -602,7 +604,11 @@ class Bench:
             with MemorySampler(server) as sampler:
                 figures = run_wrk(self.port_for(row), scenario, row, duration, log_file)
             figures["peak_rss_kib"] = sampler.peak
-            figures["cpu_us_per_request"] = (server.cpu_seconds() - cpu_before) * 1e6 / max(figures["requests"], 1)
+            user, system = (after - before for after, before in zip(server.cpu_seconds(), cpu_before))
+            requests = max(figures["requests"], 1)
+            figures["cpu_us_per_request"] = (user + system) * 1e6 / requests
+            figures["user_us_per_request"] = user * 1e6 / requests
+            figures["system_us_per_request"] = system * 1e6 / requests
         else:
             figures = run_wrk(self.port_for(row), scenario, row, duration, log_file)
             figures["peak_rss_kib"] = None
@@ -749,6 +755,25 @@ def watching_table(scenarios, results):
         middle = lambda values: values[(len(values) - 1) // 2] if values else None
         cpu_text = f"{middle(cpu):+.1%}" if cpu else "–"
         lines.append(f"| {row.label} | {middle(rps):+.1%} | {per_round} | {cpu_text} |")
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
+def cpu_split_table(scenarios, results):
+    """Each proxy's CPU per request split into its own code (user) and the kernel's (system)."""
+    lines = ["| scenario | target | user µs/req | ×nginx | kernel µs/req | ×nginx | user share |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for scenario in scenarios:
+        reference_row = nginx_row(scenario)
+        ref = median_round(results[(scenario.key, reference_row.label)]) if reference_row else {}
+        for row in scenario.rows:
+            m = median_round(results[(scenario.key, row.label)])
+            user, system = m.get("user_us_per_request"), m.get("system_us_per_request")
+            if user is None or system is None:
+                continue
+            share = f"{user / (user + system):.0%}" if user + system else "–"
+            lines.append(
+                f"| {scenario.title} | {row.label} | {micros(user)} | {ratio(user, ref.get('user_us_per_request'))} "
+                f"| {micros(system)} | {ratio(system, ref.get('system_us_per_request'))} | {share} |")
     return "\n".join(lines) if len(lines) > 2 else ""
 
 
@@ -1012,6 +1037,20 @@ The raw TCP pass-through row is the floor of Spaceport's design: the same proces
 and SwiftNIO sockets relay the same requests byte for byte (sent with a method its `listen`
 address does not take for HTTP), with no parsing, routing, rewriting or hop events. What
 Spaceport's HTTP row costs beyond it is the HTTP layer's own.
+"""
+    split = cpu_split_table(scenarios, results)
+    if split:
+        text += f"""
+## Where a request's CPU goes
+
+{split}
+
+The CPU column above, split by the kernel's accounting (`utime` and `stime` of the proxy's
+processes, in clock ticks, so short rows are coarse). Kernel time is the sockets' work, about
+the same for every proxy moving the same bytes; user time is the proxy's own code. A proxy
+that matches nginx's req/s on one core has to match its sum, and on small responses the
+kernel's share leaves little room: compare Spaceport's user time with the raw TCP
+pass-through's, which is SwiftNIO's event loop and sockets alone.
 """
     if against:
         text += f"""

@@ -23,6 +23,11 @@ public final class FeedHub: EventSink {
     /// Subscribers of any kind: while there are none, a hop's start goes nowhere and costs
     /// nothing (the replay keeps finished hops only).
     private let subscribers = Atomic<Int>(0)
+    /// While every subscriber samples: the earliest time (uptime nanoseconds) a sampler would take
+    /// a start, so that a start before it is left out without taking the lock. Reset to 0 (any
+    /// start) when the subscribers or their samples change; read again from the samplers after
+    /// every hop they see.
+    private let startsOpenAt = Atomic<UInt64>(0)
 
     struct State {
         var helloValue: FeedHello
@@ -78,20 +83,24 @@ public final class FeedHub: EventSink {
     }
 
     /// A start is built only for a subscriber that takes it: every one that does not sample,
-    /// and a sampler that admits it. A sampler alone mostly counts the start and leaves it out.
+    /// and a sampler that admits it. Samplers alone, their budgets spent, leave it out before the lock.
     public func publishStart(id: String, routedAs: String?, service: String?, build: () -> HopEvent) {
         guard isWatched else { return }
         guard samplers.load(ordering: .relaxed) > 0 else {
             deliver(FeedEntry(.hop(build())), only: nil)
             return
         }
-        let facts = HopFacts(startOf: id, routedAs: routedAs, service: service)
+        // Under a flood the samplers' budgets are spent: nothing to count (a hop is counted at its
+        // end), nothing to send.
         let now = NIODeadline.now()
-        // First the samplers count the start (queuing a tally that is due); the start is built,
-        // outside the lock, only if someone takes it, and queued for those.
+        guard now.uptimeNanoseconds >= startsOpenAt.load(ordering: .relaxed) else { return }
+        let facts = HopFacts(startOf: id, routedAs: routedAs, service: service)
+        // First the samplers decide (queuing a tally that is due); the start is built, outside
+        // the lock, only if someone takes it, and queued for those.
         let (takers, wakes) = state.withLock { state -> ([Int], [Wake]) in
             var takers: [Int] = []
             var wakes: [Wake] = []
+            var openAt = UInt64.max
             for (id, subscriber) in state.subscribers {
                 if subscriber.sampler != nil {
                     let (admitted, tallied) = subscriber.count(facts, now: now)
@@ -100,7 +109,9 @@ public final class FeedHub: EventSink {
                 } else {
                     takers.append(id)
                 }
+                openAt = min(openAt, subscriber.startsOpenAt)
             }
+            startsOpenAt.store(openAt, ordering: .relaxed)
             return (takers, wakes)
         }
         for wake in wakes { wake.run() }
@@ -129,6 +140,7 @@ public final class FeedHub: EventSink {
             subscriber.closed = state.closed
             state.subscribers[id] = subscriber
             subscribers.add(1, ordering: .relaxed)
+            startsOpenAt.store(0, ordering: .relaxed)
             return id
         }
         return FeedSubscription(hub: self, id: id)
@@ -190,7 +202,9 @@ public final class FeedHub: EventSink {
                 if let wake = state.subscribers[only]?.wake() { wakes.append(wake) }
             } else {
                 let now: NIODeadline? = facts == nil ? nil : .now()
+                var openAt = UInt64.max
                 for subscriber in state.subscribers.values {
+                    defer { openAt = min(openAt, subscriber.startsOpenAt) }
                     if let facts, let now, subscriber.sampler != nil {
                         guard subscriber.offer(entry, facts, now: now) else { continue }
                     } else {
@@ -198,6 +212,7 @@ public final class FeedHub: EventSink {
                     }
                     if let wake = subscriber.wake() { wakes.append(wake) }
                 }
+                if facts != nil { startsOpenAt.store(openAt, ordering: .relaxed) }
             }
             return wakes
         }
@@ -212,6 +227,7 @@ public final class FeedHub: EventSink {
             }
             if subscriber.sampler == nil { samplers.add(1, ordering: .relaxed) }
             subscriber.sampler = HopSampler(perSecond: perSecond)
+            startsOpenAt.store(0, ordering: .relaxed)
         }
     }
 
@@ -286,6 +302,7 @@ public final class FeedHub: EventSink {
             guard let subscriber = state.subscribers.removeValue(forKey: id) else { return nil }
             subscribers.subtract(1, ordering: .relaxed)
             if subscriber.sampler != nil { samplers.subtract(1, ordering: .relaxed) }
+            startsOpenAt.store(0, ordering: .relaxed)
             return subscriber.waiter
         }
         switch waiter {
@@ -340,6 +357,9 @@ final class Subscriber {
             if stream.append(entry) != nil { dropped += 1 }
         }
     }
+
+    /// From when this subscriber takes a start, in uptime nanoseconds: at once unless it samples.
+    var startsOpenAt: UInt64 { sampler?.startsOpenAt.uptimeNanoseconds ?? 0 }
 
     /// Queues a hop only if the sampler admits it, and the tally once it is due; true when
     /// something was queued.

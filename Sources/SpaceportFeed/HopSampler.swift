@@ -36,10 +36,11 @@ struct HopFacts {
 }
 
 /// Lets at most `perSecond` hops a second through to a subscriber that asked for a sample
-/// (`sample-hops`), and counts every hop, sent or not, into a `tally` it sends four times a
-/// second while hops flow. Under a load test the reader still knows exactly how many requests
-/// went where; it just does not read each one. It runs in the hub, as hops are published, so
-/// a hop left out costs no queue slot, no wake-up and no encoding.
+/// (`sample-hops`), and counts every hop, sent or not, as it ends, into a `tally` it sends four
+/// times a second while hops flow. Under a load test the reader still knows exactly how many
+/// requests went where; it just does not read each one. It runs in the hub, as hops are
+/// published, so a hop left out costs no queue slot, no wake-up and no encoding; and while the
+/// budget is spent, a start is left out before the hub takes its lock (`startsOpenAt`).
 ///
 /// Which hops go through: a hop whose start finds the budget open goes whole (its end always
 /// follows its start). A hop whose start was left out may still go as its end alone (the end
@@ -90,20 +91,32 @@ struct HopSampler {
     /// When the tally in progress is due, if it counts anything.
     var nextDue: NIODeadline? { since.map { $0 + Self.tallyInterval } }
 
-    /// Counts the hop and says whether to send it.
+    private var takesStarts: Bool { tokens >= 1 && open.count < Self.maxOpen }
+
+    /// From when a start would be sent: the hub leaves out earlier ones without taking its lock.
+    /// Exact while the budget only refills; an end that frees a slot among `maxOpen` hops moves it
+    /// earlier, and the hub reads it again after every hop its samplers see.
+    var startsOpenAt: NIODeadline {
+        if takesStarts { return refilled }
+        if open.count >= Self.maxOpen { return .distantFuture }
+        return refilled + .nanoseconds(Int64(((1 - tokens) * 1e9 / Double(perSecond)).rounded(.up)))
+    }
+
+    /// Says whether to send the hop, and counts it at its end (a hop is counted once, when it
+    /// is done: its start may never be offered).
     mutating func admits(_ hop: HopFacts, now: NIODeadline) -> Bool {
         refill(now)
         switch hop.phase {
         case .start:
-            counted += 1
-            if since == nil { since = now }
-            if let routedAs = hop.routedAs { countRoute(routedAs, hop.service) }
-            guard tokens >= 1, open.count < Self.maxOpen else { return false }
+            guard takesStarts else { return false }
             tokens -= 1
             sampled += 1
             open.insert(hop.key)
             return true
         case .end:
+            counted += 1
+            if since == nil { since = now }
+            if let routedAs = hop.routedAs { countRoute(routedAs, hop.service) }
             if hop.failed {
                 failed += 1
                 if since == nil { since = now }

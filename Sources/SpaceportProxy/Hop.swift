@@ -34,6 +34,8 @@ final class Hop {
     private var event: HopEvent?
     private let began = NIODeadline.now()
     private var ended = false
+    /// The event's id, kept apart: 15 characters, stored inside the string itself.
+    private let id = RequestID.make()
 
     fileprivate init(
         reporter: HopReporter, flow: String, method: String?, host: String?, path: String?,
@@ -41,7 +43,7 @@ final class Hop {
     ) {
         self.reporter = reporter
         event = HopEvent(
-            id: RequestID.make(), flow: flow, phase: .start, time: "", proxy: reporter.proxy,
+            id: id, flow: flow, phase: .start, time: "", proxy: reporter.proxy,
             listener: reporter.listener.name, from: reporter.listener.caller, protocol: `protocol`,
             method: method, host: host, path: path)
     }
@@ -65,8 +67,10 @@ final class Hop {
     var routeLabel: String? { event?.routeLabel }
 
     func start() {
-        guard let sink = reporter.sink, sink.isWatched, event != nil else { return }
-        sink.publishStart(id: event?.id ?? "", routedAs: event?.routedAs, service: event?.service) {
+        // Stored fields only (`ended`, not `event != nil`; `routedAs` spelled out): comparing the
+        // optional event with nil, or calling a computed property on it, copies all of it.
+        guard let sink = reporter.sink, sink.isWatched, !ended else { return }
+        sink.publishStart(id: id, routedAs: event?.tried.first ?? event?.routeAs, service: event?.service) {
             var start = self.event!
             start.phase = .start
             start.time = EventTime.now()

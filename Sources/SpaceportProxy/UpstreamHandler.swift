@@ -53,7 +53,10 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     var channel: (any Channel)? { context?.channel }
     var isWritable: Bool { context?.channel.isWritable ?? false }
-    var isActive: Bool { !closed && (context?.channel.isActive ?? false) }
+    /// Read with every request (taking a connection, giving it back): kept here from the
+    /// channel's events, since asking the channel retains and releases a dozen times.
+    var isActive: Bool { connected && !closed }
+    private var connected = false
 
     /// Writes a request head the forwarder wrote as bytes; `chunked`: its body goes in chunks
     /// on this hop; `answersHEAD`: the response will have no body whatever its fields say.
@@ -118,6 +121,12 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        connected = context.channel.isActive
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        connected = true
+        context.fireChannelActive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -183,6 +192,7 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        connected = false
         if readEndOfInput(context) {
             closed = true
             owner?.upstreamClosed(self, error: nil)

@@ -100,11 +100,11 @@ struct SampleHopsTests {
     func routesAreTallied() {
         let start = NIODeadline.now()
         let sampled = Sampled(perSecond: 1000, now: start)
-        let starts =
-            [Samples.hop(1, phase: .start), Samples.hop(2, phase: .start, tried: ["default"])]
-            + (3..<6).map { Samples.hop($0, phase: .start, routeAs: "bob", tried: []) }
-            + [Samples.hop(9, phase: .start, routeAs: "nobody", tried: ["default"])]
-        _ = sampled.publish(starts.map { .hop($0) }, at: start)
+        let ends =
+            [Samples.hop(1), Samples.hop(2, tried: ["default"])]
+            + (3..<6).map { Samples.hop($0, routeAs: "bob", tried: []) }
+            + [Samples.hop(9, routeAs: "nobody", tried: ["default"])]
+        _ = sampled.publish(ends.map { .hop($0) }, at: start)
         let later = sampled.publish([], at: start + .milliseconds(250))
         #expect(
             tallies(later).first?.routes == [
@@ -161,9 +161,38 @@ struct SampleHopsTests {
         let batch = sampled.publish(
             [.hop(Samples.hop(7, phase: .start)), .ack(id: "a"), .dropped(count: 2), .hop(Samples.hop(7))],
             at: start + .milliseconds(300))
-        // The budget is spent, so hop 7 is left out, counted in the tally it made due.
+        // The budget is spent, so hop 7 is left out. Its start made the tally due; hop 7 counts
+        // in the next one, as it ended after.
         #expect(batch.map(\.event.type) == ["tally", "ack", "dropped"])
-        #expect(tallies(batch).first?.hops == 6)
+        #expect(tallies(batch).first?.hops == 5)
+    }
+
+    @Test("a hop counts in the tally when it ends: one still open, a WebSocket say, counts once it closes")
+    func hopsCountAtTheirEnd() {
+        let start = NIODeadline.now()
+        let sampled = Sampled(perSecond: 100, now: start)
+        _ = sampled.publish([.hop(Samples.hop(1, phase: .start))] + traffic(2..<5), at: start)
+        let first = tallies(sampled.publish([], at: start + .milliseconds(250)))
+        #expect(first.map(\.hops) == [3], "hop 1 is still open")
+        _ = sampled.publish([.hop(Samples.hop(1))], at: start + .seconds(5))
+        let second = tallies(sampled.publish([], at: start + .milliseconds(5250)))
+        #expect(second.map(\.hops) == [1])
+        #expect(second.first?.routes == [.init(routedAs: "azureuser", service: "servicea", hops: 1)])
+    }
+
+    @Test("a spent budget says exactly when it takes a start again, so the hub can leave out the ones before")
+    func spentBudgetSaysWhenItReopens() throws {
+        let start = NIODeadline.now()
+        let sampled = Sampled(perSecond: 10, now: start)
+        let sampler = { sampled.subscriber.sampler }
+        #expect(try #require(sampler()).startsOpenAt <= start, "a fresh budget takes starts at once")
+        #expect(hops(sampled.publish(traffic(0..<30), at: start)).count == 20)
+        // Ten a second: the next whole token is a tenth of a second away.
+        #expect(try #require(sampler()).startsOpenAt == start + .milliseconds(100))
+        let early = sampled.publish([.hop(Samples.hop(40, phase: .start))], at: start + .milliseconds(99))
+        #expect(hops(early).isEmpty)
+        let due = sampled.publish([.hop(Samples.hop(41, phase: .start))], at: start + .milliseconds(100))
+        #expect(hops(due).map(\.id) == [Samples.hop(41).id])
     }
 
     /// Reads until the tallies have counted `hops`, returning the hop lines seen on the way.
@@ -383,6 +412,22 @@ struct LazyStartTests {
         }
         #expect(starts.count == 10)
         #expect(Set(starts).isSubset(of: Set(ends)))
+        hub.close()
+    }
+
+    @Test("once a sampler's budget is spent, the hub builds no start until it refills, and then it does")
+    func spentBudgetBuildsNoStart() async throws {
+        let hub = try makeHub()
+        let builds = Builds()
+        let subscription = hub.subscribe(limit: 100_000)
+        _ = await subscription.next(upTo: 1_000, shaping: HopShaping(perSecond: 1))
+        offer(hub, 0..<3, builds)
+        #expect(builds.count == 1, "a second's budget: one hop")
+        offer(hub, 3..<100, builds)
+        #expect(builds.count == 1)
+        try await Task.sleep(for: .milliseconds(1_200))
+        offer(hub, 100..<101, builds)
+        #expect(builds.count == 2, "a second later the budget holds one start again")
         hub.close()
     }
 
