@@ -48,6 +48,8 @@ final class ClientHead {
     /// The body is framed in a way the proxy cannot re-create exactly on the next hop (RFC
     /// 9112 §6), as the answer to give; the parser reads no further on this connection.
     let framingProblem: ErrorAnswer?
+    /// No body follows (none declared, or a length of 0): the head is the whole request.
+    let isWhole: Bool
 
     init(
         method: HTTPMethod, minorVersion: Int, bytes: ByteBuffer, target: Range<Int>, fields: [Field],
@@ -66,6 +68,7 @@ final class ClientHead {
         self.upgradesToWebSocket = upgradesToWebSocket
         self.expectsContinue = expectsContinue
         self.framingProblem = framingProblem
+        isWhole = framingProblem == nil && (framing == .none || framing == .length(0))
     }
 
     var version: HTTPVersion { HTTPVersion(major: 1, minor: minorVersion) }
@@ -94,7 +97,9 @@ struct RequestSyntaxError: Error, CustomStringConvertible {
     }
 }
 
-/// What a client connection reads, one event at a time.
+/// What a client connection reads, one event at a time. The parser ends every request with
+/// `.end`; behind `RequestDecoder`, a whole request (`ClientHead.isWhole`, no body) is its head
+/// alone, which saves every handler an event a request.
 enum ClientRequestPart {
     case head(ClientHead)
     case body(ByteBuffer)

@@ -197,6 +197,8 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
             via: info.reporter.proxy)
         exchange.upstreamHead = head
         spareRequestHead = head
+        // A request without a body has ended with its head: no `.end` follows it.
+        if exchange.request.head.isWhole { exchange.requestEnded = true }
         state = .connecting(exchange)
         connect(exchange, reuse: true)
     }
@@ -239,6 +241,7 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
                 upstream.send(part)
                 if case .end = part { exchange.requestSent = true }
             }
+            if exchange.request.head.isWhole { exchange.requestSent = true }
             exchange.pending = []
             upstream.flush()
             exchange.progressed()

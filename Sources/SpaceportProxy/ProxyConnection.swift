@@ -47,6 +47,8 @@ struct ListenerContext: Sendable {
 
     /// Runs on the new channel's loop, before its first read.
     func accept(_ channel: any Channel) throws {
+        // Set here, not as a bootstrap's child option: those go through a future each.
+        try channel.syncOptions?.setOption(.allowRemoteHalfClosure, value: true)
         let state = loops.on(channel.eventLoop)
         state.track(channel)
         let info = ConnectionInfo(

@@ -3,7 +3,8 @@ import NIOHTTP1
 
 /// Reads a client's bytes into requests with `ClientRequestParser` and hands each part on:
 /// the proxy's own decoder, in place of SwiftNIO's, so that a head is read into ranges of
-/// its bytes rather than a string per field. Leaving the pipeline (after a 101), it hands
+/// its bytes rather than a string per field. A request without a body goes on as its head
+/// alone (`ClientHead.isWhole`): no `.end` follows. Leaving the pipeline (after a 101), it hands
 /// what it had read past the request to the handler that takes over.
 final class RequestDecoder: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
@@ -49,6 +50,8 @@ final class RequestDecoder: ChannelInboundHandler, RemovableChannelHandler {
         do {
             while true {
                 while !failed, removal == nil, let part = try parser.next(&bytes) {
+                    // A request without a body ends with its head: the parser's `.end` stays here.
+                    if case .head(let head) = part, head.isWhole { _ = try parser.next(&bytes) }
                     context.fireChannelRead(wrapInboundOut(part))
                 }
                 // Bytes that arrived while the parts went on join the rest.

@@ -19,7 +19,7 @@ final class RequestSequencer: ChannelDuplexHandler, RemovableChannelHandler {
         case inputClosed
     }
 
-    /// A head has gone on and its end has not.
+    /// A head has gone on and its end has not (a whole request, `ClientHead.isWhole`, has none).
     private var inRequest = false
     /// A head has gone on and the end of its response has not been written.
     private var responsePending = false
@@ -101,8 +101,8 @@ final class RequestSequencer: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func deliver(_ part: ClientRequestPart, _ context: ChannelHandlerContext) {
         switch part {
-        case .head:
-            inRequest = true
+        case .head(let head):
+            inRequest = !head.isWhole
             responsePending = true
         case .end:
             inRequest = false

@@ -79,7 +79,15 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
             headGuard.note(.headReceived)
             switch route(head) {
             case .routed(let routed):
-                state = .forwarding
+                // A whole request is read once its head is: settled before the forwarder begins,
+                // since the next request may come in before that call returns (an answer given
+                // at once lets the sequencer hand it on).
+                if head.isWhole {
+                    state = .idle
+                    headGuard.note(.requestRead)
+                } else {
+                    state = .forwarding
+                }
                 routed.hop.start()
                 context.fireChannelRead(wrapInboundOut(.head(routed)))
             case .refused(let refusal):
@@ -147,7 +155,15 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
         let close =
             !head.keepAlive || head.isUpgrade || head.method == .CONNECT
             || refusal.framing || head.expectsContinue || sequencer.isDraining
-        state = close ? .closing : .refusing
+        if close {
+            state = .closing
+        } else if head.isWhole {
+            // Nothing of it is left to read and drop; settled before the answer lets the next request in.
+            state = .idle
+            headGuard.note(.exchangeDone)
+        } else {
+            state = .refusing
+        }
         context.writeAnswer(
             refusal.answer, version: head.version, route: label, close: close,
             bodiless: head.method == .HEAD || head.method == .CONNECT, sequencer: sequencer)

@@ -192,8 +192,10 @@ public final class RoutingProxy: Sendable {
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.maxMessagesPerRead, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.allowRemoteHalfClosure, value: true)
-            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+            // Accepted sockets inherit TCP_NODELAY from the listening one (Linux copies it, and
+            // SwiftNIO sets it there by default; said here so it stays). Setting it again on each
+            // child, like any child option, cost a system call and a chain of futures a connection.
+            .serverChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try listener.accept(channel) }
             }
