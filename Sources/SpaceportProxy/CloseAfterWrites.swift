@@ -7,7 +7,13 @@ extension ChannelHandlerContext {
     func closeAfterWrites(_ last: ByteBuffer? = nil, mode: CloseMode = .all) {
         writeAndFlush(NIOAny(last ?? channel.allocator.buffer(capacity: 0))).assumeIsolated().whenComplete {
             _ in
-            self.close(mode: mode).assumeIsolated().whenFailure { _ in self.close(promise: nil) }
+            if mode == .all {
+                // Nothing to fall back to: no future to make and watch (a connection closed per
+                // request pays for each).
+                self.close(promise: nil)
+            } else {
+                self.close(mode: mode).assumeIsolated().whenFailure { _ in self.close(promise: nil) }
+            }
         }
     }
 }

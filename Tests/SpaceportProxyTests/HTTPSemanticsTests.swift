@@ -159,6 +159,35 @@ struct HTTPSemanticsTests {
         await upstream.stop()
     }
 
+    @Test(
+        "pipelined requests the proxy answers itself and ones it forwards, with bodies and without, are answered in order"
+    )
+    func pipeliningMixed() async throws {
+        let upstream = try await TestUpstream.start("app")
+        try await RunningProxy.with(app(upstream)) { proxy in
+            let responses = try await blocking {
+                let client = try RawClient(proxy.listeners.ingress)
+                // A request without a body ends with its head; each answer here lets the next one in.
+                try client.send(
+                    "GET /n1 HTTP/1.1\r\nHost: nothing.localhost\r\n\r\n"
+                        + "GET /n2 HTTP/1.1\r\nHost: app.localhost\r\n\r\n"
+                        + "POST /n3 HTTP/1.1\r\nHost: app.localhost\r\nContent-Length: 5\r\n\r\nhello"
+                        + "GET /n4 HTTP/1.1\r\nHost: nothing.localhost\r\nContent-Length: 0\r\n\r\n"
+                        + "POST /n5 HTTP/1.1\r\nHost: nothing.localhost\r\nContent-Length: 3\r\n\r\nabc"
+                        + "HEAD /n6 HTTP/1.1\r\nHost: app.localhost\r\n\r\n"
+                        + "GET /n7 HTTP/1.1\r\nHost: app.localhost\r\n\r\n")
+                return try (1...7).map { number in try client.readResponse(forHead: number == 6) }
+            }
+            #expect(responses.map(\.status) == [404, 200, 200, 404, 404, 200, 200])
+            let seen = try [1, 2, 6].map {
+                try JSONDecoder().decode(TestUpstream.Seen.self, from: Data(responses[$0].body))
+            }
+            #expect(seen.map(\.uri) == ["/n2", "/n3", "/n7"])
+            #expect(seen.map(\.bodyBytes) == [0, 5, 0])
+        }
+        await upstream.stop()
+    }
+
     @Test("a request pipelined while a large response streams waits for it, then is answered")
     func pipeliningBehindStream() async throws {
         let upstream = try await TestUpstream.start("app")
