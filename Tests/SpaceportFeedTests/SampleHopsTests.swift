@@ -389,6 +389,14 @@ struct LazyStartTests {
         return FeedHub(store: SpacesStore(tree: tree), hello: Samples.hello)
     }
 
+    /// A hub with one reader that asked for `perSecond` hops a second (asking with its first read).
+    private func sampledHub(perSecond: Int) async throws -> (FeedHub, FeedSubscription) {
+        let hub = try makeHub()
+        let subscription = hub.subscribe(limit: 100_000)
+        _ = await subscription.next(upTo: 1_000, shaping: HopShaping(perSecond: perSecond))
+        return (hub, subscription)
+    }
+
     @Test("with no reader no start is built, and with a sampling reader only the starts it admits")
     func samplerBuildsWhatItAdmits() async throws {
         let hub = try makeHub()
@@ -417,10 +425,8 @@ struct LazyStartTests {
 
     @Test("once a sampler's budget is spent, the hub builds no start until it refills, and then it does")
     func spentBudgetBuildsNoStart() async throws {
-        let hub = try makeHub()
+        let (hub, sampling) = try await sampledHub(perSecond: 1)
         let builds = Builds()
-        let subscription = hub.subscribe(limit: 100_000)
-        _ = await subscription.next(upTo: 1_000, shaping: HopShaping(perSecond: 1))
         offer(hub, 0..<3, builds)
         #expect(builds.count == 1, "a second's budget: one hop")
         offer(hub, 3..<100, builds)
@@ -428,21 +434,19 @@ struct LazyStartTests {
         try await Task.sleep(for: .milliseconds(1_200))
         offer(hub, 100..<101, builds)
         #expect(builds.count == 2, "a second later the budget holds one start again")
-        hub.close()
+        withExtendedLifetime(sampling) { hub.close() }
     }
 
     @Test("a reader that does not sample gets every start, built once whoever else samples")
     func plainReaderGetsEveryStart() async throws {
-        let hub = try makeHub()
+        let (hub, sampling) = try await sampledHub(perSecond: 1)
         let builds = Builds()
-        let sampling = hub.subscribe(limit: 100_000)
-        _ = await sampling.next(upTo: 1_000, shaping: HopShaping(perSecond: 1))
         let plain = hub.subscribe(limit: 100_000)
         offer(hub, 0..<100, builds)
         #expect(builds.count == 100)
         var starts = 0
         while let event = plain.poll() { if case .hop(let hop) = event, hop.phase == .start { starts += 1 } }
         #expect(starts == 100)
-        hub.close()
+        withExtendedLifetime(sampling) { hub.close() }
     }
 }
