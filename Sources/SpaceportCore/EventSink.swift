@@ -14,16 +14,16 @@ public protocol EventSink: AnyObject, Sendable {
     var isWatched: Bool { get }
     /// A hop's start, offered before it is built: building one copies the hop and stamps its
     /// time, so a sink calls `build` only if some reader takes this start (a reader that asked
-    /// for a sample mostly does not). `id`, `routedAs` and `service` are what such a reader
-    /// counts the hop by.
-    func publishStart(id: String, routedAs: String?, service: String?, build: () -> HopEvent)
+    /// for a sample mostly does not). `id` is how such a reader matches the hop's end to it;
+    /// it counts the hop by its end.
+    func publishStart(id: String, build: () -> HopEvent)
 }
 
 extension EventSink {
     public func publish(hop: consuming HopEvent) { publish(.hop(hop)) }
     public var isWatched: Bool { true }
 
-    public func publishStart(id: String, routedAs: String?, service: String?, build: () -> HopEvent) {
+    public func publishStart(id: String, build: () -> HopEvent) {
         guard isWatched else { return }
         publish(hop: build())
     }

@@ -84,7 +84,7 @@ public final class FeedHub: EventSink {
 
     /// A start is built only for a subscriber that takes it: every one that does not sample,
     /// and a sampler that admits it. Samplers alone, their budgets spent, leave it out before the lock.
-    public func publishStart(id: String, routedAs: String?, service: String?, build: () -> HopEvent) {
+    public func publishStart(id: String, build: () -> HopEvent) {
         guard isWatched else { return }
         guard samplers.load(ordering: .relaxed) > 0 else {
             deliver(FeedEntry(.hop(build())), only: nil)
@@ -94,7 +94,7 @@ public final class FeedHub: EventSink {
         // end), nothing to send.
         let now = NIODeadline.now()
         guard now.uptimeNanoseconds >= startsOpenAt.load(ordering: .relaxed) else { return }
-        let facts = HopFacts(startOf: id, routedAs: routedAs, service: service)
+        let facts = HopFacts(startOf: id)
         // First the samplers decide (queuing a tally that is due); the start is built, outside
         // the lock, only if someone takes it, and queued for those.
         let (takers, wakes) = state.withLock { state -> ([Int], [Wake]) in

@@ -7,6 +7,7 @@ struct HopFacts {
     var phase: HopPhase
     var key: UInt64
     var failed: Bool
+    /// What the hop counts under in a tally; read at its end, where it is counted.
     var routedAs: String?
     var service: String?
 
@@ -18,13 +19,11 @@ struct HopFacts {
         service = hop.service
     }
 
-    /// A start offered before its event is built.
-    init(startOf id: String, routedAs: String?, service: String?) {
+    /// A start offered before its event is built: its id is all a sampler reads of it.
+    init(startOf id: String) {
         phase = .start
         key = Self.key(id)
         failed = false
-        self.routedAs = routedAs
-        self.service = service
     }
 
     /// FNV-1a over the id's bytes: ids are unique per proxy, and 64 bits keep the hops in flight apart.
@@ -117,10 +116,7 @@ struct HopSampler {
             counted += 1
             if since == nil { since = now }
             if let routedAs = hop.routedAs { countRoute(routedAs, hop.service) }
-            if hop.failed {
-                failed += 1
-                if since == nil { since = now }
-            }
+            if hop.failed { failed += 1 }
             if open.remove(hop.key) != nil { return true }
             if hop.failed, failureTokens >= 1 {
                 failureTokens -= 1

@@ -67,10 +67,9 @@ final class Hop {
     var routeLabel: String? { event?.routeLabel }
 
     func start() {
-        // Stored fields only (`ended`, not `event != nil`; `routedAs` spelled out): comparing the
-        // optional event with nil, or calling a computed property on it, copies all of it.
+        // `ended`, not `event != nil`: comparing the optional event with nil copies all of it.
         guard let sink = reporter.sink, sink.isWatched, !ended else { return }
-        sink.publishStart(id: id, routedAs: event?.tried.first ?? event?.routeAs, service: event?.service) {
+        sink.publishStart(id: id) {
             var start = self.event!
             start.phase = .start
             start.time = EventTime.now()

@@ -77,7 +77,7 @@ public final class FanOutSink: EventSink {
 
     public var isWatched: Bool { sinks.contains { $0.isWatched } }
 
-    public func publishStart(id: String, routedAs: String?, service: String?, build: () -> HopEvent) {
-        for sink in sinks { sink.publishStart(id: id, routedAs: routedAs, service: service, build: build) }
+    public func publishStart(id: String, build: () -> HopEvent) {
+        for sink in sinks { sink.publishStart(id: id, build: build) }
     }
 }

@@ -376,7 +376,7 @@ struct LazyStartTests {
     private func offer(_ hub: FeedHub, _ numbers: Range<Int>, _ builds: Builds) {
         for number in numbers {
             let start = Samples.hop(number, phase: .start)
-            hub.publishStart(id: start.id, routedAs: start.routedAs, service: start.service) {
+            hub.publishStart(id: start.id) {
                 builds.count += 1
                 return start
             }
