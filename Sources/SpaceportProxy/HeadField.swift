@@ -77,6 +77,17 @@ extension Bytes {
     }
 }
 
+extension Optional where Wrapped == ByteBuffer {
+    /// The bytes held here (read before and not parsed yet) followed by `incoming`; the hold is
+    /// emptied. What the two parsers' handlers do with every read.
+    mutating func takeJoined(with incoming: ByteBuffer) -> ByteBuffer {
+        guard var held = take() else { return incoming }
+        var incoming = incoming
+        held.writeBuffer(&incoming)
+        return held
+    }
+}
+
 extension ChannelHandlerContext {
     /// Leaves the pipeline after handing the next handler `rest`, the bytes read and not yet
     /// parsed, so that the handler taking over (the glue, after a 101) loses none of them.

@@ -24,12 +24,7 @@ final class RequestDecoder: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !failed else { return }
-        var incoming = unwrapInboundIn(data)
-        if var pending = buffered {
-            buffered = nil
-            pending.writeBuffer(&incoming)
-            incoming = pending
-        }
+        var incoming = buffered.takeJoined(with: unwrapInboundIn(data))
         if decoding {
             // A read from within a handler behind this one: the loop below takes these bytes up.
             buffered = incoming

@@ -145,12 +145,7 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var incoming = unwrapInboundIn(data)
-        if var pending = buffered {
-            buffered = nil
-            pending.writeBuffer(&incoming)
-            incoming = pending
-        }
+        var incoming = buffered.takeJoined(with: unwrapInboundIn(data))
         parse(&incoming, context)
     }
 
