@@ -203,11 +203,22 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
         connect(exchange, reuse: true)
     }
 
-    private func connect(_ exchange: Exchange, reuse: Bool) {
+    /// `reuse`: an idle connection may serve it; `mayWait`: it may wait for one that is about to be idle.
+    private func connect(_ exchange: Exchange, reuse: Bool, mayWait: Bool = true) {
         exchange.attempts += 1
         // Most requests find an idle connection: taken at once, with no callback to allocate.
         if reuse, let idle = info.loop.pool.takeIdle(exchange.request.upstream) {
             connected(exchange, .success(idle))
+            return
+        }
+        // A pipelined request, handed on as the response before it ended: that response's
+        // connection is ready once the loop has finished the read it ended in.
+        if reuse, mayWait, info.loop.pool.hasSettling(exchange.request.upstream) {
+            exchange.attempts -= 1
+            info.loop.loop.assumeIsolated().execute {
+                guard case .connecting(let current) = self.state, current === exchange else { return }
+                self.connect(exchange, reuse: true, mayWait: false)
+            }
             return
         }
         info.loop.pool.dial(
@@ -308,8 +319,11 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
                 exchange.upstreamReusable = false
                 finish(exchange, upstream, trailers: trailers)
             } else {
-                // An early answer (a 413, say): the rest of the request still goes upstream.
+                // An early answer (a 413, say): the rest of the request still goes upstream, but
+                // whether the upstream reads it as this request's body or as a new request cannot
+                // be known, so the connection is not used again.
                 exchange.responseEnded = true
+                exchange.upstreamReusable = false
                 exchange.responseEndWritten = true
                 writeEnd(exchange, trailers, context)
                 context.flush()
@@ -460,7 +474,7 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
     /// Both ends have passed: the upstream goes back to the pool and the hop ends.
     private func finish(_ exchange: Exchange, _ upstream: UpstreamHandler, trailers: HTTPHeaders?) {
         guard let context else { return }
-        if exchange.upstreamReusable && upstream.isActive {
+        if exchange.upstreamReusable && upstream.isReusable {
             info.loop.pool.release(upstream, idleTimeout: .milliseconds(Int64(limits.idleTimeoutMs)))
         } else {
             upstream.close()

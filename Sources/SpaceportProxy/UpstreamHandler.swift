@@ -46,6 +46,14 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var parsing = false
     /// A removal asked for while parsing: it completes, handing on what is left, once parsing stops.
     private var removal: ChannelHandlerContext.RemovalToken?
+    /// A request was written and its final response has not ended: only then may bytes arrive.
+    private var awaitingResponse = false
+    /// The upstream sent bytes no request asked for (past a response's end, or while idle):
+    /// whatever it sends from here cannot be told apart from an answer, so the connection is never used again.
+    private var untrusted = false
+    /// A response ended in the read going on: the connection is not handed out again until
+    /// that read is over, so bytes behind the response in the same read are seen first.
+    private var settling = false
 
     init(address: Address) {
         self.address = address
@@ -57,6 +65,10 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// channel's events, since asking the channel retains and releases a dozen times.
     var isActive: Bool { connected && !closed }
     private var connected = false
+    /// Open, and its last response ended exactly where its framing said, with nothing after it.
+    var isReusable: Bool { isActive && !untrusted }
+    /// Reusable, and not in the middle of the read its last response ended in.
+    var isReady: Bool { isReusable && !settling }
 
     /// Writes a request head the forwarder wrote as bytes; `chunked`: its body goes in chunks
     /// on this hop; `answersHEAD`: the response will have no body whatever its fields say.
@@ -64,6 +76,7 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard let context else { return }
         unflushed = true
         requestsSent += 1
+        awaitingResponse = true
         self.chunked = chunked
         parser.answersHEAD = answersHEAD
         context.write(wrapOutboundOut(head), promise: nil)
@@ -145,8 +158,23 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard awaitingResponse || parser.isUpgraded else {
+            // Bytes no request asked for: read as a response, they would answer the next request.
+            distrust()
+            return
+        }
         var incoming = buffered.takeJoined(with: unwrapInboundIn(data))
         parse(&incoming, context)
+    }
+
+    /// Closes the connection for good: the upstream sent what no request asked for.
+    private func distrust() {
+        untrusted = true
+        guard !closed else { return }
+        buffered = nil
+        let owner = self.owner
+        close()
+        owner?.upstreamClosed(self, error: nil)
     }
 
     private func parse(_ bytes: inout ByteBuffer, _ context: ChannelHandlerContext) {
@@ -159,13 +187,24 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
         }
         do {
-            while !closed, removal == nil, let part = try parser.next(&bytes) {
+            while !closed, removal == nil, awaitingResponse || parser.isUpgraded,
+                let part = try parser.next(&bytes)
+            {
                 guard let owner else {
-                    // Bytes no request asked for, on an idle connection: it cannot be trusted again.
-                    close()
+                    distrust()
                     return
                 }
+                if case .end = part, !parser.isUpgraded {
+                    awaitingResponse = false
+                    settling = true
+                    // Bytes past the response's end: said before the owner decides whether to pool it.
+                    if bytes.readableBytes > 0 { untrusted = true }
+                }
                 owner.upstream(self, received: part)
+            }
+            if !awaitingResponse && !parser.isUpgraded && bytes.readableBytes > 0 {
+                distrust()
+                return
             }
         } catch {
             fail(error, context)
@@ -178,6 +217,7 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        settling = false
         owner?.upstreamReadComplete(self)
     }
 

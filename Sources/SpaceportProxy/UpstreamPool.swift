@@ -36,16 +36,29 @@ final class UpstreamPool: UpstreamOwner {
         self.loop = loop
     }
 
-    /// The newest idle connection to `address` still open, if there is one.
+    /// The newest idle connection to `address` ready for a request, if there is one. A
+    /// connection whose last response ended in the read still going on waits for that read's
+    /// end, so that bytes behind that response are seen before any request goes on it.
     func takeIdle(_ address: Address) -> UpstreamHandler? {
         guard let parking = idle[address] else { return nil }
-        while let parked = parking.parked.popLast() {
-            if parked.upstream.isActive {
-                parked.upstream.owner = nil
-                return parked.upstream
+        var index = parking.parked.endIndex
+        while index > parking.parked.startIndex {
+            index -= 1
+            let upstream = parking.parked[index].upstream
+            if upstream.isReady {
+                parking.parked.remove(at: index)
+                upstream.owner = nil
+                return upstream
             }
+            if !upstream.isReusable { parking.parked.remove(at: index) }
         }
         return nil
+    }
+
+    /// A connection to `address` is idle but still in the read its last response ended in:
+    /// it is ready once the event loop has finished that read.
+    func hasSettling(_ address: Address) -> Bool {
+        idle[address]?.parked.contains { $0.upstream.isReusable && !$0.upstream.isReady } ?? false
     }
 
     /// Calls `done` with a new connection to `address`, for when `takeIdle` found none or the
@@ -66,7 +79,7 @@ final class UpstreamPool: UpstreamOwner {
     /// Takes back a connection whose last exchange ended cleanly; it closes after `idleTimeout` unused.
     func release(_ upstream: UpstreamHandler, idleTimeout: TimeAmount) {
         let parking = idle[upstream.address] ?? Parking()
-        guard !retired, upstream.isActive, parking.parked.count < Self.maxIdlePerAddress else {
+        guard !retired, upstream.isReusable, parking.parked.count < Self.maxIdlePerAddress else {
             upstream.close()
             return
         }
