@@ -90,6 +90,12 @@ public struct Limits: Equatable, Sendable {
     public var connectTimeoutMs = 5_000
     public var upstreamTimeoutMs = 60_000
     public var drainTimeoutMs = 5_000
+    /// Connections open to one upstream at once, across the proxy; requests beyond them wait.
+    public var maxUpstreamConnections = 512
+    /// Requests that may wait for a connection to one upstream; one more is answered 503.
+    public var maxUpstreamQueue = 1024
+    /// Idle keep-alive connections kept per upstream; more are closed as they come back.
+    public var maxIdleUpstreamConnections = 128
 
     public init() {}
 }
@@ -103,6 +109,9 @@ public struct Settings: Equatable, Sendable {
     public var defaultSpace = "default"
     public var ingress: Address? = nil
     public var limits = Limits()
+    /// Peers whose X-Forwarded-Host and X-Forwarded-Proto the ingress keeps (a proxy in
+    /// front of it); from anyone else they are replaced by what the ingress saw.
+    public var trustedProxies: [IPRange] = []
 
     public init() {}
 }

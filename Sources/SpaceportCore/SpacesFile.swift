@@ -4,7 +4,9 @@ import Yams
 /// The spaces file: YAML in, a validated `SpaceTree` out, every error pointing at a
 /// file:line:column; and atomic writes that never leave a half-written file.
 public enum SpacesFile {
-    static let topKeys = ["route_header", "domain", "default_space", "ingress", "limits", "spaces"]
+    static let topKeys = [
+        "route_header", "domain", "default_space", "ingress", "trusted_proxies", "limits", "spaces",
+    ]
     static let spaceKeys = ["parent", "services"]
     static let instanceKeys = ["upstream", "enabled", "egress", "listen"]
     static var limitKeys: [(String, WritableKeyPath<Limits, Int>)] {
@@ -12,7 +14,9 @@ public enum SpacesFile {
             ("max_header_bytes", \.maxHeaderBytes), ("max_header_count", \.maxHeaderCount),
             ("header_timeout_ms", \.headerTimeoutMs), ("idle_timeout_ms", \.idleTimeoutMs),
             ("connect_timeout_ms", \.connectTimeoutMs), ("upstream_timeout_ms", \.upstreamTimeoutMs),
-            ("drain_timeout_ms", \.drainTimeoutMs),
+            ("drain_timeout_ms", \.drainTimeoutMs), ("max_upstream_connections", \.maxUpstreamConnections),
+            ("max_upstream_queue", \.maxUpstreamQueue),
+            ("max_idle_upstream_connections", \.maxIdleUpstreamConnections),
         ]
     }
 
@@ -177,6 +181,20 @@ public enum SpacesFile {
                 settings.defaultSpace = value
             }
             if let node = top["ingress"] { settings.ingress = try address(node, "ingress") }
+            if let node = top["trusted_proxies"], node.null == nil {
+                guard let list = node.sequence else {
+                    throw .wrongType(
+                        key: "trusted_proxies", expected: "a list of addresses or CIDR blocks", at: at(node))
+                }
+                for item in list {
+                    let text = try string(item, "trusted_proxies")
+                    do {
+                        settings.trustedProxies.append(try IPRange(parsing: text))
+                    } catch {
+                        throw .badAddress(error, at: at(item))
+                    }
+                }
+            }
             if let node = top["limits"] {
                 let limits = try mapping(node, "limits")
                 try checkKeys(limits, allowed: SpacesFile.limitKeys.map(\.0))

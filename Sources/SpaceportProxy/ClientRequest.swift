@@ -384,7 +384,10 @@ struct ClientRequestParser {
             }
             fields.append(ClientHead.Field(name: nameRange, value: valueRange, kind: kind))
         }
-        Bytes.markNamedByConnection(connection.named, in: &fields, raw, as: .named) { $0 == .connection }
+        // x-request-id stays what it is, whatever Connection says: it names the flow end to end.
+        Bytes.markNamedByConnection(connection.named, in: &fields, raw, as: .named) {
+            $0 == .connection || $0 == .requestID
+        }
         var framing = BodyFraming.none
         var problem: ErrorAnswer?
         if codings.count > 0 {

@@ -194,7 +194,7 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
             carriesRouteHeader: exchange.request.carriesRouteHeader,
             routeAs: exchange.request.route.route.routeAs, requestID: exchange.hop.flow,
             clientIP: info.clientIP,
-            via: info.reporter.proxy)
+            via: info.reporter.proxy, keepsForwarded: info.keepsForwardedFields)
         exchange.upstreamHead = head
         spareRequestHead = head
         // A request without a body has ended with its head: no `.end` follows it.
@@ -278,7 +278,8 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
         }
     }
 
-    private func forwardEnd(_ trailers: HTTPHeaders?) {
+    private func forwardEnd(_ received: HTTPHeaders?) {
+        let trailers = ForwardedHeaders.forwardable(received, routeHeader: info.loop.routeHeader)
         switch state {
         case .connecting(let exchange):
             exchange.requestEnded = true
@@ -307,7 +308,8 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
             exchange.progressed()
             relayBody(buffer, exchange, context)
             if !context.channel.isWritable { upstream.pauseReads() }
-        case .end(let trailers):
+        case .end(let received):
+            let trailers = ForwardedHeaders.forwardable(received, routeHeader: exchange.request.routeHeader)
             if exchange.switching {
                 join(exchange, upstream, context)
             } else if exchange.requestSent {

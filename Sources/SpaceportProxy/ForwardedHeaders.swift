@@ -23,15 +23,25 @@ enum ForwardedHeaders {
         return count
     }
 
+    /// Fields that carry a request's route or its trace from end to end: a client's Connection
+    /// field cannot make them hop-by-hop, since the next call in the chain needs them after
+    /// the proxy has routed by them. The route header, whatever its name, is one too.
+    static let carriers = ["x-request-id", "traceparent", "tracestate", "baggage"]
+
+    static func isCarrier(_ name: Slice<UnsafeRawBufferPointer>, routeHeader: String) -> Bool {
+        Bytes.sameName(name, routeHeader.utf8) || carriers.contains { Bytes.sameName(name, $0.utf8) }
+    }
+
     /// The request head as the upstream receives it, written straight into bytes: the
     /// client's end-to-end fields copied as they came (less those the proxy sets itself),
     /// then the proxy's. Returns whether the body goes in chunks on this hop (it came in chunks).
     /// `carriesRouteHeader`: the client sent the route header, which then goes on as sent.
+    /// `keepsForwarded`: the client's X-Forwarded-Host and -Proto stand (else the proxy's replace them).
     @discardableResult
     static func writeRequest(
         _ head: ClientHead, into buffer: inout ByteBuffer, path: String, host: String?,
         routeHeader: String, carriesRouteHeader: Bool, routeAs: String, requestID: String, clientIP: String?,
-        via: String
+        via: String, keepsForwarded: Bool = true
     ) -> Bool {
         var hasRequestID = false
         var hasForwardedHost = false
@@ -47,13 +57,18 @@ enum ForwardedHeaders {
                 switch field.kind {
                 case .other, .contentLength, .via: break
                 case .host: if host != nil { continue }
-                case .hopByHop, .connection, .transferEncoding, .named: continue
+                case .hopByHop, .connection, .transferEncoding: continue
+                case .named: if !isCarrier(raw[field.name], routeHeader: routeHeader) { continue }
                 case .upgrade:
                     if upgrade { upgrades += 1 }
                     continue
                 case .requestID: hasRequestID = true
-                case .forwardedHost: hasForwardedHost = true
-                case .forwardedProto: hasForwardedProto = true
+                case .forwardedHost:
+                    if !keepsForwarded { continue }
+                    hasForwardedHost = true
+                case .forwardedProto:
+                    if !keepsForwarded { continue }
+                    hasForwardedProto = true
                 case .forwardedFor: if clientIP != nil { continue }
                 }
                 buffer.writeField(raw, field.name, field.value)
@@ -85,6 +100,33 @@ enum ForwardedHeaders {
         writeVia(head.version, via, into: &buffer)
         buffer.writeStaticString("\r\n")
         return head.framing == .chunked
+    }
+
+    /// Trailer fields that never pass, either way (RFC 9110 §6.5.1): those that frame, route,
+    /// authenticate or control a message, and the proxy's own. A recipient that merges trailers
+    /// into the head would otherwise be re-framed, re-routed or told which instance served it
+    /// by whoever sent the body.
+    static let forbiddenTrailers: Set<String> = [
+        "content-length", "transfer-encoding", "content-encoding", "content-type", "content-range",
+        "trailer", "host", "connection", "keep-alive", "proxy-connection", "te", "upgrade", "via",
+        "forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-request-id",
+        routeResponseHeader, "traceparent", "tracestate", "baggage", "authorization",
+        "proxy-authorization", "www-authenticate", "proxy-authenticate", "cookie", "set-cookie",
+        "cache-control", "expect", "max-forwards", "pragma", "range", "if-match", "if-none-match",
+        "if-modified-since", "if-unmodified-since", "if-range", "age", "expires", "date", "location",
+        "retry-after", "vary", "warning",
+    ]
+
+    /// The trailers that may go on to the next hop; nil when none are left.
+    static func forwardable(_ trailers: HTTPHeaders?, routeHeader: String) -> HTTPHeaders? {
+        guard let trailers else { return nil }
+        var kept = HTTPHeaders()
+        for (name, value) in trailers {
+            let lowered = name.lowercased()
+            if forbiddenTrailers.contains(lowered) || lowered == routeHeader { continue }
+            kept.add(name: name, value: value)
+        }
+        return kept.isEmpty ? nil : kept
     }
 
     /// The response head as the client receives it, in the client's HTTP version, written

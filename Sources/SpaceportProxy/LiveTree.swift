@@ -72,6 +72,13 @@ final class LoopState {
         return cached.settings.routeHeader
     }
 
+    /// `ip` is a proxy in front of this one, whose X-Forwarded-Host and -Proto stand.
+    func trusts(_ ip: String?) -> Bool {
+        refresh()
+        guard let ip, !cached.settings.trustedProxies.isEmpty else { return false }
+        return cached.settings.trustedProxies.contains { $0.contains(ip) }
+    }
+
     private func refresh() {
         if live.currentGeneration != generation {
             (generation, cached) = live.snapshot()

@@ -10,6 +10,14 @@ struct ConnectionInfo {
 
     /// The limits as the spaces file has them now; the decoder's are fixed when the connection opens.
     var limits: Limits { loop.limits }
+
+    /// The client's X-Forwarded-Host and X-Forwarded-Proto stand: it is an app calling out
+    /// through its egress, or a proxy the spaces file trusts. From anyone else the proxy
+    /// writes what it saw itself.
+    var keepsForwardedFields: Bool {
+        if case .egress = role { return true }
+        return loop.trusts(clientIP)
+    }
 }
 
 /// The pipelines of client connections. HTTP reads like its diagram:

@@ -65,4 +65,29 @@ struct AddressTests {
         #expect(Names.serviceKey("ServiceA") == "servicea")
         #expect(Printable.clip("a\u{1B}[31m\n") == "a\\x1B[31m\\x0A")
     }
+
+    @Test("trusted_proxies blocks match the addresses inside them and no others")
+    func ipRanges() throws {
+        let block = try IPRange(parsing: "10.1.0.0/16")
+        #expect(block.contains("10.1.255.7"))
+        #expect(!block.contains("10.2.0.1"))
+        #expect(!block.contains("::1"))
+        #expect(try IPRange(parsing: "10.1.2.3/16").description == "10.1.0.0/16")
+        #expect(try IPRange(parsing: "127.0.0.1").contains("127.0.0.1"))
+        #expect(try !IPRange(parsing: "127.0.0.1").contains("127.0.0.2"))
+        #expect(try IPRange(parsing: "fd00::/8").contains("fdab::1"))
+        #expect(try IPRange(parsing: "0.0.0.0/0").contains("192.0.2.1"))
+        #expect(throws: AddressError.self) { try IPRange(parsing: "10.0.0.0/33") }
+        #expect(throws: AddressError.self) { try IPRange(parsing: "example.com") }
+    }
+
+    @Test("a trusted_proxies entry that is not an address is refused at its line")
+    func badTrustedProxy() {
+        let text = "trusted_proxies:\n  - 10.0.0.0/8\n  - proxy.example\nspaces: {}\n"
+        #expect {
+            _ = try SpacesFile.parse(text: text, file: "s.yaml")
+        } throws: { error in
+            "\(error)".contains("s.yaml:3:5") && "\(error)".contains("proxy.example")
+        }
+    }
 }

@@ -61,6 +61,14 @@ final class ScriptedUpstream: Sendable {
         case "stray":
             // The answer, then, once the connection is idle, the start of a response no request asked for.
             return (own, "HTTP/1.1 200 OK\r\nx-tag: poison\r\n", false)
+        case "trailers":
+            // Trailers that would re-route, re-frame or impersonate the proxy if a client merged them.
+            return (
+                "HTTP/1.1 200 OK\r\nx-tag: \(tag)\r\ntransfer-encoding: chunked\r\ntrailer: x-sum\r\n\r\n"
+                    + "\(String(tag.utf8.count, radix: 16))\r\n\(tag)\r\n0\r\n"
+                    + "x-spaceport-route: evil@evil\r\ncontent-length: 99\r\nazds-route-as: evil\r\n"
+                    + "set-cookie: session=evil\r\nx-sum: 42\r\n\r\n", nil, false
+            )
         case "stale" where reused:
             // A kept-alive connection the upstream gave up on just as the request came.
             return ("", nil, true)

@@ -4,6 +4,8 @@ struct RecordedRequest: Sendable, CustomStringConvertible {
     var target: String
     var headers: [(name: String, value: String)]
     var body: [UInt8]
+    /// The trailer fields of a chunked body, as sent.
+    var trailers: [(name: String, value: String)] = []
 
     func values(_ name: String) -> [String] {
         headers.filter { $0.name.lowercased() == name.lowercased() }.map(\.value)
@@ -82,8 +84,9 @@ enum StrictRequestParser {
             switch chunkedBody(bytes[bodyStart...]) {
             case .malformed(let problem): return .malformed(problem)
             case .incomplete: return .incomplete
-            case .complete(let body, let end):
+            case .complete(let body, let trailers, let end):
                 request.body = body
+                request.trailers = trailers
                 return .request(request, length: end - start)
             }
         }
@@ -98,7 +101,7 @@ enum StrictRequestParser {
     }
 
     private enum Body {
-        case complete([UInt8], end: Int)
+        case complete([UInt8], trailers: [(name: String, value: String)], end: Int)
         case incomplete
         case malformed(String)
     }
@@ -118,14 +121,21 @@ enum StrictRequestParser {
             }
             at = lineEnd + 2
             if size == 0 {
+                var trailers: [(name: String, value: String)] = []
                 while true {
                     guard let trailerEnd = find([13, 10], in: bytes[at...]) else { return .incomplete }
                     let trailer = bytes[at..<trailerEnd]
                     at = trailerEnd + 2
-                    if trailer.isEmpty { return .complete(body, end: at) }
+                    if trailer.isEmpty { return .complete(body, trailers: trailers, end: at) }
                     guard let colon = trailer.firstIndex(of: 58), colon > trailer.startIndex,
                         trailer[trailer.startIndex..<colon].allSatisfy(isTokenByte)
                     else { return .malformed("a bad trailer line") }
+                    let value = String(decoding: trailer[(colon + 1)...], as: UTF8.self)
+                    trailers.append(
+                        (
+                            String(decoding: trailer[trailer.startIndex..<colon], as: UTF8.self),
+                            value.trimmingCharacters(in: .whitespaces)
+                        ))
                 }
             }
             guard bytes.endIndex - at >= size + 2 else { return .incomplete }
