@@ -41,15 +41,18 @@ struct ErrorAnswer: Error {
 extension ChannelHandlerContext {
     /// Writes `answer` as a whole response, then closes the connection if `close` (or if the
     /// proxy is draining); otherwise tells the sequencer the response has ended. Answers to
-    /// HEAD and CONNECT are `bodiless`.
+    /// HEAD and CONNECT are `bodiless`. `unread`: the client may still be sending the request,
+    /// so the close lingers (`closeLingering`) for the answer to reach it.
     func writeAnswer(
         _ answer: ErrorAnswer, version: HTTPVersion, route: String?, close: Bool, bodiless: Bool,
-        sequencer: RequestSequencer
+        unread: Bool = false, sequencer: RequestSequencer
     ) {
         let close = close || sequencer.isDraining
         let bytes = answer.response(
             version: version, route: route, close: close, bodiless: bodiless, channel.allocator)
-        if close {
+        if close && unread {
+            closeLingering(bytes)
+        } else if close {
             closeAfterWrites(bytes)
         } else {
             writeAndFlush(NIOAny(bytes), promise: nil)

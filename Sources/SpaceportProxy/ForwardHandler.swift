@@ -407,6 +407,11 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
             exchange.closeClient = true
         }
         if sequencer.isDraining { exchange.closeClient = true }
+        // A final answer before the request's end, from an upstream that will close: the rest of
+        // the request has nowhere to go, so the client's connection ends with this response.
+        if !exchange.requestEnded && !head.isInterim && !head.keepAlive && !switching {
+            exchange.closeClient = true
+        }
         exchange.clientChunked = unknownLength && request.clientVersion.isAtLeast11 && !switching
         var bytes = Self.reused(&spareOut, capacity: head.bytes.readableBytes + 128, context)
         ForwardedHeaders.writeResponseHead(
@@ -487,7 +492,10 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
         headGuard.note(.exchangeDone)
         resumeClientReads()
         if !exchange.responseEndWritten { writeEnd(exchange, trailers, context) }
-        if close {
+        if close && !exchange.requestEnded {
+            // An early answer on a connection that ends with it: the client may still be sending.
+            context.closeLingering(context.channel.allocator.buffer(capacity: 0))
+        } else if close {
             context.closeAfterWrites()
         } else {
             context.flush()
@@ -514,7 +522,7 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
         resumeClientReads()
         context.writeAnswer(
             answer, version: exchange.request.clientVersion, route: exchange.request.routeLabel, close: close,
-            bodiless: exchange.request.method == .HEAD, sequencer: sequencer)
+            bodiless: exchange.request.method == .HEAD, unread: !exchange.requestEnded, sequencer: sequencer)
     }
 
     /// Ends an exchange that cannot be answered any more: both connections close.

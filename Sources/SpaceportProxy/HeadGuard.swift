@@ -1,9 +1,10 @@
 import NIOCore
 import SpaceportCore
 
-/// Guards the wait for each request head, in front of the HTTP decoder. A connection that
-/// says nothing is closed after the idle timeout; a head begun but not finished within the
-/// header timeout gets a 408; a head that grows past the limit gets a 431. The handlers
+/// Guards the wait for each request head, in front of the HTTP decoder. A new connection
+/// that says nothing is closed after the header timeout, a kept-alive one after the idle
+/// timeout; a head begun but not finished within the header timeout gets a 408; a head that
+/// grows past the limit gets a 431. The handlers
 /// behind it say when a head has arrived and when its exchange is over, by calling `note`
 /// directly: an outbound event would pass every handler in between, three times a request.
 final class HeadGuard: ChannelInboundHandler, RemovableChannelHandler {
@@ -33,7 +34,11 @@ final class HeadGuard: ChannelInboundHandler, RemovableChannelHandler {
     private var context: ChannelHandlerContext?
     /// Outlives the wait it was armed for and re-arms lazily, so a kept-alive request schedules no timer.
     private var idleTimer: Scheduled<Void>?
+    /// When the armed timer fires: a wait that must end sooner arms it again.
+    private var idleTimerFires = NIODeadline.now()
     private var idleDeadline = NIODeadline.now()
+    /// A request has been answered on this connection: from then on it waits as a kept-alive one.
+    private var keptAlive = false
 
     init(_ info: ConnectionInfo) {
         self.info = info
@@ -95,9 +100,11 @@ final class HeadGuard: ChannelInboundHandler, RemovableChannelHandler {
         case (.requestRead, .busy):
             state = .busy(next: 0)
         case (.exchangeDone, .busy(let next?)) where next > 0:
+            keptAlive = true
             // Part of the next request is here already: its head is on the clock.
             state = .readingHead(bytes: next, headTimer(context))
         case (.exchangeDone, .busy):
+            keptAlive = true
             wait(context)
         case (.requestRead, _), (.exchangeDone, _):
             break
@@ -120,11 +127,17 @@ final class HeadGuard: ChannelInboundHandler, RemovableChannelHandler {
 
     private func wait(_ context: ChannelHandlerContext) {
         state = .waiting
-        idleDeadline = .now() + .milliseconds(Int64(info.limits.idleTimeoutMs))
-        if idleTimer == nil { armIdleTimer(context) }
+        // Until its first byte a connection has shown nothing of a client: the header timeout holds.
+        let wait = keptAlive ? info.limits.idleTimeoutMs : info.limits.headerTimeoutMs
+        idleDeadline = .now() + .milliseconds(Int64(wait))
+        if idleTimer == nil || idleTimerFires > idleDeadline {
+            idleTimer?.cancel()
+            armIdleTimer(context)
+        }
     }
 
     private func armIdleTimer(_ context: ChannelHandlerContext) {
+        idleTimerFires = idleDeadline
         idleTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: idleDeadline) {
             self.idleTimer = nil
             guard case .waiting = self.state else { return }
@@ -158,7 +171,7 @@ final class HeadGuard: ChannelInboundHandler, RemovableChannelHandler {
         state = .finished
         let hop = info.reporter.begin(flow: nil, method: nil, host: nil, path: nil)
         hop.refuse(answer)
-        context.closeAfterWrites(answer.bytes(context.channel.allocator))
+        context.closeLingering(answer.bytes(context.channel.allocator))
     }
 
     private func cancelTimer() {

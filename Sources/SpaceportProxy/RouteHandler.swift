@@ -130,7 +130,8 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
             let hop = info.reporter.begin(flow: nil, method: nil, host: nil, path: nil)
             hop.refuse(answer)
             context.writeAnswer(
-                answer, version: .http1_1, route: nil, close: true, bodiless: false, sequencer: sequencer)
+                answer, version: .http1_1, route: nil, close: true, bodiless: false, unread: true,
+                sequencer: sequencer)
         }
     }
 
@@ -166,7 +167,8 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         context.writeAnswer(
             refusal.answer, version: head.version, route: label, close: close,
-            bodiless: head.method == .HEAD || head.method == .CONNECT, sequencer: sequencer)
+            bodiless: head.method == .HEAD || head.method == .CONNECT,
+            unread: refusal.framing || !head.isWhole, sequencer: sequencer)
     }
 
     private func route(_ head: ClientHead) -> Routing {

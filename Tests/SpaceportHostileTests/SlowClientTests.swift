@@ -157,21 +157,37 @@ struct SlowClientTests {
         await upstream.stop()
     }
 
-    @Test("a connection that says nothing, or nothing more after a request, is closed after the idle timeout")
+    @Test(
+        "a connection that says nothing is closed after the header timeout, one that says nothing more after a request after the idle timeout"
+    )
     func idleConnections() async throws {
         let upstream = try await RecordingUpstream.start()
-        try await HostileProxy.with(appTree(upstream.address, limits: ["idle_timeout_ms": 300])) { proxy in
+        // Each timeout alone is short, the other long: the one that closes the connection is the one meant.
+        let silentLimits = ["header_timeout_ms": 300, "idle_timeout_ms": 60_000]
+        try await HostileProxy.with(appTree(upstream.address, limits: silentLimits)) { proxy in
             let ingress = proxy.ingress
-            let (silent, afterRequest, status) = try await blocking {
+            let (ending, seconds) = try await blocking {
                 let silent = try RawClient(ingress)
+                let start = Date()
+                let ending = silent.ending()
+                return (ending, Date().timeIntervalSince(start))
+            }
+            #expect(ending == .closed)
+            #expect(seconds < 10, "a silent connection was held \(seconds) s, past the 0.3 s header timeout")
+        }
+        let idleLimits = ["header_timeout_ms": 60_000, "idle_timeout_ms": 300]
+        try await HostileProxy.with(appTree(upstream.address, limits: idleLimits)) { proxy in
+            let ingress = proxy.ingress
+            let (afterRequest, status, seconds) = try await blocking {
                 let chatty = try RawClient(ingress)
                 try chatty.send("GET /once HTTP/1.1\r\nHost: app.localhost\r\n\r\n")
                 let status = try chatty.readResponse().status
-                return (silent.ending(), chatty.ending(), status)
+                let start = Date()
+                return (chatty.ending(), status, Date().timeIntervalSince(start))
             }
-            #expect(silent == .closed)
             #expect(status == 200)
             #expect(afterRequest == .closed)
+            #expect(seconds < 10)
         }
         await upstream.stop()
     }

@@ -69,6 +69,12 @@ final class ScriptedUpstream: Sendable {
                     + "x-spaceport-route: evil@evil\r\ncontent-length: 99\r\nazds-route-as: evil\r\n"
                     + "set-cookie: session=evil\r\nx-sum: 42\r\n\r\n", nil, false
             )
+        case "early":
+            // A refusal before the body, from an upstream that then closes: the body has nowhere to go.
+            return (
+                "HTTP/1.1 413 Content Too Large\r\nx-tag: \(tag)\r\nconnection: close\r\ncontent-length: 4\r\n\r\nbig\n",
+                nil, true
+            )
         case "stale" where reused:
             // A kept-alive connection the upstream gave up on just as the request came.
             return ("", nil, true)
