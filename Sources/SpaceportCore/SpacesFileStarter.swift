@@ -16,6 +16,9 @@ extension SpacesFile {
         default_space: default
         # Where the proxy listens for browsers, curl and tests.
         ingress: 127.0.0.1:8080
+        # Proxies in front of this one (addresses or CIDR blocks) whose X-Forwarded-Host and
+        # X-Forwarded-Proto are kept; from anyone else the proxy writes what it saw.
+        # trusted_proxies: [10.0.0.0/8]
 
         # What one client or upstream may cost the proxy. Uncomment a line to change it.
         # limits:
@@ -26,6 +29,9 @@ extension SpacesFile {
         #   connect_timeout_ms: 5000
         #   upstream_timeout_ms: 60000
         #   drain_timeout_ms: 5000
+        #   max_upstream_connections: 512
+        #   max_upstream_queue: 1024
+        #   max_idle_upstream_connections: 128
 
         # Spaces form a tree at most three levels deep: root, child, grandchild. Names are
         # DNS labels: lowercase letters, digits and '-'.

@@ -62,10 +62,27 @@ extension ChannelHandlerContext {
 }
 
 extension ErrorAnswer {
-    /// An upstream that could not be reached: 504 when it was too slow to accept, else 502.
+    /// An upstream that could not be reached: 504 when it was too slow to accept, 503 when it
+    /// has all the connections the limits allow and too many requests wait, else 502.
     static func unreachable(_ label: String, at address: Address, _ error: any Error, limits: Limits)
         -> ErrorAnswer
     {
+        if let refusal = error as? UpstreamPool.Refusal {
+            switch refusal {
+            case .queueFull(let open, let waiting):
+                return ErrorAnswer(
+                    .serviceUnavailable,
+                    "\(label) at \(address) is busy: \(open) connections are open (max_upstream_connections) and \(waiting) requests wait (max_upstream_queue); try again shortly or raise the limits"
+                )
+            case .waitedTooLong(let open, let ms):
+                return ErrorAnswer(
+                    .serviceUnavailable,
+                    "\(label) at \(address) is busy: none of its \(open) connections came free within \(ms) ms; try again shortly or raise max_upstream_connections"
+                )
+            case .shuttingDown:
+                return ErrorAnswer(.serviceUnavailable, "the proxy is shutting down; send the request again")
+            }
+        }
         if let channelError = error as? ChannelError, case .connectTimeout = channelError {
             return ErrorAnswer(
                 .gatewayTimeout,

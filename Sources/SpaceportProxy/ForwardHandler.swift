@@ -221,9 +221,7 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
             }
             return
         }
-        info.loop.pool.dial(
-            exchange.request.upstream, connectTimeout: .milliseconds(Int64(limits.connectTimeoutMs))
-        ) { result in
+        info.loop.pool.connect(exchange.request.upstream, limits: limits) { result in
             self.connected(exchange, result)
         }
     }
@@ -231,7 +229,7 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
     private func connected(_ exchange: Exchange, _ result: Result<UpstreamHandler, any Error>) {
         guard case .connecting(let current) = state, current === exchange else {
             if case .success(let upstream) = result {
-                info.loop.pool.release(upstream, idleTimeout: .milliseconds(Int64(limits.idleTimeoutMs)))
+                info.loop.pool.release(upstream, limits: limits)
             }
             return
         }
@@ -482,7 +480,7 @@ final class ForwardHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstr
     private func finish(_ exchange: Exchange, _ upstream: UpstreamHandler, trailers: HTTPHeaders?) {
         guard let context else { return }
         if exchange.upstreamReusable && upstream.isReusable {
-            info.loop.pool.release(upstream, idleTimeout: .milliseconds(Int64(limits.idleTimeoutMs)))
+            info.loop.pool.release(upstream, limits: limits)
         } else {
             upstream.close()
         }

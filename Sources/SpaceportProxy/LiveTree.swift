@@ -45,13 +45,14 @@ final class LoopState {
     private var routes: [RouteRequest: KnownRoute] = [:]
     static let maxCachedRoutes = 1024
 
-    init(loop: any EventLoop, live: LiveTree) {
+    /// `loops`: how many event loops share the proxy's limits.
+    init(loop: any EventLoop, live: LiveTree, loops: Int = 1) {
         self.loop = loop
         self.live = live
         let snapshot = live.snapshot()
         generation = snapshot.generation
         cached = snapshot.tree
-        pool = UpstreamPool(loop: loop)
+        pool = UpstreamPool(loop: loop, share: loops)
     }
 
     /// The tree as of now: one atomic load unless the tree changed since the last request.
@@ -147,9 +148,10 @@ struct LoopStates: Sendable {
 
     init(group: any EventLoopGroup, live: LiveTree) {
         var states: [ObjectIdentifier: NIOLoopBoundBox<LoopState>] = [:]
-        for loop in group.makeIterator() {
+        let loops = Array(group.makeIterator())
+        for loop in loops {
             states[ObjectIdentifier(loop)] = .makeBoxSendingValue(
-                LoopState(loop: loop, live: live), eventLoop: loop)
+                LoopState(loop: loop, live: live, loops: loops.count), eventLoop: loop)
         }
         self.states = states
     }

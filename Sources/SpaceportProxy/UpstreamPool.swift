@@ -4,53 +4,90 @@ import NIOPosix
 import SpaceportCore
 
 /// Keep-alive connections to upstreams, for one event loop, by upstream address: a request
-/// takes an idle connection when there is one (`takeIdle`) and dials otherwise (`dial`).
-/// Touched only on `loop`, so it needs no lock; connections live on the loop of the client
-/// they serve.
+/// takes an idle connection when there is one (`takeIdle`) and asks for one otherwise
+/// (`connect`), which dials while the address has fewer than its share of
+/// `max_upstream_connections` open, and queues the request (up to its share of
+/// `max_upstream_queue`) until one comes back or closes. The limits are shared evenly among
+/// the event loops, so no lock is taken. Touched only on `loop`; connections live on the loop
+/// of the client they serve.
 final class UpstreamPool: UpstreamOwner {
-    /// Idle connections kept per upstream address beyond which released ones are closed;
-    /// as many as nginx's `keepalive 1024`, so a thousand busy clients do not dial per request.
-    static let maxIdlePerAddress = 1024
+    /// Why a request got no connection: every connection to the upstream is busy and so many
+    /// requests wait already, or none came free in time, or the proxy is shutting down.
+    enum Refusal: Error {
+        case queueFull(open: Int, waiting: Int)
+        case waitedTooLong(open: Int, ms: Int)
+        case shuttingDown
+    }
+
+    typealias Done = (Result<UpstreamHandler, any Error>) -> Void
 
     private struct Parked {
         var upstream: UpstreamHandler
         var expires: NIODeadline
     }
 
-    /// One address's idle connections, in a class so taking and parking change it in place
-    /// instead of moving an array in and out of the dictionary (an allocation per request).
-    private final class Parking {
+    private final class Waiter {
+        let done: Done
+        let connectTimeout: TimeAmount
+        var timer: Scheduled<Void>?
+        init(_ done: @escaping Done, connectTimeout: TimeAmount) {
+            self.done = done
+            self.connectTimeout = connectTimeout
+        }
+    }
+
+    /// One address's connections: the idle ones, how many are open or being dialled, and the
+    /// requests waiting for one. A class, so taking and parking change it in place instead of
+    /// moving arrays in and out of the dictionary (an allocation per request).
+    private final class Lane {
+        /// Oldest first: a request takes the newest, the sweep closes the oldest.
         var parked: [Parked] = []
+        var open = 0
+        var waiting = CircularBuffer<Waiter>(initialCapacity: 0)
+        /// Connections handed to a waiter, not yet ready for its request.
+        var handing = 0
     }
 
     private let loop: any EventLoop
-    /// Per address, oldest first: a request takes the newest, the sweep closes the oldest.
-    private var idle: [Address: Parking] = [:]
+    /// How many event loops share the limits.
+    private let share: Int
+    private var lanes: [Address: Lane] = [:]
     /// One timer for the whole pool, at the earliest expiry, instead of one per parked connection.
     private var sweep: Scheduled<Void>?
     private var sweepAt: NIODeadline?
     /// Set once the proxy shuts down: connections handed back close instead of waiting.
     private var retired = false
 
-    init(loop: any EventLoop) {
+    init(loop: any EventLoop, share: Int = 1) {
         self.loop = loop
+        self.share = max(share, 1)
+    }
+
+    /// This loop's part of a proxy-wide limit: at least one.
+    private func part(_ limit: Int) -> Int { max(limit / share, 1) }
+
+    private func lane(_ address: Address) -> Lane {
+        if let lane = lanes[address] { return lane }
+        let lane = Lane()
+        lanes[address] = lane
+        return lane
     }
 
     /// The newest idle connection to `address` ready for a request, if there is one. A
     /// connection whose last response ended in the read still going on waits for that read's
     /// end, so that bytes behind that response are seen before any request goes on it.
     func takeIdle(_ address: Address) -> UpstreamHandler? {
-        guard let parking = idle[address] else { return nil }
-        var index = parking.parked.endIndex
-        while index > parking.parked.startIndex {
+        guard let lane = lanes[address] else { return nil }
+        var index = lane.parked.endIndex
+        while index > lane.parked.startIndex {
             index -= 1
-            let upstream = parking.parked[index].upstream
+            let upstream = lane.parked[index].upstream
             if upstream.isReady {
-                parking.parked.remove(at: index)
+                lane.parked.remove(at: index)
                 upstream.owner = nil
                 return upstream
             }
-            if !upstream.isReusable { parking.parked.remove(at: index) }
+            if !upstream.isReusable { lane.parked.remove(at: index) }
         }
         return nil
     }
@@ -58,17 +95,46 @@ final class UpstreamPool: UpstreamOwner {
     /// A connection to `address` is idle but still in the read its last response ended in:
     /// it is ready once the event loop has finished that read.
     func hasSettling(_ address: Address) -> Bool {
-        idle[address]?.parked.contains { $0.upstream.isReusable && !$0.upstream.isReady } ?? false
+        lanes[address]?.parked.contains { $0.upstream.isReusable && !$0.upstream.isReady } ?? false
     }
 
-    /// Calls `done` with a new connection to `address`, for when `takeIdle` found none or the
-    /// request must not go on a reused one.
-    func dial(
-        _ address: Address, connectTimeout: TimeAmount,
-        _ done: @escaping (Result<UpstreamHandler, any Error>) -> Void
-    ) {
+    /// Calls `done` with a new connection to `address` (for when `takeIdle` found none, or the
+    /// request must not go on a reused one), or, when the address has all the connections the
+    /// limits allow, with the first that comes back or the right to dial once one closes; with
+    /// a `Refusal` when too many requests wait already or none came in time.
+    func connect(_ address: Address, limits: Limits, _ done: @escaping Done) {
+        guard !retired else { return done(.failure(Refusal.shuttingDown)) }
+        let lane = lane(address)
+        if lane.open < part(limits.maxUpstreamConnections) {
+            dial(address, lane, connectTimeout: .milliseconds(Int64(limits.connectTimeoutMs)), done)
+            return
+        }
+        guard lane.waiting.count < part(limits.maxUpstreamQueue) else {
+            return done(
+                .failure(Refusal.queueFull(open: lane.open * share, waiting: lane.waiting.count * share)))
+        }
+        let waiter = Waiter(done, connectTimeout: .milliseconds(Int64(limits.connectTimeoutMs)))
+        let open = lane.open * share
+        waiter.timer = loop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(limits.upstreamTimeoutMs)))
+        {
+            guard let index = lane.waiting.firstIndex(where: { $0 === waiter }) else { return }
+            lane.waiting.remove(at: index)
+            waiter.done(.failure(Refusal.waitedTooLong(open: open, ms: limits.upstreamTimeoutMs)))
+        }
+        lane.waiting.append(waiter)
+    }
+
+    private func dial(_ address: Address, _ lane: Lane, connectTimeout: TimeAmount, _ done: @escaping Done) {
+        lane.open += 1
         HTTPUpstream.connect(to: address, on: loop, timeout: connectTimeout).assumeIsolated().whenComplete {
             result in
+            switch result {
+            case .success(let channel):
+                // Counted until it closes, whoever holds it then.
+                channel.closeFuture.assumeIsolated().whenComplete { _ in self.closed(address) }
+            case .failure:
+                self.closed(address)
+            }
             done(
                 result.flatMap { channel in
                     Result { try channel.pipeline.syncOperations.handler(type: UpstreamHandler.self) }
@@ -76,34 +142,78 @@ final class UpstreamPool: UpstreamOwner {
         }
     }
 
-    /// Takes back a connection whose last exchange ended cleanly; it closes after `idleTimeout` unused.
-    func release(_ upstream: UpstreamHandler, idleTimeout: TimeAmount) {
-        let parking = idle[upstream.address] ?? Parking()
-        guard !retired, upstream.isReusable, parking.parked.count < Self.maxIdlePerAddress else {
+    /// A connection to `address` closed, or a dial failed: a waiting request may dial in its place.
+    private func closed(_ address: Address) {
+        guard let lane = lanes[address] else { return }
+        lane.open -= 1
+        if let waiter = lane.waiting.popFirst() {
+            waiter.timer?.cancel()
+            dial(address, lane, connectTimeout: waiter.connectTimeout, waiter.done)
+        } else if lane.open == 0 && lane.parked.isEmpty && lane.handing == 0 {
+            lanes[address] = nil
+        }
+    }
+
+    /// Takes back a connection whose last exchange ended cleanly: it goes to the first request
+    /// waiting for one, or idles, closing after `limits.idleTimeoutMs` unused or at once when the
+    /// address has its share of `max_idle_upstream_connections` idle already.
+    func release(_ upstream: UpstreamHandler, limits: Limits) {
+        guard !retired, upstream.isReusable, let lane = lanes[upstream.address] else {
             upstream.close()
             return
         }
-        if parking.parked.isEmpty { idle[upstream.address] = parking }
         upstream.owner = self
         upstream.resumeReads()
-        let expires = NIODeadline.now() + idleTimeout
-        parking.parked.append(Parked(upstream: upstream, expires: expires))
+        if !lane.waiting.isEmpty {
+            // Handed on once the read its response ended in is over (`isReady`).
+            lane.handing += 1
+            loop.assumeIsolated().execute {
+                lane.handing -= 1
+                guard upstream.isReusable, let waiter = lane.waiting.popFirst() else {
+                    self.park(upstream, lane, limits)
+                    return
+                }
+                waiter.timer?.cancel()
+                upstream.owner = nil
+                waiter.done(.success(upstream))
+            }
+            return
+        }
+        park(upstream, lane, limits)
+    }
+
+    private func park(_ upstream: UpstreamHandler, _ lane: Lane, _ limits: Limits) {
+        guard !retired, upstream.isReusable, lane.parked.count < part(limits.maxIdleUpstreamConnections)
+        else {
+            upstream.close()
+            return
+        }
+        let expires = NIODeadline.now() + .milliseconds(Int64(limits.idleTimeoutMs))
+        lane.parked.append(Parked(upstream: upstream, expires: expires))
         if sweepAt.map({ expires < $0 }) ?? true { armSweep(at: expires) }
     }
 
     func closeAll() {
         retired = true
-        let parked = idle.values.flatMap(\.parked)
-        idle = [:]
+        let parked = lanes.values.flatMap(\.parked)
+        let waiting = lanes.values.flatMap { Array($0.waiting) }
+        for lane in lanes.values {
+            lane.parked = []
+            lane.waiting.removeAll()
+        }
         sweep?.cancel()
         sweep = nil
         sweepAt = nil
         for connection in parked {
             connection.upstream.close()
         }
+        for waiter in waiting {
+            waiter.timer?.cancel()
+            waiter.done(.failure(Refusal.shuttingDown))
+        }
     }
 
-    var idleCount: Int { idle.values.reduce(0) { $0 + $1.parked.count } }
+    var idleCount: Int { lanes.values.reduce(0) { $0 + $1.parked.count } }
 
     private func armSweep(at deadline: NIODeadline) {
         sweep?.cancel()
@@ -118,12 +228,11 @@ final class UpstreamPool: UpstreamOwner {
         let now = NIODeadline.now()
         var expired: [UpstreamHandler] = []
         var next: NIODeadline?
-        for (address, parking) in idle {
-            let stale = parking.parked.prefix { $0.expires <= now }.count
-            expired += parking.parked.prefix(stale).map(\.upstream)
-            parking.parked.removeFirst(stale)
-            if parking.parked.isEmpty { idle[address] = nil }
-            if let first = parking.parked.map(\.expires).min(), next.map({ first < $0 }) ?? true {
+        for lane in lanes.values {
+            let stale = lane.parked.prefix { $0.expires <= now }.count
+            expired += lane.parked.prefix(stale).map(\.upstream)
+            lane.parked.removeFirst(stale)
+            if let first = lane.parked.map(\.expires).min(), next.map({ first < $0 }) ?? true {
                 next = first
             }
         }
@@ -132,7 +241,7 @@ final class UpstreamPool: UpstreamOwner {
     }
 
     private func forget(_ upstream: UpstreamHandler) {
-        idle[upstream.address]?.parked.removeAll { $0.upstream === upstream }
+        lanes[upstream.address]?.parked.removeAll { $0.upstream === upstream }
     }
 
     func upstream(_ upstream: UpstreamHandler, received part: UpstreamResponsePart) {

@@ -236,3 +236,21 @@ struct SpacesFileTests {
         }
     }
 }
+
+@Suite("Every limit is documented with its real default")
+struct LimitDocsTests {
+    static let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("README.md")
+
+    @Test("the starter file and the README list each limit with the default the proxy uses")
+    func limitsDocumented() throws {
+        let readme = try String(contentsOf: Self.readme, encoding: .utf8)
+        let defaults = Limits()
+        for (key, path) in SpacesFile.limitKeys {
+            let line = "\(key): \(defaults[keyPath: path])"
+            #expect(SpacesFile.starter.contains("#   \(line)\n"), "the starter file lacks '\(line)'")
+            #expect(readme.contains("  \(line)"), "the README's spaces file lacks '\(line)'")
+        }
+    }
+}

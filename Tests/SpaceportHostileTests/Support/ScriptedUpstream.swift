@@ -1,6 +1,7 @@
 import NIOCore
 import NIOPosix
 import SpaceportCore
+import Synchronization
 
 /// An upstream that answers each request by the first segment of its path, tagging every
 /// answer it means for a request with that request's tag (`/<kind>/<tag>` → `x-tag: <tag>`):
@@ -13,24 +14,47 @@ final class ScriptedUpstream: Sendable {
 
     let address: Address
     private let channel: any Channel
+    let connections: Connections
 
-    private init(address: Address, channel: any Channel) {
+    /// Connections accepted, open now, and the most open at once.
+    final class Connections: Sendable {
+        let accepted = Atomic<Int>(0)
+        let open = Atomic<Int>(0)
+        let mostOpen = Atomic<Int>(0)
+
+        func opened() {
+            accepted.add(1, ordering: .relaxed)
+            let now = open.add(1, ordering: .relaxed).newValue
+            var most = mostOpen.load(ordering: .relaxed)
+            while now > most {
+                let (exchanged, original) = mostOpen.compareExchange(
+                    expected: most, desired: now, ordering: .relaxed)
+                if exchanged { break }
+                most = original
+            }
+        }
+    }
+
+    private init(address: Address, channel: any Channel, connections: Connections) {
         self.address = address
         self.channel = channel
+        self.connections = connections
     }
 
     static func start() async throws -> ScriptedUpstream {
+        let connections = Connections()
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(Script())
+                    try channel.pipeline.syncOperations.addHandler(Script(connections))
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
         return ScriptedUpstream(
-            address: Address(host: "127.0.0.1", port: channel.localAddress!.port!), channel: channel)
+            address: Address(host: "127.0.0.1", port: channel.localAddress!.port!), channel: channel,
+            connections: connections)
     }
 
     func stop() async { try? await channel.close() }
@@ -93,6 +117,19 @@ final class ScriptedUpstream: Sendable {
 
         private var pending: [UInt8] = []
         private var answered = 0
+        private let connections: Connections
+
+        init(_ connections: Connections) { self.connections = connections }
+
+        func channelActive(context: ChannelHandlerContext) {
+            connections.opened()
+            context.fireChannelActive()
+        }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            connections.open.subtract(1, ordering: .relaxed)
+            context.fireChannelInactive()
+        }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             var buffer = unwrapInboundIn(data)
@@ -109,6 +146,14 @@ final class ScriptedUpstream: Sendable {
                 let answer = ScriptedUpstream.answer(
                     kind: kind, tag: tag, head: requestLine[0] == "HEAD", reused: answered > 0)
                 answered += 1
+                if kind == "slow" {
+                    // Answers after a while, keeping its connection busy meanwhile.
+                    let bytes = context.channel.allocator.buffer(string: answer.now)
+                    context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(300)) {
+                        context.writeAndFlush(self.wrapOutboundOut(bytes), promise: nil)
+                    }
+                    continue
+                }
                 let written = context.writeAndFlush(
                     wrapOutboundOut(context.channel.allocator.buffer(string: answer.now)))
                 if answer.close {
