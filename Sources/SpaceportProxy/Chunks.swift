@@ -18,15 +18,6 @@ extension ByteBuffer {
     }
 }
 
-/// Bytes that break HTTP/1.1's syntax, said in one sentence that names the message
-/// ("the request", "the response") it was found in.
-struct HTTPSyntaxError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) {
-        self.description = description
-    }
-}
-
 /// Reads a chunked body (RFC 9112 §7.1) from the bytes as they come: sizes, data, the CRLF
 /// after each chunk, and the trailers. Strict, as a proxy must be, about everything that
 /// decides where the body ends: a chunk misread here would be misread by the next hop too.

@@ -84,19 +84,6 @@ final class ClientHead {
     func value(_ field: Field) -> String { string(field.value) }
 }
 
-/// A request the client sent that is not valid HTTP/1.1, or that is too large; `answer`
-/// says what goes back (a 400, or a 431).
-struct RequestSyntaxError: Error, CustomStringConvertible {
-    var answer: ErrorAnswer
-    var description: String { answer.message }
-
-    /// `problem`: what is wrong, in a sentence; a 400 says first that the request is not HTTP/1.1.
-    init(_ status: HTTPResponseStatus, _ problem: String) {
-        let message = status == .badRequest ? "the request is not valid HTTP/1.1: \(problem)" : problem
-        answer = ErrorAnswer(status, message)
-    }
-}
-
 /// What a client connection reads, one event at a time. The parser ends every request with
 /// `.end`; behind `RequestDecoder`, a whole request (`ClientHead.isWhole`, no body) is its head
 /// alone, which saves every handler an event a request.
@@ -150,7 +137,7 @@ struct ClientRequestParser {
     }
 
     /// The next event from `buffer`, or nil when more bytes are needed (or reading has stopped).
-    mutating func next(_ buffer: inout ByteBuffer) throws(RequestSyntaxError) -> ClientRequestPart? {
+    mutating func next(_ buffer: inout ByteBuffer) throws(HTTPSyntaxError) -> ClientRequestPart? {
         if pendingEnd {
             pendingEnd = false
             if stopAfterEnd { state = .stopped }
@@ -179,7 +166,7 @@ struct ClientRequestParser {
                 event = try reader.next(&buffer)
             } catch {
                 state = .stopped
-                throw RequestSyntaxError(.badRequest, error.description)
+                throw HTTPSyntaxError.request(.badRequest, error.description)
             }
             switch event {
             case .data(let data)?:
@@ -197,7 +184,7 @@ struct ClientRequestParser {
 
     // MARK: - The head
 
-    private mutating func readHead(_ buffer: inout ByteBuffer, scanned: Int) throws(RequestSyntaxError)
+    private mutating func readHead(_ buffer: inout ByteBuffer, scanned: Int) throws(HTTPSyntaxError)
         -> ClientHead?
     {
         // Empty lines before a request line are allowed (RFC 9112 §2.2): a client may end a body with one.
@@ -210,7 +197,7 @@ struct ClientRequestParser {
         let maxHeaderBytes = self.maxHeaderBytes
         let scan: Scan
         do {
-            scan = try buffer.withUnsafeReadableBytes { raw throws(RequestSyntaxError) in
+            scan = try buffer.withUnsafeReadableBytes { raw throws(HTTPSyntaxError) in
                 try Self.scanHead(raw, from: scanned, maxHeaderBytes: maxHeaderBytes)
             }
         } catch {
@@ -225,7 +212,7 @@ struct ClientRequestParser {
         let head: ClientHead
         var fields = Bytes.reused(&spareFields)
         do {
-            head = try bytes.withUnsafeReadableBytes { raw throws(RequestSyntaxError) in
+            head = try bytes.withUnsafeReadableBytes { raw throws(HTTPSyntaxError) in
                 try parseHead(raw, bytes, into: &fields)
             }
             spareFields = head.fields
@@ -252,8 +239,8 @@ struct ClientRequestParser {
         return head
     }
 
-    private static var requestLineTooLong: RequestSyntaxError {
-        RequestSyntaxError(
+    private static var requestLineTooLong: HTTPSyntaxError {
+        HTTPSyntaxError.request(
             .requestHeaderFieldsTooLarge, "the request line is longer than \(requestLineAllowance / 1024) KiB"
         )
     }
@@ -269,7 +256,7 @@ struct ClientRequestParser {
     /// CRLF (a bare LF would be read as a line end by some and not by others), that the
     /// method is made of capitals, and that the head keeps within its limits.
     private static func scanHead(_ raw: UnsafeRawBufferPointer, from scanned: Int, maxHeaderBytes: Int)
-        throws(RequestSyntaxError) -> Scan
+        throws(HTTPSyntaxError) -> Scan
     {
         // The method, checked as soon as it arrives: a client speaking another protocol (TLS, say)
         // hears so at once instead of after the header timeout.
@@ -278,7 +265,7 @@ struct ClientRequestParser {
                 if byte == UInt8(ascii: " ") { break }
                 guard (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z")) || byte == UInt8(ascii: "-")
                 else {
-                    throw RequestSyntaxError(
+                    throw HTTPSyntaxError.request(
                         .badRequest, "it does not start with an HTTP method")
                 }
             }
@@ -289,7 +276,7 @@ struct ClientRequestParser {
         while index < end {
             guard let newline = raw[index..<end].firstIndex(of: UInt8(ascii: "\n")) else { break }
             guard newline > 0, raw[newline - 1] == UInt8(ascii: "\r") else {
-                throw RequestSyntaxError(.badRequest, "a line of its head ends with a bare LF, not CRLF")
+                throw HTTPSyntaxError.request(.badRequest, "a line of its head ends with a bare LF, not CRLF")
             }
             if newline - 1 == lineStart {
                 return .complete(newline + 1)
@@ -303,7 +290,7 @@ struct ClientRequestParser {
         } else if let firstLineEnd = raw.firstIndex(of: UInt8(ascii: "\n")),
             end - firstLineEnd - 1 > maxHeaderBytes
         {
-            throw RequestSyntaxError(
+            throw HTTPSyntaxError.request(
                 .requestHeaderFieldsTooLarge, "the request's headers are larger than \(maxHeaderBytes) bytes")
         }
         return .partial(lineStart)
@@ -313,7 +300,7 @@ struct ClientRequestParser {
     private func parseHead(
         _ raw: UnsafeRawBufferPointer, _ bytes: ByteBuffer, into fields: inout [ClientHead.Field]
     )
-        throws(RequestSyntaxError)
+        throws(HTTPSyntaxError)
         -> ClientHead
     {
         var lines = Bytes.Lines(raw)
@@ -330,11 +317,11 @@ struct ClientRequestParser {
         let fieldsStart = requestLine.upperBound + 2
         while let line = lines.next(), !line.isEmpty {
             guard fields.count < maxHeaderCount else {
-                throw RequestSyntaxError(
+                throw HTTPSyntaxError.request(
                     .requestHeaderFieldsTooLarge, "the request has more than \(maxHeaderCount) header fields")
             }
             guard line.upperBound - fieldsStart <= maxHeaderBytes else {
-                throw RequestSyntaxError(
+                throw HTTPSyntaxError.request(
                     .requestHeaderFieldsTooLarge,
                     "the request's headers are larger than \(maxHeaderBytes) bytes")
             }
@@ -342,29 +329,26 @@ struct ClientRequestParser {
             do {
                 (nameRange, valueRange) = try Bytes.parseField(raw, line, of: "the request")
             } catch {
-                throw RequestSyntaxError(.badRequest, error.description)
+                throw HTTPSyntaxError.request(.badRequest, error.description)
             }
-            let name = raw[nameRange]
             var kind = ClientHead.Kind.other
-            switch name.count {
-            case 2 where Bytes.sameName(name, "te".utf8): kind = .hopByHop
-            case 3 where Bytes.sameName(name, "via".utf8): kind = .via
-            case 4 where Bytes.sameName(name, "host".utf8): kind = .host
-            case 6 where Bytes.sameName(name, "expect".utf8):
+            switch FieldName.lookup(raw[nameRange]) {
+            case .te?, .trailer?, .keepAlive?, .proxyConnection?: kind = .hopByHop
+            case .via?: kind = .via
+            case .host?: kind = .host
+            case .expect?:
                 expectContinue = expectContinue || Bytes.sameName(raw[valueRange], "100-continue".utf8)
-            case 7 where Bytes.sameName(name, "trailer".utf8): kind = .hopByHop
-            case 7 where Bytes.sameName(name, "upgrade".utf8):
+            case .upgrade?:
                 kind = .upgrade
                 hasUpgrade = true
                 Bytes.forEachToken(raw, valueRange) { token in
                     if Bytes.sameName(raw[token], "websocket".utf8) { webSocket = true }
                 }
-            case 10 where Bytes.sameName(name, "connection".utf8):
+            case .connection?:
                 kind = .connection
                 connection.read(raw, valueRange)
-            case 10 where Bytes.sameName(name, "keep-alive".utf8): kind = .hopByHop
-            case 12 where Bytes.sameName(name, "x-request-id".utf8): kind = .requestID
-            case 14 where Bytes.sameName(name, "content-length".utf8):
+            case .requestID?: kind = .requestID
+            case .contentLength?:
                 kind = .contentLength
                 lengths += 1
                 // Digits alone, as llhttp reads them: whitespace after them is refused too.
@@ -373,14 +357,13 @@ struct ClientRequestParser {
                 } else {
                     lengthInvalid = valueRange
                 }
-            case 15 where Bytes.sameName(name, "x-forwarded-for".utf8): kind = .forwardedFor
-            case 16 where Bytes.sameName(name, "proxy-connection".utf8): kind = .hopByHop
-            case 16 where Bytes.sameName(name, "x-forwarded-host".utf8): kind = .forwardedHost
-            case 17 where Bytes.sameName(name, "transfer-encoding".utf8):
+            case .forwardedFor?: kind = .forwardedFor
+            case .forwardedHost?: kind = .forwardedHost
+            case .forwardedProto?: kind = .forwardedProto
+            case .transferEncoding?:
                 kind = .transferEncoding
                 Bytes.forEachToken(raw, valueRange) { codings.add(raw, $0) }
-            case 17 where Bytes.sameName(name, "x-forwarded-proto".utf8): kind = .forwardedProto
-            default: break
+            case .spaceportRoute?, nil: break
             }
             fields.append(ClientHead.Field(name: nameRange, value: valueRange, kind: kind))
         }
@@ -423,14 +406,14 @@ struct ClientRequestParser {
     /// `METHOD SP target SP HTTP/1.x`; more than one space between them is read as one, as
     /// RFC 9112 §3 allows.
     private static func parseRequestLine(_ raw: UnsafeRawBufferPointer, _ line: Range<Int>)
-        throws(RequestSyntaxError) -> (HTTPMethod, Range<Int>, Int)
+        throws(HTTPSyntaxError) -> (HTTPMethod, Range<Int>, Int)
     {
         let space = UInt8(ascii: " ")
         var index = line.lowerBound
         while index < line.upperBound && raw[index] != space { index += 1 }
         let methodBytes = raw[line.lowerBound..<index]
         guard let method = Methods.method(methodBytes) else {
-            throw RequestSyntaxError(
+            throw HTTPSyntaxError.request(
                 .badRequest, "its method '\(Bytes.quoted(methodBytes))' is not an HTTP method")
         }
         while index < line.upperBound && raw[index] == space { index += 1 }
@@ -439,25 +422,27 @@ struct ClientRequestParser {
             let byte = raw[index]
             // Visible ASCII only (RFC 3986): anything else is sent percent-encoded.
             guard byte > 0x20 && byte < 0x7F else {
-                throw RequestSyntaxError(
+                throw HTTPSyntaxError.request(
                     .badRequest, "its target has a byte that is not visible ASCII (send it percent-encoded)")
             }
             index += 1
         }
         let target = targetStart..<index
-        guard !target.isEmpty else { throw RequestSyntaxError(.badRequest, "its request line has no target") }
+        guard !target.isEmpty else {
+            throw HTTPSyntaxError.request(.badRequest, "its request line has no target")
+        }
         while index < line.upperBound && raw[index] == space { index += 1 }
         let version = raw[index..<line.upperBound]
         guard version.count == 8, version.starts(with: "HTTP/1.".utf8) else {
             let shown = version.isEmpty ? "no version" : "the version '\(Bytes.quoted(version))'"
-            throw RequestSyntaxError(
+            throw HTTPSyntaxError.request(
                 .badRequest, "its request line has \(shown); Spaceport speaks HTTP/1.0 and 1.1")
         }
         switch version.last {
         case UInt8(ascii: "1"): return (method, target, 1)
         case UInt8(ascii: "0"): return (method, target, 0)
         default:
-            throw RequestSyntaxError(
+            throw HTTPSyntaxError.request(
                 .badRequest,
                 "its request line has the version '\(Bytes.quoted(version))'; Spaceport speaks HTTP/1.0 and 1.1"
             )
@@ -501,30 +486,6 @@ private struct Codings {
         }
         if chunked > 1 {
             return ErrorAnswer(.badRequest, "the request body is chunked \(chunked) times; chunk it once")
-        }
-        return nil
-    }
-}
-
-/// The methods the proxy forwards: those of RFC 9110, WebDAV and the others SwiftNIO's
-/// parser knows, plus QUERY. Anything else is not taken for HTTP.
-enum Methods {
-    private static let known: [(String, HTTPMethod)] = [
-        ("GET", .GET), ("POST", .POST), ("PUT", .PUT), ("HEAD", .HEAD), ("DELETE", .DELETE),
-        ("OPTIONS", .OPTIONS), ("PATCH", .PATCH), ("CONNECT", .CONNECT), ("TRACE", .TRACE), ("ACL", .ACL),
-        ("COPY", .COPY), ("LOCK", .LOCK), ("MOVE", .MOVE), ("BIND", .BIND), ("LINK", .LINK),
-        ("MKCOL", .MKCOL),
-        ("MERGE", .MERGE), ("PURGE", .PURGE), ("NOTIFY", .NOTIFY), ("SEARCH", .SEARCH), ("UNLOCK", .UNLOCK),
-        ("REBIND", .REBIND), ("UNBIND", .UNBIND), ("REPORT", .REPORT), ("UNLINK", .UNLINK),
-        ("M-SEARCH", .MSEARCH), ("PROPFIND", .PROPFIND), ("CHECKOUT", .CHECKOUT), ("PROPPATCH", .PROPPATCH),
-        ("SUBSCRIBE", .SUBSCRIBE), ("MKCALENDAR", .MKCALENDAR), ("MKACTIVITY", .MKACTIVITY),
-        ("UNSUBSCRIBE", .UNSUBSCRIBE), ("SOURCE", .SOURCE), ("QUERY", .RAW(value: "QUERY")),
-    ]
-
-    /// The method these bytes spell, case and all; nil when they spell none.
-    static func method(_ bytes: Slice<UnsafeRawBufferPointer>) -> HTTPMethod? {
-        for (name, method) in known where name.utf8.count == bytes.count && name.utf8.elementsEqual(bytes) {
-            return method
         }
         return nil
     }

@@ -38,29 +38,6 @@ struct ErrorAnswer: Error {
     }
 }
 
-extension ChannelHandlerContext {
-    /// Writes `answer` as a whole response, then closes the connection if `close` (or if the
-    /// proxy is draining); otherwise tells the sequencer the response has ended. Answers to
-    /// HEAD and CONNECT are `bodiless`. `unread`: the client may still be sending the request,
-    /// so the close lingers (`closeLingering`) for the answer to reach it.
-    func writeAnswer(
-        _ answer: ErrorAnswer, version: HTTPVersion, route: String?, close: Bool, bodiless: Bool,
-        unread: Bool = false, sequencer: RequestSequencer
-    ) {
-        let close = close || sequencer.isDraining
-        let bytes = answer.response(
-            version: version, route: route, close: close, bodiless: bodiless, channel.allocator)
-        if close && unread {
-            closeLingering(bytes)
-        } else if close {
-            closeAfterWrites(bytes)
-        } else {
-            writeAndFlush(NIOAny(bytes), promise: nil)
-            sequencer.responseEnded()
-        }
-    }
-}
-
 extension ErrorAnswer {
     /// An upstream that could not be reached: 504 when it was too slow to accept, 503 when it
     /// has all the connections the limits allow and too many requests wait, else 502.
@@ -89,33 +66,6 @@ extension ErrorAnswer {
                 "\(label) at \(address) did not accept a connection within \(limits.connectTimeoutMs) ms")
         }
         return ErrorAnswer(.badGateway, "\(label) at \(address) could not be reached: \(reason(error))")
-    }
-
-    /// An upstream that went away before it answered.
-    static func hungUp(_ label: String, at address: Address, _ error: (any Error)?) -> ErrorAnswer {
-        let detail = error.map { " (\(reason($0)))" } ?? ""
-        return ErrorAnswer(
-            .badGateway, "\(label) at \(address) closed the connection without answering\(detail)")
-    }
-
-    /// An upstream whose answer is not valid HTTP/1.1: relaying it could make the client misread it.
-    static func malformed(_ label: String, at address: Address, _ error: UpstreamResponseError) -> ErrorAnswer
-    {
-        ErrorAnswer(
-            .badGateway, "\(label) at \(address) answered with something that is not valid HTTP/1.1: \(error)"
-        )
-    }
-
-    /// A client that stopped sending its request body part way.
-    static func bodyStalled(limits: Limits) -> ErrorAnswer {
-        ErrorAnswer(
-            .requestTimeout,
-            "the request body stopped arriving: nothing came for \(limits.upstreamTimeoutMs) ms")
-    }
-
-    static func tooSlow(_ label: String, at address: Address, limits: Limits) -> ErrorAnswer {
-        ErrorAnswer(
-            .gatewayTimeout, "\(label) at \(address) did not answer within \(limits.upstreamTimeoutMs) ms")
     }
 
     /// A socket error in words: `connection refused`, not `IOError(errno: 111)`.

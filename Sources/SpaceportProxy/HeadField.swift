@@ -1,5 +1,3 @@
-import NIOCore
-
 /// One field of a head the proxy read (a client's request, an upstream's response): where
 /// its name and value sit in the head's bytes, and what it means to the proxy, in the
 /// request's or the response's own vocabulary (`Kind`).
@@ -9,43 +7,44 @@ struct HeadField<Kind> {
     var kind: Kind
 }
 
-/// How a message's body is framed (RFC 9112 §6.3).
-enum BodyFraming: Equatable {
-    /// No body: a request without one, a 1xx, 204 or 304, or the answer to a HEAD.
-    case none
-    case length(Int)
-    case chunked
-    /// The body ends when the upstream closes the connection (responses only).
-    case untilClose
-}
+/// The field names either parser gives a meaning to: one table, looked up once per field by
+/// the name's length and then its bytes without case. Each parser says what each name means
+/// on its side (`ClientHead.Kind`, `UpstreamHead.Role`).
+enum FieldName {
+    case connection, keepAlive, proxyConnection, te, trailer, upgrade
+    case transferEncoding, contentLength, host, expect, via
+    case requestID, forwardedFor, forwardedHost, forwardedProto
+    /// `x-spaceport-route`, the proxy's own response field.
+    case spaceportRoute
 
-/// What a head's Connection fields say (RFC 9112 §9.3, RFC 9110 §7.6.1), read token by token.
-struct ConnectionOptions {
-    var close = false
-    var keepAlive = false
-    var upgrade = false
-    /// The other tokens: fields that are hop-by-hop for this message.
-    var named: [Range<Int>] = []
-
-    mutating func read(_ raw: UnsafeRawBufferPointer, _ value: Range<Int>) {
-        Bytes.forEachToken(raw, value) { token in
-            let word = raw[token]
-            if Bytes.sameName(word, "close".utf8) {
-                close = true
-            } else if Bytes.sameName(word, "keep-alive".utf8) {
-                keepAlive = true
-            } else if Bytes.sameName(word, "upgrade".utf8) {
-                upgrade = true
-            } else {
-                named.append(token)
-            }
+    static func lookup(_ name: Slice<UnsafeRawBufferPointer>) -> FieldName? {
+        switch name.count {
+        case 2 where Bytes.sameName(name, "te".utf8): return .te
+        case 3 where Bytes.sameName(name, "via".utf8): return .via
+        case 4 where Bytes.sameName(name, "host".utf8): return .host
+        case 6 where Bytes.sameName(name, "expect".utf8): return .expect
+        case 7 where Bytes.sameName(name, "trailer".utf8): return .trailer
+        case 7 where Bytes.sameName(name, "upgrade".utf8): return .upgrade
+        case 10 where Bytes.sameName(name, "connection".utf8): return .connection
+        case 10 where Bytes.sameName(name, "keep-alive".utf8): return .keepAlive
+        case 12 where Bytes.sameName(name, "x-request-id".utf8): return .requestID
+        case 14 where Bytes.sameName(name, "content-length".utf8): return .contentLength
+        case 15 where Bytes.sameName(name, "x-forwarded-for".utf8): return .forwardedFor
+        case 16 where Bytes.sameName(name, "proxy-connection".utf8): return .proxyConnection
+        case 16 where Bytes.sameName(name, "x-forwarded-host".utf8): return .forwardedHost
+        case 17 where Bytes.sameName(name, "transfer-encoding".utf8): return .transferEncoding
+        case 17 where Bytes.sameName(name, "x-forwarded-proto".utf8): return .forwardedProto
+        case 17 where Bytes.sameName(name, "x-spaceport-route".utf8): return .spaceportRoute
+        default: return nil
         }
     }
 
-    /// The connection stays open after this message: HTTP/1.1 unless it says close, HTTP/1.0
-    /// only when it says keep-alive.
-    func keepsAlive(minorVersion: Int) -> Bool {
-        minorVersion == 1 ? !close : keepAlive && !close
+    /// Hop-by-hop whatever the message (RFC 9110 §7.6.1); Connection and Upgrade are said apart.
+    var isHopByHop: Bool {
+        switch self {
+        case .keepAlive, .proxyConnection, .te, .trailer: return true
+        default: return false
+        }
     }
 }
 
@@ -74,28 +73,5 @@ extension Bytes {
                 if sameName(raw[fields[index].name], word) { fields[index].kind = named }
             }
         }
-    }
-}
-
-extension Optional where Wrapped == ByteBuffer {
-    /// The bytes held here (read before and not parsed yet) followed by `incoming`; the hold is
-    /// emptied. What the two parsers' handlers do with every read.
-    mutating func takeJoined(with incoming: ByteBuffer) -> ByteBuffer {
-        guard var held = take() else { return incoming }
-        var incoming = incoming
-        held.writeBuffer(&incoming)
-        return held
-    }
-}
-
-extension ChannelHandlerContext {
-    /// Leaves the pipeline after handing the next handler `rest`, the bytes read and not yet
-    /// parsed, so that the handler taking over (the glue, after a 101) loses none of them.
-    func leavePipeline(handingOn rest: ByteBuffer?, removalToken: RemovalToken) {
-        if let rest, rest.readableBytes > 0 {
-            fireChannelRead(NIOAny(rest))
-            fireChannelReadComplete()
-        }
-        leavePipeline(removalToken: removalToken)
     }
 }

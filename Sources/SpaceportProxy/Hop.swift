@@ -33,7 +33,11 @@ final class Hop {
     /// of the event retains and releases its strings, and passing the stored event on copied it.
     private var event: HopEvent?
     private let began = NIODeadline.now()
+    private var started = false
     private var ended = false
+    /// Body bytes from the client, and to it, so far.
+    private(set) var bytesIn = 0
+    private(set) var bytesOut = 0
     /// The event's id, kept apart: 15 characters, stored inside the string itself.
     private let id = RequestID.make()
 
@@ -66,15 +70,26 @@ final class Hop {
     /// `<service>@<space>`, the value of `x-spaceport-route`, once a space serves the hop.
     var routeLabel: String? { event?.routeLabel }
 
+    func countIn(_ bytes: Int) { bytesIn += bytes }
+    func countOut(_ bytes: Int) { bytesOut += bytes }
+
+    /// Publishes the start once; later calls, and calls after the end, do nothing.
     func start() {
         // `ended`, not `event != nil`: comparing the optional event with nil copies all of it.
-        guard let sink = reporter.sink, sink.isWatched, !ended else { return }
+        guard !started, !ended else { return }
+        started = true
+        guard let sink = reporter.sink, sink.isWatched else { return }
         sink.publishStart(id: id) {
             var start = self.event!
             start.phase = .start
             start.time = EventTime.now()
             return start
         }
+    }
+
+    /// Ends the hop with the bytes counted so far.
+    func end(status: Int?, error: String? = nil) {
+        end(status: status, bytesIn: bytesIn, bytesOut: bytesOut, error: error)
     }
 
     /// Publishes the end once; later calls do nothing. The event leaves the hop with it.

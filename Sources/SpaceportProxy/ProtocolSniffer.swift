@@ -7,29 +7,20 @@ enum Sniff: Equatable {
     case raw
     case undecided
 
-    /// Methods a request line may start with (RFC 9110 and WebDAV); `PRI` (HTTP/2) is raw.
-    static let methods: Set<String> = [
-        "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "PROPFIND",
-        "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "SEARCH", "REPORT", "PURGE", "QUERY",
-    ]
-
     /// A request line longer than this without its end is taken for HTTP; the decoder judges it.
     static let longestLine = 8 * 1024
 
     /// HTTP when the bytes start `METHOD target HTTP/1.x` and a line end; raw as soon as they cannot.
     static func classify(_ bytes: ByteBufferView) -> Sniff {
         var index = bytes.startIndex
-        var method: [UInt8] = []
         while index < bytes.endIndex, bytes[index] != UInt8(ascii: " ") {
-            let byte = bytes[index]
-            guard byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"), method.count < 10 else {
-                return .raw
-            }
-            method.append(byte)
+            guard index - bytes.startIndex < Methods.longest else { return .raw }
             index += 1
         }
-        guard index < bytes.endIndex else { return prefixOfMethod(method) ? .undecided : .raw }
-        guard methods.contains(String(decoding: method, as: UTF8.self)) else { return .raw }
+        let method = bytes[bytes.startIndex..<index]
+        // The proxy's one method table: what is HTTP at the ingress is HTTP here too.
+        guard index < bytes.endIndex else { return Methods.isPrefixOfMethod(method) ? .undecided : .raw }
+        guard Methods.method(method) != nil else { return .raw }
         guard let lineEnd = bytes[index...].firstIndex(of: UInt8(ascii: "\n")) else {
             return bytes.count > longestLine ? .http : .undecided
         }
@@ -37,11 +28,6 @@ enum Sniff: Equatable {
         if line.last == UInt8(ascii: "\r") { line.removeLast() }
         let text = String(decoding: line, as: UTF8.self)
         return text.hasSuffix(" HTTP/1.1") || text.hasSuffix(" HTTP/1.0") ? .http : .raw
-    }
-
-    private static func prefixOfMethod(_ bytes: [UInt8]) -> Bool {
-        let text = String(decoding: bytes, as: UTF8.self)
-        return methods.contains { $0.hasPrefix(text) }
     }
 }
 

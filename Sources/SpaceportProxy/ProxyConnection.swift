@@ -21,23 +21,24 @@ struct ConnectionInfo {
 }
 
 /// The pipelines of client connections. HTTP reads like its diagram:
-/// guard the head → decode → one request at a time → route → forward (→ glue, once upgraded).
+/// time the head → decode → one request at a time → route → exchange (→ glue, once upgraded).
 /// Responses go back as bytes.
 enum ProxyConnection {
     static func installHTTP(on pipeline: ChannelPipeline.SynchronousOperations, _ info: ConnectionInfo) throws
     {
         let limits = info.limits
-        let headGuard = HeadGuard(info)
-        try pipeline.addHandler(headGuard)
-        // Responses leave as bytes the forwarder and the answers write themselves, so there is
-        // no response encoder. The decoder hands over the bytes that follow an upgrade request
-        // (for the glue, after a 101) instead of dropping them.
+        let headTimer = HeadTimer(info)
+        try pipeline.addHandler(headTimer)
+        // Responses leave as bytes the exchange handler writes itself, so there is no response
+        // encoder. The decoder hands over the bytes that follow an upgrade request (for the
+        // glue, after a 101) instead of dropping them.
         try pipeline.addHandler(
-            RequestDecoder(maxHeaderBytes: limits.maxHeaderBytes, maxHeaderCount: limits.maxHeaderCount))
+            ByteToMessageHandler(
+                RequestDecoder(maxHeaderBytes: limits.maxHeaderBytes, maxHeaderCount: limits.maxHeaderCount)))
         let sequencer = RequestSequencer()
         try pipeline.addHandler(sequencer)
-        try pipeline.addHandler(RouteHandler(info, headGuard: headGuard, sequencer: sequencer))
-        try pipeline.addHandler(ForwardHandler(info, headGuard: headGuard, sequencer: sequencer))
+        try pipeline.addHandler(RouteHandler(info))
+        try pipeline.addHandler(ExchangeHandler(info, headTimer: headTimer, sequencer: sequencer))
     }
 
     static func installListen(

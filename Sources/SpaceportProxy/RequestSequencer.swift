@@ -5,8 +5,8 @@ import NIOCore
 /// `HTTPServerPipelineHandler`, which stops reading the socket for every response and starts
 /// again after it (two `epoll_ctl` calls per request); this one stops reading only while a
 /// pipelined request is actually waiting, so a client that waits for each response costs
-/// nothing. Draining (`ChannelShouldQuiesceEvent`) lets the request in hand finish, answers
-/// it with `connection: close` and closes.
+/// nothing. Draining (`ChannelShouldQuiesceEvent`) lets the request in hand finish (the
+/// exchange handler, told too, answers it with `connection: close`) and closes.
 final class RequestSequencer: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ClientRequestPart
     typealias InboundOut = ClientRequestPart
@@ -53,7 +53,7 @@ final class RequestSequencer: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        if error is RequestSyntaxError, !waiting.isEmpty || holding {
+        if error is HTTPSyntaxError, !waiting.isEmpty || holding {
             waiting.append(.error(error))
         } else {
             context.fireErrorCaught(error)
@@ -67,7 +67,12 @@ final class RequestSequencer: ChannelDuplexHandler, RemovableChannelHandler {
         case is ChannelShouldQuiesceEvent:
             draining = true
             waiting.removeAll()
-            if !inRequest && !responsePending { close(context) }
+            if !inRequest && !responsePending {
+                close(context)
+            } else {
+                // The exchange in hand answers with `connection: close`.
+                context.fireUserInboundEventTriggered(event)
+            }
         default:
             context.fireUserInboundEventTriggered(event)
         }
@@ -80,10 +85,6 @@ final class RequestSequencer: ChannelDuplexHandler, RemovableChannelHandler {
             readPending = true
         }
     }
-
-    /// The proxy is shutting down: the response being written must say `connection: close`,
-    /// and the connection closes after it.
-    var isDraining: Bool { draining }
 
     /// Whoever wrote the last bytes of a response says so here (responses leave as bytes, so
     /// the sequencer cannot see their ends go by): the requests that waited go on. A writer

@@ -2,189 +2,63 @@ import NIOCore
 import NIOHTTP1
 import SpaceportCore
 
-/// A request as routed: the head the client sent, where it goes and how that was decided.
-/// Kept inside its `Exchange`, which the router makes and hands down the pipeline: one
-/// object, and one reference to pass, for the request and its progress.
-struct RoutedRequest {
-    let head: ClientHead
-    let target: RequestTarget
-    /// The Host, or the authority of an absolute URL.
-    let host: String?
-    let route: KnownRoute
-    let routeHeader: String
-    let upstream: Address
-    /// `<service>@<space>`, for `x-spaceport-route`.
-    let routeLabel: String
-    /// The client sent the route header itself, so the forwarded request keeps it as sent.
-    let carriesRouteHeader: Bool
-    let hop: Hop
-
-    init(
-        head: ClientHead, target: RequestTarget, host: String?, route: KnownRoute, routeHeader: String,
-        carriesRouteHeader: Bool, upstream: Address, routeLabel: String, hop: Hop
-    ) {
-        self.head = head
-        self.target = target
-        self.host = host
-        self.route = route
-        self.routeHeader = routeHeader
-        self.upstream = upstream
-        self.routeLabel = routeLabel
-        self.carriesRouteHeader = carriesRouteHeader
-        self.hop = hop
-    }
-
-    var method: HTTPMethod { head.method }
-    var clientVersion: HTTPVersion { head.version }
-    var clientKeepAlive: Bool { head.keepAlive }
-    var isUpgrade: Bool { head.isUpgrade }
-}
-
-/// The parts of a routed request, as the forwarder receives them.
-enum ProxyRequestPart {
-    case head(Exchange)
-    case body(ByteBuffer)
-    case end(HTTPHeaders?)
-}
-
-/// Routes each request head by the rules (DESIGN.md 1–4) against the live tree, and
-/// answers what cannot be routed itself: a bad request (400), no route (404), a request
-/// the decoder rejected (400, or 431 for headers past the limits).
+/// Routes each request head by the routing rules (docs/routing.md) against the live tree:
+/// the head goes on inside its `Exchange`, forwarded to an upstream or refused (400 for a bad
+/// request or route-as, 404 for no route, 508 for a loop, 501 for CONNECT). A head the decoder
+/// could not read becomes a refused exchange too, so one handler, the exchange handler behind
+/// this one, writes every answer. Body parts and ends pass as they are.
 final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ClientRequestPart
     typealias InboundOut = ProxyRequestPart
 
-    private enum State {
-        case idle
-        case forwarding
-        /// Answered already; the rest of the request is read and dropped.
-        case refusing
-        case closing
-    }
-
-    private var state = State.idle
     private let info: ConnectionInfo
-    private let headGuard: HeadGuard
-    private let sequencer: RequestSequencer
+    /// A request's head has come and its end has not: a syntax error now is in its body.
+    private var inRequest = false
 
-    init(_ info: ConnectionInfo, headGuard: HeadGuard, sequencer: RequestSequencer) {
+    init(_ info: ConnectionInfo) {
         self.info = info
-        self.headGuard = headGuard
-        self.sequencer = sequencer
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch (unwrapInboundIn(data), state) {
-        case (.head(let head), .idle):
-            headGuard.note(.headReceived)
-            switch route(head) {
-            case .routed(let routed):
-                // A whole request is read once its head is: settled before the forwarder begins,
-                // since the next request may come in before that call returns (an answer given
-                // at once lets the sequencer hand it on).
-                if head.isWhole {
-                    state = .idle
-                    headGuard.note(.requestRead)
-                } else {
-                    state = .forwarding
-                }
-                routed.hop.start()
-                context.fireChannelRead(wrapInboundOut(.head(routed)))
-            case .refused(let refusal):
-                refuse(refusal, head: head, context)
-            }
-        case (.body(let buffer), .forwarding):
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            inRequest = !head.isWhole
+            let exchange = route(head)
+            if exchange.forwarding != nil { exchange.hop.start() }
+            context.fireChannelRead(wrapInboundOut(.head(exchange)))
+        case .body(let buffer):
             context.fireChannelRead(wrapInboundOut(.body(buffer)))
-        case (.end(let trailers), .forwarding):
-            state = .idle
-            headGuard.note(.requestRead)
+        case .end(let trailers):
+            inRequest = false
             context.fireChannelRead(wrapInboundOut(.end(trailers)))
-        case (.end, .refusing):
-            state = .idle
-            headGuard.note(.exchangeDone)
-        case (.body, .refusing), (_, .closing):
-            break
-        case (.head, _), (.body, .idle), (.end, .idle):
-            state = .closing
-            context.close(promise: nil)
         }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        guard let syntaxError = error as? RequestSyntaxError else {
+        guard let syntaxError = error as? HTTPSyntaxError, !inRequest else {
             context.fireErrorCaught(error)
             return
         }
-        switch state {
-        case .forwarding:
-            context.fireErrorCaught(error)
-        case .refusing:
-            state = .closing
-            context.close(promise: nil)
-        case .closing:
-            break
-        case .idle:
-            state = .closing
-            headGuard.note(.headReceived)
-            let answer = syntaxError.answer
-            let hop = info.reporter.begin(flow: nil, method: nil, host: nil, path: nil)
-            hop.refuse(answer)
-            context.writeAnswer(
-                answer, version: .http1_1, route: nil, close: true, bodiless: false, unread: true,
-                sequencer: sequencer)
-        }
+        // No head could be read: the refusal is an exchange of its own, with no request to speak of.
+        inRequest = true
+        let hop = info.reporter.begin(flow: nil, method: nil, host: nil, path: nil)
+        context.fireChannelRead(wrapInboundOut(.head(Exchange(unreadable: syntaxError.answer, hop: hop))))
     }
 
-    private enum Routing {
-        case routed(Exchange)
-        case refused(Refusal)
-    }
-
-    private struct Refusal {
-        var answer: ErrorAnswer
-        var hop: Hop
-        /// The request's framing is in doubt, so nothing after it on the connection can be trusted.
-        var framing = false
-    }
-
-    private func refuse(_ refusal: Refusal, head: ClientHead, _ context: ChannelHandlerContext) {
-        let hop = refusal.hop
-        let label = hop.routeLabel
-        hop.refuse(refusal.answer)
-        // After an upgrade or a CONNECT the decoder reads no further requests on this connection;
-        // a client told no before its body may never send it, so its next bytes would be misread.
-        let close =
-            !head.keepAlive || head.isUpgrade || head.method == .CONNECT
-            || refusal.framing || head.expectsContinue || sequencer.isDraining
-        if close {
-            state = .closing
-        } else if head.isWhole {
-            // Nothing of it is left to read and drop; settled before the answer lets the next request in.
-            state = .idle
-            headGuard.note(.exchangeDone)
-        } else {
-            state = .refusing
-        }
-        context.writeAnswer(
-            refusal.answer, version: head.version, route: label, close: close,
-            bodiless: head.method == .HEAD || head.method == .CONNECT,
-            unread: refusal.framing || !head.isWhole, sequencer: sequencer)
-    }
-
-    private func route(_ head: ClientHead) -> Routing {
-        let routeHeader = info.loop.routeHeader
+    private func route(_ head: ClientHead) -> Exchange {
+        let routeHeaderName = info.loop.routeHeader
         let uri = head.uri
         let target = RequestTarget(uri, isConnect: head.method == .CONNECT)
-        let fields = RoutingFields(head, routeHeader: routeHeader)
+        let fields = RoutingFields(head, routeHeader: routeHeaderName)
         let host = target?.authority ?? fields.host
         let hop = info.reporter.begin(
             flow: fields.requestID, method: head.method.rawValue, host: host,
             path: target == nil ? uri : target?.path)
-        func refusal(_ status: HTTPResponseStatus, _ message: String) -> Routing {
-            .refused(Refusal(answer: ErrorAnswer(status, message), hop: hop))
+        func refusal(_ status: HTTPResponseStatus, _ message: String) -> Exchange {
+            Exchange(head: head, hop: hop, routing: .refuse(ErrorAnswer(status, message)))
         }
         if let answer = head.framingProblem {
-            return .refused(Refusal(answer: answer, hop: hop, framing: true))
+            return Exchange(head: head, hop: hop, routing: .refuse(answer))
         }
         guard let target else {
             return refusal(
@@ -212,7 +86,7 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
         if fields.routeValuesDiffer {
             return refusal(
                 .badRequest,
-                "the request carries \(routeHeader) \(fields.routeCount) times; send one value")
+                "the request carries \(routeHeaderName) \(fields.routeCount) times; send one value")
         }
         let request: RouteRequest
         switch info.role {
@@ -238,12 +112,10 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
             return refusal(.notFound, "no space on the chain \(chain) serves \(route.service)")
         }
         if head.isUpgrade && head.upgradesToWebSocket { hop.setProtocol(.websocket) }
-        return .routed(
-            Exchange(
-                RoutedRequest(
-                    head: head, target: target, host: host, route: known, routeHeader: routeHeader,
-                    carriesRouteHeader: fields.routeCount > 0, upstream: upstream, routeLabel: label, hop: hop
-                )))
+        let forwarding = Forwarding(
+            target: target, host: host, route: known, routeHeaderName: routeHeaderName,
+            carriesRouteHeader: fields.routeCount > 0, upstream: upstream, routeLabel: label)
+        return Exchange(head: head, hop: hop, routing: .forward(forwarding))
     }
 }
 

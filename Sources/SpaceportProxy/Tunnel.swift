@@ -9,16 +9,18 @@ enum Tunnel {
     static func joinUpgraded(client: any Channel, upstream: any Channel, tunnel: TunnelHop) throws {
         let clientPipeline = client.pipeline.syncOperations
         let upstreamPipeline = upstream.pipeline.syncOperations
-        remove(ForwardHandler.self, from: clientPipeline)
+        remove(ExchangeHandler.self, from: clientPipeline)
         remove(RouteHandler.self, from: clientPipeline)
         remove(RequestSequencer.self, from: clientPipeline)
-        remove(HeadGuard.self, from: clientPipeline)
+        remove(HeadTimer.self, from: clientPipeline)
+        remove(UpstreamHandler.self, from: upstreamPipeline)
         let glue = GlueHandler.pair(tunnel)
         try clientPipeline.addHandler(glue.client)
         try upstreamPipeline.addHandler(glue.upstream)
-        // The decoder hands over the bytes it read past the request as it leaves.
-        remove(RequestDecoder.self, from: clientPipeline)
-        remove(UpstreamHandler.self, from: upstreamPipeline)
+        // The decoders go last: as they leave they hand the glue the bytes they read past the
+        // request and past the 101.
+        remove(ByteToMessageHandler<RequestDecoder>.self, from: clientPipeline)
+        remove(ByteToMessageHandler<UpstreamResponseDecoder>.self, from: upstreamPipeline)
         client.read()
         upstream.read()
     }

@@ -264,7 +264,10 @@ enum HTTPUpstream {
         any Channel
     > {
         dial(address, on: loop, timeout: timeout) { channel in
-            try channel.pipeline.syncOperations.addHandler(UpstreamHandler(address: address))
+            let decoder = UpstreamResponseDecoder()
+            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(decoder))
+            try channel.pipeline.syncOperations.addHandler(
+                UpstreamHandler(address: address, decoder: decoder))
         }
     }
 

@@ -61,8 +61,10 @@ struct ResponseDesyncTests {
                 return try (0..<3).flatMap { round in
                     try client.send("GET /stray/s\(round) HTTP/1.1\r\nHost: app.localhost\r\n\r\n")
                     let stray = try client.readResponse()
-                    // The upstream's stray answer arrives while its connection idles in the pool.
-                    Thread.sleep(forTimeInterval: 0.1)
+                    // The upstream's stray answer arrives while its connection idles in the pool:
+                    // the next request goes once it has been written, and the proxy had time to read it.
+                    while upstream.connections.lateWrites.load(ordering: .relaxed) <= round { usleep(1000) }
+                    Thread.sleep(forTimeInterval: 0.05)
                     try client.send("GET /tag/next\(round) HTTP/1.1\r\nHost: app.localhost\r\n\r\n")
                     return [stray, try client.readResponse()]
                 }

@@ -201,7 +201,9 @@ struct SlowClientTests {
         try #require(
             limit >= count * 2 + 100, "the descriptor limit \(limit) is too low for \(count) connections")
         let upstream = try await RecordingUpstream.start()
-        try await HostileProxy.with(appTree(upstream.address)) { proxy in
+        // Silent connections are held for the header timeout: long enough here to open them all.
+        let limits = ["header_timeout_ms": 600_000]
+        try await HostileProxy.with(appTree(upstream.address, limits: limits)) { proxy in
             let ingress = proxy.ingress
             let before = ProcessGauges.residentBytes()
             let (clients, served) = try await blocking {

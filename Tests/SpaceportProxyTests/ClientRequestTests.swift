@@ -215,7 +215,7 @@ struct ClientRequestTests {
                 do {
                     _ = try Self.read(text, step: step)
                     Issue.record("accepted: \(text.prefix(60).debugDescription)")
-                } catch let error as RequestSyntaxError {
+                } catch let error as HTTPSyntaxError {
                     #expect(error.answer.status == status, "\(text.prefix(60).debugDescription)")
                     #expect("\(error)".contains(reason), "\(text.prefix(60).debugDescription): \(error)")
                 } catch {

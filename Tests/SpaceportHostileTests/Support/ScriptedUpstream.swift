@@ -21,6 +21,8 @@ final class ScriptedUpstream: Sendable {
         let accepted = Atomic<Int>(0)
         let open = Atomic<Int>(0)
         let mostOpen = Atomic<Int>(0)
+        /// Answers written later than their request's (the `stray` kind's), so far.
+        let lateWrites = Atomic<Int>(0)
 
         func opened() {
             accepted.add(1, ordering: .relaxed)
@@ -162,10 +164,11 @@ final class ScriptedUpstream: Sendable {
                     return
                 }
                 if let later = answer.later {
-                    context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(30)) {
+                    let connections = self.connections
+                    context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(20)) {
                         context.writeAndFlush(
-                            self.wrapOutboundOut(context.channel.allocator.buffer(string: later)),
-                            promise: nil)
+                            self.wrapOutboundOut(context.channel.allocator.buffer(string: later))
+                        ).whenComplete { _ in connections.lateWrites.add(1, ordering: .relaxed) }
                     }
                 }
             }

@@ -1,17 +1,17 @@
 import NIOCore
 import SpaceportCore
 
-/// Guards the wait for each request head, in front of the HTTP decoder. A new connection
-/// that says nothing is closed after the header timeout, a kept-alive one after the idle
-/// timeout; a head begun but not finished within the header timeout gets a 408; a head that
-/// grows past the limit gets a 431. The handlers
-/// behind it say when a head has arrived and when its exchange is over, by calling `note`
-/// directly: an outbound event would pass every handler in between, three times a request.
-final class HeadGuard: ChannelInboundHandler, RemovableChannelHandler {
+/// Times the wait for each request head, in front of the decoder. A new connection that says
+/// nothing is closed after the header timeout, a kept-alive one after the idle timeout; a head
+/// begun but not finished within the header timeout gets a 408. (How large a head may grow is
+/// the parser's to say, with a 431.) The exchange handler tells it when a head has arrived,
+/// when its request has been read and when the exchange is over (`note`), by a direct call:
+/// an outbound event would pass every handler in between, three times a request.
+final class HeadTimer: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
 
-    /// What the handlers behind the decoder tell it.
+    /// What the exchange handler tells it.
     enum Event: Sendable {
         case headReceived
         /// The request has been read to its end; bytes from here on begin the next one.
@@ -22,7 +22,7 @@ final class HeadGuard: ChannelInboundHandler, RemovableChannelHandler {
     private enum State {
         case inactive
         case waiting
-        case readingHead(bytes: Int, Scheduled<Void>?)
+        case readingHead(Scheduled<Void>?)
         /// An exchange is under way; once its request has been read, `next` counts the bytes of
         /// the one after it, which a pipelining client may send before the response ends.
         case busy(next: Int?)
@@ -55,54 +55,42 @@ final class HeadGuard: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        cancelTimer()
+        cancelTimers()
         state = .finished
         self.context = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let count = unwrapInboundIn(data).readableBytes
         switch state {
         case .finished:
             return
         case .waiting:
             // The header timer starts only if this read leaves the head unfinished, which is rare.
-            state = .readingHead(bytes: 0, nil)
+            state = .readingHead(nil)
         case .busy(let next?):
-            state = .busy(next: next + count)
+            state = .busy(next: next + unwrapInboundIn(data).readableBytes)
         case .inactive, .readingHead, .busy:
             break
         }
         context.fireChannelRead(data)
-        if case .readingHead(let bytes, let timer) = state {
-            if bytes + count > info.limits.maxHeaderBytes + ClientRequestParser.requestLineAllowance {
-                timer?.cancel()
-                refuse(
-                    ErrorAnswer(
-                        .requestHeaderFieldsTooLarge,
-                        "the request head is larger than \(info.limits.maxHeaderBytes) bytes"),
-                    context)
-            } else {
-                state = .readingHead(bytes: bytes + count, timer ?? headTimer(context))
-            }
-        }
+        if case .readingHead(nil) = state { state = .readingHead(headTimer(context)) }
     }
 
-    /// Called on the loop by the handlers behind the decoder; does nothing once removed.
+    /// Called on the loop by the exchange handler; does nothing once removed.
     func note(_ event: Event) {
         guard let context else { return }
         switch (event, state) {
         case (_, .finished):
             break
         case (.headReceived, _):
-            if case .readingHead(_, let timer) = state { timer?.cancel() }
+            if case .readingHead(let timer) = state { timer?.cancel() }
             state = .busy(next: nil)
         case (.requestRead, .busy):
             state = .busy(next: 0)
         case (.exchangeDone, .busy(let next?)) where next > 0:
             keptAlive = true
             // Part of the next request is here already: its head is on the clock.
-            state = .readingHead(bytes: next, headTimer(context))
+            state = .readingHead(headTimer(context))
         case (.exchangeDone, .busy):
             keptAlive = true
             wait(context)
@@ -113,14 +101,14 @@ final class HeadGuard: ChannelInboundHandler, RemovableChannelHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case ChannelEvent.inputClosed = event {
-            cancelTimer()
+            cancelTimers()
             state = .finished
         }
         context.fireUserInboundEventTriggered(event)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        cancelTimer()
+        cancelTimers()
         state = .finished
         context.fireChannelInactive()
     }
@@ -157,26 +145,20 @@ final class HeadGuard: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
+    /// Answers straight onto the socket: no request was decoded, so no exchange can answer.
     private func headTimedOut(_ context: ChannelHandlerContext) {
         guard case .readingHead = state else { return }
-        refuse(
-            ErrorAnswer(
-                .requestTimeout,
-                "the request headers did not arrive within \(info.limits.headerTimeoutMs) ms"),
-            context)
-    }
-
-    /// Answers straight onto the socket: no request was decoded, so the HTTP handlers have nothing to answer.
-    private func refuse(_ answer: ErrorAnswer, _ context: ChannelHandlerContext) {
         state = .finished
+        let answer = ErrorAnswer(
+            .requestTimeout, "the request headers did not arrive within \(info.limits.headerTimeoutMs) ms")
         let hop = info.reporter.begin(flow: nil, method: nil, host: nil, path: nil)
         hop.refuse(answer)
         context.closeLingering(answer.bytes(context.channel.allocator))
     }
 
-    private func cancelTimer() {
+    private func cancelTimers() {
         idleTimer?.cancel()
         idleTimer = nil
-        if case .readingHead(_, let timer) = state { timer?.cancel() }
+        if case .readingHead(let timer) = state { timer?.cancel() }
     }
 }
