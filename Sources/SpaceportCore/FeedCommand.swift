@@ -13,7 +13,8 @@ public enum FeedCommand: Equatable, Sendable {
     case sampleHops(id: String?, perSecond: Int)
 
     public static let names = [
-        "auth", "override", "set-upstream", "create-space", "delete-space", "coalesce-hops", "sample-hops",
+        "auth", "override", "set-upstream", "remove-service", "create-space", "delete-space", "coalesce-hops",
+        "sample-hops",
     ]
 
     /// The range `sample-hops` takes.
@@ -40,6 +41,8 @@ public enum FeedCommand: Equatable, Sendable {
                     "cmd": "set-upstream", "space": space, "service": service,
                     "upstream": upstream.description,
                 ]
+            case .removeInstance(let space, let service):
+                object = ["cmd": "remove-service", "space": space, "service": service]
             case .createSpace(let name, let parent):
                 object = ["cmd": "create-space", "name": name]
                 if let parent { object["parent"] = parent }
@@ -151,6 +154,8 @@ private struct RawCommand: Decodable {
             return .edit(
                 id: id,
                 .setUpstream(space: try string("space"), service: try string("service"), upstream: upstream))
+        case "remove-service":
+            return .edit(id: id, .removeInstance(space: try string("space"), service: try string("service")))
         case "create-space":
             let name = try string("name")
             if let problem = Names.problem(with: name) {

@@ -62,12 +62,29 @@ public struct FeedHello: Codable, Equatable, Sendable {
     public var pid: Int
     public var version: String
     public var listeners: [String]
+    /// The spaces file edits are saved to; nil when the proxy keeps its spaces in memory only.
+    public var spacesFile: String?
+    /// The proxy's clock (as a hop's `time`) when this connection began: a hop that ended
+    /// before it is one of the recent hops replayed on connect, not live traffic.
+    public var since: String?
 
-    public init(proxy: String, pid: Int, version: String, listeners: [String]) {
+    public init(
+        proxy: String, pid: Int, version: String, listeners: [String], spacesFile: String? = nil,
+        since: String? = nil
+    ) {
         self.proxy = proxy
         self.pid = pid
         self.version = version
         self.listeners = listeners
+        self.spacesFile = spacesFile
+        self.since = since
+    }
+
+    /// Whether `hop` is one of the hops replayed on connect: it ended before this connection began.
+    /// Times are compared as the proxy wrote them, fixed-width UTC, so their order is the text's.
+    public func isReplayed(_ hop: borrowing HopEvent) -> Bool {
+        guard let since, hop.phase == .end else { return false }
+        return hop.time < since
     }
 }
 

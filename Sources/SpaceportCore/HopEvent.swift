@@ -18,6 +18,11 @@ public enum HopProtocol: String, Codable, Sendable { case http, websocket, tcp }
 /// One request passing through the proxy to one upstream: the routing decision and,
 /// in its `end` phase, how it went. Optional fields are null until known.
 public struct HopEvent: Codable, Equatable, Sendable {
+    /// How long the ids a proxy makes for hops and flows are: 15 hex digits (60 bits), enough
+    /// to tell apart every hop a proxy keeps, and the longest string Swift stores inline, so
+    /// making one allocates nothing. The feed, tail and the dashboard show them whole.
+    public static let idLength = 15
+
     public var id: String
     public var flow: String
     public var phase: HopPhase

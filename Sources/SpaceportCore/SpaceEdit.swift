@@ -4,6 +4,8 @@ public enum SpaceEdit: Equatable, Sendable, CustomStringConvertible {
     case override(space: String, service: String, enabled: Bool)
     /// Point a space's instance at an upstream, creating the instance (enabled) if absent.
     case setUpstream(space: String, service: String, upstream: Address)
+    /// Remove a space's own instance of a service, so the space inherits it again.
+    case removeInstance(space: String, service: String)
     case createSpace(name: String, parent: String?)
     case deleteSpace(name: String, recursive: Bool)
 
@@ -13,6 +15,8 @@ public enum SpaceEdit: Equatable, Sendable, CustomStringConvertible {
             return "override \(service) in \(space) \(enabled ? "on" : "off")"
         case .setUpstream(let space, let service, let upstream):
             return "set \(service) in \(space) to \(upstream)"
+        case .removeInstance(let space, let service):
+            return "remove \(service) from \(space)"
         case .createSpace(let name, let parent):
             return parent.map { "create space \(name) under \($0)" } ?? "create root space \(name)"
         case .deleteSpace(let name, let recursive):
@@ -48,6 +52,15 @@ extension SpaceTree {
                 }
                 spaces[position].services.append(Instance(service: service, upstream: upstream))
             }
+        case .removeInstance(let name, let service):
+            guard let position = spaces.firstIndex(where: { $0.name == name }) else {
+                throw .unknownSpace(name)
+            }
+            let key = Names.serviceKey(service)
+            guard let slot = spaces[position].services.firstIndex(where: { $0.key == key }) else {
+                throw .unknownService(space: name, service: service)
+            }
+            spaces[position].services.remove(at: slot)
         case .createSpace(let name, let parent):
             if contains(name) { throw .spaceExists(name) }
             if let parent, !contains(parent) { throw .unknownSpace(parent) }

@@ -22,6 +22,8 @@ struct SpacesFileEditor {
             try setEnabled(enabled, service: service, space: space)
         case .setUpstream(let space, let service, let upstream):
             try setUpstream(upstream, service: service, space: space)
+        case .removeInstance(let space, let service):
+            try removeInstance(service, space: space)
         case .createSpace(let name, let parent):
             try createSpace(name, parent: parent)
         case .deleteSpace(let name, let recursive):
@@ -103,10 +105,8 @@ struct SpacesFileEditor {
             apply([try flowRemoval(of: entry)])
             return
         }
-        let (line, indent) = try text.blockKey(entry.key)
-        var first = line
-        while first > 0, text.isComment(first - 1), text.indent(first - 1) == indent { first -= 1 }
-        let last = text.blockEnd(of: line, indent: indent)
+        let (top, last) = try blockLines(of: entry.key)
+        var first = top
         let lineAfter = last + 1 < text.writtenLineCount ? last + 1 : nil
         let spacesLine = try text.blockKey(spaces.key).line
         // Keep one blank line between what was before the space and what follows it.
@@ -119,7 +119,29 @@ struct SpacesFileEditor {
         apply([text.remove(lines: first, through: last)])
     }
 
+    /// Takes the instance's entry out of its space's services: its lines and the comment lines
+    /// directly above it, or the entry and a comma inside `{ }`. An emptied block of services
+    /// stays `services:`, which reads as none.
+    private mutating func removeInstance(_ service: String, space: String) throws(Unsafe) {
+        let (services, instance) = try self.instance(service, in: space)
+        if isFlow(services) {
+            apply([try flowRemoval(of: instance)])
+            return
+        }
+        let (first, last) = try blockLines(of: instance.key)
+        apply([text.remove(lines: first, through: last)])
+    }
+
     // Finding things.
+
+    /// The lines of a block entry: its key's line through the end of its value, and first the
+    /// comment lines directly above it at its indentation, which describe it.
+    private func blockLines(of key: Node) throws(Unsafe) -> (first: Int, last: Int) {
+        let (line, indent) = try text.blockKey(key)
+        var first = line
+        while first > 0, text.isComment(first - 1), text.indent(first - 1) == indent { first -= 1 }
+        return (first, text.blockEnd(of: line, indent: indent))
+    }
 
     private func document() throws(Unsafe) -> Node.Mapping {
         let node: Node?

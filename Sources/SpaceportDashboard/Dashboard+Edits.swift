@@ -4,10 +4,7 @@ extension Dashboard {
     /// Space/o on a service: flip the space's own instance, or ask where the developer's
     /// local build listens when the space has no instance of its own.
     mutating func toggleOverride(at now: Double) -> [Effect] {
-        guard let ref = view.selectedSpace, let row = serviceRows(at: now)[safe: view.serviceIndex] else {
-            note("select a service first (Tab to the services pane)", isError: true, at: now)
-            return []
-        }
+        guard let (ref, row) = selectedService(at: now) else { return [] }
         if let own = row.own {
             return send(
                 .override(space: ref.space, service: own.service, enabled: !own.enabled), to: ref.source,
@@ -42,36 +39,64 @@ extension Dashboard {
                 problem: nil))
     }
 
+    /// The selected space and the service row under the cursor, or a note saying how to pick one.
+    private mutating func selectedService(at now: Double) -> (SpaceRef, ServiceRow)? {
+        if let ref = view.selectedSpace, let row = serviceRows(at: now)[safe: view.serviceIndex] {
+            return (ref, row)
+        }
+        let how = keyMap.key(for: .nextPane, in: .global).map { " (\($0) to the services pane)" } ?? ""
+        note("select a service first\(how)", isError: true, at: now)
+        return nil
+    }
+
     mutating func askToDeleteSpace() {
         guard let ref = view.selectedSpace, let tree = selectedTree else { return }
         let below = tree.descendants(of: ref.space)
-        let question =
+        let what =
             below.isEmpty
-            ? "Delete space \(ref.space) and its instances from the spaces file?"
-            : "Delete space \(ref.space) and its descendants (\(below.joined(separator: ", ")))?"
+            ? "space \(ref.space) and its instances"
+            : "space \(ref.space) and its descendants (\(below.joined(separator: ", ")))"
         view.modal = .confirm(
             Confirmation(
-                question: question + " y/n",
+                question: "Delete \(what)\(savedIn(ref.source))?",
                 request: EditRequest(
                     id: 0, source: ref.source, edit: .deleteSpace(name: ref.space, recursive: !below.isEmpty))
             ))
     }
 
-    /// Typing into the open prompt; the filter applies as it is typed whenever it parses.
-    mutating func type(_ key: Key, into prompt: Prompt) {
-        var prompt = prompt
-        switch key {
-        case .backspace, .delete:
-            if !prompt.text.isEmpty { prompt.text.removeLast() }
-        case .character(let character):
-            guard !character.unicodeScalars.contains(where: Sanitized.isUnsafe), prompt.text.count < 200
-            else {
-                return
-            }
-            prompt.text.append(character)
-        default:
+    /// d on a service: remove the space's own instance, after a yes, so the space inherits it.
+    mutating func askToRemoveInstance(at now: Double) {
+        guard let (ref, row) = selectedService(at: now), let tree = selectedTree else { return }
+        guard let own = row.own else {
+            view.modal = .message(
+                "\(ref.space) has no instance of \(row.service) of its own to remove.", isError: true)
             return
         }
+        let edit = SpaceEdit.removeInstance(space: ref.space, service: own.service)
+        let then: String
+        switch (try? tree.applying(edit))?.ownership(of: own.service, in: ref.space) {
+        case .inherited(let from, _)?: then = "\(ref.space) then inherits it from \(from)."
+        default: then = "Then no space on \(ref.space)'s chain serves it."
+        }
+        view.modal = .confirm(
+            Confirmation(
+                question:
+                    "Remove \(ref.space)'s own \(own.service) (\(own.upstream))\(savedIn(ref.source))? \(then)",
+                request: EditRequest(id: 0, source: ref.source, edit: edit)))
+    }
+
+    /// ` from spaces.yaml` when the feed's proxy saves its edits to a file.
+    private func savedIn(_ source: String) -> String {
+        model.source(source)?.hello?.spacesFile.map { " from \(Sanitized.line($0))" } ?? ""
+    }
+
+    /// Changes the open prompt's text; the filter applies as it is typed whenever it parses.
+    mutating func edit(_ change: (inout String) -> Void) {
+        guard case .prompt(var prompt) = view.modal else { return }
+        var text = prompt.text
+        change(&text)
+        guard !text.unicodeScalars.contains(where: Sanitized.isUnsafe), text.count <= 200 else { return }
+        prompt.text = text
         prompt.problem = nil
         if case .filter = prompt.purpose {
             do {
@@ -130,6 +155,14 @@ extension Dashboard {
             pendingSelection = SpaceRef(source: confirmation.request.source, space: parent)
         }
         return send(confirmation.request.edit, to: confirmation.request.source, at: now)
+    }
+
+    /// The line without its last word and the blanks after it, as Ctrl-W leaves a shell's.
+    static func withoutLastWord(_ text: String) -> String {
+        var text = Substring(text)
+        while text.last?.isWhitespace == true { text.removeLast() }
+        while let last = text.last, !last.isWhitespace { text.removeLast() }
+        return String(text)
     }
 
     mutating func cancel() {

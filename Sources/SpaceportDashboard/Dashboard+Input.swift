@@ -22,8 +22,8 @@ extension Dashboard {
             click(event)
             return []
         case .key(let key):
-            if case .prompt(let prompt) = view.modal, keyMap.action(for: key, in: [.prompt]) == nil {
-                type(key, into: prompt)
+            if case .prompt = view.modal, keyMap.action(for: key, in: [.prompt]) == nil {
+                if case .character(let character) = key { edit { $0.append(character) } }
                 return []
             }
             guard let action = keyMap.action(for: key, in: keyContexts) else {
@@ -36,6 +36,8 @@ extension Dashboard {
 
     public mutating func perform(_ action: Action, at now: Double) -> [Effect] {
         switch action {
+        case .up where isShowingDetail: selectInFlow(by: -1)
+        case .down where isShowingDetail: selectInFlow(by: 1)
         case .up: move(by: -1)
         case .down: move(by: 1)
         case .pageUp: move(by: -pageSize)
@@ -48,19 +50,26 @@ extension Dashboard {
         case .previousPane:
             view.focus = Pane(
                 rawValue: (view.focus.rawValue + Pane.allCases.count - 1) % Pane.allCases.count)!
+        case .open where isShowingDetail: openSelectedFlowHop()
         case .open: openSelectedHop()
-        case .back: view.modal = nil
+        case .back: goBack()
         case .quit: return [.quit]
         case .toggleOverride: return toggleOverride(at: now)
+        case .removeInstance: askToRemoveInstance(at: now)
         case .newSpace: askForNewSpace()
         case .deleteSpace: askToDeleteSpace()
         case .filter:
+            // The prompt opens on the filter in force, to edit as a shell line is (Ctrl-U clears it).
             view.modal = .prompt(
                 Prompt(
                     purpose: .filter(previous: view.filter), question: "Filter hops:", text: view.filter.text,
                     problem: nil))
+        case .clearFilter:
+            guard !view.filter.isEmpty else { break }
+            view.filter = .none
+            note("filter cleared", isError: false, at: now)
         case .pause: togglePause()
-        case .follow: toggleFollow()
+        case .follow: follow()
         case .cycleTheme:
             view.themeIndex = (view.themeIndex + 1) % themes.count
             note("theme: \(theme.name)", isError: false, at: now)
@@ -68,6 +77,9 @@ extension Dashboard {
         case .submit: return submitPrompt(at: now)
         case .confirm: return confirm(at: now)
         case .cancel: cancel()
+        case .eraseCharacter: edit { if !$0.isEmpty { $0.removeLast() } }
+        case .eraseWord: edit { $0 = Self.withoutLastWord($0) }
+        case .eraseLine: edit { $0 = "" }
         case .custom(let name): return [.custom(name)]
         }
         return []
@@ -84,8 +96,7 @@ extension Dashboard {
     private mutating func move(by delta: Int) {
         switch view.modal {
         case .help(let scroll): view.modal = .help(scroll: clampScroll(scroll + delta))
-        case .detail(let source, let id, let scroll):
-            view.modal = .detail(source: source, id: id, scroll: clampScroll(scroll + delta))
+        case .detail: scrollDetail(by: delta)
         case nil:
             switch view.focus {
             case .tree: moveSpace(by: delta)
@@ -157,7 +168,7 @@ extension Dashboard {
 
     private mutating func openSelectedHop() {
         guard let record = selectedHop else { return }
-        view.modal = .detail(source: record.source, id: record.hop.id, scroll: 0)
+        view.modal = .detail(HopPage(source: record.source, id: record.hop.id), back: [])
     }
 
     private mutating func togglePause() {
@@ -168,16 +179,12 @@ extension Dashboard {
         }
     }
 
-    private mutating func toggleFollow() {
-        if view.following {
-            view.hopAnchor = hopWindow.selected
-            view.hopRow = hopWindow.selectedRow ?? 0
-            view.following = false
-        } else {
-            view.following = true
-            view.hopAnchor = nil
-            view.hopRow = 0
-        }
+    /// Resumes a paused list and selects the newest hop, keeping it selected as hops arrive.
+    private mutating func follow() {
+        view.pausedAt = nil
+        view.following = true
+        view.hopAnchor = nil
+        view.hopRow = 0
     }
 
     private mutating func click(_ event: MouseEvent) {

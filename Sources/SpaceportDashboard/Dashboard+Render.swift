@@ -16,12 +16,19 @@ extension Dashboard {
         switch self.view.modal {
         case nil: break
         case .help(let scroll): HelpView.draw(view, scroll: scroll, on: &canvas)
-        case .detail(let source, let id, let scroll):
-            DetailView.draw(view, source: source, id: id, scroll: scroll, on: &canvas)
-        case .prompt(let prompt): PromptView.drawPrompt(prompt, glyphs: glyphs, on: &canvas)
+        case .detail(let page, _): DetailView.draw(view, page: page, on: &canvas)
+        case .prompt(let prompt):
+            let hint = [
+                keyMap.hint(.submit, in: .prompt, "accepts"), keyMap.hint(.cancel, in: .prompt, "cancels"),
+                keyMap.hint(.eraseLine, in: .prompt, "clears"),
+            ]
+            PromptView.drawPrompt(
+                prompt, hint: hint.compactMap { $0 }.joined(separator: ", "), glyphs: glyphs, on: &canvas)
         case .confirm(let confirmation):
+            let hint = [keyMap.hint(.confirm, in: .confirm, "yes"), keyMap.hint(.cancel, in: .confirm, "no")]
             PromptView.drawMessage(
-                confirmation.question, isError: false, hint: "y yes, n no", glyphs: glyphs, on: &canvas)
+                confirmation.question, isError: false, hint: hint.compactMap { $0 }.joined(separator: ", "),
+                glyphs: glyphs, on: &canvas)
         case .message(let text, let isError):
             PromptView.drawMessage(
                 text, isError: isError, hint: "any key closes", glyphs: glyphs, on: &canvas)
@@ -31,8 +38,9 @@ extension Dashboard {
     /// Below 40×10 nothing fits: say so plainly.
     private func drawTooSmall(on canvas: inout some Canvas) {
         let size = canvas.size
+        let quits = keyMap.hint(.quit, in: .global, "quits.").map { " \($0)" } ?? ""
         let text =
-            "Terminal too small: \(size.width)×\(size.height). Spaceport needs at least \(Layout.minimum.width)×\(Layout.minimum.height). q quits."
+            "Terminal too small: \(size.width)×\(size.height). Spaceport needs at least \(Layout.minimum.width)×\(Layout.minimum.height).\(quits)"
         for (row, line) in Formatting.wrap(text, width: size.width).prefix(size.height).enumerated() {
             canvas.write(line, x: 0, y: row, role: .normal)
         }

@@ -89,7 +89,7 @@ public struct Dashboard: Sendable {
             if isTree { keepSelection() }
             if let problem { note("\(source): \(Sanitized.line(problem))", isError: true, at: now) }
         case .connected(let source):
-            model.connected(source)
+            model.connected(source, at: now)
         case .disconnected(let source, let reason):
             model.disconnected(source, reason: reason)
             note("lost \(source): \(Sanitized.line(reason))", isError: true, at: now)

@@ -14,6 +14,9 @@ public struct SourceState: Sendable {
     /// The proxy sends a sample of its hops and tallies of all (`sample-hops`), so rates come
     /// from the tallies; true from the first tally on.
     public var tallied = false
+    /// When the dashboard began counting this feed's traffic (it connected): its rates cover
+    /// no time before it. Kept when the feed reconnects.
+    public var countingSince: Double?
 
     public init(name: String) {
         self.name = name
@@ -38,6 +41,8 @@ public struct DashboardModel: Sendable {
     /// Hops the tallies counted, and of those the ones sent: how much of the traffic the list shows.
     private var tallyCounted = RateCounter(at: 0)
     private var tallySampled = RateCounter(at: 0)
+    /// When the first feed connected or spoke: the rates of all feeds together cover no time before it.
+    private var countingSince: Double?
     /// Feed events received since start.
     public private(set) var eventCount = 0
     /// Events lost between the feeds and the screen, when the screen fell behind.
@@ -59,9 +64,13 @@ public struct DashboardModel: Sendable {
         eventCount += 1
         revision += 1
         events.add(at: now)
+        if countingSince == nil { countingSince = now }
         switch consume event {
         case .hello(let hello):
-            update(source) { $0.hello = hello }
+            update(source) {
+                $0.hello = hello
+                if $0.countingSince == nil { $0.countingSince = now }
+            }
         case .spaces(let snapshot):
             do {
                 let tree = try snapshot.tree()
@@ -73,11 +82,13 @@ public struct DashboardModel: Sendable {
                 update(source) { $0.treeProblem = "the proxy sent a tree that is not valid: \(error)" }
             }
         case .hop(let hop):
-            var tallied = false
-            update(source) { tallied = $0.tallied }
+            var counted = true
+            // A hop replayed on connect happened before anyone here watched; once tallies come,
+            // they count every hop and the hops are a sample of them.
+            update(source) { counted = !$0.tallied && $0.hello?.isReplayed(hop) != true }
             let space = hop.routedAs
             let service = hop.service
-            guard hops.record(consume hop, source: source), !tallied else { return }
+            guard hops.record(consume hop, source: source), counted else { return }
             if let space {
                 rates.add(RateKey(source: source, space: space), at: now)
                 if let service {
@@ -103,9 +114,11 @@ public struct DashboardModel: Sendable {
         }
     }
 
-    public mutating func connected(_ source: String) {
+    public mutating func connected(_ source: String, at now: Double) {
         revision += 1
+        if countingSince == nil { countingSince = now }
         update(source) {
+            if $0.countingSince == nil { $0.countingSince = now }
             $0.connected = true
             $0.disconnectReason = nil
         }
@@ -130,28 +143,37 @@ public struct DashboardModel: Sendable {
 
     /// Requests per second routed as `space`.
     public func spaceRate(source: String, space: String, at now: Double) -> Double {
-        rates.rate(RateKey(source: source, space: space), at: now)
+        rates.rate(RateKey(source: source, space: space), at: now, since: origin(of: source, at: now))
     }
 
     /// Requests per second routed as `space` for `service`.
     public func serviceRate(source: String, space: String, service: String, at now: Double) -> Double {
-        rates.rate(RateKey(source: source, space: space, service: service), at: now)
+        rates.rate(
+            RateKey(source: source, space: space, service: service), at: now,
+            since: origin(of: source, at: now))
     }
 
-    public func eventRate(at now: Double) -> Double { events.rate(at: now) }
+    public func eventRate(at now: Double) -> Double { events.rate(at: now, since: countingSince ?? now) }
+
+    private func origin(of source: String, at now: Double) -> Double {
+        self.source(source)?.countingSince ?? countingSince ?? now
+    }
 
     /// Over the last few seconds, how many hops the tallies counted a second and what share of
     /// them the list received; nil when no proxy left any hop out.
     public func sampling(at now: Double) -> (hopsPerSecond: Double, share: Double)? {
-        let counted = tallyCounted.rate(at: now)
-        let sampled = tallySampled.rate(at: now)
+        let counted = tallyCounted.rate(at: now, since: countingSince ?? now)
+        let sampled = tallySampled.rate(at: now, since: countingSince ?? now)
         guard counted > 0, sampled < counted else { return nil }
         return (counted, sampled / counted)
     }
 
-    /// The hops sharing `record`'s request id, oldest first.
+    /// The hops sharing `record`'s request id, in the order they started: the request as it
+    /// came in first, then the calls it made.
     public func flow(of record: HopRecord) -> [HopRecord] {
-        hops.newestFirst().filter { $0.source == record.source && $0.hop.flow == record.hop.flow }.reversed()
+        hops.newestFirst().filter { $0.source == record.source && $0.hop.flow == record.hop.flow }
+            .map { (start: $0.startedAt ?? .infinity, record: $0) }
+            .sorted { ($0.start, $0.record.sequence) < ($1.start, $1.record.sequence) }.map(\.record)
     }
 
     /// Every upstream the trees name, for the health check.

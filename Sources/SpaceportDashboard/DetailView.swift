@@ -3,24 +3,30 @@ import SpaceportCore
 /// A hop opened: what it was, the headers that decided its route, the chain tried drawn
 /// against the tree, and the other hops of its flow.
 enum DetailView {
-    static func draw(
-        _ dashboard: Dashboard, source: String, id: String, scroll: Int, on canvas: inout some Canvas
-    ) {
-        let rect = Dialog.area(for: canvas.size)
-        guard let record = dashboard.model.hops.record(source: source, id: id) else {
-            Dialog.draw(
-                title: "Hop", lines: [Line([("this hop has left the ring of recent hops", .muted)])],
-                in: rect,
-                scroll: 0, role: .dialog, glyphs: dashboard.glyphs, on: &canvas)
-            return
-        }
-        let lines = self.lines(for: record, in: dashboard, width: rect.width - 4)
-        Dialog.draw(
-            title: "Hop \(Sanitized.line(String(id.prefix(12))))", lines: lines, in: rect, scroll: scroll,
-            role: .dialog, glyphs: dashboard.glyphs, on: &canvas)
+    struct Content {
+        var lines: [Line]
+        /// The line of the flow's selected hop, the one Enter opens.
+        var selectedLine: Int?
     }
 
-    static func lines(for record: HopRecord, in dashboard: Dashboard, width: Int) -> [Line] {
+    static func draw(_ dashboard: Dashboard, page: HopPage, on canvas: inout some Canvas) {
+        let rect = Dialog.area(for: canvas.size)
+        let back = dashboard.keyMap.hint(.back, in: .detail, "back").map { " (\($0))" } ?? ""
+        let title = "Hop \(Sanitized.line(String(page.id.prefix(HopEvent.idLength))))\(back)"
+        guard let record = dashboard.model.hops.record(source: page.source, id: page.id) else {
+            Dialog.draw(
+                title: title, lines: [Line([("this hop has left the ring of recent hops", .muted)])],
+                in: rect, scroll: 0, role: .dialog, glyphs: dashboard.glyphs, on: &canvas)
+            return
+        }
+        let content = self.content(for: record, page: page, in: dashboard, width: Dialog.inside(rect).width)
+        Dialog.draw(
+            title: title, lines: content.lines, in: rect, scroll: page.scroll, role: .dialog,
+            glyphs: dashboard.glyphs, on: &canvas)
+    }
+
+    static func content(for record: HopRecord, page: HopPage, in dashboard: Dashboard, width: Int) -> Content
+    {
         let hop = record.hop
         let glyphs = dashboard.glyphs
         let tree = dashboard.model.source(record.source)?.tree
@@ -47,10 +53,12 @@ enum DetailView {
         lines.append(Line())
         lines.append(contentsOf: routeLines(hop, tree: tree))
         lines.append(Line())
-        lines.append(contentsOf: chainLines(hop, tree: tree, glyphs: glyphs))
+        lines.append(contentsOf: chainLines(hop, tree: tree, glyphs: glyphs, width: width))
         lines.append(Line())
-        lines.append(contentsOf: flowLines(record, in: dashboard, glyphs: glyphs))
-        return lines
+        let flow = flowLines(record, selected: page.selected, in: dashboard, glyphs: glyphs)
+        let selectedLine = flow.selected.map { lines.count + $0 }
+        lines.append(contentsOf: flow.lines)
+        return Content(lines: lines, selectedLine: selectedLine)
     }
 
     /// The headers that decided the route, and what each one decided.
@@ -97,8 +105,9 @@ enum DetailView {
         return lines
     }
 
-    /// The route-as space's whole tree, each space marked served, tried-and-skipped, or off the chain.
-    private static func chainLines(_ hop: HopEvent, tree: SpaceTree?, glyphs: Glyphs) -> [Line] {
+    /// The route-as space's whole tree, each space marked served, tried-and-skipped, or off the
+    /// chain; the space chosen for a hop that failed says so, and why.
+    private static func chainLines(_ hop: HopEvent, tree: SpaceTree?, glyphs: Glyphs, width: Int) -> [Line] {
         var lines = [Line([("Chain tried, drawn against the tree", .header)])]
         let tried = hop.tried
         guard let first = tried.first, let tree, tried.allSatisfy(tree.contains) else {
@@ -106,7 +115,12 @@ enum DetailView {
                 tried.isEmpty ? "none" : tried.map(Sanitized.line).joined(separator: " \(glyphs.arrow) ")
             lines.append(Line([("  tried: \(chain)", .dialog)]))
             if let space = hop.space {
-                lines.append(Line([("  served by \(Sanitized.line(space))", .chainServed)]))
+                if let error = hop.error {
+                    lines.append(Line([("  chose \(Sanitized.line(space)), which failed", .error)]))
+                    lines.append(contentsOf: reasonLines(error, indent: 4, width: width))
+                } else {
+                    lines.append(Line([("  served by \(Sanitized.line(space))", .chainServed)]))
+                }
             }
             return lines
         }
@@ -115,7 +129,17 @@ enum DetailView {
         for row in TreeRow.rows(of: tree, source: "", roots: [root], glyphs: glyphs) {
             guard let name = row.space?.space else { continue }
             var line = Line([("  " + row.guides, .border)])
-            if name == hop.space {
+            if name == hop.space, let error = hop.error {
+                line.add(name, .error)
+                line.add("  \(glyphs.skipped) chosen, and failed", .error)
+                if let upstream = hop.upstream { line.add(" at \(Sanitized.line(upstream))", .muted) }
+                if hop.isFallback { line.add("  \(glyphs.fallback) fallback", .fallback) }
+                lines.append(line)
+                lines.append(
+                    contentsOf: reasonLines(
+                        error, indent: Columns.width(of: "  " + row.guides) + 2, width: width))
+                continue
+            } else if name == hop.space {
                 line.add(name, .chainServed)
                 line.add("  \(glyphs.served) served", .chainServed)
                 if let upstream = hop.upstream { line.add(" by \(Sanitized.line(upstream))", .muted) }
@@ -134,17 +158,36 @@ enum DetailView {
         return lines
     }
 
-    /// Every hop of the same request id, this one marked.
-    private static func flowLines(_ record: HopRecord, in dashboard: Dashboard, glyphs: Glyphs) -> [Line] {
+    /// Why the chosen space's upstream failed, wrapped under its line.
+    private static func reasonLines(_ error: String, indent: Int, width: Int) -> [Line] {
+        let pad = String(repeating: " ", count: indent)
+        return Formatting.wrap("why: " + Sanitized.line(error), width: max(1, width - indent)).map {
+            Line([(pad + $0, .error)])
+        }
+    }
+
+    /// Every hop of the same request id in the order they started, this one marked and the
+    /// selected one (which Enter opens) highlighted; `selected` is its index among the lines.
+    private static func flowLines(
+        _ record: HopRecord, selected: String, in dashboard: Dashboard, glyphs: Glyphs
+    ) -> (lines: [Line], selected: Int?) {
         let flow = dashboard.model.flow(of: record)
-        var lines = [
-            Line([
-                ("Flow \(Sanitized.line(String(record.hop.flow.prefix(16))))", .header),
-                ("  \(flow.count) hop\(flow.count == 1 ? "" : "s")", .muted),
-            ])
-        ]
+        var header = Line([
+            ("Flow \(Sanitized.line(record.hop.flow))", .header),
+            ("  \(flow.count) hop\(flow.count == 1 ? "" : "s")", .muted),
+        ])
+        let keys = dashboard.keyMap
+        if flow.count > 1, let up = keys.key(for: .up, in: .detail),
+            let down = keys.key(for: .down, in: .detail),
+            let open = keys.hint(.open, in: .detail, "opens it")
+        {
+            header.add("  (\(up) \(down) select a hop, \(open))", .muted)
+        }
+        var lines = [header]
+        var selectedLine: Int?
         for other in flow {
             let hop = other.hop
+            if hop.id == selected { selectedLine = lines.count }
             let mark = other.sequence == record.sequence ? glyphs.arrow + " " : "  "
             var line = Line([
                 (mark, .titleFocused), (Formatting.clock(hop.time) + " ", .muted),
@@ -156,8 +199,9 @@ enum DetailView {
             if hop.isFallback { line.add(" \(glyphs.fallback)", .fallback) }
             if let status = hop.status { line.add(" \(status)", Role.status(status)) }
             line.add(" " + Formatting.duration(hop.durationMs), .muted)
+            if hop.id == selected && flow.count > 1 { line.highlight = .selection }
             lines.append(line)
         }
-        return lines
+        return (lines, selectedLine)
     }
 }

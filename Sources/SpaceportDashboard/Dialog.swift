@@ -7,7 +7,7 @@ enum Dialog {
         guard rect.width >= 4, rect.height >= 3 else { return }
         canvas.fill(rect, role: role)
         canvas.box(rect, title: title, glyphs: glyphs, role: role, titleRole: .titleFocused)
-        let inside = Rect(x: rect.x + 2, y: rect.y + 1, width: rect.width - 4, height: rect.height - 2)
+        let inside = self.inside(rect)
         let first = min(max(scroll, 0), max(0, lines.count - inside.height))
         for (offset, line) in lines.dropFirst(first).prefix(inside.height).enumerated() {
             line.draw(on: &canvas, x: inside.x, y: inside.y + offset, width: inside.width)
@@ -15,6 +15,11 @@ enum Dialog {
         if first + inside.height < lines.count {
             canvas.write(" \(glyphs.arrow) more ", x: rect.maxX - 10, y: rect.maxY - 1, role: .muted)
         }
+    }
+
+    /// Where a dialog's lines go inside its box.
+    static func inside(_ rect: Rect) -> Rect {
+        Rect(x: rect.x + 2, y: rect.y + 1, width: max(0, rect.width - 4), height: max(0, rect.height - 2))
     }
 
     /// A rect `width` × `height` centred in `bounds`, shrunk to fit.

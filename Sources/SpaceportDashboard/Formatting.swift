@@ -69,6 +69,8 @@ enum Formatting {
 struct Line {
     var left: [(text: String, role: Role)] = []
     var right: [(text: String, role: Role)] = []
+    /// One role for the whole row, as a selected row has.
+    var highlight: Role?
 
     init(_ left: [(String, Role)] = [], right: [(String, Role)] = []) {
         self.left = left.map { (text: $0.0, role: $0.1) }
@@ -82,6 +84,7 @@ struct Line {
     /// Draws the pieces in `width` columns; `override` paints every piece in one role (a selection).
     func draw(on canvas: inout some Canvas, x: Int, y: Int, width: Int, override: Role? = nil) {
         guard width > 0 else { return }
+        let override = override ?? highlight
         if let override { canvas.fill(Rect(x: x, y: y, width: width, height: 1), role: override) }
         let rightWidth = right.reduce(0) { $0 + Columns.width(of: $1.text) }
         let leftRoom = rightWidth < width ? width - rightWidth : width

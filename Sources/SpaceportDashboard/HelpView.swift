@@ -35,8 +35,9 @@ enum HelpView {
         let area = Dialog.area(for: canvas.size)
         let width = min(area.width, max(60, lines.map(\.width).max() ?? 0) + 4)
         let rect = Rect(x: area.x + (area.width - width) / 2, y: area.y, width: width, height: area.height)
+        let closes = dashboard.keyMap.hint(.back, in: .help, "closes").map { " (\($0))" } ?? ""
         Dialog.draw(
-            title: "Keys (Esc closes)", lines: lines, in: rect, scroll: scroll, role: .help,
+            title: "Keys\(closes)", lines: lines, in: rect, scroll: scroll, role: .help,
             glyphs: dashboard.glyphs,
             on: &canvas)
     }

@@ -1,3 +1,4 @@
+import Foundation
 import SpaceportCore
 
 /// One hop as the dashboard keeps it: its start and end merged by hop id.
@@ -8,13 +9,30 @@ public struct HopRecord: Sendable {
     public let source: String
     public private(set) var hop: HopEvent
     public private(set) var hasEnded: Bool
+    /// Its start came first, so `hop.time` is when it started; else it came as its end alone.
+    private let cameAsStart: Bool
 
     init(sequence: Int, source: String, hop: consuming HopEvent) {
         self.sequence = sequence
         self.source = source
         self.hasEnded = hop.phase == .end
+        self.cameAsStart = hop.phase == .start
         self.hop = hop
     }
+
+    /// When the hop started, in milliseconds since 1970; nil when its time is not one the proxy writes.
+    public var startedAt: Double? {
+        guard let time = Self.milliseconds(hop.time) else { return nil }
+        return cameAsStart ? time : time - (hop.durationMs ?? 0)
+    }
+
+    /// `2026-03-01T12:03:04.120Z` in milliseconds since 1970.
+    static func milliseconds(_ time: String) -> Double? {
+        guard let date = try? Self.timeFormat.parse(time) else { return nil }
+        return (date.timeIntervalSince1970 * 1000).rounded()
+    }
+
+    private static let timeFormat = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 
     /// Takes the end phase's outcome, keeping what only the start knew.
     mutating func merge(_ next: consuming HopEvent) {

@@ -1,7 +1,8 @@
 import SpaceportCore
 
 /// Live hops, newest first: time, method, host and path, route-as and its source,
-/// service → the space that served (↑ marks a fallback to an ancestor), status, duration.
+/// service → the space that served (↑ marks a fallback to an ancestor), status, duration,
+/// and on a wide screen the error.
 enum HopsPane {
     struct Widths: Equatable {
         var time = 12
@@ -11,6 +12,7 @@ enum HopsPane {
         var served = 0
         var status = 3
         var duration = 6
+        var error = 0
     }
 
     static func draw(_ dashboard: Dashboard, layout: Layout, on canvas: inout some Canvas) {
@@ -23,13 +25,16 @@ enum HopsPane {
             .hops, title: Sanitized.line(title), layout: layout, focused: focused, glyphs: dashboard.glyphs,
             on: &canvas)
         guard let area = layout.rows[.hops], !area.isEmpty else { return }
-        let widths = self.widths(for: area.width)
+        let window = HopWindow.make(model: dashboard.model, view: view, height: area.height)
+        let shown = window.sequences.compactMap { dashboard.model.hops[$0] }
+        let widths = self.widths(for: area.width, needs: needs(of: shown, glyphs: dashboard.glyphs))
         if let header = layout.headers[.hops] {
-            let titles = ["TIME", "METHOD", "HOST/PATH", "ROUTE-AS", "SERVICE → SPACE", "ST", "TOOK"]
+            let titles = [
+                "TIME", "METHOD", "HOST/PATH", "ROUTE-AS", "SERVICE → SPACE", "ST", "TOOK", "ERROR",
+            ]
             row(titles.map { ($0, Role.header) }, widths: widths).draw(
                 on: &canvas, x: header.x, y: header.y, width: header.width)
         }
-        let window = HopWindow.make(model: dashboard.model, view: view, height: area.height)
         if window.sequences.isEmpty {
             let text =
                 view.filter.isEmpty
@@ -37,8 +42,7 @@ enum HopsPane {
             canvas.write(text, x: area.x, y: area.y, width: area.width, role: .muted)
             return
         }
-        for (offset, sequence) in window.sequences.enumerated() {
-            guard let record = dashboard.model.hops[sequence] else { continue }
+        for (offset, record) in shown.enumerated() {
             let isSelected = offset == window.selectedRow
             row(cells(for: record, glyphs: dashboard.glyphs, widths: widths), widths: widths).draw(
                 on: &canvas, x: area.x, y: area.y + offset, width: area.width,
@@ -82,11 +86,30 @@ enum HopsPane {
             served,
             [status],
             [(record.hasEnded ? Formatting.duration(hop.durationMs) : "", .muted)],
+            [(Sanitized.line(hop.error, placeholder: ""), .error)],
         ]
     }
 
+    /// How wide the rows' host and path, route-as, service → space and error are, whole.
+    static func needs(of records: [HopRecord], glyphs: Glyphs) -> Widths {
+        var needs = Widths(time: 0, method: 0, status: 0, duration: 0)
+        for record in records {
+            let cells = self.cells(for: record, glyphs: glyphs, widths: Widths()).map {
+                $0.reduce(0) { $0 + Columns.width(of: $1.0) }
+            }
+            needs.target = max(needs.target, cells[2])
+            needs.route = max(needs.route, cells[3])
+            needs.served = max(needs.served, cells[4])
+            needs.error = max(needs.error, cells[7])
+        }
+        return needs
+    }
+
     /// Column widths for a pane `width` wide: time, route-as and duration go first when narrow.
-    static func widths(for width: Int) -> Widths {
+    /// When wide, the host and path keep 30 columns (a host gives way to its path) and the rest
+    /// goes to the columns that would cut their text: route-as, service → space, then the
+    /// error, in a column of its own; what they do not need goes back to the host and path.
+    static func widths(for width: Int, needs: Widths = Widths()) -> Widths {
         var widths = Widths()
         if width >= 90 {
             widths.time = width >= 130 ? 12 : 8
@@ -105,6 +128,21 @@ enum HopsPane {
         let room = width - fixed.reduce(0, +) - fixed.count - 2
         widths.served = min(26, max(room - (width >= 90 ? 20 : 10), 0))
         widths.target = max(0, room - widths.served)
+        guard widths.route > 0 else { return widths }
+        let unneeded = widths.target - max(min(needs.target, 30), 20)
+        var spare = unneeded
+        for column in [\Widths.route, \Widths.served]
+        where spare > 0 && needs[keyPath: column] > widths[keyPath: column] {
+            let grown = min(spare, needs[keyPath: column] - widths[keyPath: column])
+            widths[keyPath: column] += grown
+            spare -= grown
+        }
+        // A column of its own, and its separator, when the error fits or nearly does.
+        if needs.error > 0, spare > min(needs.error, 20) {
+            widths.error = min(spare - 1, needs.error)
+            spare -= widths.error + 1
+        }
+        widths.target -= max(0, unneeded - spare)
         return widths
     }
 
@@ -112,7 +150,7 @@ enum HopsPane {
         var line = Line()
         let order = [
             widths.time, widths.method, widths.target, widths.route, widths.served, widths.status,
-            widths.duration,
+            widths.duration, widths.error,
         ]
         for (index, (pieces, width)) in zip(cells, order).enumerated() where width > 0 {
             fit(pieces, to: width, alignRight: index == 6, into: &line)

@@ -1,6 +1,8 @@
 /// A key as the dashboard understands it, whatever terminal library read it.
 public enum Key: Hashable, Sendable {
     case character(Character)
+    /// A letter typed with Ctrl held, as `control("u")` for Ctrl-U.
+    case control(Character)
     case up, down, left, right
     case tab, backTab, enter, escape, backspace, delete
     case pageUp, pageDown, home, end
@@ -12,12 +14,13 @@ public enum Key: Hashable, Sendable {
         switch self {
         case .character(" "): return "Space"
         case .character(let character): return String(character)
+        case .control(let letter): return "Ctrl-" + letter.uppercased()
         case .up: return "↑"
         case .down: return "↓"
         case .left: return "←"
         case .right: return "→"
         case .tab: return "Tab"
-        case .backTab: return "S-Tab"
+        case .backTab: return "Shift-Tab"
         case .enter: return "Enter"
         case .escape: return "Esc"
         case .backspace: return "Bksp"

@@ -4,9 +4,11 @@ public enum Action: Hashable, Sendable {
     case up, down, pageUp, pageDown, top, bottom
     case focusLeft, focusRight, nextPane, previousPane
     case open, back, quit
-    case toggleOverride, newSpace, deleteSpace
-    case filter, pause, follow, cycleTheme, help
+    case toggleOverride, removeInstance, newSpace, deleteSpace
+    case filter, clearFilter, pause, follow, cycleTheme, help
     case submit, confirm, cancel
+    /// Editing the prompt's line: its last character, its last word, all of it.
+    case eraseCharacter, eraseWord, eraseLine
     case custom(String)
 }
 

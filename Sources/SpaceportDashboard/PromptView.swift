@@ -1,6 +1,6 @@
 /// The small dialogs: a prompt being typed, a yes/no question, a message.
 enum PromptView {
-    static func drawPrompt(_ prompt: Prompt, glyphs: Glyphs, on canvas: inout some Canvas) {
+    static func drawPrompt(_ prompt: Prompt, hint: String, glyphs: Glyphs, on canvas: inout some Canvas) {
         let width = canvas.size.width
         let question = Formatting.wrap(prompt.question, width: max(1, width - 4))
         var lines = question.map { Line([($0, .dialog)]) }
@@ -8,7 +8,7 @@ enum PromptView {
         if let problem = prompt.problem {
             lines += Formatting.wrap(problem, width: max(1, width - 4)).map { Line([($0, .invalid)]) }
         } else {
-            lines.append(Line([("Enter accepts, Esc cancels", .muted)]))
+            lines.append(Line([(hint, .muted)]))
         }
         let height = min(lines.count + 2, canvas.size.height - 1)
         let rect = Rect(x: 0, y: canvas.size.height - 1 - height, width: width, height: height)

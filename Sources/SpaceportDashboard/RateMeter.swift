@@ -14,9 +14,10 @@ public struct RateMeter<Key: Hashable & Sendable>: Sendable {
         if counters.count > 4096 { prune(at: now) }
     }
 
-    /// Events per second over the last `window` seconds, the current one included.
-    public func rate(_ key: Key, at now: Double) -> Double {
-        counters[key]?.rate(at: now) ?? 0
+    /// Events per second over the last `window` seconds, or since `origin` (when counting
+    /// began) if that is later.
+    public func rate(_ key: Key, at now: Double, since origin: Double) -> Double {
+        counters[key]?.rate(at: now, since: origin) ?? 0
     }
 
     /// Forgets keys with nothing in the window, so names from the network cannot grow it forever.
@@ -41,11 +42,16 @@ struct RateCounter: Sendable {
         buckets[second % buckets.count] += count
     }
 
-    /// Events per second over the window, the current second included.
-    func rate(at now: Double) -> Double {
+    /// Events per second over the time the buckets cover: the whole seconds before this one
+    /// and as much of this one as has passed, but not before `origin`, when counting began,
+    /// so the first seconds are not divided by a window nobody watched. At least a second,
+    /// so one early event does not read as a burst.
+    func rate(at now: Double, since origin: Double) -> Double {
         var counter = self
-        counter.advance(to: Int(now.rounded(.down)))
-        return Double(counter.buckets.reduce(0, +)) / Double(buckets.count)
+        let current = now.rounded(.down)
+        counter.advance(to: Int(current))
+        let covered = min(Double(buckets.count - 1) + (now - current), now - origin)
+        return Double(counter.buckets.reduce(0, +)) / max(1, covered)
     }
 
     /// True when the window has moved past every count.

@@ -18,7 +18,8 @@ enum ServicesPane {
             on: &canvas)
         guard let area = layout.rows[.services], !area.isEmpty else { return }
         let rows = dashboard.serviceRows(at: now)
-        let columns = widths(for: rows, width: area.width)
+        let cells = rows.map { self.cells(for: $0, glyphs: dashboard.glyphs) }
+        let columns = widths(for: rows, cells: cells, width: area.width)
         if let header = layout.headers[.services] {
             line(
                 ["", "SERVICE", "SERVED BY", "OVR", "UPSTREAM", "HEALTH", "RATE"].map { ($0, Role.header) },
@@ -31,9 +32,9 @@ enum ServicesPane {
             return
         }
         let top = Dashboard.top(selected: dashboard.view.serviceIndex, height: area.height)
-        for (offset, row) in rows.dropFirst(top).prefix(area.height).enumerated() {
+        for (offset, row) in cells.dropFirst(top).prefix(area.height).enumerated() {
             let isSelected = top + offset == dashboard.view.serviceIndex
-            line(cells(for: row, glyphs: dashboard.glyphs), columns: columns).draw(
+            line(row, columns: columns).draw(
                 on: &canvas, x: area.x, y: area.y + offset, width: area.width,
                 override: isSelected ? (focused ? .selection : .selectionInactive) : nil)
         }
@@ -83,9 +84,11 @@ enum ServicesPane {
         ]
     }
 
-    /// Fixed widths for a pane `width` wide; the rightmost columns go first when it is narrow.
-    private static func widths(for rows: [ServiceRow], width: Int) -> Widths {
+    /// Widths for a pane `width` wide; the rightmost columns go first when it is narrow, and
+    /// room to spare goes to the served-by text and the upstream where the rows need it.
+    private static func widths(for rows: [ServiceRow], cells: [[(String, Role)]], width: Int) -> Widths {
         let service = min(max(rows.map { Columns.width(of: $0.service) }.max() ?? 7, 7), 24)
+        let need = { (column: Int) in cells.map { Columns.width(of: $0[column].0) }.max() ?? 0 }
         var columns = Widths(service: service, servedBy: 0, upstream: 21, health: 6, rate: 7)
         let fixed = {
             [1, columns.service, 3, columns.upstream, columns.health, columns.rate].reduce(0) {
@@ -95,7 +98,11 @@ enum ServicesPane {
         if width - fixed() < 24 { columns.rate = 0 }
         if width - fixed() < 24 { columns.health = 0 }
         if width - fixed() < 24 { columns.upstream = 0 }
-        columns.servedBy = max(0, min(width - fixed() - 1, 34))
+        columns.servedBy = max(0, min(width - fixed() - 1, max(34, need(2))))
+        if columns.upstream > 0 {
+            columns.upstream += max(
+                0, min(width - fixed() - columns.servedBy - 1, need(4) - columns.upstream))
+        }
         return columns
     }
 

@@ -14,7 +14,8 @@ enum StatusBar {
         guard !bar.isEmpty else { return }
         canvas.fill(bar, role: .statusBar)
         var pieces = self.pieces(dashboard, width: bar.width, at: now)
-        let help = Piece(text: "? help", role: .statusBarKey, priority: 5)
+        let help = Piece(
+            text: dashboard.keyMap.hint(.help, in: .global, "help") ?? "", role: .statusBarKey, priority: 5)
         let separator = "  "
         func width() -> Int {
             (pieces + [help]).reduce(0) { $0 + Columns.width(of: $1.text) + Columns.width(of: separator) } + 1

@@ -45,10 +45,26 @@ public struct Confirmation: Equatable, Sendable {
     public var request: EditRequest
 }
 
+/// An opened hop, by source and id so it stays open while newer hops arrive.
+public struct HopPage: Equatable, Sendable {
+    public var source: String
+    public var id: String
+    public var scroll: Int
+    /// The hop of its flow that Enter opens, by id: the hop itself until another is selected.
+    public var selected: String
+
+    public init(source: String, id: String, scroll: Int = 0, selected: String? = nil) {
+        self.source = source
+        self.id = id
+        self.scroll = scroll
+        self.selected = selected ?? id
+    }
+}
+
 public enum Modal: Equatable, Sendable {
     case help(scroll: Int)
-    /// The hop by source and id, so it stays open while newer hops arrive.
-    case detail(source: String, id: String, scroll: Int)
+    /// A hop's detail, and the hops opened before it from their flows, which Esc goes back to.
+    case detail(HopPage, back: [HopPage])
     case prompt(Prompt)
     case confirm(Confirmation)
     case message(String, isError: Bool)

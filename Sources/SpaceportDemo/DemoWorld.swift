@@ -60,6 +60,18 @@ public final class DemoWorld: Sendable {
         return DemoWorld(tree: try SpaceTree(settings: withIngress, spaces: spaces), services: services)
     }
 
+    /// The documented ports that were taken, lowest first, each with the port used instead:
+    /// services' upstreams and their egress listeners.
+    public var movedPorts: [(preferred: Int, actual: Int)] {
+        var moved: [(preferred: Int, actual: Int)] = []
+        for plan in Self.plans {
+            guard let instance = tree.space(plan.space)?.instance(plan.service) else { continue }
+            moved.append((plan.port, instance.upstream.port))
+            if let egress = instance.egress { moved.append((plan.egressPort, egress.port)) }
+        }
+        return moved.filter { $0.preferred != $0.actual }.sorted { $0.preferred < $1.preferred }
+    }
+
     public func stop() async {
         for service in services { await service.stop() }
     }

@@ -133,8 +133,8 @@ public final class FeedHub: EventSink {
         let id = state.withLock { state in
             let id = state.nextSubscriber
             state.nextSubscriber += 1
-            let subscriber = Subscriber(limit: max(1, limit))
-            subscriber.hello = state.hello
+            let subscriber = Subscriber(limit: max(1, limit), since: EventTime.now())
+            subscriber.enqueue(state.hello)
             subscriber.spaces = state.spaces
             for entry in state.replay.suffix(subscriber.stream.capacity) { subscriber.stream.append(entry) }
             subscriber.closed = state.closed
@@ -342,16 +342,21 @@ final class Subscriber {
     var closed = false
     /// Set by `sample-hops`: which hops this subscriber gets, and the tally of all.
     var sampler: HopSampler?
+    /// When it subscribed, the time its every `hello` carries: the replay ended before it.
+    let since: String
 
-    init(limit: Int) {
+    init(limit: Int, since: String) {
         stream = BoundedQueue(capacity: limit)
+        self.since = since
     }
 
     var queued: Int { stream.count + (hello == nil ? 0 : 1) + (spaces == nil ? 0 : 1) }
 
     func enqueue(_ entry: FeedEntry) {
         switch entry.event {
-        case .hello: hello = entry
+        case .hello(var greeting):
+            greeting.since = since
+            hello = FeedEntry(.hello(greeting))
         case .spaces: spaces = entry
         case .hop, .dropped, .tally, .error, .ack:
             if stream.append(entry) != nil { dropped += 1 }

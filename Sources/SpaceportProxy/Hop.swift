@@ -38,7 +38,7 @@ final class Hop {
     /// Body bytes from the client, and to it, so far.
     private(set) var bytesIn = 0
     private(set) var bytesOut = 0
-    /// The event's id, kept apart: 15 characters, stored inside the string itself.
+    /// The event's id, kept apart: `HopEvent.idLength` characters, stored inside the string itself.
     private let id = RequestID.make()
 
     fileprivate init(
@@ -116,12 +116,12 @@ final class Hop {
     }
 }
 
-/// Request and hop ids: 15 hex digits (60 bits), unique enough to group a flow and name a hop,
-/// and short enough to be stored inside the string itself: no allocation for either id.
+/// Request and hop ids: `HopEvent.idLength` hex digits, unique enough to group a flow and name a
+/// hop, and short enough to be stored inside the string itself: no allocation for either id.
 enum RequestID {
     private static let seed = UInt64.random(in: .min ... .max)
     private static let counter = Atomic<UInt64>(0)
-    static let length = 15
+    static let length = HopEvent.idLength
 
     static func make() -> String {
         // A counter scrambled by a bijection (splitmix64): unique in the process, unguessable

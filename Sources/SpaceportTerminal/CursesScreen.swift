@@ -128,6 +128,7 @@ final class CursesScreen {
         case 10, 13: return .key(.enter)
         case 27: return .key(.escape)
         case 8, 127: return .key(.backspace)
+        case 1...26: return .key(.control(Character(Unicode.Scalar(UInt8(96 + value)))))
         case 0..<32: return nil
         default:
             guard let scalar = Unicode.Scalar(value) else { return nil }

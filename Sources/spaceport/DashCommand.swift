@@ -296,7 +296,8 @@ final class EmbeddedProxy: Sendable {
     ) async throws -> EmbeddedProxy {
         let hello = { (listeners: [String]) in
             FeedHello(
-                proxy: name, pid: Int(getpid()), version: SpaceportVersion.current, listeners: listeners)
+                proxy: name, pid: Int(getpid()), version: SpaceportVersion.current, listeners: listeners,
+                spacesFile: store.path)
         }
         let hub = FeedHub(store: store, hello: hello([]))
         let sink: any EventSink = extra.map { FanOutSink([hub, $0]) } ?? hub

@@ -105,12 +105,7 @@ struct DemoCommand: AsyncParsableCommand {
     private func runDashboard(world: DemoWorld, store: SpacesStore, ingress: Address) async throws {
         let session: DashboardSession
         do {
-            session = try DashboardSession(
-                theme: theme,
-                extraBindings: [
-                    KeyBinding(
-                        [.character("g")], .custom("traffic"), .global, "switch the demo's traffic on or off")
-                ])
+            session = try DashboardSession(theme: theme, extraBindings: [KeyMap.demoTraffic])
         } catch {
             await world.stop()
             throw CommandFailure.report("\(error)")
@@ -118,6 +113,7 @@ struct DemoCommand: AsyncParsableCommand {
         let (embedded, traffic) = try await startProxy(
             world: world, store: store, ingress: ingress, logger: session.logger)
         session.setStatus("traffic", Self.trafficStatus(traffic.isRunning))
+        if let moved = Self.movedPorts(world) { session.setStatus("ports", moved) }
         session.setStatus("feed", embedded.feed.socketPath)
         if let write { session.setStatus("file", write) }
         let forwarding = embedded.forward(to: session, shaping: DashCommand.shaping())
@@ -127,7 +123,7 @@ struct DemoCommand: AsyncParsableCommand {
             try await session.run(
                 apply: { request in embedded.apply(request.edit) },
                 custom: { action in
-                    guard action == "traffic" else { return }
+                    guard .custom(action) == KeyMap.demoTraffic.action else { return }
                     session.setStatus("traffic", Self.trafficStatus(traffic.toggle()))
                 })
             outcome = .success(())
@@ -162,8 +158,18 @@ struct DemoCommand: AsyncParsableCommand {
         return (embedded, traffic)
     }
 
+    /// `on, g stops it`, with the key the demo's binding names.
     static func trafficStatus(_ running: Bool) -> String {
-        running ? "on, g stops it" : "off, g starts it"
+        let key = KeyMap.demoTraffic.keys.first?.label ?? "?"
+        return running ? "on, \(key) stops it" : "off, \(key) starts it"
+    }
+
+    /// The documented ports the demo could not have, `5001→41234 7001→41240 +3`; nil when it had them all.
+    static func movedPorts(_ world: DemoWorld) -> String? {
+        let moved = world.movedPorts
+        guard !moved.isEmpty else { return nil }
+        let shown = moved.prefix(2).map { "\($0.preferred)→\($0.actual)" }
+        return (shown + (moved.count > 2 ? ["+\(moved.count - 2)"] : [])).joined(separator: " ")
     }
 
     /// The demo without curses: hop lines on stdout, the addresses on stderr.

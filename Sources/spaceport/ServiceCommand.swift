@@ -4,8 +4,8 @@ import SpaceportCore
 struct ServiceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "service",
-        abstract: "Change a space's own instances of services.",
-        subcommands: [SetUpstream.self])
+        abstract: "Add, change or remove a space's own instances of services.",
+        subcommands: [SetUpstream.self, RemoveInstance.self])
 }
 
 struct SetUpstream: ParsableCommand {
@@ -53,6 +53,36 @@ struct SetUpstream: ParsableCommand {
             )
         } else {
             print("\(name) in \(space) now points at \(address): \(space) serves it itself")
+        }
+    }
+}
+
+struct RemoveInstance: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "remove",
+        abstract: "Remove a space's own instance of a service from the file, so the space inherits it.",
+        discussion: """
+            The instance's lines go, with the comment lines directly above them; the rest of \
+            the file keeps its comments and layout. To stop using it for a while but keep \
+            its address, turn it off instead: `spaceport override SPACE SERVICE off`.
+            """)
+
+    @OptionGroup var spaces: SpacesFileOptions
+
+    @Argument(help: "The space.")
+    var space: String
+
+    @Argument(help: "The service whose instance in the space to remove.")
+    var service: String
+
+    func run() throws {
+        let name = (try? spaces.load())?.space(space)?.instance(service)?.service ?? service
+        let tree = try spaces.apply(.removeInstance(space: space, service: service))
+        switch tree.ownership(of: service, in: space) {
+        case .inherited(let from, let instance):
+            print("removed \(name) from \(space): \(space) inherits it from \(from), at \(instance.upstream)")
+        default:
+            print("removed \(name) from \(space): no space on its chain runs it now, so its requests get 404")
         }
     }
 }

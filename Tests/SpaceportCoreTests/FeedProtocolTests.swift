@@ -92,6 +92,7 @@ struct FeedProtocolTests {
             .edit(id: "c", .createSpace(name: "dev", parent: "default")),
             .edit(id: "r", .createSpace(name: "root2", parent: nil)),
             .edit(id: "d", .deleteSpace(name: "dev", recursive: true)),
+            .edit(id: "x", .removeInstance(space: "dev", service: "servicea")),
             .coalesceHops(id: "c"),
             .coalesceHops(id: nil),
             .sampleHops(id: "s", perSecond: 1000),
@@ -99,6 +100,17 @@ struct FeedProtocolTests {
         ]
         for command in commands {
             #expect(try FeedCommand.decode(line: command.jsonLine()) == command)
+        }
+    }
+
+    @Test("remove-service names the space and the service whose instance goes")
+    func removeService() throws {
+        #expect(
+            try FeedCommand.decode(
+                line: #"{"cmd":"remove-service","id":"13","service":"serviceb","space":"azureuser"}"#)
+                == .edit(id: "13", .removeInstance(space: "azureuser", service: "serviceb")))
+        #expect(throws: FeedCommandError(id: "14", message: "'service' must be a string")) {
+            try FeedCommand.decode(line: #"{"cmd":"remove-service","id":"14","space":"azureuser"}"#)
         }
     }
 
@@ -118,11 +130,11 @@ struct FeedProtocolTests {
             ("[1]", nil, "not a JSON object; send one command per line, as {\"cmd\":\"override\",...}"),
             (
                 #"{"id":"1"}"#, "1",
-                "'cmd' is missing; expected one of: auth, override, set-upstream, create-space, delete-space, coalesce-hops, sample-hops"
+                "'cmd' is missing; expected one of: auth, override, set-upstream, remove-service, create-space, delete-space, coalesce-hops, sample-hops"
             ),
             (
                 #"{"cmd":"fly","id":"2"}"#, "2",
-                "unknown command 'fly'; expected one of: auth, override, set-upstream, create-space, delete-space, coalesce-hops, sample-hops"
+                "unknown command 'fly'; expected one of: auth, override, set-upstream, remove-service, create-space, delete-space, coalesce-hops, sample-hops"
             ),
             (
                 #"{"cmd":"sample-hops","id":"8"}"#, "8",

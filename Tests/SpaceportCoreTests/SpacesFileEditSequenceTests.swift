@@ -41,7 +41,7 @@ struct SpacesFileEditSequenceTests {
         let names = tree.spaces.map(\.name)
         let services = ["servicea", "serviceb", "ServiceC", "svc-d"]
         let port = Int.random(in: 1...65535, using: &rng)
-        switch Int.random(in: 0..<10, using: &rng) {
+        switch Int.random(in: 0..<11, using: &rng) {
         case 0..<4:
             let space = tree.spaces.filter { !$0.services.isEmpty }.randomElement(using: &rng)
             let service = space?.services.randomElement(using: &rng)?.service ?? "servicea"
@@ -55,8 +55,12 @@ struct SpacesFileEditSequenceTests {
         case 7..<9:
             let parent = names.filter { tree.depth(of: $0) < 2 }.randomElement(using: &rng)
             return .createSpace(name: "s\(port)", parent: Bool.random(using: &rng) ? parent : nil)
-        default:
+        case 9:
             return .deleteSpace(name: names.randomElement(using: &rng) ?? "none", recursive: true)
+        default:
+            let space = tree.spaces.filter { !$0.services.isEmpty }.randomElement(using: &rng)
+            let service = space?.services.randomElement(using: &rng)?.service ?? "servicea"
+            return .removeInstance(space: space?.name ?? "none", service: service)
         }
     }
 
@@ -83,7 +87,10 @@ struct SpacesFileEditSequenceTests {
                     "layout \(index), step \(step): \(edit) fell back; before:\n\(text)")
                 #expect(try SpacesFixtures.tree(saved) == next, "layout \(index), step \(step): \(edit)")
                 guard !saved.hasPrefix(SpacesFile.rewriteNotice) else { break }
-                if case .deleteSpace = edit { deleted = true }
+                switch edit {
+                case .deleteSpace, .removeInstance: deleted = true
+                default: break
+                }
                 if !deleted {
                     #expect(
                         Self.comments(saved) == Self.comments(layout),

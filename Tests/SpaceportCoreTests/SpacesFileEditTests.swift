@@ -194,6 +194,67 @@ struct SpacesFileEditTests {
                 == "# mine\nspaces:\n  default:\n    services: {}\n")
     }
 
+    @Test("removing an instance takes out its lines and the comment lines directly above it, nothing else")
+    func removeInstanceInBlockFile() throws {
+        let saved = try F.save(SpacesFile.starter, .removeInstance(space: "azureuser", service: "servicea"))
+        let start = SpacesFile.starter.range(of: "      # enabled: false turns")!.lowerBound
+        #expect(saved == String(SpacesFile.starter[..<start]), "azureuser keeps an empty services:")
+        #expect(try F.tree(saved).space("azureuser")?.services.isEmpty == true)
+        let text = """
+            spaces:
+              default:
+                services:
+                  servicea: 127.0.0.1:5001   # the API
+                  # the stock service
+                  ServiceB:
+                    upstream: 127.0.0.1:5002
+                    enabled: false
+                  servicec: { upstream: 127.0.0.1:5003 }
+              # mine
+              dev:
+                parent: default
+
+            """
+        #expect(
+            try F.save(text, .removeInstance(space: "default", service: "serviceb"))
+                == text.replacingOccurrences(
+                    of:
+                        "      # the stock service\n      ServiceB:\n        upstream: 127.0.0.1:5002\n        enabled: false\n",
+                    with: ""))
+        #expect(
+            try F.save(text, .removeInstance(space: "default", service: "servicea"))
+                == text.replacingOccurrences(of: "      servicea: 127.0.0.1:5001   # the API\n", with: ""))
+        #expect(
+            try F.save(text, .removeInstance(space: "default", service: "servicec"))
+                == text.replacingOccurrences(of: "      servicec: { upstream: 127.0.0.1:5003 }\n", with: ""))
+    }
+
+    @Test("removing an instance from services written { } takes it and one comma out")
+    func removeInstanceInFlow() throws {
+        let text =
+            "spaces: {default: {services: {servicea: 127.0.0.1:1, serviceb: {upstream: 127.0.0.1:2}}}}\n"
+        #expect(
+            try F.save(text, .removeInstance(space: "default", service: "serviceb"))
+                == "spaces: {default: {services: {servicea: 127.0.0.1:1}}}\n")
+        #expect(
+            try F.save(text, .removeInstance(space: "default", service: "servicea"))
+                == "spaces: {default: {services: {serviceb: {upstream: 127.0.0.1:2}}}}\n")
+        let one = "spaces:\n  default:\n    services: { servicea: 127.0.0.1:1 }  # one\n"
+        #expect(
+            try F.save(one, .removeInstance(space: "default", service: "servicea"))
+                == "spaces:\n  default:\n    services: {}  # one\n")
+    }
+
+    @Test("removing an instance the space does not have is refused, naming the space and the service")
+    func removeMissingInstance() throws {
+        #expect(throws: SpacesError.unknownService(space: "azureuser", service: "serviceb")) {
+            try F.tree(F.azure).applying(.removeInstance(space: "azureuser", service: "serviceb"))
+        }
+        #expect(throws: SpacesError.unknownSpace("nobody")) {
+            try F.tree(F.azure).applying(.removeInstance(space: "nobody", service: "servicea"))
+        }
+    }
+
     @Test("deleting a space removes its lines and the comment above it")
     func deleteSpaceInBlockFile() throws {
         let saved = try F.save(SpacesFile.starter, .deleteSpace(name: "azureuser", recursive: false))

@@ -45,7 +45,9 @@ enum Fixtures {
     }
 
     /// A dashboard holding the tree, with `hops` fed in order.
-    static func dashboard(width: Int = 120, height: Int = 30, hops: [HopEvent] = []) -> Dashboard {
+    static func dashboard(
+        width: Int = 120, height: Int = 30, hops: [HopEvent] = [], tree: SpaceTree = Fixtures.tree()
+    ) -> Dashboard {
         var dashboard = Dashboard(size: Size(width: width, height: height))
         dashboard.receive(.connected(source: source), at: 0)
         dashboard.receive(
@@ -54,7 +56,7 @@ enum Fixtures {
                 .hello(
                     FeedHello(proxy: "main", pid: 1, version: "0.1", listeners: ["ingress 127.0.0.1:8080"]))),
             at: 0)
-        dashboard.receive(.feed(source: source, .spaces(SpacesSnapshot(tree()))), at: 0)
+        dashboard.receive(.feed(source: source, .spaces(SpacesSnapshot(tree))), at: 0)
         for hop in hops { dashboard.receive(.feed(source: source, .hop(hop)), at: 1) }
         return dashboard
     }

@@ -1,3 +1,4 @@
+import Foundation
 import SpaceportCore
 import Testing
 
@@ -202,21 +203,69 @@ struct KeyTests {
         #expect(dashboard.selectedHop?.hop.id == "h4")
     }
 
-    @Test("Enter opens the selected hop; Esc closes it, then q quits")
+    @Test("Enter opens the selected hop and Esc closes it; Esc on the list quits nothing, q and Ctrl-C quit")
     func openAndQuit() {
         var dashboard = Fixtures.dashboard(hops: Fixtures.sampleHops)
         dashboard.view.focus = .hops
         _ = dashboard.press(.down, .enter)
-        #expect(dashboard.view.modal == .detail(source: Fixtures.source, id: "h3", scroll: 0))
+        #expect(dashboard.view.modal == .detail(HopPage(source: Fixtures.source, id: "h3"), back: []))
         #expect(dashboard.press(.escape).isEmpty)
+        #expect(dashboard.view.modal == nil)
+        #expect(dashboard.press(.escape, .escape).isEmpty)
         #expect(dashboard.view.modal == nil)
         _ = dashboard.press(.character("?"))
         #expect(dashboard.press(.character("q")).isEmpty)
         #expect(dashboard.press(.character("q")) == [.quit])
-        #expect(dashboard.press(.escape) == [.quit])
+        #expect(dashboard.press(.control("c")) == [.quit])
     }
 
-    @Test("while following, the newest hop is selected; f stops it and the selected hop keeps its row")
+    @Test("Esc on the main view clears the filter, and says so")
+    func escapeClearsTheFilter() {
+        var dashboard = Fixtures.dashboard(hops: Fixtures.sampleHops)
+        _ = dashboard.press(.character("/"))
+        dashboard.type("5xx")
+        _ = dashboard.press(.enter)
+        #expect(dashboard.hopWindow.sequences.count == 1)
+        #expect(dashboard.press(.escape).isEmpty)
+        #expect(dashboard.view.filter.isEmpty)
+        #expect(dashboard.hopWindow.sequences.count == 4)
+        #expect(dashboard.view.note?.text == "filter cleared")
+    }
+
+    @Test(
+        "the filter prompt opens on the filter in force; Ctrl-W erases a word, Ctrl-U the line, Esc restores the filter"
+    )
+    func promptEditing() {
+        var dashboard = Fixtures.dashboard(hops: Fixtures.sampleHops)
+        _ = dashboard.press(.character("/"))
+        dashboard.type("service:servicec 4xx")
+        _ = dashboard.press(.enter)
+        #expect(dashboard.view.filter.text == "service:servicec 4xx")
+        _ = dashboard.press(.character("/"))
+        #expect(promptText(dashboard) == "service:servicec 4xx")
+        _ = dashboard.press(.control("w"))
+        #expect(promptText(dashboard) == "service:servicec ")
+        #expect(dashboard.hopWindow.sequences.count == 1, "the filter applies as it is edited")
+        _ = dashboard.press(.backspace, .backspace)
+        #expect(promptText(dashboard) == "service:service")
+        _ = dashboard.press(.control("u"))
+        #expect(promptText(dashboard) == "")
+        #expect(dashboard.hopWindow.sequences.count == 4)
+        _ = dashboard.press(.escape)
+        #expect(dashboard.view.modal == nil)
+        #expect(
+            dashboard.view.filter.text == "service:servicec 4xx",
+            "Esc puts back the filter the prompt opened on")
+        _ = dashboard.press(.character("/"), .control("u"), .enter)
+        #expect(dashboard.view.filter.isEmpty)
+    }
+
+    private func promptText(_ dashboard: Dashboard) -> String? {
+        if case .prompt(let prompt) = dashboard.view.modal { return prompt.text }
+        return nil
+    }
+
+    @Test("while following, the newest hop is selected; moving stops it and the selected hop keeps its row")
     func following() {
         let many = (1...12).map { Fixtures.hop("h\($0)") }
         var dashboard = Fixtures.dashboard(width: 100, height: 16, hops: many)
@@ -224,7 +273,7 @@ struct KeyTests {
         #expect(dashboard.selectedHop?.hop.id == "h12")
         dashboard.receive(.feed(source: Fixtures.source, .hop(Fixtures.hop("h13"))), at: 2)
         #expect(dashboard.selectedHop?.hop.id == "h13")
-        _ = dashboard.press(.character("f"), .down, .down)
+        _ = dashboard.press(.down, .down)
         #expect(dashboard.view.following == false)
         #expect(dashboard.selectedHop?.hop.id == "h11")
         let row = dashboard.hopWindow.selectedRow
@@ -235,17 +284,158 @@ struct KeyTests {
         #expect(Fixtures.screen(dashboard).text.contains("scrolled"))
         _ = dashboard.press(.character("f"))
         #expect(dashboard.selectedHop?.hop.id == "h14")
+        _ = dashboard.press(.character("f"))
+        #expect(dashboard.view.following, "f again keeps following")
+        dashboard.receive(.feed(source: Fixtures.source, .hop(Fixtures.hop("h15"))), at: 2)
+        #expect(dashboard.selectedHop?.hop.id == "h15")
     }
 
-    @Test("p pauses the hop list: new hops wait until it resumes")
+    @Test("p pauses the hop list: new hops wait until p resumes it, or f, which also selects the newest")
     func pausing() {
         var dashboard = Fixtures.dashboard(hops: Fixtures.sampleHops)
+        dashboard.view.focus = .hops
         _ = dashboard.press(.character("p"))
         dashboard.receive(.feed(source: Fixtures.source, .hop(Fixtures.hop("h5"))), at: 2)
         #expect(dashboard.hopWindow.sequences.count == 4)
         #expect(Fixtures.screen(dashboard).text.contains("PAUSED"))
         _ = dashboard.press(.character("p"))
         #expect(dashboard.hopWindow.sequences.count == 5)
+        _ = dashboard.press(.down, .down, .character("p"))
+        dashboard.receive(.feed(source: Fixtures.source, .hop(Fixtures.hop("h6"))), at: 2)
+        #expect(dashboard.selectedHop?.hop.id == "h3")
+        _ = dashboard.press(.character("f"))
+        #expect(!dashboard.view.isPaused)
+        #expect(dashboard.view.following)
+        #expect(dashboard.hopWindow.sequences.count == 6)
+        #expect(dashboard.selectedHop?.hop.id == "h6")
+        #expect(Fixtures.screen(dashboard).text.contains("following"))
+    }
+
+    @Test(
+        "in a hop's detail, ↓ selects the flow's next hop, Enter opens it, and Esc goes back to the first, then the list"
+    )
+    func flowNavigation() {
+        // An ingress hop that starts first and ends last, and the call it made meanwhile.
+        let ingress = Fixtures.hop("in1", flow: "f1", second: 5, duration: 1500)
+        let call = Fixtures.hop(
+            "eg1", flow: "f1", second: 4, service: "serviceb", duration: 300,
+            listener: "egress:azureuser/servicea")
+        var dashboard = Fixtures.dashboard(width: 100, height: 30, hops: [call, ingress])
+        dashboard.view.focus = .hops
+        _ = dashboard.press(.enter)
+        #expect(dashboard.view.modal == .detail(HopPage(source: Fixtures.source, id: "in1"), back: []))
+        let flow = dashboard.model.flow(of: dashboard.model.hops.record(source: Fixtures.source, id: "in1")!)
+        #expect(flow.map(\.hop.id) == ["in1", "eg1"], "ordered by start: the request, then its call")
+        _ = dashboard.press(.down)
+        let screen = Fixtures.screen(dashboard)
+        #expect(screen.role(of: "egress:azureuser/servicea GET serviceb") == .selection)
+        _ = dashboard.press(.enter)
+        #expect(
+            dashboard.view.modal
+                == .detail(
+                    HopPage(source: Fixtures.source, id: "eg1"),
+                    back: [HopPage(source: Fixtures.source, id: "in1", selected: "eg1")]))
+        #expect(Fixtures.screen(dashboard).text.contains("Hop eg1"))
+        _ = dashboard.press(.escape)
+        #expect(Fixtures.screen(dashboard).text.contains("Hop in1"))
+        _ = dashboard.press(.escape)
+        #expect(dashboard.view.modal == nil)
+    }
+
+    @Test(
+        "d on a service asks, then removes the space's own instance; on an inherited service it says there is none"
+    )
+    func removeInstance() {
+        var dashboard = onService("servicea")
+        #expect(dashboard.press(.character("d")).isEmpty)
+        guard case .confirm(let confirmation) = dashboard.view.modal else {
+            Issue.record("no question")
+            return
+        }
+        #expect(
+            confirmation.question
+                == "Remove azureuser's own servicea (127.0.0.1:6001)? azureuser then inherits it from default."
+        )
+        #expect(dashboard.press(.character("n")).isEmpty)
+        #expect(dashboard.view.modal == nil)
+        _ = dashboard.press(.character("d"))
+        #expect(
+            edits(dashboard.press(.character("y"))) == [
+                .removeInstance(space: "azureuser", service: "servicea")
+            ])
+        var inherited = onService("serviceb")
+        #expect(inherited.press(.character("d")).isEmpty)
+        #expect(
+            inherited.view.modal
+                == .message("azureuser has no instance of serviceb of its own to remove.", isError: true))
+    }
+
+    @Test(
+        "a question names the spaces file when the proxy has one, and no file when it keeps its spaces in memory"
+    )
+    func questionsNameTheFile() {
+        var dashboard = Fixtures.dashboard()
+        _ = dashboard.press(.down, .down, .character("d"))
+        guard case .confirm(let inMemory) = dashboard.view.modal else { return }
+        #expect(inMemory.question == "Delete space bob and its instances?")
+        dashboard.receive(
+            .feed(
+                source: Fixtures.source,
+                .hello(
+                    FeedHello(proxy: "main", pid: 1, version: "0.1", listeners: [], spacesFile: "spaces.yaml")
+                )),
+            at: 1)
+        _ = dashboard.press(.character("n"), .character("d"))
+        guard case .confirm(let saved) = dashboard.view.modal else { return }
+        #expect(saved.question == "Delete space bob and its instances from spaces.yaml?")
+    }
+
+    @Test("every key hint on screen is looked up in the key table, so a rebound key shows in them")
+    func hintsFollowTheTable() {
+        let rebound = KeyMap(
+            KeyMap.standard.bindings.map { binding in
+                var binding = binding
+                let replacements: [Action: Key] = [
+                    .help: .character("H"), .confirm: .character("J"), .cancel: .character("N"),
+                    .quit: .character("Q"),
+                    .back: .character("B"), .submit: .character("A"), .eraseLine: .control("x"),
+                    .nextPane: .character("P"),
+                ]
+                if let key = replacements[binding.action] { binding.keys = [key] }
+                return binding
+            })
+        var dashboard = Dashboard(keyMap: rebound, size: Size(width: 100, height: 30))
+        dashboard.receive(.feed(source: Fixtures.source, .spaces(SpacesSnapshot(Fixtures.tree()))), at: 0)
+        let bar = Fixtures.screen(dashboard).line(29)
+        #expect(bar.hasSuffix("H help "), "\(bar)")
+        _ = dashboard.handle(.key(.character("H")), at: 1)
+        #expect(Fixtures.screen(dashboard).text.contains("Keys (B closes)"))
+        _ = dashboard.handle(.key(.character("B")), at: 1)
+        _ = dashboard.handle(.key(.character("d")), at: 1)
+        #expect(Fixtures.screen(dashboard).text.contains("J yes, N no"))
+        _ = dashboard.handle(.key(.character("N")), at: 1)
+        _ = dashboard.handle(.key(.character("/")), at: 1)
+        #expect(Fixtures.screen(dashboard).text.contains("A accepts, N cancels, Ctrl-X clears"))
+        _ = dashboard.handle(.key(.character("N")), at: 1)
+        dashboard.selectSpace(SpaceRef(source: Fixtures.source, space: "team2"))
+        dashboard.view.focus = .services
+        _ = dashboard.handle(.key(.character("o")), at: 1)
+        #expect(dashboard.view.note?.text == "select a service first (P to the services pane)")
+        dashboard.view.size = Size(width: 200, height: 9)
+        #expect(Fixtures.screen(dashboard).text.contains("Q quits."))
+    }
+
+    @Test("the README's table of keys is the key table, row for row")
+    func readmeKeyTable() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        let section = try #require(
+            readme.components(separatedBy: "## The dashboard's keys").dropFirst().first, "no keys section")
+        let table = section.split(separator: "\n").drop { !$0.hasPrefix("|") }.prefix { $0.hasPrefix("|") }
+            .joined(separator: "\n")
+        let expected = KeyMap.standard.markdown(extra: [("the demo", KeyMap.demoTraffic)])
+        #expect(table == expected, "README.md's keys table should read:\n\(expected)")
     }
 
     @Test("t moves to the next theme and says which")

@@ -43,6 +43,7 @@ struct ModelTests {
     @Test("request rates count hops routed as each space, and per service, over the last five seconds")
     func rates() {
         var model = DashboardModel()
+        model.connected("main", at: 90)
         for number in 0..<10 {
             model.ingest(
                 .hop(Fixtures.hop("a\(number)", routeAs: "azureuser", tried: ["azureuser"])), from: "main",
@@ -51,17 +52,50 @@ struct ModelTests {
         model.ingest(
             .hop(Fixtures.hop("b1", service: "serviceb", tried: ["azureuser", "default"], space: "default")),
             from: "main", at: 101)
-        #expect(model.spaceRate(source: "main", space: "azureuser", at: 101.5) == 11.0 / 5)
-        #expect(model.serviceRate(source: "main", space: "azureuser", service: "servicea", at: 101.5) == 2)
-        #expect(model.serviceRate(source: "main", space: "azureuser", service: "ServiceB", at: 101.5) == 0.2)
+        // At 101.5 the window holds the four whole seconds 97–100 and half of 101.
+        #expect(model.spaceRate(source: "main", space: "azureuser", at: 101.5) == 11.0 / 4.5)
+        #expect(
+            model.serviceRate(source: "main", space: "azureuser", service: "servicea", at: 101.5) == 10 / 4.5)
+        #expect(
+            model.serviceRate(source: "main", space: "azureuser", service: "ServiceB", at: 101.5) == 1 / 4.5)
         #expect(model.spaceRate(source: "main", space: "default", at: 101.5) == 0)
         #expect(model.spaceRate(source: "main", space: "azureuser", at: 110) == 0)
+    }
+
+    @Test(
+        "in the first seconds after attaching, rates count only live hops, over the time watched: not the replayed recent hops"
+    )
+    func firstSeconds() {
+        var model = DashboardModel()
+        model.connected("main", at: 0)
+        let since = "2026-11-26T10:00:30.000Z"
+        model.ingest(
+            .hello(FeedHello(proxy: "main", pid: 1, version: "0", listeners: [], since: since)), from: "main",
+            at: 0)
+        // The proxy's last 50 hops, replayed on connect: they ended before this connection began.
+        for number in 0..<50 {
+            model.ingest(.hop(Fixtures.hop("r\(number)", second: 1 + number % 29)), from: "main", at: 0.1)
+        }
+        #expect(model.hops.count == 50, "the replayed hops are listed")
+        #expect(model.spaceRate(source: "main", space: "azureuser", at: 0.5) == 0)
+        // Then 1.2 a second, live: a start, then its end.
+        func live(_ number: Int, at time: Double) {
+            model.ingest(.hop(Fixtures.hop("l\(number)", phase: .start, second: 31)), from: "main", at: time)
+            model.ingest(.hop(Fixtures.hop("l\(number)", second: 31)), from: "main", at: time + 0.01)
+        }
+        live(0, at: 0.8)
+        live(1, at: 1.6)
+        #expect(model.spaceRate(source: "main", space: "azureuser", at: 2) == 2.0 / 2)
+        live(2, at: 2.5)
+        live(3, at: 3.3)
+        #expect(model.spaceRate(source: "main", space: "azureuser", at: 3.4) == 4 / 3.4)
     }
 
     @Test(
         "a sampling feed's rates come from its tallies, and the sampled hops it sends are not counted again")
     func tallyRates() {
         var model = DashboardModel()
+        model.connected("main", at: 90)
         let tally = HopTally(
             hops: 500, sampled: 2, failed: 0, seconds: 0.25,
             routes: [
@@ -76,12 +110,13 @@ struct ModelTests {
         model.ingest(
             .hop(Fixtures.hop("s2", routeAs: "azureuser", tried: ["azureuser"])), from: "main", at: 100.3)
         #expect(model.hops.count == 2)
-        #expect(model.spaceRate(source: "main", space: "azureuser", at: 100.5) == 491.0 / 5)
-        #expect(model.serviceRate(source: "main", space: "azureuser", service: "serviceb", at: 100.5) == 18)
-        #expect(model.spaceRate(source: "main", space: "default", at: 100.5) == 2)
+        #expect(model.spaceRate(source: "main", space: "azureuser", at: 101) == 491.0 / 4)
+        #expect(
+            model.serviceRate(source: "main", space: "azureuser", service: "serviceb", at: 101) == 90.0 / 4)
+        #expect(model.spaceRate(source: "main", space: "default", at: 101) == 10.0 / 4)
         #expect(model.source("main")?.tallied == true)
-        let sampling = model.sampling(at: 100.5)
-        #expect(sampling?.hopsPerSecond == 100)
+        let sampling = model.sampling(at: 101)
+        #expect(sampling?.hopsPerSecond == 500.0 / 4)
         #expect(sampling?.share == 2.0 / 500)
     }
 
@@ -98,7 +133,7 @@ struct ModelTests {
         var model = DashboardModel()
         model.ingest(.hop(Fixtures.hop("h1", phase: .start)), from: "main", at: 1)
         model.ingest(.hop(Fixtures.hop("h1", phase: .end)), from: "main", at: 1)
-        #expect(model.spaceRate(source: "main", space: "azureuser", at: 1) == 0.2)
+        #expect(model.spaceRate(source: "main", space: "azureuser", at: 1) == 1)
     }
 
     @Test("dropped counts add up from every feed and from the hand-off to the screen")
@@ -116,7 +151,8 @@ struct ModelTests {
     func eventRate() {
         var model = DashboardModel()
         for _ in 0..<25 { model.ingest(.dropped(count: 0), from: "main", at: 7.2) }
-        #expect(model.eventRate(at: 7.9) == 5)
+        #expect(model.eventRate(at: 7.9) == 25)
+        #expect(abs(model.eventRate(at: 9.2) - 12.5) < 1e-9)
     }
 
     @Test("a tree that is not valid is reported and the last good one is kept")

@@ -36,8 +36,8 @@ struct ScreenTests {
             #"""
             ┌ Spaces ────────────┐┌ Services of azureuser ─────────────────────────────────────────────────────────────────────────┐
             │default             ││  SERVICE  SERVED BY                          OVR UPSTREAM              HEALTH    RATE          │
-            │└─azureuser    0.6/s││● servicea owned                              on  127.0.0.1:6001        ?        0.2/s          │
-            │  └─bob        0.2/s││  serviceb inherited from default             -   127.0.0.1:5002        ?        0.2/s          │
+            │└─azureuser    1.5/s││● servicea owned                              on  127.0.0.1:6001        ?        0.5/s          │
+            │  └─bob        0.5/s││  serviceb inherited from default             -   127.0.0.1:5002        ?        0.5/s          │
             │team2               │└────────────────────────────────────────────────────────────────────────────────────────────────┘
             │                    │┌ Hops ──────────────────────────────────────────────────────────────────────────────────────────┐
             │                    ││TIME     METHOD HOST/PATH              ROUTE-AS           SERVICE → SPACE            ST    TOOK │
@@ -63,7 +63,7 @@ struct ScreenTests {
             │                    ││                                                                                                │
             │                    ││                                                                                                │
             └────────────────────┘└────────────────────────────────────────────────────────────────────────────────────────────────┘
-             following  ingress 127.0.0.1:8080  1.2 ev/s  dropped 0  feeds 1/1                                               ? help
+             following  ingress 127.0.0.1:8080  3.0 ev/s  dropped 0  feeds 1/1                                               ? help
             """#)
     }
 
@@ -124,7 +124,7 @@ struct ScreenTests {
             screen,
             #"""
             ┌ Spaces ────────────┐┌ Services of default ───────────────────────────────────────────────────────┐
-            │d┌ Hop h2 ──────────────────────────────────────────────────────────────────────────────────────┐ │
+            │d┌ Hop h2 (Esc back) ───────────────────────────────────────────────────────────────────────────┐ │
             │└│ GET azureuser.s.default.serviceb.localhost:8080/api/items  200 in 3.0ms                      │ │
             │ │ 10:00:02.250 UTC  http  listener egress:azureuser/servicea  proxy main  in 10 B, out 20 B    │ │
             │t│                                                                                              │─┘
@@ -139,7 +139,7 @@ struct ScreenTests {
             │ │   └─azureuser  ✗ tried: no enabled serviceb                                                  │ │
             │ │     └─bob                                                                                    │ │
             │ │                                                                                              │ │
-            │ │ Flow flow-h1  2 hops                                                                         │ │
+            │ │ Flow flow-h1  2 hops  (↑ ↓ select a hop, Enter opens it)                                     │ │
             │ │   10:00:01.250 ingress GET servicea → azureuser 200 12ms                                     │ │
             │ │ → 10:00:02.250 egress:azureuser/servicea GET serviceb → default ↑ 200 3.0ms                  │ │
             │ │                                                                                              │ │
@@ -152,7 +152,7 @@ struct ScreenTests {
             │ │                                                                                              │ │
             │ └──────────────────────────────────────────────────────────────────────────────────────────────┘ │
             └────────────────────┘└────────────────────────────────────────────────────────────────────────────┘
-             scrolled  ingress 127.0.0.1:8080  1.2 ev/s  dropped 0  feeds 1/1                            ? help
+             scrolled  ingress 127.0.0.1:8080  3.0 ev/s  dropped 0  feeds 1/1                            ? help
             """#)
         #expect(screen.role(of: "default  ✓ served") == .chainServed)
         #expect(screen.role(of: "✗ tried") == .chainSkipped)
@@ -168,6 +168,33 @@ struct ScreenTests {
         #expect(text.contains("azds-route-as: ghost"))
         #expect(text.contains("route-as ghost, from the azds-route-as header"))
         #expect(text.contains("ghost is not a space, so it routed as default"))
+    }
+
+    @Test(
+        "the detail of a hop whose upstream failed says its space was chosen and failed, and why, never served"
+    )
+    func failedHopDetail() {
+        var dashboard = Fixtures.dashboard(width: 100, height: 30, hops: Fixtures.sampleHops)
+        dashboard.view.focus = .hops
+        _ = dashboard.press(.enter)
+        let screen = Fixtures.screen(dashboard)
+        #expect(screen.text.contains("Hop h4"))
+        #expect(!screen.text.contains("served by"), "\(screen.text)")
+        #expect(
+            screen.text.contains("└─azureuser  ✗ chosen, and failed at 127.0.0.1:6001  ↑ fallback"),
+            "\(screen.text)")
+        #expect(screen.text.contains("why: upstream refused the connection"))
+        #expect(screen.role(of: "✗ chosen, and failed") == .error)
+    }
+
+    @Test("a hop's detail names the hop by its whole id, as the feed and tail print it")
+    func wholeHopID() {
+        let id = String(repeating: "9f2c4", count: 3)
+        #expect(id.count == HopEvent.idLength)
+        var dashboard = Fixtures.dashboard(width: 100, height: 30, hops: [Fixtures.hop(id)])
+        dashboard.view.focus = .hops
+        _ = dashboard.press(.enter)
+        #expect(Fixtures.screen(dashboard).text.contains("Hop \(id) (Esc back)"))
     }
 
     @Test("help is written from the key table")
@@ -189,42 +216,149 @@ struct ScreenTests {
             │ │   ← h              pane to the left                                                          │ │
             │ │   → l              pane to the right                                                         │ │
             │ │   Tab              next pane                                                                 │ │
-            │ │   S-Tab            previous pane                                                             │ │
+            │ │   Shift-Tab        previous pane                                                             │ │
             │ │   /                filter hops: service:X space:X 5xx method:GET path:/x text, !term negates │ │
-            │ │   p                pause or resume the hop list                                              │ │
-            │ │   f                follow the newest hop, or stop following                                  │ │
+            │ │   Esc              clear the filter                                                          │ │
+            │ │   p                pause the hop list (new hops wait), or resume it                          │ │
+            │ │   f                follow: resume the list and select the newest hop                         │ │
             │ │   t                next theme                                                                │ │
             │ │   ?                this help                                                                 │ │
-            │ │   q Esc            quit                                                                      │ │
+            │ │   q Ctrl-C         quit                                                                      │ │
             │ │                                                                                              │ │
             │ │ Spaces pane                                                                                  │ │
-            │ │   n                new child of the selected space                                           │ │
+            │ │   n                new child of the selected space (a fourth level is refused)               │ │
             │ │   d                delete the selected space (asks first)                                    │ │
             │ │   Enter            show the space's services                                                 │ │
             │ │                                                                                              │ │
             │ │ Services pane                                                                                │ │
             │ │   Space o          turn the space's own instance on or off (asks for an address if it has n… │ │
+            │ │   d                remove the space's own instance, so it inherits the service (asks first)  │ │
             │ │                                                                                              │ │
             │ │ Hops pane                                                                                    │ │
             │ │   Enter            open the hop: chain tried, route headers, its flow                        │ │
             │ │                                                                                              │ │
             │ │ Hop detail                                                                                   │ │
-            │ │   ↑ k              scroll up                                                                 │ │
-            │ │   ↓ j              scroll down                                                               │ │
-            │ │   PgUp             page up                                                                   │ │
-            │ │   PgDn Space       page down                                                                 │ │
-            │ │   Esc q Enter      close                                                                     │ │
+            │ │   ↑ k              select the flow's hop above                                               │ │
+            │ │   ↓ j              select the flow's hop below                                               │ │
+            │ │   Enter            open the selected hop of the flow                                         │ │
+            │ │   PgUp             scroll up                                                                 │ │
+            │ │   PgDn Space       scroll down                                                               │ │
+            │ │   Esc q            back: to the hop opened before, or the list                               │ │
             │ │                                                                                              │ │
-            │ │ Help                                                                                         │ │
-            │ │   ↑ k              scroll up                                                                 │ │
-            │ │   ↓ j              scroll down                                                               │ │
             │ └───────────────────────────────────────────────────────────────────────────────────── → more ─┘ │
             └────────────────────┘└────────────────────────────────────────────────────────────────────────────┘
-             following  ingress 127.0.0.1:8080  0.4 ev/s  dropped 0  feeds 1/1                           ? help
+             following  ingress 127.0.0.1:8080  1.0 ev/s  dropped 0  feeds 1/1                           ? help
             """#)
         _ = dashboard.press(.pageDown)
         #expect(
             Fixtures.screen(dashboard).text.contains("an ancestor served the hop, not the route-as space"))
+    }
+
+    /// A tree whose names are longer than the columns a 120-column screen gives them.
+    static let longNamedTree = try! SpaceTree(spaces: [
+        Space(
+            name: "default",
+            services: [
+                Instance(service: "servicea", upstream: Address(host: "127.0.0.1", port: 5001)),
+                Instance(service: "inventory-service", upstream: Address(host: "127.0.0.1", port: 5002)),
+            ]),
+        Space(
+            name: "feature-login-redesign", parent: "default",
+            services: [Instance(service: "servicea", upstream: Address(host: "127.0.0.1", port: 6001))]),
+        Space(
+            name: "bob", parent: "feature-login-redesign",
+            services: [
+                Instance(
+                    service: "inventory-service", upstream: Address(host: "127.0.0.1", port: 16002),
+                    enabled: true)
+            ]),
+    ])
+
+    static let longNamedHops = [
+        Fixtures.hop(
+            "w1", second: 1, routeAs: "feature-login-redesign", source: .header,
+            tried: ["feature-login-redesign"], space: "feature-login-redesign"),
+        Fixtures.hop(
+            "w2", second: 2, service: "inventory-service", routeAs: "bob", tried: ["bob"], space: "bob",
+            status: 502, path: "/orders/17",
+            error: "inventory-service@bob at 127.0.0.1:16002 could not be reached: connection refused"),
+        Fixtures.hop(
+            "w3", second: 3, routeAs: "bob", tried: ["bob", "feature-login-redesign"],
+            space: "feature-login-redesign"),
+    ]
+
+    @Test(
+        "at 80 and 120 columns long names are cut; at 250 the room goes to the columns that cut them, not to the host and path"
+    )
+    func wideScreens() {
+        func screen(_ width: Int) -> GridCanvas {
+            var dashboard = Fixtures.dashboard(
+                width: width, height: 16, hops: Self.longNamedHops, tree: Self.longNamedTree)
+            dashboard.selectSpace(SpaceRef(source: Fixtures.source, space: "bob"))
+            return Fixtures.screen(dashboard)
+        }
+        expectScreen(
+            screen(80),
+            #"""
+            ┌ Spaces ────────────────┐┌ Services of bob ───────────────────────────────────┐
+            │default                 ││  SERVICE           SERVED BY                   OVR │
+            │└─feature-login-r… 0.5/s││  servicea          inherited from feature-log… -   │
+            │  └─bob            1.0/s││● inventory-service owned                       on  │
+            │                        │└────────────────────────────────────────────────────┘
+            │                        │┌ Hops ──────────────────────────────────────────────┐
+            │                        ││MET… HOST/PATH       SERVICE → SPACE            ST  │
+            │                        ││GET  /api/items      servicea → feature-logi… ↑ 200 │
+            │                        ││GET  /orders/17      inventory-service → bob    502 │
+            │                        ││GET  /api/items      servicea → feature-login-… 200 │
+            │                        ││                                                    │
+            │                        ││                                                    │
+            │                        ││                                                    │
+            │                        ││                                                    │
+            └────────────────────────┘└────────────────────────────────────────────────────┘
+             following  ingress 127.0.0.1:8080  2.5 ev/s  dropped 0  feeds 1/1       ? help
+            """#)
+        expectScreen(
+            screen(120),
+            #"""
+            ┌ Spaces ───────────────────────┐┌ Services of bob ────────────────────────────────────────────────────────────────────┐
+            │default                        ││  SERVICE           SERVED BY               OVR UPSTREAM              HEALTH    RATE │
+            │└─feature-login-redesign  0.5/s││  servicea          inherited from feature… -   127.0.0.1:6001        ?        0.5/s │
+            │  └─bob                   1.0/s││● inventory-service owned                   on  127.0.0.1:16002       ?        0.5/s │
+            │                               │└─────────────────────────────────────────────────────────────────────────────────────┘
+            │                               │┌ Hops ───────────────────────────────────────────────────────────────────────────────┐
+            │                               ││METHOD HOST/PATH                               SERVICE → SPACE            ST    TOOK │
+            │                               ││GET    bob.s.default.servicea.local…/api/items servicea → feature-logi… ↑ 200   12ms │
+            │                               ││GET    bob.s.default.inventory-serv…/orders/17 inventory-service → bob    502   12ms │
+            │                               ││GET    feature-login-redesign.s.def…/api/items servicea → feature-login-… 200   12ms │
+            │                               ││                                                                                     │
+            │                               ││                                                                                     │
+            │                               ││                                                                                     │
+            │                               ││                                                                                     │
+            └───────────────────────────────┘└─────────────────────────────────────────────────────────────────────────────────────┘
+             following  ingress 127.0.0.1:8080  2.5 ev/s  dropped 0  feeds 1/1                                               ? help
+            """#)
+        let wide = screen(250)
+        let rows = (0..<wide.size.height).map(wide.line)
+        for whole in [
+            "feature-login-redesign (header)", "inventory-service → bob",
+            "servicea → feature-login-redesign ↑",
+            "inventory-service@bob at 127.0.0.1:16002 could not be reached: connection refused",
+            "inherited from feature-login-redesign",
+        ] {
+            #expect(rows.contains { $0.contains(whole) }, "\(whole) is cut at 250 columns:\n\(wide.text)")
+        }
+        let header = rows.first { $0.contains("HOST/PATH") } ?? ""
+        #expect(header.contains("ERROR"))
+        let hostPath = header.range(of: "HOST/PATH").map {
+            header.distance(from: header.startIndex, to: $0.lowerBound)
+        }
+        let routeAs = header.range(of: "ROUTE-AS").map {
+            header.distance(from: header.startIndex, to: $0.lowerBound)
+        }
+        let longestTarget = "feature-login-redesign.s.default.servicea.localhost/api/items".count
+        #expect(
+            (routeAs ?? 0) - (hostPath ?? 0) <= longestTarget + 1,
+            "HOST/PATH takes only what its longest row needs:\n\(header)")
     }
 
     @Test("a 40×10 terminal still shows every pane, stacked")
@@ -236,8 +370,8 @@ struct ScreenTests {
             #"""
             Spaces ─────────────────────────────────
             default
-            └─azureuser                        0.6/s
-              └─bob                            0.2/s
+            └─azureuser                        1.5/s
+              └─bob                            0.5/s
             team2
             Services of azureuser ──────────────────
             ● servicea owned                    on
@@ -323,16 +457,19 @@ struct ScreenTests {
     func sampledStatus() {
         var dashboard = Fixtures.dashboard(hops: Fixtures.sampleHops)
         let tally = HopTally(
-            hops: 200_000, sampled: 5_000, failed: 0, seconds: 5,
-            routes: [.init(routedAs: "azureuser", service: "servicea", hops: 200_000)])
-        dashboard.receive(.feed(source: Fixtures.source, .tally(tally)), at: 1)
-        let screen = Fixtures.screen(dashboard)
+            hops: 20_000, sampled: 500, failed: 0, seconds: 0.25,
+            routes: [.init(routedAs: "azureuser", service: "servicea", hops: 20_000)])
+        // Four a second, for the two seconds since the feed connected.
+        for quarter in 1...8 {
+            dashboard.receive(.feed(source: Fixtures.source, .tally(tally)), at: Double(quarter) / 4)
+        }
+        let screen = Fixtures.screen(dashboard, at: 2)
         let bar = screen.line(screen.size.height - 1)
-        #expect(bar.contains("sampled 2.5% of 40.0k hops/s"), "\(bar)")
+        #expect(bar.contains("sampled 2.5% of 80.0k hops/s"), "\(bar)")
         let azureuser = (0..<screen.size.height).map(screen.line).first {
             $0.contains("azureuser") && $0.contains("/s")
         }
-        #expect(azureuser?.contains("40.0k/s") == true, "\(azureuser ?? "no azureuser row with a rate")")
+        #expect(azureuser?.contains("80.0k/s") == true, "\(azureuser ?? "no azureuser row with a rate")")
         // Without sampling there is no such piece.
         let plain = Fixtures.screen(Fixtures.dashboard(hops: Fixtures.sampleHops))
         #expect(!plain.line(plain.size.height - 1).contains("sampled"))

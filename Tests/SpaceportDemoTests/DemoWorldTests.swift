@@ -34,6 +34,29 @@ struct DemoWorldTests {
         #expect(response.body == "servicec@default answered (route-as: azureuser)\n")
     }
 
+    @Test("the world says which of its documented ports were taken, and the ports it used instead")
+    func movedPorts() async throws {
+        let group = MultiThreadedEventLoopGroup.singleton
+        // Holds 5002 for the test, unless something else already does: either way the demo cannot have it.
+        let holder = DemoService(service: "x", space: "x", calls: nil, routeHeader: "x", group: group)
+        _ = try await holder.start(preferredPort: 5002)
+        defer { Task { await holder.stop() } }
+        let world = try await DemoWorld.start(group: group)
+        defer { Task { await world.stop() } }
+        let serviceb = try #require(world.tree.space("default")?.instance("serviceb"))
+        #expect(serviceb.upstream.port != 5002)
+        let moved = world.movedPorts
+        #expect(moved.contains { $0.preferred == 5002 && $0.actual == serviceb.upstream.port })
+        let used = world.tree.spaces.flatMap(\.services).flatMap {
+            [$0.upstream.port] + ($0.egress.map { [$0.port] } ?? [])
+        }
+        for (preferred, actual) in moved {
+            #expect(preferred != actual)
+            #expect(used.contains(actual))
+        }
+        #expect(moved.map(\.preferred) == moved.map(\.preferred).sorted())
+    }
+
     @Test("a port that is taken makes the demo fall back to a free one")
     func takenPortFallsBack() async throws {
         let group = MultiThreadedEventLoopGroup.singleton

@@ -379,6 +379,28 @@ struct CLITests {
         #expect(try space.text().contains("servicea: { upstream: \"[::1]:6001\", enabled: false, egress"))
     }
 
+    @Test("service remove takes the instance and its comment out of the file, and says who serves it now")
+    func serviceRemove() throws {
+        let space = try Workspace()
+        defer { space.remove() }
+        _ = try space.run("init")
+        let removed = try space.run("service", "remove", "azureuser", "ServiceA")
+        #expect(removed.status == 0, "\(removed)")
+        #expect(
+            removed.stdout
+                == "removed servicea from azureuser: azureuser inherits it from default, at 127.0.0.1:5001\n")
+        let instance = SpacesFile.starter.range(of: "      # enabled: false turns")!.lowerBound
+        #expect(try space.text() == String(SpacesFile.starter[..<instance]))
+        let again = try space.run("service", "remove", "azureuser", "servicea")
+        #expect(again.status == 1)
+        #expect(again.stderr.contains("space 'azureuser' has no instance of 'servicea'"), "\(again)")
+        let last = try space.run("service", "remove", "default", "serviceb")
+        #expect(
+            last.stdout
+                == "removed serviceb from default: no space on its chain runs it now, so its requests get 404\n"
+        )
+    }
+
     @Test("--spaces points every command at another file")
     func spacesOption() throws {
         let space = try Workspace()

@@ -9,10 +9,13 @@ import Testing
 @Suite("The demo in a real terminal", .serialized)
 struct DemoEndToEndTests {
     @Test(
-        "the demo shows three levels of spaces and routed hops within seconds, and a key turns azureuser's servicea off so default serves it",
-        .enabled(if: Tools.tmux != nil, "tmux is not installed, so the demo cannot be run in a terminal")
+        "the demo shows three levels of spaces and routed hops within seconds, and a key turns azureuser's servicea off so default serves it"
     )
     func demoInTmux() async throws {
+        try Tools.requireTmux()
+        // The demo prefers 5002 for default's serviceb: held here (or by someone else), it must move.
+        let held = PortHolder(port: 5002)
+        defer { withExtendedLifetime(held) {} }
         let binary = try #require(
             Tools.spaceport,
             "no spaceport binary beside the tests; run `swift build --product spaceport` first")
@@ -35,9 +38,20 @@ struct DemoEndToEndTests {
             screen.contains("servicea → azureuser") && screen.contains("serviceb → default ↑")
         }
         #expect(hops.contains("azureuser (host)"), "the hop list says where route-as came from")
-        #expect(hops.contains("traffic on"), "the status bar says the traffic generator runs")
+        #expect(hops.contains("traffic on, g stops it"), "the status bar says the traffic generator runs")
+        let bar = String(hops.split(separator: "\n").last ?? "")
+        // Lowest first: 5002 is named even when 5001 moved too.
+        #expect(
+            bar.contains("ports ") && bar.contains("5002→"),
+            "the status bar says which services moved off their ports: \(bar)")
 
-        try terminal.keys("j", "Tab")
+        try terminal.keys("j", "j", "d")
+        let question = try await eventually("d asks before deleting hotfix", terminal: terminal) {
+            $0.contains("Delete space hotfix")
+        }
+        #expect(question.contains("Delete space hotfix and its instances?"))
+        #expect(!question.contains("spaces file"), "the demo has no spaces file:\n\(question)")
+        try terminal.keys("n", "k", "Tab")
         try await eventually("azureuser's services are focused", terminal: terminal) { screen in
             screen.contains("Services of azureuser") && screen.contains("● servicea owned")
         }
@@ -57,6 +71,39 @@ struct DemoEndToEndTests {
         #expect(
             !FileManager.default.fileExists(atPath: folder.path("spaces.yaml")),
             "the demo writes nothing unless asked")
+
+        // A request's hops, opened: the request as it came in first, then the calls it made.
+        try terminal.keys("Tab", "/", "service:servicea", "Enter")
+        try await eventually("the filter applies", terminal: terminal) {
+            $0.contains("filter service:servicea")
+        }
+        try terminal.keys("Enter")
+        let detail = try await eventually("the hop opens with its flow of three", terminal: terminal) {
+            $0.contains("3 hops")
+        }
+        let lines = detail.split(separator: "\n").map(String.init)
+        let ingress = try #require(lines.firstIndex { $0.contains(" ingress GET servicea") }, "\(detail)")
+        let calls = lines.indices.filter {
+            lines[$0].contains(" egress:") && lines[$0].contains(" GET service")
+        }
+        #expect(
+            calls.count == 2 && calls.allSatisfy { $0 > ingress }, "the flow is ordered by start:\n\(detail)")
+        let title = { (screen: String) in
+            screen.split(separator: "\n").first { $0.contains("Hop ") && $0.contains("(Esc back)") }.map(
+                String.init)
+        }
+        let first = try #require(title(detail))
+        try terminal.keys("j", "Enter")
+        let second = try await eventually("Enter opens the call selected in the flow", terminal: terminal) {
+            title($0) != nil && title($0) != first
+        }
+        #expect(second.contains("egress:"))
+        try terminal.keys("Escape")
+        try await eventually("Esc goes back to the hop opened before", terminal: terminal) {
+            title($0) == first
+        }
+        try terminal.keys("Escape")
+        try await eventually("Esc again goes back to the list", terminal: terminal) { title($0) == nil }
 
         try terminal.keys("q")
         try await eventually("q ends the demo", terminal: terminal) {

@@ -39,6 +39,13 @@ struct TimedOut: Error {}
 enum Tools {
     static let tmux = find("tmux")
 
+    /// The dashboard tests run it in tmux; without tmux they fail, saying how to get it.
+    static func requireTmux() throws {
+        _ = try #require(
+            tmux,
+            "tmux is not installed, and the dashboard is tested in it: install it (apt-get install tmux)")
+    }
+
     /// The `spaceport` built beside this test bundle, or SPACEPORT_BINARY.
     static let spaceport: String? = {
         var candidates: [String] = []
@@ -228,23 +235,11 @@ final class TestUpstream: @unchecked Sendable {
 
     init(answer: String) throws {
         self.answer = answer
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        try #require(bound == 0 && listen(fd, 64) == 0, "a test upstream could not listen")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
+        let fd = Loopback.socket()
+        let bound = Loopback.bind(fd, port: 0)
+        try #require(bound != nil && listen(fd, 64) == 0, "a test upstream could not listen")
         listener = fd
-        port = Int(UInt16(bigEndian: address.sin_port))
+        port = bound ?? 0
         let thread = Thread { [listener, answer] in Self.serve(listener, answer: answer) }
         thread.start()
     }
@@ -274,5 +269,53 @@ final class TestUpstream: @unchecked Sendable {
     func stop() {
         shutdown(listener, Int32(SHUT_RDWR))
         close(listener)
+    }
+}
+
+/// A port bound on 127.0.0.1 but not listening: a connection to it is refused.
+final class RefusingPort: @unchecked Sendable {
+    let port: Int
+    private let fd = Loopback.socket()
+
+    init() throws {
+        port = try #require(Loopback.bind(fd, port: 0), "could not bind a port on 127.0.0.1")
+    }
+
+    deinit { close(fd) }
+}
+
+/// Holds 127.0.0.1:`port` listening, when it is free, so a program that prefers it must move.
+final class PortHolder: @unchecked Sendable {
+    private let fd = Loopback.socket()
+
+    init(port: Int) {
+        if Loopback.bind(fd, port: port) != nil { listen(fd, 1) }
+    }
+
+    deinit { close(fd) }
+}
+
+enum Loopback {
+    static func socket() -> Int32 {
+        Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
+    }
+
+    /// Binds `fd` to 127.0.0.1:`port` (0: any free port) and returns the port it got, or nil.
+    static func bind(_ fd: Int32, port: Int) -> Int? {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard bound == 0 else { return nil }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

@@ -62,6 +62,29 @@ struct FeedCommandTests {
         }
     }
 
+    @Test(
+        "remove-service takes the instance out of the file and the tree, and the space inherits the service")
+    func removeService() async throws {
+        try await withFeed { feed in
+            let client = try await LineSocket.unix(feed.socketPath)
+            _ = try await client.next("spaces") { $0.type == "spaces" }
+            try await client.send(.edit(id: "r", .removeInstance(space: "azureuser", service: "servicea")))
+            #expect(try await client.next("ack r") { $0.type == "ack" } == .ack(id: "r"))
+            #expect(feed.store.tree.space("azureuser")?.services.isEmpty == true)
+            #expect(try route(feed.store.tree) == "default")
+            let reread = try SpacesFile.load(path: feed.spacesPath)
+            #expect(reread.space("azureuser")?.services.isEmpty == true)
+            #expect(try feed.spacesFileText().contains("# the team's spaces"))
+            try await client.send(
+                .edit(id: "again", .removeInstance(space: "azureuser", service: "servicea")))
+            let refusal = try await client.next("error") { $0.type == "error" }
+            guard case .error(let message, let id) = refusal else { return }
+            #expect(id == "again")
+            #expect(message.contains("has no instance of 'servicea'"))
+            await client.close()
+        }
+    }
+
     @Test("a command with a numeric id is acked with that id as text")
     func numericID() async throws {
         try await withFeed { feed in

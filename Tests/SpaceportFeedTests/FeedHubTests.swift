@@ -27,6 +27,45 @@ struct FeedHubTests {
         #expect(seen == ["hello", "spaces", "h1", "h2", "h3"])
     }
 
+    @Test(
+        "each subscriber's hello says when it subscribed, even when the hello changes later: the replayed hops ended before it, the live ones after"
+    )
+    func helloTellsTheReplayFromLiveHops() async throws {
+        let hub = try makeHub()
+        var replayed = Samples.hop(1)
+        replayed.time = EventTime.now()
+        hub.publish(.hop(replayed))
+        try await Task.sleep(for: .milliseconds(5))
+        let subscription = hub.subscribe()
+        try await Task.sleep(for: .milliseconds(5))
+        var live = Samples.hop(2)
+        live.time = EventTime.now()
+        hub.publish(.hop(live))
+        guard case .hello(let hello)? = await subscription.next() else {
+            Issue.record("no hello first")
+            return
+        }
+        #expect(hello.since != nil)
+        _ = await subscription.next()
+        guard case .hop(let first)? = await subscription.next(),
+            case .hop(let second)? = await subscription.next()
+        else {
+            Issue.record("no hops")
+            return
+        }
+        #expect(hello.isReplayed(first))
+        #expect(!hello.isReplayed(second))
+        var moved = Samples.hello
+        moved.listeners = ["ingress 127.0.0.1:9090"]
+        hub.hello = moved
+        guard case .hello(let again)? = await subscription.next() else {
+            Issue.record("the new hello did not come")
+            return
+        }
+        #expect(again.listeners == moved.listeners)
+        #expect(again.since == hello.since)
+    }
+
     @Test("the replay holds only the last N hops")
     func replayIsBounded() throws {
         let hub = try makeHub(replay: 10)

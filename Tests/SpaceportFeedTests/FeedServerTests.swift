@@ -11,7 +11,7 @@ struct FeedServerTests {
         try await withFeed { feed in
             for number in 0..<3 { feed.hub.publish(.hop(Samples.hop(number))) }
             let client = try await LineSocket.unix(feed.socketPath)
-            #expect(try await client.nextEvent() == .hello(Samples.hello))
+            #expect(Samples.greeting(try await client.nextEvent()) == Samples.hello)
             #expect(try await client.nextEvent() == .spaces(SpacesSnapshot(feed.store.tree)))
             for number in 0..<3 { #expect(try await client.nextEvent() == .hop(Samples.hop(number))) }
             feed.hub.publish(.hop(Samples.hop(3, phase: .start)))

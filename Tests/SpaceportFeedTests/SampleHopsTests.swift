@@ -11,7 +11,7 @@ import Testing
 struct SampleHopsTests {
     /// A subscriber sampling as the hub's does, on a clock the test sets.
     private struct Sampled {
-        let subscriber = Subscriber(limit: 1_000_000)
+        let subscriber = Subscriber(limit: 1_000_000, since: EventTime.now())
 
         init(perSecond: Int, now: NIODeadline) {
             subscriber.sampler = HopSampler(perSecond: perSecond, now: now)

@@ -31,7 +31,7 @@ struct SocketClaimTests {
         try "999999\n".write(toFile: folder + "/t.pid", atomically: true, encoding: .utf8)
         let feed = try await FeedFixture.start(folder: folder)
         let client = try await LineSocket.unix(feed.socketPath)
-        #expect(try await client.nextEvent() == .hello(Samples.hello))
+        #expect(Samples.greeting(try await client.nextEvent()) == Samples.hello)
         await client.close()
         await feed.stop()
     }

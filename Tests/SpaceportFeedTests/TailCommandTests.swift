@@ -120,7 +120,7 @@ struct TailCommandTests {
         let tail = try SpaceportBinary(["tail", "--json", "--feed", feed.socketPath], runtime: runtime)
         let output = SpaceportBinary.lines(tail.output)
         let hello = try await firstLine(output, "hello") { $0.contains(#""type":"hello""#) }
-        #expect(try FeedEvent.decode(line: hello) == .hello(Samples.hello))
+        #expect(Samples.greeting(try FeedEvent.decode(line: hello)) == Samples.hello)
         feed.hub.publish(.hop(Samples.hop(3, phase: .start)))
         let hop = try await firstLine(output, "the hop") { $0.contains(#""type":"hop""#) }
         #expect(try FeedEvent.decode(line: hop) == .hop(Samples.hop(3, phase: .start)))

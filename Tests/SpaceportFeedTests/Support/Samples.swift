@@ -21,6 +21,14 @@ enum Samples {
     static let hello = FeedHello(
         proxy: "test", pid: Int(getpid()), version: "0.1.0", listeners: ["127.0.0.1:8080"])
 
+    /// The hello in `event` as the proxy was given it: without the `since` every connection's
+    /// hello carries, which must be there. Nil for any other event.
+    static func greeting(_ event: FeedEvent?) -> FeedHello? {
+        guard case .hello(var hello)? = event, hello.since != nil else { return nil }
+        hello.since = nil
+        return hello
+    }
+
     static func hop(
         _ number: Int, phase: HopPhase = .end, routeAs: String = "azureuser", tried: [String] = ["azureuser"],
         space: String? = "azureuser", path: String = "/"
