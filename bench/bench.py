@@ -62,7 +62,7 @@ class Row:
     def __init__(self, label, target, host=HOST, feed=None, twin=None, relay=False):
         self.label, self.target, self.host, self.feed, self.twin = label, target, host, feed, twin
         # Sent with RELAY_METHOD to the target's `listen` address: a method Spaceport's sniffer does
-        # not take for HTTP, so the bytes pass through as raw TCP (DESIGN.md rule 7), while the
+        # not take for HTTP, so the bytes pass through as raw TCP (routing rule 7, docs/routing.md), while the
         # upstream nginx answers them like any request.
         self.relay = relay
 

@@ -1,4 +1,4 @@
-/// What a Host header says about routing (rules 1 and 3). The forms, under `domain`:
+/// What a Host header says about routing (routing rules 1 and 3, docs/routing.md). The forms, under `domain`:
 /// `<space>.s.<root>.<service>`, `<space>.s.<service>`, `<root>.<service>`, `<service>`,
 /// and a bare `<service>` with no domain (as in `http://serviceb/`).
 public struct HostRoute: Equatable, Sendable {

@@ -47,7 +47,7 @@ public struct Resolution: Equatable, Sendable {
 
 extension SpaceTree {
     /// Rule 4: the first enabled instance on route-as → parent → grandparent. An unknown
-    /// route-as space routes as `default_space` (rule 2).
+    /// route-as space routes as `default_space` (routing rule 2).
     public func resolve(service: String, routeAs: String) -> Resolution {
         var effective = routeAs
         var unknown: String? = nil

@@ -1,4 +1,4 @@
-/// Where a request's route-as value came from (rule 1), in order of precedence.
+/// Where a request's route-as value came from (routing rule 1, docs/routing.md), in order of precedence.
 public enum RouteAsSource: String, Codable, Sendable, CaseIterable {
     case header, host, caller
     case `default` = "default"

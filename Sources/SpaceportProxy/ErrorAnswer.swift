@@ -3,7 +3,7 @@ import NIOHTTP1
 import NIOPosix
 import SpaceportCore
 
-/// An answer the proxy gives itself (rule 6): a status and one plain-text sentence that
+/// An answer the proxy gives itself (routing rule 6, docs/routing.md): a status and one plain-text sentence that
 /// is both the body and the hop's `error`.
 struct ErrorAnswer: Error {
     var status: HTTPResponseStatus

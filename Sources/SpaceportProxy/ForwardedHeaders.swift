@@ -2,7 +2,7 @@ import NIOCore
 import NIOHTTP1
 import SpaceportCore
 
-/// The header rules of a forwarding proxy (RFC 9110 §7.6) plus Spaceport's own (rule 5):
+/// The header rules of a forwarding proxy (RFC 9110 §7.6) plus Spaceport's own (routing rule 5, docs/routing.md):
 /// hop-by-hop fields stay on their hop, the forwarded request says where it came from and
 /// how it was routed, and the response says which instance served it.
 enum ForwardedHeaders {

@@ -5,7 +5,7 @@ import Testing
 
 /// Spaces files and helpers the core tests share.
 enum SpacesFixtures {
-    /// DESIGN.md's example: azureuser derived from default, overriding servicea.
+    /// The README's example: azureuser derived from default, overriding servicea.
     static let azure = """
         spaces:
           default:
