@@ -11,11 +11,10 @@ import Testing
 @Suite("The dashboard in a real terminal", .serialized)
 struct DashboardEndToEndTests {
     @Test(
-        "dash shows curl's requests with the spaces that served them, and a key flips an override in the file and the route",
-        .enabled(if: Tools.tmux != nil, "tmux is not installed, so the dashboard cannot be run in a terminal")
+        "dash shows curl's requests with the spaces that served them, and a key flips an override in the file and the route"
     )
     func dashboardInTmux() async throws {
-        let curl = try #require(Tools.find("curl"), "curl is needed to send requests")
+        let curl = try RequiredTool.curl.path()
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         let upstreamDefaultA = try TestUpstream(answer: "servicea@default")
@@ -91,11 +90,10 @@ struct DashboardEndToEndTests {
     }
 
     @Test(
-        "under more traffic than --sample-hops lets through, the status bar says the list is a sample and the rates still count every request",
-        .enabled(if: Tools.tmux != nil, "tmux is not installed, so the dashboard cannot be run in a terminal")
+        "under more traffic than --sample-hops lets through, the status bar says the list is a sample and the rates still count every request"
     )
     func sampledUnderLoad() async throws {
-        let curl = try #require(Tools.find("curl"), "curl is needed to send requests")
+        let curl = try RequiredTool.curl.path()
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         let upstream = try TestUpstream(answer: "servicea@default")
