@@ -7,7 +7,7 @@ import Testing
 #endif
 
 /// `spaceport dash` in a real terminal: tmux runs it, curl sends requests, capture-pane
-/// reads the screen, send-keys presses keys. Skipped only when tmux is not installed.
+/// reads the screen, send-keys presses keys. Without tmux they fail, saying how to install it.
 @Suite("The dashboard in a real terminal", .serialized)
 struct DashboardEndToEndTests {
     @Test(
