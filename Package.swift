@@ -87,6 +87,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
             ]
         ),
         .testTarget(
@@ -118,6 +119,6 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "SpaceportEndToEndTests", dependencies: ["SpaceportCore"]),
+        .testTarget(name: "SpaceportEndToEndTests", dependencies: ["SpaceportCore", "SpaceportTestSupport"]),
     ]
 )

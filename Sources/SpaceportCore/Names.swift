@@ -49,16 +49,28 @@ public enum Printable {
                 out += "…"
                 break
             }
-            switch scalar.value {
-            // Bidirectional overrides and isolates would reorder what the reader sees around them.
-            case 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069:
+            if !isUnsafe(scalar) {
+                out.unicodeScalars.append(scalar)
+            } else if scalar.value < 0x100 {
+                out += "\\x" + hex(UInt8(truncatingIfNeeded: scalar.value))
+            } else {
                 out += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
-            case 0x20..<0x7F, 0xA0...: out.unicodeScalars.append(scalar)
-            default: out += "\\x" + hex(UInt8(truncatingIfNeeded: scalar.value))
             }
             count += 1
         }
         return out
+    }
+
+    /// Whether `scalar` must not reach a terminal as it is: controls (C0, DEL, C1) move the
+    /// cursor or start escape sequences; format characters (bidirectional overrides and
+    /// isolates, zero-width spaces and joiners, the byte-order mark, tags) and line or
+    /// paragraph separators reorder, hide or break what the reader sees around them.
+    public static func isUnsafe(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar.value >= 0x20 && scalar.value < 0x7F { return false }
+        switch scalar.properties.generalCategory {
+        case .control, .format, .lineSeparator, .paragraphSeparator: return true
+        default: return false
+        }
     }
 
     /// Text of visible ASCII and spaces only: nothing to escape, one column and one grapheme a byte.

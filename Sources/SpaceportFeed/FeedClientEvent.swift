@@ -28,7 +28,7 @@ public enum FeedClientError: Error, Equatable, Sendable, CustomStringConvertible
         switch self {
         case .noFeed(let reasons):
             return "no proxy feed answered: " + reasons.joined(separator: "; ")
-                + "; start one with `spaceport proxy`, or name one with --feed"
+                + "; start one with `spaceport proxy`"
         case .notConnected(let source?):
             return "the feed \(source) is not connected"
         case .notConnected(nil):

@@ -28,6 +28,11 @@ public enum FeedPaths {
         (socket.hasSuffix(socketSuffix) ? String(socket.dropLast(socketSuffix.count)) : socket) + ".pid"
     }
 
+    /// The file beside a socket that holds the token its TCP feed made for itself.
+    static func tokenFile(forSocket socket: String) -> String {
+        (socket.hasSuffix(socketSuffix) ? String(socket.dropLast(socketSuffix.count)) : socket) + ".token"
+    }
+
     /// The socket files in `directory` (their paths), sorted; empty when the folder is absent.
     public static func sockets(in directory: String) -> [String] {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }

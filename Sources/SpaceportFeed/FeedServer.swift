@@ -12,7 +12,8 @@ public struct FeedServerOptions: Sendable {
     public var name: String
     /// The socket folder; nil for `FeedPaths.directory()`.
     public var directory: String?
-    /// Also serve on TCP here, to clients that present `token` first.
+    /// Also serve on TCP here, to clients that present `token` first. Without a token the
+    /// server makes one and writes it, mode 0600, beside its socket (`FeedListeners.tokenFile`).
     public var tcp: Address?
     public var token: String?
     public var queueLimit: Int
@@ -42,6 +43,8 @@ public struct FeedListeners: Sendable, Equatable {
     public var socketPath: String
     /// The bound TCP address (its real port when 0 was asked for).
     public var tcp: Address?
+    /// Where the token the server made for its TCP feed is; nil when it was given one.
+    public var tokenFile: String?
 }
 
 /// Serves a hub on a Unix socket (and optionally TCP) as newline-delimited JSON.
@@ -57,6 +60,7 @@ public final class FeedServer: Sendable {
     struct Running {
         var claim: SocketClaim
         var listeners: [Channel]
+        var tokenFile: String?
     }
 
     public init(
@@ -75,13 +79,13 @@ public final class FeedServer: Sendable {
         if let problem = Names.problem(with: options.name) {
             throw FeedServerError.badName(options.name, problem: problem)
         }
-        if options.tcp != nil && (options.token ?? "").isEmpty { throw FeedServerError.tcpNeedsToken }
         let directory = options.directory ?? FeedPaths.directory()
         let path = FeedPaths.socket(name: options.name, in: directory)
         guard path.utf8.count <= FeedPaths.maxSocketPathBytes else { throw FeedServerError.pathTooLong(path) }
         try FeedPaths.prepare(directory: directory)
         let claim = try SocketClaim.acquire(socketPath: path)
         var listeners: [Channel] = []
+        var tokenFile: String? = nil
         do {
             do {
                 listeners.append(try await bootstrap(token: nil).bind(unixDomainSocketPath: path).get())
@@ -94,9 +98,21 @@ public final class FeedServer: Sendable {
             }
             var bound: Address? = nil
             if let tcp = options.tcp {
+                var token = options.token ?? ""
+                if token.isEmpty {
+                    // Written only once the socket is ours, so a running proxy's file is never replaced.
+                    token = FeedToken.generate()
+                    let file = FeedPaths.tokenFile(forSocket: path)
+                    do {
+                        try FeedToken.write(token, to: file)
+                    } catch {
+                        throw FeedServerError.token(error)
+                    }
+                    tokenFile = file
+                }
                 let channel: Channel
                 do {
-                    channel = try await bootstrap(token: options.token).bind(host: tcp.host, port: tcp.port)
+                    channel = try await bootstrap(token: token).bind(host: tcp.host, port: tcp.port)
                         .get()
                 } catch {
                     throw FeedServerError.bind(tcp.description, problem: Self.problem(error))
@@ -105,11 +121,12 @@ public final class FeedServer: Sendable {
                 bound = tcp
                 if let port = channel.localAddress?.port { bound?.port = port }
             }
-            running.withLock { $0 = Running(claim: claim, listeners: listeners) }
+            running.withLock { $0 = Running(claim: claim, listeners: listeners, tokenFile: tokenFile) }
             logger.debug("feed on \(path)\(bound.map { " and tcp \($0)" } ?? "")")
-            return FeedListeners(socketPath: path, tcp: bound)
+            return FeedListeners(socketPath: path, tcp: bound, tokenFile: tokenFile)
         } catch {
             for channel in listeners { try? await channel.close() }
+            if let tokenFile { unlink(tokenFile) }
             claim.release()
             throw error
         }
@@ -125,6 +142,7 @@ public final class FeedServer: Sendable {
         else { return }
         for channel in current.listeners { try? await channel.close() }
         for channel in children.all { try? await channel.close() }
+        if let tokenFile = current.tokenFile { unlink(tokenFile) }
         current.claim.release()
     }
 

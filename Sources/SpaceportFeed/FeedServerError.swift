@@ -8,7 +8,7 @@ public enum FeedServerError: Error, Equatable, Sendable, CustomStringConvertible
     case folderOpen(String, mode: Int, problem: String)
     case pathTooLong(String)
     case inUse(String, pid: Int?)
-    case tcpNeedsToken
+    case token(FeedTokenError)
     case bind(String, problem: String)
 
     public var description: String {
@@ -30,9 +30,8 @@ public enum FeedServerError: Error, Equatable, Sendable, CustomStringConvertible
             let holder = pid.map { "process \($0)" } ?? "another process"
             return
                 "\(holder) is serving the feed at \(path); stop it, or give this proxy another --name"
-        case .tcpNeedsToken:
-            return
-                "--feed-tcp serves the feed to the network, so it needs a token: pass --feed-token or set SPACEPORT_FEED_TOKEN"
+        case .token(let error):
+            return error.description
         case .bind(let address, let problem):
             return "cannot serve the feed on \(address): \(problem)"
         }

@@ -30,6 +30,11 @@ public enum FeedTarget: Equatable, Sendable, CustomStringConvertible {
             text: text, problem: "expected auto, a socket path, a proxy name or tcp://HOST:PORT")
     }
 
+    public var isTCP: Bool {
+        if case .tcp = self { return true }
+        return false
+    }
+
     /// How events from this feed name their source.
     public var description: String {
         switch self {

@@ -30,12 +30,32 @@ public struct TailPrinter {
                 "lost \(Printable.clip(source)): \(Printable.clip(reason, max: 200)); retrying")
         case .event(let source, let event):
             if json {
-                lines.output.append(String(event.jsonLine().dropLast()))
+                lines.output.append(Self.terminalSafe(String(event.jsonLine().dropLast())))
             } else {
                 lines = human(event, from: source)
             }
         }
         return lines
+    }
+
+    /// A JSON line with every scalar `Printable.isUnsafe` finds written as `\uXXXX`: the same
+    /// JSON to a parser (such scalars stand only inside strings), but nothing in it acts on a
+    /// terminal or reorders what the reader sees.
+    static func terminalSafe(_ line: String) -> String {
+        if Printable.isPrintableASCII(line) { return line }
+        var out = ""
+        out.reserveCapacity(line.utf8.count)
+        for scalar in line.unicodeScalars {
+            guard Printable.isUnsafe(scalar) else {
+                out.unicodeScalars.append(scalar)
+                continue
+            }
+            for unit in String(scalar).utf16 {
+                let hex = String(unit, radix: 16, uppercase: true)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            }
+        }
+        return out
     }
 
     private mutating func human(_ event: FeedEvent, from source: String) -> Lines {

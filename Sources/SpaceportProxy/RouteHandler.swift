@@ -106,10 +106,7 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         hop.routed(known)
         guard let upstream = known.upstream, let label = known.label else {
-            let route = known.route
-            let chain =
-                route.tried.isEmpty ? "'\(route.resolution.routeAs)'" : route.tried.joined(separator: " → ")
-            return refusal(.notFound, "no space on the chain \(chain) serves \(route.service)")
+            return refusal(.notFound, Unserved(known.route, in: info.loop.tree).description)
         }
         if head.isUpgrade && head.upgradesToWebSocket { hop.setProtocol(.websocket) }
         let forwarding = Forwarding(

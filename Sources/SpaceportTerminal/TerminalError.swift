@@ -5,17 +5,18 @@ public enum TerminalError: Error, Equatable, Sendable, CustomStringConvertible {
     case notATerminal
     case cannotStart(term: String)
 
-    public var description: String {
+    public var description: String { explanation(instead: "use `spaceport tail` to read hops as text") }
+
+    /// The sentence, with what to run instead when a command has its own way without curses.
+    public func explanation(instead alternative: String) -> String {
         switch self {
         case .noTerminalType:
             return
-                "TERM is not set, so the dashboard cannot draw; run it in a terminal (for example TERM=xterm-256color), or use `spaceport tail` for plain text"
+                "TERM is not set, so the dashboard cannot draw; run it in a terminal (for example TERM=xterm-256color), or \(alternative)"
         case .dumbTerminal:
-            return
-                "TERM=dumb cannot draw the dashboard; run it in a full terminal, or use `spaceport tail` for plain text"
+            return "TERM=dumb cannot draw the dashboard; run it in a full terminal, or \(alternative)"
         case .notATerminal:
-            return
-                "the dashboard needs a terminal on standard input and output; use `spaceport tail` to read hops as text"
+            return "the dashboard needs a terminal on standard input and output; \(alternative)"
         case .cannotStart(let term):
             return
                 "curses could not start on TERM=\(term): is the terminal type known here (see `infocmp \(term)`)?"

@@ -37,8 +37,7 @@ struct DashCommand: AsyncParsableCommand {
             valueName: "feed"))
     var attach: [String] = []
 
-    @Option(help: "The token for tcp:// feeds (default: $SPACEPORT_FEED_TOKEN).")
-    var token: String?
+    @OptionGroup var token: AttachTokenOptions
 
     @Option(
         help: ArgumentHelp(
@@ -62,12 +61,7 @@ struct DashCommand: AsyncParsableCommand {
         }
         _ = try ingressAddress()
         try SampleHopsOption.check(sampleHops)
-        let targets = try feedTargets()
-        if targets.contains(where: { if case .tcp = $0 { return true } else { return false } })
-            && resolvedToken == nil
-        {
-            throw ValidationError("tcp:// feeds need a token: pass --token or set SPACEPORT_FEED_TOKEN")
-        }
+        try token.check(try feedTargets())
         do {
             _ = try DashboardSession.chooseTheme(flag: theme)
         } catch {
@@ -125,11 +119,13 @@ struct DashCommand: AsyncParsableCommand {
 
     private func runAttached(_ session: DashboardSession) async throws {
         // Straight from each feed's reading task into the inbox, which bounds the backlog.
-        let client = FeedClient(targets: try feedTargets(), token: resolvedToken, shaping: shaping) {
+        let targets = try feedTargets()
+        let client = FeedClient(targets: targets, token: try token.source.token(), shaping: shaping) {
             session.forward($0)
         }
         do {
-            try await client.start()
+            // With auto the dashboard waits for proxies to start, as they come and go.
+            try await client.start(requireFeed: !targets.contains(.auto))
         } catch {
             throw CommandFailure.report(error.description)
         }
@@ -164,10 +160,6 @@ struct DashCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError(error.description)
         }
-    }
-
-    private var resolvedToken: String? {
-        token ?? ProcessInfo.processInfo.environment["SPACEPORT_FEED_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
     }
 }
 

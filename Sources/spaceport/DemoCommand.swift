@@ -6,6 +6,7 @@ import SpaceportCore
 import SpaceportDashboard
 import SpaceportDemo
 import SpaceportFeed
+import SpaceportTerminal
 
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -69,6 +70,8 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Without curses to take Ctrl-C, the demo stops cleanly on the first one, even while starting.
+        let interrupt = headless ? Interrupt() : nil
         let group = MultiThreadedEventLoopGroup.singleton
         let ingressAddress =
             try ingress.map { try Address(parsing: $0) }
@@ -89,16 +92,18 @@ struct DemoCommand: AsyncParsableCommand {
                 throw CommandFailure.report(error.description)
             }
         }
-        if headless {
-            try await runHeadless(world: world, store: store, ingress: ingressAddress)
+        if let interrupt {
+            try await runHeadless(world: world, store: store, ingress: ingressAddress, interrupt: interrupt)
         } else {
             try await runDashboard(world: world, store: store, ingress: ingressAddress)
         }
     }
 
     static let fileHeader = """
-        # Written by `spaceport demo --write`. The ports are the ones the demo's services had;
-        # run the demo again to have them answer, or point the upstreams at your own.
+        # Written by `spaceport demo --write`. The upstreams are where that demo's services
+        # listened, and nothing answers there once it stops (a new demo starts its own, on
+        # other ports when these are taken). Point them at your own services with
+        # `spaceport service set SPACE SERVICE --upstream HOST:PORT`.
 
         """
 
@@ -106,6 +111,9 @@ struct DemoCommand: AsyncParsableCommand {
         let session: DashboardSession
         do {
             session = try DashboardSession(theme: theme, extraBindings: [KeyMap.demoTraffic])
+        } catch let error as TerminalError {
+            await world.stop()
+            throw CommandFailure.report(error.explanation(instead: Self.withoutCurses))
         } catch {
             await world.stop()
             throw CommandFailure.report("\(error)")
@@ -134,7 +142,7 @@ struct DemoCommand: AsyncParsableCommand {
         await embedded.stop()
         await world.stop()
         if case .failure(let error) = outcome {
-            throw CommandFailure.report("\(error); `spaceport demo --headless` runs without the dashboard")
+            throw CommandFailure.report("\(error); or \(Self.withoutCurses)")
         }
     }
 
@@ -158,6 +166,9 @@ struct DemoCommand: AsyncParsableCommand {
         return (embedded, traffic)
     }
 
+    /// What a terminal curses cannot draw on can run instead.
+    static let withoutCurses = "run `spaceport demo --headless` to print hops as plain text"
+
     /// `on, g stops it`, with the key the demo's binding names.
     static func trafficStatus(_ running: Bool) -> String {
         let key = KeyMap.demoTraffic.keys.first?.label ?? "?"
@@ -173,9 +184,12 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     /// The demo without curses: hop lines on stdout, the addresses on stderr.
-    private func runHeadless(world: DemoWorld, store: SpacesStore, ingress: Address) async throws {
+    private func runHeadless(
+        world: DemoWorld, store: SpacesStore, ingress: Address, interrupt: Interrupt
+    ) async throws {
+        CommandLogHandler.bootstrap()
         let (embedded, traffic) = try await startProxy(
-            world: world, store: store, ingress: ingress, logger: Logger(label: "spaceport.demo"))
+            world: world, store: store, ingress: ingress, logger: Logger(label: "spaceport"))
         let ingressText = embedded.listeners.ingress.description
         FileHandle.standardError.write(
             Data(
@@ -191,7 +205,7 @@ struct DemoCommand: AsyncParsableCommand {
                 FileHandle.standardOutput.write(Data((HopLine.format(hop) + "\n").utf8))
             }
         }
-        await Signals.waitForInterrupt()
+        await interrupt.wait()
         printing.cancel()
         subscription.cancel()
         traffic.stop()

@@ -38,12 +38,24 @@ struct ProxyCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Also serve the feed on TCP here; needs a token (--feed-token or $SPACEPORT_FEED_TOKEN).",
+            "Also serve the feed on TCP here, to clients that present its token: from --feed-token-file, else $SPACEPORT_FEED_TOKEN, else one made for this run and written beside the feed socket.",
             valueName: "host:port"))
     var feedTcp: String?
 
-    @Option(help: "The token TCP feed clients must send first (default: $SPACEPORT_FEED_TOKEN).")
-    var feedToken: String?
+    @Option(
+        help: ArgumentHelp(
+            "A file holding the token TCP feed clients must send first, readable by you alone.",
+            valueName: "file"))
+    var feedTokenFile: String?
+
+    @Option(name: .customLong("feed-token"), help: ArgumentHelp(visibility: .private))
+    var feedTokenOnCommandLine: String?
+
+    private var tokenSource: FeedTokenSource {
+        FeedTokenSource(
+            fileFlag: "--feed-token-file", flag: "--feed-token", file: feedTokenFile,
+            onCommandLine: feedTokenOnCommandLine)
+    }
 
     func validate() throws {
         if let ingress {
@@ -62,21 +74,14 @@ struct ProxyCommand: AsyncParsableCommand {
             } catch {
                 throw ValidationError("--feed-tcp: \(error)")
             }
-            if resolvedToken == nil {
-                throw ValidationError(
-                    "--feed-tcp needs a token: pass --feed-token or set SPACEPORT_FEED_TOKEN")
-            }
         }
-    }
-
-    private var resolvedToken: String? {
-        feedToken
-            ?? ProcessInfo.processInfo.environment["SPACEPORT_FEED_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        try tokenSource.refuseCommandLine()
     }
 
     func run() async throws {
-        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
-        var logger = Logger(label: "spaceport.proxy")
+        let interrupt = Interrupt()
+        CommandLogHandler.bootstrap()
+        var logger = Logger(label: "spaceport")
         logger.logLevel = quiet ? .notice : .info
         let store: SpacesStore
         do {
@@ -84,19 +89,25 @@ struct ProxyCommand: AsyncParsableCommand {
         } catch {
             throw CommandFailure.report(spaces.describe(error))
         }
+        let token = feedTcp == nil ? nil : try tokenSource.token()
         let embedded: EmbeddedProxy
         do {
             embedded = try await EmbeddedProxy.start(
                 store: store, name: name, ingress: try ingress.map { try Address(parsing: $0) },
                 logger: logger,
-                tcp: try feedTcp.map { try Address(parsing: $0) }, token: resolvedToken,
+                tcp: try feedTcp.map { try Address(parsing: $0) }, token: token,
                 alsoTo: quiet ? nil : HopLogSink(logger: logger))
         } catch {
             throw CommandFailure.report("\(error)")
         }
         let feed = embedded.feed
         logger.info("feed on \(feed.socketPath)\(feed.tcp.map { " and tcp://\($0)" } ?? "")")
-        await Signals.waitForInterrupt()
+        if let tokenFile = feed.tokenFile {
+            logger.notice(
+                "the tcp feed's token, made for this run, is in \(tokenFile): clients pass --token-file \(tokenFile)"
+            )
+        }
+        await interrupt.wait()
         logger.notice("stopping: letting requests in flight finish")
         await embedded.stop(drainMs: nil)
     }

@@ -11,7 +11,9 @@ struct RouteCommand: ParsableCommand {
             (<space>.s.<root>.<service>.<domain>, <space>.s.<service>.<domain>, \
             <root>.<service>.<domain>, <service>.<domain>), else --from, else default_space. \
             The service comes from the host. The answer names the spaces tried, nearest first, \
-            and the space and upstream chosen, or why none serves it.
+            and the space and upstream chosen. When no space serves it, the answer starts \
+            with why (and the nearest names when no space runs the service at all), and the \
+            exit status is 1, as for any request the proxy would not forward.
             """)
 
     @OptionGroup var spaces: SpacesFileOptions
@@ -37,7 +39,8 @@ struct RouteCommand: ParsableCommand {
 
     @Flag(
         help:
-            "Print the answer as JSON: {routeAs, routeAsSource, service, tried, space, upstream} or {error}.")
+            "Print the answer as JSON: {routeAs, routeAsSource, service, tried, space, upstream, problem, didYouMean} or {error}."
+    )
     var json = false
 
     func validate() throws {
@@ -68,11 +71,15 @@ struct RouteCommand: ParsableCommand {
         } catch {
             throw fail("the proxy would answer \(error.status): \(error.description)")
         }
+        let unserved = route.space == nil ? Unserved(route, in: tree) : nil
         if json {
-            print(CommandJSON.text(RouteAnswer(route)))
+            print(CommandJSON.text(RouteAnswer(route, unserved: unserved)))
         } else {
+            if let unserved { print(unserved) }
             print(RouteAnswer.text(route, settings: tree.settings), terminator: "")
         }
+        // A script asks `route` whether a request would reach a service: a 404 is a no.
+        if unserved != nil { throw ExitCode.failure }
     }
 
     /// Ends the command: `{"error": ...}` on stdout with --json, else one line on stderr.
@@ -137,14 +144,20 @@ struct RouteAnswer: Encodable {
     var tried: [String]
     var space: String?
     var upstream: String?
+    /// Why no space serves it (the proxy's 404), nil when one does.
+    var problem: String?
+    /// Services some space runs whose names are near the one asked for, when none runs it.
+    var didYouMean: [String]
 
-    init(_ route: Route) {
+    init(_ route: Route, unserved: Unserved?) {
         routeAs = route.routeAs
         routeAsSource = route.routeAsSource.rawValue
         service = route.service
         tried = route.tried
         space = route.space
         upstream = route.upstream?.description
+        problem = unserved?.description
+        didYouMean = unserved?.suggestions ?? []
     }
 
     /// Every field, nulls included, so a reader sees the whole shape every time.
@@ -156,9 +169,13 @@ struct RouteAnswer: Encodable {
         try container.encode(tried, forKey: .tried)
         try container.encode(space, forKey: .space)
         try container.encode(upstream, forKey: .upstream)
+        try container.encode(problem, forKey: .problem)
+        try container.encode(didYouMean, forKey: .didYouMean)
     }
 
-    enum CodingKeys: String, CodingKey { case routeAs, routeAsSource, service, tried, space, upstream }
+    enum CodingKeys: String, CodingKey {
+        case routeAs, routeAsSource, service, tried, space, upstream, problem, didYouMean
+    }
 
     static func text(_ route: Route, settings: Settings) -> String {
         let resolution = route.resolution
@@ -178,10 +195,7 @@ struct RouteAnswer: Encodable {
             }
             rows.append(["served by", served])
         } else {
-            rows.append([
-                "served by",
-                "nothing: no space on that chain has an enabled \(route.service); the proxy would answer 404",
-            ])
+            rows.append(["served by", "nothing: the proxy would answer 404"])
         }
         return TextColumns.render(rows)
     }

@@ -19,6 +19,20 @@ struct Spaceport: AsyncParsableCommand {
         ]
     )
 
+    /// argument-parser's own `main`, except that every error ends as one line (`CommandFailure`).
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            CommandFailure.exit(with: error, arguments: Array(CommandLine.arguments.dropFirst()), root: self)
+        }
+    }
+
     func run() async throws {
         guard FileManager.default.fileExists(atPath: SpacesFileOptions.defaultPath) else {
             throw CommandFailure.report(

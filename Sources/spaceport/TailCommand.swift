@@ -25,8 +25,7 @@ struct TailCommand: AsyncParsableCommand {
             valueName: "feed"))
     var feeds: [String] = []
 
-    @Option(help: "The token for tcp:// feeds (default: $SPACEPORT_FEED_TOKEN).")
-    var token: String?
+    @OptionGroup var token: AttachTokenOptions
 
     @Option(
         help: ArgumentHelp(
@@ -36,26 +35,31 @@ struct TailCommand: AsyncParsableCommand {
 
     func validate() throws {
         try SampleHopsOption.check(sampleHops)
-        let targets = try self.targets()
-        if targets.contains(where: { if case .tcp = $0 { return true } else { return false } })
-            && resolvedToken == nil
-        {
-            throw ValidationError("tcp:// feeds need a token: pass --token or set SPACEPORT_FEED_TOKEN")
-        }
+        try token.check(try targets())
     }
 
     func run() async throws {
+        let targets = try targets()
         let client = FeedClient(
-            targets: try targets(), token: resolvedToken,
+            targets: targets, token: try token.source.token(),
             shaping: HopShaping(perSecond: SampleHopsOption.perSecond(sampleHops)))
-        try await client.start()
+        // With auto, no proxy yet is no failure: tail follows proxies as they come and go.
+        let waits = targets.contains(.auto)
+        do {
+            try await client.start(requireFeed: !waits)
+        } catch {
+            throw CommandFailure.report(error.description)
+        }
+        if waits && client.connectedSources.isEmpty {
+            Self.note(
+                "waiting for a proxy: none is running yet (their feeds appear in \(FeedPaths.directory())); `spaceport proxy` starts one"
+            )
+        }
         let stopper = SignalStopper(signals: [SIGINT, SIGTERM]) { Task { await client.stop() } }
         var printer = TailPrinter(json: json)
         for await event in client.events {
             let lines = printer.lines(for: event)
-            for note in lines.notes {
-                try? FileHandle.standardError.write(contentsOf: Data((note + "\n").utf8))
-            }
+            for note in lines.notes { Self.note(note) }
             guard !lines.output.isEmpty else { continue }
             do {
                 try FileHandle.standardOutput.write(
@@ -68,8 +72,8 @@ struct TailCommand: AsyncParsableCommand {
         stopper.cancel()
     }
 
-    private var resolvedToken: String? {
-        token ?? ProcessInfo.processInfo.environment["SPACEPORT_FEED_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+    private static func note(_ line: String) {
+        try? FileHandle.standardError.write(contentsOf: Data((line + "\n").utf8))
     }
 
     private func targets() throws -> [FeedTarget] {

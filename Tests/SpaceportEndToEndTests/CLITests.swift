@@ -2,31 +2,13 @@ import Foundation
 import SpaceportCore
 import Testing
 
-/// The `spaceport` binary SwiftPM built beside this test bundle (`swift test` builds every
-/// product of the package). SPACEPORT_BINARY points elsewhere when set.
-private enum Binary {
-    static let url: URL? = {
-        var candidates: [URL] = []
-        if let path = ProcessInfo.processInfo.environment["SPACEPORT_BINARY"], !path.isEmpty {
-            candidates.append(URL(fileURLWithPath: path))
-        }
-        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
-            candidates.append(
-                bundle.bundleURL.deletingLastPathComponent().appendingPathComponent("spaceport"))
-        }
-        if let executable = Bundle.main.executableURL {
-            candidates.append(executable.deletingLastPathComponent().appendingPathComponent("spaceport"))
-        }
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
-    }()
-
-    static func require() throws -> URL {
-        try #require(url, "no spaceport binary beside the tests; run `swift build --product spaceport` first")
-    }
+/// The `spaceport` binary SwiftPM built beside this test bundle, or SPACEPORT_BINARY.
+enum Binary {
+    static func require() throws -> URL { URL(fileURLWithPath: try BuiltSpaceport.require()) }
 }
 
 /// What a user sees from one run of the command.
-private struct Run: CustomStringConvertible {
+struct Run: CustomStringConvertible {
     var status: Int32
     var stdout: String
     var stderr: String
@@ -36,7 +18,7 @@ private struct Run: CustomStringConvertible {
 }
 
 /// A folder for one test, holding its spaces file; the commands run inside it.
-private struct Workspace {
+struct Workspace {
     let folder: URL
 
     init(under base: URL = FileManager.default.temporaryDirectory) throws {
@@ -110,7 +92,7 @@ private struct Workspace {
 }
 
 /// A value a background reader hands back, locked because Data is read on another thread.
-private final class Locked<Value>: @unchecked Sendable {
+final class Locked<Value>: @unchecked Sendable {
     private var value: Value
     private let lock = NSLock()
     init(_ value: Value) { self.value = value }
@@ -257,12 +239,53 @@ struct CLITests {
         #expect(hostHeader.stdout.hasPrefix("route-as   azureuser (from the host)\nservice    serviceb\n"))
         let caller = try space.run("route", "http://servicea/", "--from", "azureuser")
         #expect(caller.stdout.hasPrefix("route-as   azureuser (from the calling instance's space)\n"))
-        let nobody = try space.run("route", "http://servicec.localhost/")
-        #expect(nobody.status == 0)
+        _ = try space.run("override", "default", "serviceb", "off")
+        let nobody = try space.run("route", "http://azureuser.s.default.serviceb.localhost/")
+        #expect(nobody.status == 1, "a request the proxy would answer 404 is a no for a script")
         #expect(
-            nobody.stdout.hasSuffix(
-                "served by  nothing: no space on that chain has an enabled servicec; the proxy would answer 404\n"
-            ))
+            nobody.stdout
+                == """
+                no space on the chain azureuser → default serves serviceb
+                route-as   azureuser (from the host)
+                service    serviceb
+                tried      azureuser → default
+                served by  nothing: the proxy would answer 404
+
+                """)
+    }
+
+    @Test("route for a service no space runs says so first, offers the nearest names, and exits 1")
+    func routeUnknownService() throws {
+        let space = try Workspace()
+        defer { space.remove() }
+        _ = try space.run("init")
+        let typo = try space.run("route", "servicaa")
+        #expect(typo.status == 1)
+        #expect(typo.stderr.isEmpty)
+        #expect(
+            typo.stdout
+                == """
+                no space runs 'servicaa'; did you mean servicea? (tried default)
+                route-as   default (the default_space: the request names no space)
+                service    servicaa
+                tried      default
+                served by  nothing: the proxy would answer 404
+
+                """)
+        let bare = try space.run("route", "not-a-url")
+        #expect(bare.status == 1)
+        #expect(
+            bare.stdout.hasPrefix(
+                "no space runs 'not-a-url'; the spaces run servicea, serviceb (tried default)\n"))
+        let json = try space.run("route", "--json", "servicaa")
+        #expect(json.status == 1)
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(
+            object["problem"] as? String == "no space runs 'servicaa'; did you mean servicea? (tried default)"
+        )
+        #expect(object["didYouMean"] as? [String] == ["servicea"])
+        #expect(object["space"] is NSNull)
     }
 
     @Test("route --json prints the decision, or {error} with a non-zero exit")
@@ -274,18 +297,27 @@ struct CLITests {
         #expect(run.status == 0)
         let object = try #require(
             try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
-        #expect(Set(object.keys) == ["routeAs", "routeAsSource", "service", "tried", "space", "upstream"])
+        #expect(
+            Set(object.keys) == [
+                "routeAs", "routeAsSource", "service", "tried", "space", "upstream", "problem", "didYouMean",
+            ])
         #expect(object["routeAs"] as? String == "azureuser")
         #expect(object["routeAsSource"] as? String == "host")
         #expect(object["service"] as? String == "serviceb")
         #expect(object["tried"] as? [String] == ["azureuser", "default"])
         #expect(object["space"] as? String == "default")
         #expect(object["upstream"] as? String == "127.0.0.1:5002")
+        #expect(object["problem"] is NSNull)
+        #expect(object["didYouMean"] as? [String] == [])
         let missing = try space.run("route", "--json", "servicec")
+        #expect(missing.status == 1)
         let none = try #require(
             try JSONSerialization.jsonObject(with: Data(missing.stdout.utf8)) as? [String: Any])
         #expect(none["space"] is NSNull)
         #expect(none["upstream"] is NSNull)
+        #expect(
+            none["problem"] as? String
+                == "no space runs 'servicec'; did you mean servicea or serviceb? (tried default)")
         let failed = try space.run("route", "--json", "http://servicea.example.com/")
         #expect(failed.status == 1)
         let error = try #require(

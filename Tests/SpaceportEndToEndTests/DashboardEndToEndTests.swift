@@ -7,15 +7,14 @@ import Testing
 #endif
 
 /// `spaceport dash` in a real terminal: tmux runs it, curl sends requests, capture-pane
-/// reads the screen, send-keys presses keys. Skipped only when tmux is not installed.
+/// reads the screen, send-keys presses keys. Without tmux they fail, saying how to install it.
 @Suite("The dashboard in a real terminal", .serialized)
 struct DashboardEndToEndTests {
     @Test(
-        "dash shows curl's requests with the spaces that served them, and a key flips an override in the file and the route",
+        "dash shows curl's requests with the spaces that served them, and a key flips an override in the file and the route"
     )
     func dashboardInTmux() async throws {
-        try Tools.requireTmux()
-        let curl = try #require(Tools.find("curl"), "curl is needed to send requests")
+        let curl = try RequiredTool.curl.path()
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         let upstreamDefaultA = try TestUpstream(answer: "servicea@default")
@@ -91,11 +90,10 @@ struct DashboardEndToEndTests {
     }
 
     @Test(
-        "under more traffic than --sample-hops lets through, the status bar says the list is a sample and the rates still count every request",
+        "under more traffic than --sample-hops lets through, the status bar says the list is a sample and the rates still count every request"
     )
     func sampledUnderLoad() async throws {
-        try Tools.requireTmux()
-        let curl = try #require(Tools.find("curl"), "curl is needed to send requests")
+        let curl = try RequiredTool.curl.path()
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         let upstream = try TestUpstream(answer: "servicea@default")
@@ -160,7 +158,7 @@ extension DashboardEndToEndTests {
 
     /// tmux and curl, which these tests need, and a folder with `spaces` as its spaces.yaml.
     private static func setUp(spaces: String) throws -> (curl: String, folder: TemporaryFolder) {
-        try Tools.requireTmux()
+        _ = try RequiredTool.tmux.path()
         let curl = try #require(Tools.find("curl"), "curl is needed to send requests")
         let folder = try TemporaryFolder()
         try spaces.write(toFile: folder.path("spaces.yaml"), atomically: true, encoding: .utf8)

@@ -1,5 +1,6 @@
 import Foundation
 import SpaceportCore
+@_exported import SpaceportTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -37,37 +38,8 @@ func eventually(
 struct TimedOut: Error {}
 
 enum Tools {
-    static let tmux = find("tmux")
-
-    /// The dashboard tests run it in tmux; without tmux they fail, saying how to get it.
-    static func requireTmux() throws {
-        _ = try #require(
-            tmux,
-            "tmux is not installed, and the dashboard is tested in it: install it (apt-get install tmux)")
-    }
-
     /// The `spaceport` built beside this test bundle, or SPACEPORT_BINARY.
-    static let spaceport: String? = {
-        var candidates: [String] = []
-        if let path = ProcessInfo.processInfo.environment["SPACEPORT_BINARY"], !path.isEmpty {
-            candidates.append(path)
-        }
-        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
-            candidates.append(
-                bundle.bundleURL.deletingLastPathComponent().appendingPathComponent("spaceport").path)
-        }
-        if let executable = Bundle.main.executableURL {
-            candidates.append(executable.deletingLastPathComponent().appendingPathComponent("spaceport").path)
-        }
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }()
-
-    static func find(_ name: String) -> String? {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        return path.split(separator: ":").map { "\($0)/\(name)" }.first {
-            FileManager.default.isExecutableFile(atPath: $0)
-        }
-    }
+    static let spaceport = BuiltSpaceport.path
 
     /// Runs a program to its end and returns what it printed.
     @discardableResult
@@ -138,21 +110,21 @@ struct Tmux {
 
     func start(command: String, width: Int, height: Int) throws {
         let result = try Tools.run(
-            Tools.tmux!,
+            try RequiredTool.tmux.path(),
             ["-S", socket, "new-session", "-d", "-s", "dash", "-x", "\(width)", "-y", "\(height)", command])
         try #require(result.status == 0, "tmux could not start a session")
     }
 
     func capture() throws -> String {
-        try Tools.run(Tools.tmux!, ["-S", socket, "capture-pane", "-p", "-t", "dash"]).output
+        try Tools.run(try RequiredTool.tmux.path(), ["-S", socket, "capture-pane", "-p", "-t", "dash"]).output
     }
 
     func keys(_ keys: String...) throws {
-        try Tools.run(Tools.tmux!, ["-S", socket, "send-keys", "-t", "dash"] + keys)
+        try Tools.run(try RequiredTool.tmux.path(), ["-S", socket, "send-keys", "-t", "dash"] + keys)
     }
 
     func killServer() {
-        _ = try? Tools.run(Tools.tmux!, ["-S", socket, "kill-server"])
+        _ = try? Tools.run(try RequiredTool.tmux.path(), ["-S", socket, "kill-server"])
     }
 }
 

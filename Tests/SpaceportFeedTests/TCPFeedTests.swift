@@ -90,18 +90,19 @@ struct TCPFeedTests {
         }
     }
 
-    @Test("serving TCP without a token is refused")
-    func tcpNeedsToken() async throws {
-        let hub = FeedHub(
-            store: SpacesStore(tree: try SpacesFile.parse(text: Samples.spacesYAML, file: "s")),
-            hello: Samples.hello)
-        let folder = Samples.temporaryFolder()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let server = FeedServer(
-            hub: hub,
-            options: FeedServerOptions(name: "t", directory: folder, tcp: try Address(parsing: "127.0.0.1:0"))
-        )
-        await #expect(throws: FeedServerError.tcpNeedsToken) { _ = try await server.start() }
+    @Test("a TCP feed given no token writes one beside its socket, and a client reading that file attaches")
+    func generatedToken() async throws {
+        try await withFeed(options: FeedServerOptions(tcp: try Address(parsing: "127.0.0.1:0"))) { feed in
+            let address = try #require(feed.listeners.tcp)
+            let file = try #require(feed.listeners.tokenFile)
+            #expect(file == feed.folder + "/t.token")
+            let client = FeedClient(
+                targets: [.tcp(host: address.host, port: address.port)], token: try FeedToken.read(file: file)
+            )
+            try await client.start()
+            #expect(client.connectedSources == ["tcp://127.0.0.1:\(address.port)"])
+            await client.stop()
+        }
     }
 
     @Test("the token check accepts only the exact token")

@@ -6,26 +6,17 @@ import Testing
 
 /// Runs the built `spaceport` binary, which `swift test` builds beside the test bundle.
 struct SpaceportBinary {
-    static var url: URL {
-        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        var folder = bundle
-        for _ in 0..<4 {
-            let candidate = folder.appendingPathComponent("spaceport")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            folder.deleteLastPathComponent()
-        }
-        return bundle.appendingPathComponent("spaceport")
-    }
-
     let process = Process()
     let output = Pipe()
     let errors = Pipe()
 
-    init(_ arguments: [String], runtime: String) throws {
-        process.executableURL = Self.url
+    init(_ arguments: [String], runtime: String, environment extra: [String: String] = [:]) throws {
+        process.executableURL = URL(fileURLWithPath: try BuiltSpaceport.require())
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["XDG_RUNTIME_DIR"] = runtime
+        environment.removeValue(forKey: FeedToken.environmentVariable)
+        environment.merge(extra) { $1 }
         process.environment = environment
         process.standardOutput = output
         process.standardError = errors
@@ -173,14 +164,92 @@ struct TailCommandTests {
         try? FileManager.default.removeItem(atPath: runtime)
     }
 
-    @Test("spaceport tail with no proxy running says so and fails")
-    func noFeed() async throws {
+    @Test("spaceport tail with no proxy running waits, says so once, and shows a proxy's hops once it starts")
+    func waitsForAProxy() async throws {
         let runtime = Samples.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: runtime) }
         let tail = try SpaceportBinary(["tail"], runtime: runtime)
+        defer { if tail.process.isRunning { tail.process.terminate() } }
+        let output = SpaceportBinary.lines(tail.output)
         let notes = SpaceportBinary.lines(tail.errors)
-        let error = try await firstLine(notes, "the error") { $0.contains("no proxy feed") }
-        #expect(error.contains("no proxy feed socket in \(runtime)/spaceport"))
-        #expect(try await tail.exitStatus() != 0)
+        let waiting = try await firstLine(notes, "the waiting note") { _ in true }
+        #expect(
+            waiting
+                == "waiting for a proxy: none is running yet (their feeds appear in \(runtime)/spaceport); `spaceport proxy` starts one"
+        )
+        #expect(tail.process.isRunning, "tail waits rather than exits")
+        let spaces = runtime + "/spaces.yaml"
+        try Samples.spacesYAML.write(toFile: spaces, atomically: true, encoding: .utf8)
+        let proxy = try SpaceportBinary(
+            ["proxy", "--spaces", spaces, "--ingress", "127.0.0.1:0", "--name", "late"], runtime: runtime)
+        defer { if proxy.process.isRunning { proxy.process.terminate() } }
+        let listening = try await firstLine(SpaceportBinary.lines(proxy.errors), "the proxy's ingress") {
+            $0.contains("ingress listening on ")
+        }
+        let ingress = try Address(parsing: String(listening.split(separator: " ").last ?? ""))
+        let attached = try await firstLine(notes, "the attach note") { _ in true }
+        #expect(attached.hasPrefix("attached to late (pid \(proxy.process.processIdentifier)"), "\(attached)")
+        let status = try await blocking {
+            let client = try RawClient(ingress)
+            try client.send("GET /late HTTP/1.1\r\nHost: nothing.localhost\r\nConnection: close\r\n\r\n")
+            return try client.readResponse().status
+        }
+        #expect(status == 404)
+        let hop = try await firstLine(output, "the proxy's hop") { $0.contains("GET") }
+        #expect(
+            hop.contains("GET  nothing.localhost/late  as default (default)  nothing → none  404"), "\(hop)")
+        tail.process.interrupt()
+        #expect(try await tail.exitStatus() == 0)
+        proxy.process.interrupt()
+        #expect(try await proxy.exitStatus() == 0)
+    }
+
+    /// Names the scalars a hostile feed sends and that must never reach the terminal raw.
+    static let hostileScalars: [(scalar: Unicode.Scalar, json: String, plain: String)] = [
+        ("\u{9B}", "\\u009B", "\\x9B"), ("\u{202E}", "\\u202E", "\\u{202E}"), ("\u{7F}", "\\u007F", "\\x7F"),
+        ("\u{2028}", "\\u2028", "\\u{2028}"), ("\u{200B}", "\\u200B", "\\u{200B}"),
+        ("\u{200D}", "\\u200D", "\\u{200D}"),
+        ("\u{FEFF}", "\\uFEFF", "\\u{FEFF}"), ("\u{2066}", "\\u2066", "\\u{2066}"),
+    ]
+
+    static var hostileHop: HopEvent {
+        var hop = Samples.hop(9)
+        hop.host = "evil" + String(String.UnicodeScalarView(hostileScalars.map(\.scalar))) + "txt.exe"
+        hop.path = "/\u{9B}2J\u{202E}gpj"
+        return hop
+    }
+
+    @Test(
+        "spaceport tail, plain and --json, writes a hostile feed's controls, bidi and invisible characters escaped"
+    )
+    func hostileFeed() async throws {
+        let runtime = Samples.temporaryFolder()
+        let feed = try await FeedFixture.start(name: "spaceport", folder: runtime + "/spaceport")
+        defer { try? FileManager.default.removeItem(atPath: runtime) }
+        let json = try SpaceportBinary(["tail", "--json", "--feed", feed.socketPath], runtime: runtime)
+        let plain = try SpaceportBinary(["tail", "--feed", feed.socketPath], runtime: runtime)
+        let jsonLines = SpaceportBinary.lines(json.output)
+        let plainLines = SpaceportBinary.lines(plain.output)
+        _ = try await firstLine(jsonLines, "the spaces event") { $0.contains(#""type":"spaces""#) }
+        _ = try await firstLine(plainLines, "the spaces line") { $0.contains("  spaces  ") }
+        feed.hub.publish(.hop(Self.hostileHop))
+        let jsonHop = try await firstLine(jsonLines, "the JSON hop") { $0.contains(#""type":"hop""#) }
+        let plainHop = try await firstLine(plainLines, "the hop line") { $0.contains("GET") }
+        for (scalar, jsonEscape, plainEscape) in Self.hostileScalars {
+            let raw = String(scalar).utf8
+            #expect(
+                jsonHop.utf8.firstRange(of: raw) == nil, "raw U+\(String(scalar.value, radix: 16)) in --json")
+            #expect(
+                plainHop.utf8.firstRange(of: raw) == nil,
+                "raw U+\(String(scalar.value, radix: 16)) in plain tail")
+            #expect(jsonHop.contains(jsonEscape), "\(jsonEscape) in \(jsonHop)")
+            #expect(plainHop.contains(plainEscape), "\(plainEscape) in \(plainHop)")
+        }
+        #expect(try FeedEvent.decode(line: jsonHop) == .hop(Self.hostileHop), "the escapes are the same JSON")
+        json.process.interrupt()
+        plain.process.interrupt()
+        #expect(try await json.exitStatus() == 0)
+        #expect(try await plain.exitStatus() == 0)
+        await feed.stop()
     }
 }

@@ -139,16 +139,33 @@ struct SecurityTests {
         }
     }
 
-    @Test("a TCP feed without a token does not start")
-    func tcpNeedsToken() async throws {
-        let store = SpacesStore(tree: try SpacesFile.parse(text: FeedRig.yaml, file: "s.yaml"))
-        let hub = FeedHub(store: store, hello: FeedHello(proxy: "x", pid: 1, version: "0", listeners: []))
-        defer { hub.close() }
-        let folder = temporaryFolder("ht")
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let server = FeedServer(
-            hub: hub,
-            options: FeedServerOptions(directory: folder + "/f", tcp: Address(host: "127.0.0.1", port: 0)))
-        await #expect(throws: FeedServerError.tcpNeedsToken) { _ = try await server.start() }
+    @Test("a TCP feed given no token makes its own, in a file only its owner may read, and takes only that")
+    func tcpMakesItsToken() async throws {
+        let options = FeedServerOptions(tcp: Address(host: "127.0.0.1", port: 0), authTimeoutMs: 300)
+        try await FeedRig.with(options: options) { rig in
+            let file = try #require(rig.listeners.tokenFile)
+            #expect(file == rig.socketPath.replacingOccurrences(of: ".sock", with: ".token"))
+            var info = stat()
+            #expect(stat(file, &info) == 0)
+            #expect(info.st_mode & 0o777 == 0o600, "mode \(String(info.st_mode & 0o777, radix: 8))")
+            #expect(info.st_uid == geteuid())
+            let token = try FeedToken.read(file: file)
+            #expect(token.count == 64 && token.allSatisfy(\.isHexDigit), "\(token)")
+            let tcp = try #require(rig.listeners.tcp)
+            let refused = try await blocking {
+                let client = try RawClient(tcp)
+                try client.send(#"{"cmd":"auth","token":"guess"}"# + "\n")
+                return Self.linesUntilClosed(client)
+            }
+            #expect(refused.count == 1 && refused[0].contains("wrong token"), "\(refused)")
+            let greeted = try await blocking {
+                let client = try RawClient(tcp)
+                try client.send(#"{"cmd":"auth","token":"\#(token)"}"# + "\n")
+                return String(decoding: client.readSome() ?? [], as: UTF8.self)
+            }
+            #expect(greeted.contains(#""type":"hello""#))
+            await rig.server.shutdown()
+            #expect(access(file, F_OK) != 0, "the token file goes when the feed stops")
+        }
     }
 }

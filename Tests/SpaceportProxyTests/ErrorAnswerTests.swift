@@ -37,6 +37,25 @@ struct ErrorAnswerTests {
         }
     }
 
+    @Test("a 404 for a service no space runs says so first and offers the nearest names it does run")
+    func notFoundSuggests() async throws {
+        try await Walkthrough.with { w in
+            let typo = try await Curl.run([w.proxy.url("azureuser.s.default.servicaa.localhost")])
+            #expect(typo.status == 404)
+            #expect(
+                typo.text == "no space runs 'servicaa'; did you mean servicea? (tried azureuser → default)\n")
+            let far = try await Curl.run([w.proxy.url("not-a-service.localhost")])
+            #expect(
+                far.text
+                    == "no space runs 'not-a-service'; the spaces run servicea, serviceb (tried default)\n")
+            try w.proxy.store.apply(.override(space: "default", service: "serviceb", enabled: false))
+            let off = try await Curl.run([w.proxy.url("azureuser.s.default.serviceb.localhost")])
+            #expect(
+                off.text == "no space on the chain azureuser → default serves serviceb\n",
+                "a service that is only off is not a typo")
+        }
+    }
+
     @Test("400 for a request that is not HTTP, and the connection closes")
     func malformed() async throws {
         try await Walkthrough.with { w in

@@ -2,14 +2,6 @@ import Foundation
 import SpaceportCore
 import Testing
 
-/// The `spaceport` executable, built beside the test bundle.
-private func spaceportBinary() throws -> String {
-    let folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    let path = folder.appendingPathComponent("spaceport").path
-    try #require(FileManager.default.isExecutableFile(atPath: path), "build the spaceport executable first")
-    return path
-}
-
 /// `spaceport proxy` running as its own process, its stderr read line by line.
 private final class ProxyProcess {
     let process = Process()
@@ -17,7 +9,7 @@ private final class ProxyProcess {
     private(set) var lines: [String] = []
 
     init(_ arguments: [String]) throws {
-        process.executableURL = URL(fileURLWithPath: try spaceportBinary())
+        process.executableURL = URL(fileURLWithPath: try BuiltSpaceport.require())
         process.arguments = ["proxy"] + arguments
         // A feed folder of its own, so no other proxy's socket of the same name can stand in the way.
         var environment = ProcessInfo.processInfo.environment
@@ -74,6 +66,32 @@ struct ProxyCommandTests {
         let end = try await proxy.finish()
         #expect(end.status == 0)
         await upstream.stop()
+    }
+
+    @Test(
+        "every line it logs, from the command or the proxy inside it, has one prefix: its time, level and spaceport:"
+    )
+    func onePrefix() async throws {
+        let upstream = try await TestUpstream.start("app")
+        let proxy = try ProxyProcess([
+            "--spaces", try spacesFile(upstream), "--ingress", "127.0.0.1:0", "--name", "prefix",
+        ])
+        let listening = try await proxy.line(containing: "ingress listening on ")
+        let port = try #require(listening.split(separator: ":").last)
+        #expect(try await Curl.run(["http://app.localhost:\(port)/"]).status == 200)
+        _ = try await proxy.line(containing: "GET app.localhost")
+        proxy.process.terminate()
+        let end = try await proxy.finish()
+        #expect(end.status == 0)
+        let lines = proxy.lines + end.rest
+        #expect(
+            lines.contains { $0.contains("proxy 'prefix' stopped") },
+            "a line the proxy's library logs: \(lines)")
+        #expect(lines.contains { $0.contains("feed on ") }, "a line the command logs: \(lines)")
+        let pattern = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ (info|notice|warning|error) spaceport: [^\[]/
+        for line in lines {
+            #expect(line.firstMatch(of: pattern) != nil, "\(line)")
+        }
     }
 
     @Test("with --quiet it logs no line per request")

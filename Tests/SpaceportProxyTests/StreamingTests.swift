@@ -103,7 +103,7 @@ struct StreamingTests {
         try await RunningProxy.with(singleService(upstream)) { proxy in
             let urls = (0..<10).map { proxy.url("app.localhost", "/r\($0)") }
             let discard = Array(repeating: ["-o", "/dev/null"], count: urls.count).flatMap { $0 }
-            let result = try await Run.process("/usr/bin/curl", ["-sS"] + discard + urls)
+            let result = try await Run.process(try RequiredTool.curl.path(), ["-sS"] + discard + urls)
             #expect(result.status == 0)
             #expect(upstream.requests == 10)
             #expect(upstream.acceptedConnections == 1)

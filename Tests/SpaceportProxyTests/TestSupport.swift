@@ -76,7 +76,7 @@ enum Curl {
         -> CurlResponse
     {
         let result = try await Run.process(
-            "/usr/bin/curl", ["-sS", "-i", "--max-time", "120"] + arguments, stdin: stdin,
+            try RequiredTool.curl.path(), ["-sS", "-i", "--max-time", "120"] + arguments, stdin: stdin,
             stdinFile: stdinFile)
         guard result.status == 0 else {
             throw TestFailure("curl \(arguments) failed: \(String(decoding: result.stderr, as: UTF8.self))")
@@ -108,7 +108,7 @@ extension Curl {
     /// Fetches a body without keeping it: the status and how many bytes arrived.
     static func download(_ arguments: [String]) async throws -> (status: Int, bytes: Int) {
         let result = try await Run.process(
-            "/usr/bin/curl",
+            try RequiredTool.curl.path(),
             ["-sS", "--max-time", "120", "-o", "/dev/null", "-w", "%{http_code} %{size_download}"] + arguments
         )
         let words = String(decoding: result.stdout, as: UTF8.self).split(separator: " ")

@@ -1,65 +1,47 @@
 import Foundation
+import NIOCore
+import NIOWebSocket
 import SpaceportCore
 import SpaceportProxy
 import Testing
 
-/// A WebSocket echo server and a client in one Python process (Debian's python3-websockets):
-/// it prints the server's port, reads the proxy's URL, sends messages through the proxy
-/// and prints what came back.
-private let webSocketScript = #"""
-    import asyncio, sys, websockets
-
-    async def echo(socket):
-        async for message in socket:
-            await socket.send(message)
-
-    async def main():
-        async with websockets.serve(echo, "127.0.0.1", 0, compression=None) as server:
-            print(server.sockets[0].getsockname()[1], flush=True)
-            url = sys.stdin.readline().strip()
-            async with websockets.connect(url, host="127.0.0.1", compression=None) as client:
-                for message in ["hello", "through", "spaceport", "x" * 100000]:
-                    await client.send(message)
-                    reply = await client.recv()
-                    print(reply if len(reply) < 100 else "long:%d" % len(reply), flush=True)
-
-    asyncio.run(main())
-    """#
-
 @Suite("Tunnels: WebSocket, upgrades and raw TCP")
 struct TunnelTests {
-    @Test("a WebSocket echo works through the proxy, routed like any request")
+    @Test("a WebSocket echo works through the proxy, routed like any request, its frames intact both ways")
     func webSocketEcho() async throws {
-        let python = Process()
-        python.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        python.arguments = ["-c", webSocketScript]
-        let output = Pipe()
-        let input = Pipe()
-        python.standardOutput = output
-        python.standardInput = input
-        try python.run()
-        defer { if python.isRunning { python.terminate() } }
-        let lines = LineReader(output.fileHandleForReading)
-        let port = try #require(Int(try await lines.next()))
+        let server = try await WebSocketEchoServer.start()
         try await RunningProxy.with(
             """
             spaces:
               default:
                 services:
-                  chat: { upstream: 127.0.0.1:\(port) }
+                  chat: { upstream: \(server.address) }
             """
         ) { proxy in
-            input.fileHandleForWriting.write(Data("ws://chat.localhost:\(proxy.port)/room\n".utf8))
-            var replies: [String] = []
-            for _ in 0..<4 { replies.append(try await lines.next()) }
-            #expect(replies == ["hello", "through", "spaceport", "long:100000"])
+            let client = try await WebSocketClient.connect(
+                to: proxy.listeners.ingress, host: "chat.localhost:\(proxy.port)", path: "/room")
+            let long = String(repeating: "x", count: 100_000)
+            let binary = ByteBuffer(bytes: (0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+            let sent: [(WebSocketOpcode, ByteBuffer)] =
+                ["hello", "through", "spaceport", long].map { (.text, ByteBuffer(string: $0)) } + [
+                    (.binary, binary)
+                ]
+            let frames = try await client.exchange(sent, expecting: 1 + sent.count)
+            #expect(
+                frames.allSatisfy { $0.fin && $0.maskKey == nil }, "whole, unmasked frames from the server")
+            #expect(frames.map(\.opcode) == [.text, .text, .text, .text, .text, .binary])
+            let texts = frames.filter { $0.opcode == .text }.map { String(buffer: $0.data) }
+            #expect(texts == [WebSocketEchoServer.greeting, "hello", "through", "spaceport", long])
+            #expect(frames.last?.data == binary)
             let hop = try await proxy.hops.end()
             #expect(hop.protocol == .websocket)
             #expect(hop.status == 101)
             #expect(hop.space == "default")
+            #expect(hop.path == "/room")
             #expect(hop.bytesIn > 100_000)
             #expect(hop.bytesOut > 100_000)
         }
+        await server.stop()
     }
 
     @Test("bytes that arrive together with the 101 reach the client, then bytes flow raw both ways")
