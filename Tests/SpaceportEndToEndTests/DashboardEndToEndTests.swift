@@ -159,7 +159,7 @@ extension DashboardEndToEndTests {
     /// tmux and curl, which these tests need, and a folder with `spaces` as its spaces.yaml.
     private static func setUp(spaces: String) throws -> (curl: String, folder: TemporaryFolder) {
         _ = try RequiredTool.tmux.path()
-        let curl = try #require(Tools.find("curl"), "curl is needed to send requests")
+        let curl = try RequiredTool.curl.path()
         let folder = try TemporaryFolder()
         try spaces.write(toFile: folder.path("spaces.yaml"), atomically: true, encoding: .utf8)
         return (curl, folder)

@@ -37,7 +37,9 @@ struct TestToolsTests {
         }
     }
 
-    @Test("every test is Swift Testing, so `swift test --disable-xctest` skips none, and CI installs nothing for Python")
+    @Test(
+        "every test is Swift Testing, so `swift test --disable-xctest` skips none, and CI installs nothing for Python"
+    )
     func swiftTestingOnly() throws {
         for (path, text) in try Self.testSources() {
             #expect(
