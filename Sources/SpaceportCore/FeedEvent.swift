@@ -20,8 +20,12 @@ public struct SpacesSnapshot: Codable, Equatable, Sendable {
     public var routeHeader: String
     public var domain: String
     public var defaultSpace: String
+    /// Present while the spaces file on disk is invalid: why, as the proxy logged it. The tree
+    /// is then the last good one, still in effect; a later snapshot without it means the file
+    /// is valid again.
+    public var fileProblem: String?
 
-    public init(_ tree: SpaceTree) {
+    public init(_ tree: SpaceTree, fileProblem: String? = nil) {
         spaces = tree.spaces.map { space in
             SpaceSnapshot(
                 name: space.name, parent: space.parent,
@@ -34,6 +38,7 @@ public struct SpacesSnapshot: Codable, Equatable, Sendable {
         routeHeader = tree.settings.routeHeader
         domain = tree.settings.domain
         defaultSpace = tree.settings.defaultSpace
+        self.fileProblem = fileProblem
     }
 
     /// Rebuilds the tree a proxy sent; throws if the snapshot is not a valid tree.

@@ -59,7 +59,7 @@ extension SpaceTree {
         var tried: [String] = []
         for name in chain(from: effective) {
             tried.append(name)
-            if let instance = space(name)?.instance(key), instance.enabled {
+            if let instance = instance(key, in: name), instance.enabled {
                 return Resolution(
                     service: service, routeAs: effective, unknownRouteAs: unknown, tried: tried,
                     space: name, instance: instance)
@@ -80,24 +80,12 @@ extension SpaceTree {
     /// Every service known in the space's tree (its root and all that descend from it),
     /// each with what serves it for this space. Order: the root tree's file order.
     public func serviceStates(of spaceName: String) -> [ServiceState] {
-        guard let space = space(spaceName) else { return [] }
-        let root = chain(from: spaceName).last ?? spaceName
-        let family = Set(descendants(of: root) + [root])
-        var seen = Set<String>()
-        var states: [ServiceState] = []
-        for member in spaces where family.contains(member.name) {
-            for instance in member.services where seen.insert(instance.key).inserted {
-                states.append(
-                    ServiceState(
-                        service: space.instance(instance.key)?.service ?? instance.service,
-                        ownership: ownership(of: instance.key, in: spaceName),
-                        own: space.instance(instance.key)))
-            }
+        familyServices(of: spaceName).map { instance in
+            let own = self.instance(instance.key, in: spaceName)
+            return ServiceState(
+                service: own?.service ?? instance.service,
+                ownership: ownership(of: instance.key, in: spaceName),
+                own: own)
         }
-        return states
-    }
-
-    public func descendants(of name: String) -> [String] {
-        children(of: name).flatMap { [$0.name] + descendants(of: $0.name) }
     }
 }

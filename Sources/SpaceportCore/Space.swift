@@ -24,6 +24,9 @@ public struct Instance: Sendable, CustomStringConvertible {
     /// A pod-like inbound address; non-HTTP bytes pass through to `upstream`.
     public var listen: Address?
     public var location: SourceLocation?
+    /// Where the file wrote `egress` and `listen`, so a clash can point at the address itself.
+    public var egressLocation: SourceLocation?
+    public var listenLocation: SourceLocation?
 
     public init(
         service: String, upstream: Address, enabled: Bool = true, egress: Address? = nil,
@@ -112,6 +115,20 @@ public struct Settings: Equatable, Sendable {
     /// Peers whose X-Forwarded-Host and X-Forwarded-Proto the ingress keeps (a proxy in
     /// front of it); from anyone else they are replaced by what the ingress saw.
     public var trustedProxies: [IPRange] = []
+    /// Where the file wrote `default_space` and `ingress`; nil when it did not.
+    public var defaultSpaceLocation: SourceLocation?
+    public var ingressLocation: SourceLocation?
 
     public init() {}
+
+    /// A default_space the file names must be a space; an unnamed "default" may be missing, as in a new tree.
+    public var namesDefaultSpace: Bool {
+        defaultSpaceLocation != nil || defaultSpace != Settings().defaultSpace
+    }
+
+    /// Locations say where a value was read, not what it is.
+    public static func == (a: Settings, b: Settings) -> Bool {
+        a.routeHeader == b.routeHeader && a.domain == b.domain && a.defaultSpace == b.defaultSpace
+            && a.ingress == b.ingress && a.limits == b.limits
+    }
 }

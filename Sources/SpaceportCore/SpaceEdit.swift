@@ -70,6 +70,9 @@ extension SpaceTree {
             let below = descendants(of: name)
             if !below.isEmpty && !recursive { throw .hasChildren(space: name, children: below) }
             let doomed = Set(below + [name])
+            if settings.namesDefaultSpace, doomed.contains(settings.defaultSpace) {
+                throw .deletesDefaultSpace(settings.defaultSpace)
+            }
             spaces.removeAll { doomed.contains($0.name) }
         }
         return try SpaceTree(settings: settings, spaces: spaces)

@@ -13,6 +13,14 @@ public enum SpacesError: Error, Equatable, Sendable, CustomStringConvertible {
     case missingKey(String, in: String, at: SourceLocation?)
     case badValue(key: String, problem: String, at: SourceLocation?)
     case syntax(String, at: SourceLocation?)
+    case tooLarge(file: String, bytes: Int?)
+    case tooManySpaces(at: SourceLocation?)
+    case tooManyServices(space: String, at: SourceLocation?)
+    /// A listener's address that another listener of the tree (or the ingress) has already.
+    case listenerClash(
+        Address, listener: String, other: String, otherAt: SourceLocation?, at: SourceLocation?)
+    case unknownDefaultSpace(String, at: SourceLocation?)
+    case deletesDefaultSpace(String)
     case unknownSpace(String)
     case unknownService(space: String, service: String)
     case spaceExists(String)
@@ -24,9 +32,10 @@ public enum SpacesError: Error, Equatable, Sendable, CustomStringConvertible {
         case .badName(_, _, let at), .unknownParent(_, _, let at), .cycle(_, let at),
             .tooDeep(_, _, let at), .duplicateSpace(_, let at), .duplicateService(_, _, _, let at),
             .badAddress(_, let at), .wrongType(_, _, let at), .unknownKey(_, _, let at),
-            .missingKey(_, _, let at), .badValue(_, _, let at), .syntax(_, let at):
+            .missingKey(_, _, let at), .badValue(_, _, let at), .syntax(_, let at), .tooManySpaces(let at),
+            .tooManyServices(_, let at), .listenerClash(_, _, _, _, let at), .unknownDefaultSpace(_, let at):
             return at
-        case .unknownSpace, .unknownService, .spaceExists, .hasChildren, .io:
+        case .tooLarge, .deletesDefaultSpace, .unknownSpace, .unknownService, .spaceExists, .hasChildren, .io:
             return nil
         }
     }
@@ -61,6 +70,26 @@ public enum SpacesError: Error, Equatable, Sendable, CustomStringConvertible {
             return "'\(key)': \(problem)"
         case .syntax(let problem, _):
             return "not valid YAML: \(problem)"
+        case .tooLarge(let file, let bytes):
+            let size = bytes.map { "is \($0) bytes" } ?? "is larger than that"
+            return
+                "\(file): \(size); a spaces file may hold at most \(SpacesFile.maxBytes) bytes (4 MiB); remove the spaces no one uses"
+        case .tooManySpaces:
+            return
+                "more than \(SpaceTree.maxSpaces) spaces; a spaces file holds at most \(SpaceTree.maxSpaces), so delete the ones no one uses"
+        case .tooManyServices(let space, _):
+            return
+                "space '\(space)' has more than \(SpaceTree.maxServicesPerSpace) services, the most a space holds; remove some"
+        case .listenerClash(let address, let listener, let other, let otherAt, _):
+            let there = otherAt.map { " (line \($0.line))" } ?? ""
+            return
+                "\(listener) is \(address), which is already \(other)\(there); two listeners cannot share an address, so give each its own"
+        case .unknownDefaultSpace(let name, _):
+            return
+                "default_space names '\(Printable.clip(name))', which is not a space here; create it or fix the name"
+        case .deletesDefaultSpace(let name):
+            return
+                "space '\(name)' is the default_space; point default_space at another space before deleting it"
         case .unknownSpace(let name):
             return "there is no space '\(Printable.clip(name))'; `spaceport tree` lists them"
         case .unknownService(let space, let service):
@@ -79,5 +108,16 @@ public enum SpacesError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         if let location { return "\(location): \(message)" }
         return message
+    }
+
+    /// The error as a user reads it about `file`: named once, by the error itself when it
+    /// already names it (a location, or a problem with the file as a whole).
+    public func described(in file: String?) -> String {
+        switch self {
+        case .io, .tooLarge: return description
+        default:
+            guard location == nil, let file else { return description }
+            return "\(file): \(description)"
+        }
     }
 }

@@ -25,17 +25,55 @@ public enum SpacesFile {
         try parse(text: try read(path: path), file: path)
     }
 
-    /// The file's text; a missing or unreadable file is an error that says so.
+    /// The most a spaces file may hold, checked before it is read: the YAML tree of a file
+    /// takes about 25 times its size while it is parsed, and a team's file is a few KiB.
+    public static let maxBytes = 4 * 1024 * 1024
+
+    /// The file's text; a missing, unreadable or too large file is an error that says so.
     public static func read(path: String) throws(SpacesError) -> String {
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
+        guard let text = try readIfPresent(path: path) else {
             throw .io("\(path): no such file; `spaceport init` writes a starter one")
         }
-        if isFolder.boolValue { throw .io("\(path): is a folder, not a spaces file") }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw .io("\(path): cannot be read; check its permissions")
+        return text
+    }
+
+    /// The file's text, or nil when there is no file at `path` yet. At most `maxBytes` are
+    /// read, so a huge file (or one that never ends) costs no memory.
+    static func readIfPresent(path: String) throws(SpacesError) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else {
+            if errno == ENOENT { return nil }
+            throw .io("\(path): cannot be read (\(String(cString: strerror(errno)))); check its permissions")
         }
-        guard let text = String(data: data, encoding: .utf8) else {
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            throw .io("\(path): cannot be read (\(String(cString: strerror(errno)))); check its permissions")
+        }
+        if info.st_mode & S_IFMT == S_IFDIR { throw .io("\(path): is a folder, not a spaces file") }
+        guard info.st_mode & S_IFMT == S_IFREG else { throw .io("\(path): is not a regular file") }
+        if info.st_size > maxBytes { throw .tooLarge(file: path, bytes: Int(info.st_size)) }
+        // Room for the size it has now and a little more; a file that grows gets up to one byte past the limit.
+        var bytes = [UInt8](repeating: 0, count: Int(info.st_size) + 4096)
+        var filled = 0
+        while filled <= maxBytes {
+            if filled == bytes.count {
+                bytes += [UInt8](repeating: 0, count: min(bytes.count, maxBytes + 1 - filled))
+            }
+            let count = bytes.withUnsafeMutableBytes {
+                Glibc.read(fd, $0.baseAddress! + filled, $0.count - filled)
+            }
+            if count < 0, errno == EINTR { continue }
+            guard count >= 0 else {
+                throw .io(
+                    "\(path): cannot be read (\(String(cString: strerror(errno)))); check its permissions")
+            }
+            if count == 0 { break }
+            filled += count
+        }
+        // It grew while being read.
+        if filled > maxBytes { throw .tooLarge(file: path, bytes: nil) }
+        guard let text = String(validating: bytes[..<filled], as: UTF8.self) else {
             throw .io("\(path): is not UTF-8 text")
         }
         return text
@@ -43,6 +81,7 @@ public enum SpacesFile {
 
     /// Parses spaces-file text; `file` names it in errors.
     public static func parse(text: String, file: String) throws(SpacesError) -> SpaceTree {
+        if text.utf8.count > maxBytes { throw .tooLarge(file: file, bytes: text.utf8.count) }
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: text) else {
@@ -179,8 +218,12 @@ public enum SpacesFile {
                     throw .badName(value, problem: problem, at: at(node))
                 }
                 settings.defaultSpace = value
+                settings.defaultSpaceLocation = at(node)
             }
-            if let node = top["ingress"] { settings.ingress = try address(node, "ingress") }
+            if let node = top["ingress"] {
+                settings.ingress = try address(node, "ingress")
+                settings.ingressLocation = at(node)
+            }
             if let node = top["trusted_proxies"], node.null == nil {
                 guard let list = node.sequence else {
                     throw .wrongType(
@@ -258,8 +301,14 @@ public enum SpacesFile {
                 }
                 instance.enabled = flag
             }
-            if let egress = body["egress"] { instance.egress = try address(egress, "egress") }
-            if let listen = body["listen"] { instance.listen = try address(listen, "listen") }
+            if let egress = body["egress"] {
+                instance.egress = try address(egress, "egress")
+                instance.egressLocation = at(egress)
+            }
+            if let listen = body["listen"] {
+                instance.listen = try address(listen, "listen")
+                instance.listenLocation = at(listen)
+            }
             return instance
         }
     }

@@ -50,52 +50,9 @@ extension SpacesFile {
         name == "null" ? "'null'" : name
     }
 
-    /// Writes `text` so that `path` always holds either the old file or the new one:
-    /// a temporary file in the same folder, fsync, rename over, fsync the folder.
-    /// A symbolic link is followed, so the link stays and its target is replaced.
+    /// Replaces the file at `path` with `text` under its lock (see `withLock`), atomically.
     public static func writeAtomically(_ text: String, to path: String) throws(SpacesError) {
-        let url = URL(fileURLWithPath: path).resolvingSymlinksInPath()
-        let folder = url.deletingLastPathComponent().path
-        let temporary =
-            "\(folder)/.\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
-        var mode: mode_t = 0o644
-        var existing = stat()
-        let replacing = stat(path, &existing) == 0
-        if replacing { mode = existing.st_mode & 0o7777 }
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard fd >= 0 else {
-            throw .io(
-                "\(path): cannot write beside it in \(folder) (\(String(cString: strerror(errno)))); the file is unchanged"
-            )
-        }
-        // The umask narrowed the mode open() gave; the new file keeps the old one's.
-        if replacing { fchmod(fd, mode) }
-        var failure: String? = nil
-        let bytes = Array(text.utf8)
-        var written = 0
-        while written < bytes.count {
-            let result = bytes.withUnsafeBytes { buffer in
-                write(fd, buffer.baseAddress! + written, bytes.count - written)
-            }
-            if result < 0 {
-                if errno == EINTR { continue }
-                failure = String(cString: strerror(errno))
-                break
-            }
-            written += result
-        }
-        if failure == nil, fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
-        if close(fd) != 0, failure == nil { failure = String(cString: strerror(errno)) }
-        if failure == nil, rename(temporary, url.path) != 0 { failure = String(cString: strerror(errno)) }
-        if let failure {
-            unlink(temporary)
-            throw .io("\(path): could not be saved (\(failure)); the file is unchanged")
-        }
-        let folderFd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if folderFd >= 0 {
-            fsync(folderFd)
-            close(folderFd)
-        }
+        try withLock(path) { file throws(SpacesError) in try file.replace(with: text) }
     }
 }
 
@@ -130,5 +87,74 @@ extension SpacesFile {
             return nil
         }
         return editor.result
+    }
+}
+
+extension LockedSpacesFile {
+    /// Writes `text` so that the file always holds either the old text or the new one: a
+    /// temporary file in the same folder with the old file's mode, owner and group, fsync,
+    /// rename over, fsync the folder. A read-only file is refused, as is a link that moved.
+    func replace(with text: String) throws(SpacesError) {
+        if text.utf8.count > SpacesFile.maxBytes { throw .tooLarge(file: path, bytes: text.utf8.count) }
+        let url = URL(fileURLWithPath: target)
+        let folder = url.deletingLastPathComponent().path
+        let temporary =
+            "\(folder)/.\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
+        var existing = stat()
+        let replacing = stat(target, &existing) == 0
+        let mode = replacing ? existing.st_mode & 0o7777 : 0o644
+        if replacing, existing.st_mode & 0o222 == 0 || faccessat(AT_FDCWD, target, W_OK, AT_EACCESS) != 0 {
+            throw .io(
+                "\(path): is read-only (mode \(String(mode, radix: 8))); make it writable (chmod u+w) to edit it; the file is unchanged"
+            )
+        }
+        let fd = Foundation.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw SpacesFile.cannotWriteBeside(path, in: folder, errno) }
+        var refusal: SpacesError? = nil
+        var failure: String? = nil
+        if replacing {
+            // The umask narrowed the mode open() gave; the new file keeps the old one's, and its owner.
+            fchmod(fd, mode)
+            if fchown(fd, existing.st_uid, existing.st_gid) != 0 {
+                refusal = .io(
+                    "\(path): belongs to user \(existing.st_uid) and group \(existing.st_gid), and a saved copy cannot be given to them (\(String(cString: strerror(errno)))); edit it as its owner; the file is unchanged"
+                )
+            }
+        }
+        let bytes = Array(text.utf8)
+        var written = 0
+        while refusal == nil, failure == nil, written < bytes.count {
+            let result = bytes.withUnsafeBytes { buffer in
+                write(fd, buffer.baseAddress! + written, bytes.count - written)
+            }
+            if result < 0 {
+                if errno == EINTR { continue }
+                failure = String(cString: strerror(errno))
+                break
+            }
+            written += result
+        }
+        if refusal == nil, failure == nil, fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
+        if close(fd) != 0, failure == nil { failure = String(cString: strerror(errno)) }
+        if refusal == nil, failure == nil {
+            do throws(SpacesError) {
+                try checkTarget()
+            } catch {
+                refusal = error
+            }
+        }
+        if refusal == nil, failure == nil, rename(temporary, target) != 0 {
+            failure = String(cString: strerror(errno))
+        }
+        if let failure { refusal = .io("\(path): could not be saved (\(failure)); the file is unchanged") }
+        if let refusal {
+            unlink(temporary)
+            throw refusal
+        }
+        let folderFd = Foundation.open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if folderFd >= 0 {
+            fsync(folderFd)
+            close(folderFd)
+        }
     }
 }

@@ -1,28 +1,55 @@
 import Foundation
 import Synchronization
 
-/// What a store's observers hear: a new tree, or a file change that was refused.
+/// What a store's observers hear, one change at a time, in the order they happened.
 public enum SpacesChange: Sendable {
-    case updated(SpaceTree)
+    /// An edit made through this store was saved; its tree is in effect.
+    case edited(SpaceEdit, SpaceTree)
+    /// The file changed on disk (by hand, or by another process's edit) and its tree is in
+    /// effect. `fixed` when the file had been refused until now: the tree may then be the one
+    /// that was in effect all along.
+    case reloaded(SpaceTree, fixed: Bool)
+    /// The file on disk is invalid; the last good tree stays in effect until it is fixed.
     case rejected(SpacesError)
+
+    /// The tree in effect after the change, when it brought one.
+    public var tree: SpaceTree? {
+        switch self {
+        case .edited(_, let tree), .reloaded(let tree, _): return tree
+        case .rejected: return nil
+        }
+    }
 }
 
 /// The live tree: one place that reads, changes, persists and watches the spaces file.
-/// Every change is validated first, then written atomically, then announced.
+/// Every change is validated first, then written atomically, then announced. An edit takes
+/// the file's lock (see `SpacesFile.withLock`) and applies to the file as it is then, so
+/// edits from every process land one after another and none is lost.
 public final class SpacesStore: Sendable {
     public typealias ObserverID = Int
+    public typealias Observer = @Sendable (SpacesChange) -> Void
+
+    /// What an applied edit left.
+    public struct Saved: Sendable {
+        public var tree: SpaceTree
+        /// The file could not be changed in place and was written afresh: its comments are gone.
+        public var rewroteWhole: Bool
+    }
 
     public let path: String?
-    private let state: Mutex<State>
+    /// The text last read or written, to tell our own saves from other writers'. Held while
+    /// a change is read, saved and announced, so changes go out one at a time, in order.
+    private let file: Mutex<String?>
+    /// What readers ask for, never held across a file operation.
+    private let current: Mutex<Current>
     private let watcher = Mutex<Watcher?>(nil)
 
-    struct State {
+    struct Current {
         var tree: SpaceTree
-        /// The text last read or written, to tell our own saves from the user's edits.
-        var text: String?
-        var observers: [ObserverID: @Sendable (SpacesChange) -> Void] = [:]
+        /// Why the file on disk was refused, until it is valid again.
+        var problem: SpacesError?
+        var observers: [ObserverID: Observer] = [:]
         var nextObserver: ObserverID = 0
-        var lastRejected: String?
     }
 
     /// Loads the file at `path`; changes are saved back to it.
@@ -30,65 +57,72 @@ public final class SpacesStore: Sendable {
         let text = try SpacesFile.read(path: path)
         let tree = try SpacesFile.parse(text: text, file: path)
         self.path = path
-        self.state = Mutex(State(tree: tree, text: text))
+        self.file = Mutex(text)
+        self.current = Mutex(Current(tree: tree))
     }
 
     /// A store over a tree held in memory, saved to `path` on change when one is given.
     public init(tree: SpaceTree, path: String? = nil) {
         self.path = path
-        self.state = Mutex(State(tree: tree, text: nil))
+        self.file = Mutex(nil)
+        self.current = Mutex(Current(tree: tree))
     }
 
     deinit { stopWatching() }
 
-    public var tree: SpaceTree { state.withLock { $0.tree } }
+    public var tree: SpaceTree { current.withLock { $0.tree } }
 
-    /// Applies `edit`, persists it, and tells the observers. When the file was changed by
-    /// hand since it was last read, that version is taken first (or the edit is refused
-    /// while the file is invalid), so a hand edit is never overwritten; observers hear of
-    /// it even when the edit itself then fails.
+    /// Why the file on disk is refused while it is invalid (the tree in effect is the last good one); nil while it is valid.
+    public var fileProblem: SpacesError? { current.withLock { $0.problem } }
+
+    /// Applies `edit` to the file as it is now, persists it, and tells the observers. A
+    /// change made to the file since this store last read it is taken first (announced as a
+    /// reload, even when the edit itself then fails), so it is never overwritten; while the
+    /// file is invalid the edit is refused.
     @discardableResult
-    public func apply(_ edit: SpaceEdit) throws(SpacesError) -> SpaceTree {
-        let (outcome, pickedUp, observers) = state.withLock {
-            state -> (Result<SpaceTree, SpacesError>, SpaceTree?, [@Sendable (SpacesChange) -> Void]) in
-            var pickedUp: SpaceTree? = nil
-            if let path, let onDisk = try? SpacesFile.read(path: path), onDisk != state.text {
-                do throws(SpacesError) {
-                    let tree = try SpacesFile.parse(text: onDisk, file: path)
-                    state.text = onDisk
-                    state.lastRejected = nil
-                    if tree != state.tree {
-                        state.tree = tree
-                        pickedUp = tree
+    public func apply(_ edit: SpaceEdit) throws(SpacesError) -> Saved {
+        try file.withLock { known throws(SpacesError) -> Saved in
+            guard let path else {
+                let next = try tree.applying(edit)
+                adopt(next, announcing: [.edited(edit, next)])
+                return Saved(tree: next, rewroteWhole: false)
+            }
+            return try SpacesFile.withLock(path) { locked throws(SpacesError) -> Saved in
+                let onDisk = try locked.read()
+                var base = tree
+                var news: [SpacesChange] = []
+                if let onDisk, onDisk != known {
+                    do throws(SpacesError) {
+                        let tree = try SpacesFile.parse(text: onDisk, file: path)
+                        known = onDisk
+                        let fixed = fileProblem != nil
+                        if tree != base || fixed {
+                            base = tree
+                            news.append(.reloaded(tree, fixed: fixed))
+                        }
+                    } catch {
+                        reject(error)
+                        throw .io(
+                            "\(error); fix the spaces file before changing it from here (nothing was written)"
+                        )
                     }
+                }
+                do throws(SpacesError) {
+                    let next = try base.applying(edit)
+                    let original = onDisk ?? known
+                    let text = SpacesFile.updatedText(original, from: base, to: next, by: edit, file: path)
+                    try locked.replace(with: text)
+                    known = text
+                    adopt(next, announcing: news + [.edited(edit, next)])
+                    let rewrote =
+                        text.hasPrefix(SpacesFile.rewriteNotice)
+                        && original?.hasPrefix(SpacesFile.rewriteNotice) != true
+                    return Saved(tree: next, rewroteWhole: rewrote)
                 } catch {
-                    let refusal = SpacesError.io(
-                        "\(error); fix the spaces file before changing it from here (nothing was written)")
-                    return (.failure(refusal), nil, [])
+                    if let picked = news.last?.tree { adopt(picked, announcing: news) }
+                    throw error
                 }
             }
-            do throws(SpacesError) {
-                let next = try state.tree.applying(edit)
-                if let path {
-                    let text = SpacesFile.updatedText(
-                        state.text, from: state.tree, to: next, by: edit, file: path)
-                    try SpacesFile.writeAtomically(text, to: path)
-                    state.text = text
-                }
-                state.tree = next
-                state.lastRejected = nil
-                return (.success(next), nil, Array(state.observers.values))
-            } catch {
-                return (.failure(error), pickedUp, pickedUp == nil ? [] : Array(state.observers.values))
-            }
-        }
-        switch outcome {
-        case .success(let tree):
-            for observer in observers { observer(.updated(tree)) }
-            return tree
-        case .failure(let error):
-            if let pickedUp { for observer in observers { observer(.updated(pickedUp)) } }
-            throw error
         }
     }
 
@@ -96,55 +130,77 @@ public final class SpacesStore: Sendable {
     @discardableResult
     public func reload() -> SpacesChange? {
         guard let path else { return nil }
-        let (change, observers): (SpacesChange?, [@Sendable (SpacesChange) -> Void]) = state.withLock {
-            state in
+        // Parsing leaves the freed YAML nodes in the allocator's arenas: give them back.
+        defer { MemoryRelease.trim() }
+        return file.withLock { known -> SpacesChange? in
             let text: String
             do throws(SpacesError) {
                 text = try SpacesFile.read(path: path)
             } catch {
-                return reject(error, in: &state)
+                return reject(error)
             }
-            guard text != state.text else {
-                // Back to the last good text: the same breakage again is news again.
-                state.lastRejected = nil
-                return (nil, [])
+            let fixed = fileProblem != nil
+            // Back to the last good text is a fix too (the same breakage again is news again).
+            guard text != known else {
+                guard fixed else { return nil }
+                let change = SpacesChange.reloaded(tree, fixed: true)
+                adopt(tree, announcing: [change])
+                return change
             }
             do throws(SpacesError) {
-                let tree = try SpacesFile.parse(text: text, file: path)
-                state.text = text
-                state.lastRejected = nil
-                guard tree != state.tree else { return (nil, []) }
-                state.tree = tree
-                return (.updated(tree), Array(state.observers.values))
+                let next = try SpacesFile.parse(text: text, file: path)
+                known = text
+                guard next != tree || fixed else { return nil }
+                let change = SpacesChange.reloaded(next, fixed: fixed)
+                adopt(next, announcing: [change])
+                return change
             } catch {
-                return reject(error, in: &state)
+                return reject(error)
             }
         }
-        if let change { for observer in observers { observer(change) } }
-        return change
+    }
+
+    /// Puts `tree` in effect, the file valid, and tells the observers `changes`, in order.
+    /// Called with the file's state held, so no later change can overtake these.
+    private func adopt(_ tree: SpaceTree, announcing changes: [SpacesChange]) {
+        let observers = current.withLock { current in
+            current.tree = tree
+            current.problem = nil
+            return Array(current.observers.values)
+        }
+        for change in changes {
+            for observer in observers { observer(change) }
+        }
     }
 
     /// A broken file is reported once per distinct problem, not on every poll.
-    private func reject(_ error: SpacesError, in state: inout State) -> (
-        SpacesChange?, [@Sendable (SpacesChange) -> Void]
-    ) {
-        guard state.lastRejected != error.description else { return (nil, []) }
-        state.lastRejected = error.description
-        return (.rejected(error), Array(state.observers.values))
+    @discardableResult
+    private func reject(_ error: SpacesError) -> SpacesChange? {
+        let observers = current.withLock { current -> [Observer]? in
+            guard current.problem != error else { return nil }
+            current.problem = error
+            return Array(current.observers.values)
+        }
+        guard let observers else { return nil }
+        let change = SpacesChange.rejected(error)
+        for observer in observers { observer(change) }
+        return change
     }
 
+    /// Calls `handler` with every change from now on, one at a time and in order, on the
+    /// thread that made it. A handler must not edit this store (it would wait on itself).
     @discardableResult
-    public func observe(_ handler: @escaping @Sendable (SpacesChange) -> Void) -> ObserverID {
-        state.withLock { state in
-            let id = state.nextObserver
-            state.nextObserver += 1
-            state.observers[id] = handler
+    public func observe(_ handler: @escaping Observer) -> ObserverID {
+        current.withLock { current in
+            let id = current.nextObserver
+            current.nextObserver += 1
+            current.observers[id] = handler
             return id
         }
     }
 
     public func removeObserver(_ id: ObserverID) {
-        _ = state.withLock { $0.observers.removeValue(forKey: id) }
+        _ = current.withLock { $0.observers.removeValue(forKey: id) }
     }
 
     /// Polls the file's identity (inode, size, mtime) so editors that replace the file
@@ -207,4 +263,15 @@ public final class SpacesStore: Sendable {
 
         func cancel() { timer.cancel() }
     }
+}
+
+/// glibc keeps memory freed by other threads in their arenas; `malloc_trim` returns it to
+/// the system. Looked up at run time, since Swift's Glibc module does not show it.
+enum MemoryRelease {
+    private typealias Trim = @convention(c) (Int) -> Int32
+    private static let call: Trim? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim").map {
+        unsafeBitCast($0, to: Trim.self)
+    }
+
+    static func trim() { _ = call?(0) }
 }

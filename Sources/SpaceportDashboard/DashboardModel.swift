@@ -7,6 +7,8 @@ public struct SourceState: Sendable {
     public var tree: SpaceTree?
     /// Why the last snapshot could not be used, if it could not.
     public var treeProblem: String?
+    /// Why the proxy refuses its spaces file, while it does: the tree is its last good one.
+    public var fileProblem: String?
     public var connected: Bool
     public var disconnectReason: String?
     /// Events the proxy dropped because this dashboard fell behind.
@@ -72,6 +74,7 @@ public struct DashboardModel: Sendable {
                 if $0.countingSince == nil { $0.countingSince = now }
             }
         case .spaces(let snapshot):
+            update(source) { $0.fileProblem = snapshot.fileProblem }
             do {
                 let tree = try snapshot.tree()
                 update(source) {

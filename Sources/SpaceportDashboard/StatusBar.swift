@@ -43,6 +43,13 @@ enum StatusBar {
         if let note = view.note, note.until > now {
             pieces.append(Piece(text: note.text, role: note.isError ? .error : .note, priority: 0))
         }
+        // Lasts until the file is valid again, unlike the note that told of it.
+        for source in model.sources where source.fileProblem != nil {
+            let whose = model.sources.count > 1 ? "\(Sanitized.line(source.name)): " : ""
+            pieces.append(
+                Piece(
+                    text: "\(whose)spaces file invalid, last good tree in effect", role: .error, priority: 0))
+        }
         if view.isPaused {
             pieces.append(Piece(text: "PAUSED", role: .statusBarKey, priority: 1))
         } else {

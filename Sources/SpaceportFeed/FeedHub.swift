@@ -47,12 +47,17 @@ public final class FeedHub: EventSink {
         state = Mutex(
             State(
                 helloValue: hello, hello: FeedEntry(.hello(hello)),
-                spaces: FeedEntry(.spaces(SpacesSnapshot(store.tree))),
+                spaces: FeedEntry(
+                    .spaces(SpacesSnapshot(store.tree, fileProblem: store.fileProblem?.description))),
                 replay: BoundedQueue(capacity: max(1, replayLimit))))
         let id = store.observe { [weak self] change in
-            switch change {
-            case .updated(let tree): self?.publish(.spaces(SpacesSnapshot(tree)))
-            case .rejected(let error): self?.publish(.error(message: error.description, id: nil))
+            guard let self else { return }
+            if let tree = change.tree {
+                publish(.spaces(SpacesSnapshot(tree)))
+            } else if case .rejected(let error) = change {
+                publish(.error(message: error.description, id: nil))
+                // The last good tree, marked, so every reader (and each that attaches later) sees it lasts.
+                publish(.spaces(SpacesSnapshot(store.tree, fileProblem: error.description)))
             }
         }
         observer.withLock { $0 = id }

@@ -74,11 +74,18 @@ public final class RoutingProxy: Sendable {
             of: SpaceTree.self, bufferingPolicy: .bufferingNewest(1))
         let observer = store.observe { [live, logger] change in
             switch change {
-            case .updated(let tree):
+            case .edited(_, let tree):
                 live.update(tree)
                 continuation.yield(tree)
+            case .reloaded(let tree, let fixed):
+                live.update(tree)
+                continuation.yield(tree)
+                logger.notice(
+                    fixed
+                        ? "the spaces file is valid again; its spaces are in effect"
+                        : "the spaces file changed; its spaces are in effect")
             case .rejected(let error):
-                logger.error("\(error) (the spaces in effect stay as they were)")
+                logger.error("\(error) (the spaces in effect stay as they were until the file is fixed)")
             }
         }
         live.update(store.tree)

@@ -31,28 +31,20 @@ struct SpacesFileOptions: ParsableArguments {
     /// Returns the tree after the edit.
     @discardableResult
     func apply(_ edit: SpaceEdit) throws -> SpaceTree {
-        let before = try? SpacesFile.read(path: path)
-        let tree: SpaceTree
+        let saved: SpacesStore.Saved
         do {
-            tree = try SpacesStore(path: path).apply(edit)
+            saved = try SpacesStore(path: path).apply(edit)
         } catch {
             throw CommandFailure.report(describe(error))
         }
-        let after = try? SpacesFile.read(path: path)
-        if after?.hasPrefix(SpacesFile.rewriteNotice) == true,
-            before?.hasPrefix(SpacesFile.rewriteNotice) != true
-        {
+        if saved.rewroteWhole {
             CommandFailure.note(
                 "\(path) was rewritten whole: its layout could not be changed in place, so its comments were lost (see README, \"What a save keeps\")"
             )
         }
-        return tree
+        return saved.tree
     }
 
-    /// The error as the user reads it, naming the file when the error itself does not.
-    func describe(_ error: SpacesError) -> String {
-        if error.location != nil { return error.description }
-        if case .io = error { return error.description }
-        return "\(path): \(error.description)"
-    }
+    /// The error as the user reads it, naming the file once.
+    func describe(_ error: SpacesError) -> String { error.described(in: path) }
 }

@@ -343,8 +343,7 @@ final class EmbeddedProxy: Sendable {
             try store.apply(edit)
             return nil
         } catch {
-            if error.location != nil { return error.description }
-            return store.path.map { "\($0): \(error.description)" } ?? error.description
+            return error.described(in: store.path)
         }
     }
 

@@ -18,6 +18,9 @@ struct FeedProtocolTests {
         [
             .hello(FeedHello(proxy: "dev", pid: 42, version: "0.1.0", listeners: ["ingress 127.0.0.1:8080"])),
             .spaces(SpacesSnapshot(try SpacesFixtures.tree(SpacesFixtures.azure))),
+            .spaces(
+                SpacesSnapshot(
+                    try SpacesFixtures.tree(SpacesFixtures.azure), fileProblem: "spaces.yaml:3:1: bad")),
             .hop(hop),
             .hop(HopEvent(id: "h2", flow: "f2", phase: .start, time: "t", proxy: "p", listener: "ingress")),
             .dropped(count: 3), .error(message: "no such space", id: "7"),
@@ -43,6 +46,19 @@ struct FeedProtocolTests {
             #expect(line.contains("\"v\":1"))
             #expect(try FeedEvent.decode(line: line) == event)
         }
+    }
+
+    @Test(
+        "a spaces line says fileProblem only while the file is invalid, and a field a reader does not know is ignored"
+    )
+    func fileProblemIsOptional() throws {
+        let tree = try SpacesFixtures.tree(SpacesFixtures.azure)
+        #expect(!FeedEvent.spaces(SpacesSnapshot(tree)).jsonLine().contains("fileProblem"))
+        let line = FeedEvent.spaces(SpacesSnapshot(tree, fileProblem: "spaces.yaml:3:1: bad")).jsonLine()
+        #expect(line.contains("\"fileProblem\":\"spaces.yaml:3:1: bad\""))
+        // As an older reader meets fileProblem: a field it does not know.
+        let later = line.replacingOccurrences(of: "\"fileProblem\"", with: "\"somethingNew\"")
+        #expect(try FeedEvent.decode(line: later) == .spaces(SpacesSnapshot(tree)))
     }
 
     @Test("a hop line shows every field, unknown ones as null")

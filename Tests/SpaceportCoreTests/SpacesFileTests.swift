@@ -211,7 +211,7 @@ struct SpacesFileTests {
 
     @Test("rendering a tree and reading it back gives the same tree")
     func renderRoundTrip() throws {
-        var text = "route_header: x-route\ndomain: example.test\ndefault_space: b\ningress: \"[::1]:1\"\n"
+        var text = "route_header: x-route\ndomain: example.test\ndefault_space: alice\ningress: \"[::1]:1\"\n"
         text += "limits:\n  idle_timeout_ms: 5\n" + F.threeLevels
         text += "  n:\n    parent: 'null'\n  'null': {}\n"
         let tree = try F.tree(text)

@@ -12,12 +12,7 @@ final class HeardChanges: Sendable {
 
     var all: [SpacesChange] { changes.withLock { $0 } }
 
-    var updates: [SpaceTree] {
-        all.compactMap {
-            if case .updated(let tree) = $0 { return tree }
-            return nil
-        }
-    }
+    var updates: [SpaceTree] { all.compactMap(\.tree) }
 
     var rejections: [SpacesError] {
         all.compactMap {
@@ -102,7 +97,7 @@ struct SpacesStoreTests {
         let store = try SpacesStore(path: path)
         let heard = HeardChanges()
         store.observe(heard.record)
-        let tree = try store.apply(.override(space: "azureuser", service: "servicea", enabled: false))
+        let tree = try store.apply(.override(space: "azureuser", service: "servicea", enabled: false)).tree
         #expect(
             try contents(path)
                 == SpacesFile.starter.replacingOccurrences(of: "enabled: true", with: "enabled: false"))
@@ -180,7 +175,9 @@ struct SpacesStoreTests {
         try broken.write(toFile: path, atomically: true, encoding: .utf8)
         store.reload()
         #expect(heard.rejections.count == 2)
-        #expect(heard.updates.isEmpty)
+        #expect(
+            heard.updates == [try F.tree(F.azure)],
+            "putting the file right is announced, with the tree it had")
     }
 
     @Test("an edit while the file on disk is invalid is refused and writes nothing")
@@ -300,5 +297,133 @@ struct SpacesStoreTests {
         #expect(store.reload() == nil)
         try ("# a comment\n" + F.azure).write(toFile: path, atomically: true, encoding: .utf8)
         #expect(store.reload() == nil)
+    }
+
+    @Test(
+        "putting an invalid file right is announced, even back to the tree in effect, and the store says the file is valid"
+    )
+    func fixAnnounced() throws {
+        let (folder, path) = try file(F.azure)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let store = try SpacesStore(path: path)
+        let heard = HeardChanges()
+        store.observe(heard.record)
+        try "spaces:\n  default: {\n".write(toFile: path, atomically: true, encoding: .utf8)
+        store.reload()
+        #expect(store.fileProblem?.description.hasPrefix("\(path):3:1: not valid YAML") == true)
+        try F.azure.write(toFile: path, atomically: true, encoding: .utf8)
+        store.reload()
+        #expect(store.fileProblem == nil)
+        guard case .reloaded(let tree, let fixed)? = heard.all.last else {
+            Issue.record("the fix was not announced: \(heard.all)")
+            return
+        }
+        #expect(fixed)
+        #expect(tree == store.tree)
+        try (F.azure + "  bob: {}\n").write(toFile: path, atomically: true, encoding: .utf8)
+        store.reload()
+        guard case .reloaded(_, let fixedAgain)? = heard.all.last else {
+            Issue.record("a hand edit was not announced as a reload: \(heard.all)")
+            return
+        }
+        #expect(!fixedAgain, "a valid file changed by hand is a reload, not a fix")
+    }
+
+    @Test("an edit waits for another writer's lock, and says so when it is held too long")
+    func lockHeldTooLong() throws {
+        let (folder, path) = try file(F.azure)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let lockPath = folder.appendingPathComponent(".spaces.yaml.lock").path
+        let resolvedLock = LockedSpacesFile.resolve(folder.path) + "/.spaces.yaml.lock"
+        let holder = open(lockPath, O_RDWR | O_CREAT, 0o600)
+        try #require(holder >= 0 && flock(holder, LOCK_EX) == 0)
+        let started = ContinuousClock.now
+        do {
+            try SpacesFile.withLock(path, timeout: .milliseconds(300)) { _ throws(SpacesError) in }
+            Issue.record("the lock was taken while another held it")
+        } catch {
+            #expect(
+                error.description.hasPrefix("\(path): another edit has held its lock (\(resolvedLock)) for "))
+            #expect(error.description.hasSuffix("; try again when it is done (nothing was written)"))
+        }
+        #expect(ContinuousClock.now - started >= .milliseconds(300))
+        #expect(try contents(path) == F.azure)
+        close(holder)
+        try SpacesFile.withLock(path, timeout: .milliseconds(300)) { file throws(SpacesError) in
+            #expect(try file.read() == F.azure)
+        }
+        #expect(!FileManager.default.fileExists(atPath: lockPath), "the lock file goes with its last holder")
+    }
+
+    @Test("edits from many threads at once, through one store and through stores of their own, all land")
+    func concurrentStores() throws {
+        let services = (0..<24).map { "s\($0)" }
+        let (folder, path) = try file(
+            "spaces:\n  default:\n    services:\n" + services.map { "      \($0): 127.0.0.1:5001\n" }.joined()
+        )
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let shared = try SpacesStore(path: path)
+        for round in 0..<6 {
+            let enabled = round % 2 == 1
+            let failures = Mutex<[String]>([])
+            DispatchQueue.concurrentPerform(iterations: services.count) { number in
+                do {
+                    // A third through one store, as a proxy's feed commands; the rest each through its own, as commands.
+                    let store = number % 3 == 0 ? shared : try SpacesStore(path: path)
+                    try store.apply(.override(space: "default", service: services[number], enabled: enabled))
+                } catch {
+                    failures.withLock { $0.append("\(error)") }
+                }
+            }
+            #expect(failures.withLock { $0 }.isEmpty)
+            let lost = try SpacesFile.load(path: path).spaces[0].services.filter { $0.enabled != enabled }
+            #expect(lost.isEmpty, "round \(round) lost the edits of \(lost.map(\.service))")
+        }
+    }
+
+    @Test("a link retargeted while edits run never leaves one file with the other's contents")
+    func retargetedLink() throws {
+        let folder = try F.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        @Sendable func named(_ name: String) -> String { folder.appendingPathComponent(name).path }
+        for side in ["a", "b"] {
+            try "# file \(side)\nspaces:\n  \(side)-root: {}\n".write(
+                toFile: named("\(side).yaml"), atomically: true, encoding: .utf8)
+        }
+        let link = named("spaces.yaml")
+        try #require(symlink("a.yaml", link) == 0)
+        let stop = Atomic<Bool>(false)
+        let retargets = Atomic<Int>(0)
+        // As `ln -sfn` does: a new link beside, renamed over the old one.
+        let mover = Thread {
+            var side = "b"
+            while !stop.load(ordering: .relaxed) {
+                unlink(named("next"))
+                symlink("\(side).yaml", named("next"))
+                rename(named("next"), link)
+                retargets.add(1, ordering: .relaxed)
+                side = side == "a" ? "b" : "a"
+            }
+        }
+        mover.start()
+        var refused = 0
+        for number in 0..<150 {
+            do {
+                try SpacesStore(path: link).apply(.createSpace(name: "e\(number)", parent: nil))
+            } catch {
+                refused += 1
+                #expect(error.description.contains("which this edit read; nothing was written"), "\(error)")
+            }
+            for (side, other) in [("a", "b"), ("b", "a")] {
+                let text = try String(contentsOfFile: named("\(side).yaml"), encoding: .utf8)
+                #expect(
+                    text.hasPrefix("# file \(side)\n"), "\(side).yaml took the other's contents:\n\(text)")
+                #expect(!text.contains("\(other)-root"))
+            }
+        }
+        stop.store(true, ordering: .relaxed)
+        while !mover.isFinished { usleep(1000) }
+        #expect(retargets.load(ordering: .relaxed) > 150, "the link hardly moved")
+        #expect(refused < 150, "every edit was refused")
     }
 }

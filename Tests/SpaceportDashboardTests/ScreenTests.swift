@@ -484,6 +484,24 @@ struct ScreenTests {
         #expect(!Fixtures.screen(dashboard, at: 15).text.contains("bad name"))
     }
 
+    @Test(
+        "while the proxy's spaces file is invalid the status bar says so, after the note has gone, until it is fixed"
+    )
+    func invalidFileLasts() throws {
+        var dashboard = Fixtures.dashboard()
+        let problem = "spaces.yaml:11:13: space 'bob' names parent 'nobody', which is not a space here"
+        dashboard.receive(.feed(source: Fixtures.source, .error(message: problem, id: nil)), at: 10)
+        dashboard.receive(
+            .feed(source: Fixtures.source, .spaces(SpacesSnapshot(Fixtures.tree(), fileProblem: problem))),
+            at: 10)
+        let sign = "spaces file invalid, last good tree in effect"
+        let later = Fixtures.screen(dashboard, at: 60)
+        #expect(!later.text.contains("names parent"), "the note stays its few seconds only")
+        #expect(later.role(of: sign) == .error, "\(later.line(later.size.height - 1))")
+        dashboard.receive(.feed(source: Fixtures.source, .spaces(SpacesSnapshot(Fixtures.tree()))), at: 61)
+        #expect(!Fixtures.screen(dashboard, at: 62).text.contains(sign))
+    }
+
     @Test("several feeds: each tree sits under its proxy's name, and a lost feed says so")
     func severalFeeds() {
         var dashboard = Fixtures.dashboard()

@@ -1,5 +1,6 @@
 import Foundation
 import SpaceportCore
+import Synchronization
 import Testing
 
 /// The `spaceport` binary SwiftPM built beside this test bundle, or SPACEPORT_BINARY.
@@ -610,6 +611,147 @@ struct CLITests {
             #expect(try SpacesFile.parse(text: text, file: "spaces.yaml").contains("azureuser"))
         }
         #expect(!leftovers.isEmpty, "no kill in \(kills) landed while a save was under way")
+        // A kill while the lock was held leaves its file, which the next edit takes and removes.
+        let after = try space.run("override", "azureuser", "servicea", "on")
+        #expect(after.status == 0, "\(after)")
         #expect(try space.names().filter { !$0.hasSuffix(".tmp") } == ["spaces.yaml"])
+    }
+
+    @Test(
+        "twenty edit commands and twenty store edits at once, twenty times over: every change is in the file or was refused aloud"
+    )
+    func concurrentEdits() throws {
+        let space = try Workspace()
+        defer { space.remove() }
+        let commands = (0..<20).map { "s\($0)" }
+        let feed = (0..<20).map { "f\($0)" }
+        try space.write(
+            "# concurrent edits\nspaces:\n  azureuser:\n    services:\n"
+                + (commands + feed).map { "      \($0): { upstream: 127.0.0.1:5001 }\n" }.joined())
+        // As a running proxy's store, which its feed commands edit, all while the commands run.
+        let store = try SpacesStore(path: space.spaces)
+        for round in 0..<20 {
+            let enabled = round % 2 == 1
+            let processes = try commands.map {
+                try space.start(["override", "azureuser", $0, enabled ? "on" : "off"])
+            }
+            let refused = Mutex<[String: String]>([:])
+            DispatchQueue.concurrentPerform(iterations: feed.count) { number in
+                do {
+                    try store.apply(.override(space: "azureuser", service: feed[number], enabled: enabled))
+                } catch {
+                    refused.withLock { $0[feed[number]] = "\(error)" }
+                }
+            }
+            let runs = processes.map(space.finish)
+            let tree = try SpacesFile.load(path: space.spaces)
+            for (service, run) in zip(commands, runs) {
+                if run.status == 0 {
+                    #expect(
+                        tree.instance(service, in: "azureuser")?.enabled == enabled,
+                        "round \(round): `override azureuser \(service)` said it was done, and the file lost it"
+                    )
+                } else {
+                    #expect(run.stderr.hasPrefix("spaceport: error: "), "\(run)")
+                }
+                #expect(run.status == 0, "edits of different services do not conflict: \(run)")
+            }
+            for service in feed {
+                let refusal = refused.withLock { $0[service] }
+                #expect(refusal == nil, "round \(round): \(service): \(refusal ?? "")")
+                #expect(
+                    refusal != nil || tree.instance(service, in: "azureuser")?.enabled == enabled,
+                    "round \(round): the store's edit of \(service) was lost")
+            }
+        }
+        #expect(try space.text().hasPrefix("# concurrent edits\n"), "the edits kept the file's comments")
+        #expect(try space.names() == ["spaces.yaml"])
+    }
+
+    @Test("a read-only spaces file is refused with a message, and an edit keeps the file's mode and owner")
+    func modeAndOwner() throws {
+        let space = try Workspace()
+        defer { space.remove() }
+        _ = try space.run("init")
+        chmod(space.spaces, 0o444)
+        let refused = try space.run("override", "azureuser", "servicea", "off")
+        #expect(refused.status == 1)
+        #expect(
+            refused.stderr
+                == "spaceport: error: spaces.yaml: is read-only (mode 444); make it writable (chmod u+w) to edit it; the file is unchanged\n"
+        )
+        #expect(try space.text() == SpacesFile.starter)
+        chmod(space.spaces, 0o640)
+        // Run as root (as CI does), the edit must hand the file back to its owner.
+        let owner: (uid: uid_t, gid: gid_t) = geteuid() == 0 ? (65534, 65534) : (geteuid(), getegid())
+        if geteuid() == 0 { try #require(chown(space.spaces, owner.uid, owner.gid) == 0) }
+        let edited = try space.run("override", "azureuser", "servicea", "off")
+        #expect(edited.status == 0, "\(edited)")
+        var info = stat()
+        try #require(stat(space.spaces, &info) == 0)
+        #expect(info.st_mode & 0o7777 == 0o640)
+        #expect(
+            info.st_uid == owner.uid && info.st_gid == owner.gid, "owned by \(info.st_uid):\(info.st_gid)")
+        #expect(try space.text().contains("enabled: false"))
+    }
+
+    @Test(
+        "tree refuses a file that could not run: listeners sharing an address, a default_space naming no space"
+    )
+    func unrunnableFiles() throws {
+        let space = try Workspace()
+        defer { space.remove() }
+        try space.write(
+            "spaces:\n  default:\n    services:\n      servicea: { upstream: 127.0.0.1:5001, egress: 127.0.0.1:7001 }\n      serviceb: { upstream: 127.0.0.1:5002, listen: 127.0.0.1:7001 }\n"
+        )
+        let clash = try space.run("tree")
+        #expect(clash.status == 1)
+        #expect(
+            clash.stderr
+                == "spaceport: error: spaces.yaml:5:53: the listen address of serviceb in default is 127.0.0.1:7001, which is already the egress of servicea in default (line 4); two listeners cannot share an address, so give each its own\n"
+        )
+        let edit = try space.run("override", "default", "servicea", "off")
+        #expect(edit.status == 1)
+        #expect(edit.stderr.hasPrefix("spaceport: error: spaces.yaml:5:53: the listen address"))
+        try space.write("default_space: nosuch\nspaces:\n  default: {}\n")
+        let unknown = try space.run("tree")
+        #expect(unknown.status == 1)
+        #expect(
+            unknown.stderr
+                == "spaceport: error: spaces.yaml:1:16: default_space names 'nosuch', which is not a space here; create it or fix the name\n"
+        )
+    }
+
+    @Test("tree of a file at the limits prints at once, and a file past them is refused at the line too many")
+    func treeAtTheLimits() throws {
+        let space = try Workspace()
+        defer { space.remove() }
+        // A space with the most services a space may, and children that list them all.
+        var full = "spaces:\n  default:\n    services:\n"
+        for number in 0..<SpaceTree.maxServicesPerSpace {
+            full += "      s\(number): 127.0.0.1:\(1 + number)\n"
+        }
+        for number in 1..<10 { full += "  c\(number): { parent: default }\n" }
+        try space.write(full)
+        let tree = try space.run("tree")
+        #expect(tree.status == 0)
+        #expect(tree.stdout.split(separator: "\n").count == 10 * (SpaceTree.maxServicesPerSpace + 1))
+        // The most spaces a file may hold, one service between them: this took over a minute before.
+        var wide = "spaces:\n  default:\n    services:\n      app: 127.0.0.1:1\n"
+        for number in 1..<SpaceTree.maxSpaces { wide += "  c\(number): { parent: default }\n" }
+        try space.write(wide)
+        let started = Date()
+        let wideTree = try space.run("tree")
+        let seconds = Date().timeIntervalSince(started)
+        #expect(wideTree.status == 0)
+        #expect(wideTree.stdout.split(separator: "\n").count == 2 * SpaceTree.maxSpaces)
+        #expect(seconds < 20, "tree of \(SpaceTree.maxSpaces) spaces took \(seconds) s")
+        try space.write(wide + "  one-more: {}\n")
+        let refused = try space.run("tree")
+        #expect(refused.status == 1)
+        #expect(
+            refused.stderr
+                == "spaceport: error: spaces.yaml:\(SpaceTree.maxSpaces + 4):3: more than \(SpaceTree.maxSpaces) spaces; a spaces file holds at most \(SpaceTree.maxSpaces), so delete the ones no one uses\n"
+        )
     }
 }

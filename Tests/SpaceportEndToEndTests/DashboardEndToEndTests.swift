@@ -385,7 +385,7 @@ extension DashboardEndToEndTests {
 
 /// `spaceport dash` on `spaces.yaml` in `folder`, its proxy embedded, in a private tmux server,
 /// and `spaceport tail` reading the same feed, which also tells the ingress port it chose.
-private struct DashInTmux {
+struct DashInTmux {
     let terminal: Tmux
     let tail: TailReader
     let port: Int

@@ -158,7 +158,9 @@ struct FeedHubTests {
         }
     }
 
-    @Test("a refused change to the spaces file becomes an error event and the tree stays")
+    @Test(
+        "a refused change to the spaces file becomes an error event and a spaces snapshot that says so until the file is fixed"
+    )
     func rejectedFileIsAnError() async throws {
         let folder = Samples.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -171,13 +173,38 @@ struct FeedHubTests {
         try "spaces:\n  default:\n    parent: nowhere\n".write(
             toFile: path, atomically: true, encoding: .utf8)
         store.reload()
-        guard case .error(let message, let id) = await subscription.next() else {
-            Issue.record("expected an error event")
+        var snapshot: SpacesSnapshot? = nil
+        var error: (message: String, id: String?)? = nil
+        for _ in 0..<2 {
+            switch await subscription.next() {
+            case .spaces(let sent)?: snapshot = sent
+            case .error(let message, let id)?: error = (message, id)
+            case let other: Issue.record("unexpected \(String(describing: other))")
+            }
+        }
+        #expect(error?.message.contains("nowhere") == true)
+        #expect(error?.message.hasPrefix("\(path):3:13:") == true)
+        #expect(error.map { $0.id == nil } == true)
+        #expect(snapshot?.fileProblem == error?.message, "the snapshot carries the lasting problem")
+        #expect(try snapshot?.tree() == store.tree, "the snapshot is the last good tree")
+        #expect(store.tree.space("azureuser") != nil)
+        let late = hub.subscribe()
+        _ = late.poll()
+        guard case .spaces(let first)? = late.poll() else {
+            Issue.record("a new subscriber reads no spaces second")
             return
         }
-        #expect(message.contains("nowhere"))
-        #expect(id == nil)
-        #expect(store.tree.space("azureuser") != nil)
+        #expect(first.fileProblem != nil, "a reader that attaches later learns the file is invalid")
+        try Samples.spacesYAML.write(toFile: path, atomically: true, encoding: .utf8)
+        store.reload()
+        guard case .spaces(let fixed)? = await subscription.next() else {
+            Issue.record("the fix sent no spaces")
+            return
+        }
+        #expect(fixed.fileProblem == nil, "the file is valid again")
+        #expect(
+            !FeedEvent.spaces(fixed).jsonLine().contains("fileProblem"),
+            "a valid file's snapshot is as before")
     }
 
     @Test("forty subscribers at once each get every event")

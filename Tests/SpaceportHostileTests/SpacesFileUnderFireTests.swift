@@ -88,30 +88,41 @@ struct SpacesFileUnderFireTests {
         await upstream.stop()
     }
 
-    @Test("a file of 5,000 spaces loads, and routes to its deepest space, in bounded time")
-    func hugeFile() async throws {
-        let roots = Reliability.scale(fast: 50, long: 500)
-        var text = "spaces:\n"
-        for root in 0..<roots {
-            text += "  r\(root):\n    services:\n      app: { upstream: 127.0.0.1:\(5000 + root) }\n"
-            for child in 0..<49 {
-                text += "  c\(root)-\(child): { parent: r\(root) }\n"
-                text +=
-                    "  g\(root)-\(child): { parent: c\(root)-\(child), services: { app: { upstream: 127.0.0.1:9 } } }\n"
-            }
+    @Test(
+        "a file at the limits (1,000 spaces, 1,000 services in one) loads and routes to its deepest space in bounded time, and one space more is refused at its line"
+    )
+    func fileAtTheLimits() async throws {
+        var text = "spaces:\n  r0:\n    services:\n"
+        for service in 0..<SpaceTree.maxServicesPerSpace {
+            text += "      s\(service): { upstream: 127.0.0.1:\(1 + service) }\n"
         }
+        // Pairs of a child of r0 and its own child, down to the last space the limit allows.
+        for number in 1..<SpaceTree.maxSpaces {
+            text +=
+                number % 2 == 1
+                ? "  c\(number): { parent: r0 }\n" : "  g\(number): { parent: c\(number - 1) }\n"
+        }
+        let deepest = "g\((SpaceTree.maxSpaces - 1) / 2 * 2)"
         let started = Date()
         // On a thread of its own, so a long parse holds none of the threads other tests share.
         let tree = try await blocking { [text] in try SpacesFile.parse(text: text, file: "huge.yaml") }
         let seconds = Date().timeIntervalSince(started)
-        #expect(tree.spaces.count == roots * 99)
-        let route = try tree.route(
-            RouteRequest(host: "app.localhost", routeHeader: "c\(roots - 1)-48"))
-        #expect(route.space == "r\(roots - 1)")
-        #expect(route.tried == ["c\(roots - 1)-48", "r\(roots - 1)"])
+        #expect(tree.spaces.count == SpaceTree.maxSpaces)
+        #expect(seconds < 60, "parsing took \(seconds) s")
+        let last = "s\(SpaceTree.maxServicesPerSpace - 1)"
+        let route = try tree.route(RouteRequest(host: "\(last).localhost", routeHeader: deepest))
+        #expect(route.space == "r0")
+        #expect(route.tried.count == 3)
+        let lines = text.split(separator: "\n").count
+        #expect(
+            throws: SpacesError.tooManySpaces(
+                at: SourceLocation(file: "huge.yaml", line: lines + 1, column: 3))
+        ) {
+            try SpacesFile.parse(text: text + "  one-more: {}\n", file: "huge.yaml")
+        }
         Reliability.report(
-            "spaces file of \(roots * 99) spaces parsed in \(String(format: "%.2f", seconds)) s", tried: 1,
-            passed: 1, rssBefore: 0, rssAfter: ProcessGauges.residentBytes())
+            "spaces file at the limits (\(tree.spaces.count) spaces) parsed in \(String(format: "%.2f", seconds)) s",
+            tried: 1, passed: 1, rssBefore: 0, rssAfter: ProcessGauges.residentBytes())
     }
 
     @Test("a file written in two halves while the proxy watches is never adopted half-written")
@@ -151,9 +162,7 @@ struct SpacesFileUnderFireTests {
         let wholeTree = try SpacesFile.parse(text: whole, file: path)
         try await eventually("the whole file to be adopted") { store.tree == wholeTree }
         store.stopWatching()
-        let updates = changes.withLock { $0 }.compactMap { change -> SpaceTree? in
-            if case .updated(let tree) = change { return tree } else { return nil }
-        }
+        let updates = changes.withLock { $0 }.compactMap(\.tree)
         #expect(updates == [wholeTree], "the store adopted a tree that was not the whole file")
         await first.stop()
         await second.stop()
