@@ -77,7 +77,7 @@ struct CoalesceHopsTests {
 
     @Test("coalesce-hops before the token is refused like any command")
     func needsTheTokenFirst() async throws {
-        let options = FeedServerOptions(tcp: try Address(parsing: "127.0.0.1:0"), token: "tok")
+        let options = try FeedServerOptions.tcpForTests(token: "tok")
         try await withFeed(options: options) { feed in
             let address = try #require(feed.listeners.tcp)
             let client = try await LineSocket.tcp(address)

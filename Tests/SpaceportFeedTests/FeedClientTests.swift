@@ -130,7 +130,7 @@ struct FeedClientTests {
 
     @Test("a client over TCP authenticates with its token; a wrong one is a clear error")
     func tcpClient() async throws {
-        let options = FeedServerOptions(tcp: try Address(parsing: "127.0.0.1:0"), token: "tok")
+        let options = try FeedServerOptions.tcpForTests(token: "tok")
         try await withFeed(options: options) { feed in
             let address = try #require(feed.listeners.tcp)
             let good = FeedClient(targets: [.tcp(host: address.host, port: address.port)], token: "tok")

@@ -322,7 +322,7 @@ struct SampleHopsTests {
 
     @Test("sample-hops before the token is refused like any command")
     func needsTheTokenFirst() async throws {
-        let options = FeedServerOptions(tcp: try Address(parsing: "127.0.0.1:0"), token: "tok")
+        let options = try FeedServerOptions.tcpForTests(token: "tok")
         try await withFeed(options: options) { feed in
             let client = try await LineSocket.tcp(try #require(feed.listeners.tcp))
             try await client.send(.sampleHops(id: "1", perSecond: 10))

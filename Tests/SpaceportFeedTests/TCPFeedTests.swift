@@ -10,7 +10,7 @@ struct TCPFeedTests {
 
     private func withTCPFeed(_ body: (FeedFixture, Address) async throws -> Void) async throws {
         let token = self.token
-        let options = FeedServerOptions(tcp: try Address(parsing: "127.0.0.1:0"), token: token)
+        let options = try FeedServerOptions.tcpForTests(token: token)
         try await withFeed(options: options) { feed in
             let address = try #require(feed.listeners.tcp)
             #expect(address.port != 0)
@@ -73,14 +73,15 @@ struct TCPFeedTests {
 
     @Test("a TCP address already taken is a clear error and leaves no socket behind")
     func tcpAddressTaken() async throws {
-        let options = FeedServerOptions(tcp: try Address(parsing: "127.0.0.1:0"), token: "tok")
+        let options = try FeedServerOptions.tcpForTests(token: "tok")
         try await withFeed(options: options) { feed in
             let taken = try #require(feed.listeners.tcp)
             let folder = Samples.temporaryFolder()
             defer { try? FileManager.default.removeItem(atPath: folder) }
             let second = FeedServer(
                 hub: feed.hub,
-                options: FeedServerOptions(name: "u", directory: folder, tcp: taken, token: "tok"))
+                options: FeedServerOptions(
+                    name: "u", directory: folder, tcp: taken, token: "tok", authTimeoutMs: 600_000))
             await #expect(throws: FeedServerError.bind(taken.description, problem: "Address already in use"))
             {
                 _ = try await second.start()

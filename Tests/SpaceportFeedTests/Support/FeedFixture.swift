@@ -60,3 +60,12 @@ func withFeed(
     }
     await fixture.stop()
 }
+
+extension FeedServerOptions {
+    /// A TCP feed on 127.0.0.1:0 with `token`, whose wait for the auth line outlasts any test:
+    /// a test about what an unauthenticated command gets must not meet the auth timeout
+    /// instead when a loaded machine delays its first write.
+    static func tcpForTests(token: String) throws -> FeedServerOptions {
+        FeedServerOptions(tcp: try Address(parsing: "127.0.0.1:0"), token: token, authTimeoutMs: 600_000)
+    }
+}
