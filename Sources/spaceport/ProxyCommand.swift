@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import SpaceportApp
 import SpaceportCore
 import SpaceportFeed
 import SpaceportProxy
