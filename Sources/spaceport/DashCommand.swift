@@ -57,11 +57,8 @@ struct DashCommand: AsyncParsableCommand {
         _ = try ingressAddress()
         try SampleHopsOption.check(sampleHops)
         try token.check(try feedTargets())
-        do {
-            _ = try DashboardSession.chooseTheme(flag: theme)
-        } catch {
-            throw ValidationError(error.description)
-        }
+        try ProxyNameOption.check(name)
+        try ThemeOption.check(theme)
     }
 
     private var shaping: HopShaping {

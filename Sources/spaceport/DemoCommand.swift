@@ -60,6 +60,8 @@ struct DemoCommand: AsyncParsableCommand {
                 throw ValidationError("--ingress: \(error.description)")
             }
         }
+        try ProxyNameOption.check(name)
+        if !headless { try ThemeOption.check(theme) }
         if let write, FileManager.default.fileExists(atPath: write) {
             throw ValidationError(
                 "--write: \(write) exists already; pick another name, or use `spaceport dash --spaces \(write)` to run on it"
