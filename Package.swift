@@ -59,8 +59,9 @@ let package = Package(
             name: "SpaceportTerminal",
             dependencies: ["CNcurses", "SpaceportDashboard"]
         ),
-        .executableTarget(
-            name: "spaceport",
+        // The wiring the commands call: the embedded proxy, the dashboard session, health probes, the demo.
+        .target(
+            name: "SpaceportApp",
             dependencies: [
                 "SpaceportCore",
                 "SpaceportProxy",
@@ -68,9 +69,37 @@ let package = Package(
                 "SpaceportDashboard",
                 "SpaceportTerminal",
                 "SpaceportDemo",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "spaceport",
+            dependencies: [
+                "SpaceportApp",
+                "SpaceportCore",
+                "SpaceportProxy",
+                "SpaceportFeed",
+                "SpaceportDashboard",
+                "SpaceportTerminal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        // bench/'s dashboard frame timer: built beside the tests, never part of the spaceport product.
+        .executableTarget(
+            name: "frame-bench",
+            dependencies: [
+                "SpaceportApp",
+                "SpaceportCore",
+                "SpaceportDashboard",
+                "SpaceportTerminal",
+                "SpaceportDemo",
+                "SpaceportTestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/FrameBench"
         ),
         // What several test targets share: hop collection, log capture, temporary folders.
         .target(
@@ -117,6 +146,16 @@ let package = Package(
                 "SpaceportTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "SpaceportAppTests",
+            dependencies: [
+                "SpaceportApp", "SpaceportCore", "SpaceportFeed", "SpaceportDashboard",
+                "SpaceportTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "SpaceportEndToEndTests", dependencies: ["SpaceportCore", "SpaceportTestSupport"]),

@@ -865,21 +865,21 @@ FRAME_COUNT = 300
 FRAME_TIMEOUT = 300
 
 
-def frame_bench_command(binary, *extra):
-    """`spaceport frame-bench` with 10,000 hops in the ring (pinned by the caller)."""
-    return [binary, "frame-bench", "--hops", str(FRAME_HOPS), "--frames", str(FRAME_COUNT), "--json", *extra]
+def frame_bench_command(frame_bench, *extra):
+    """`frame-bench` with 10,000 hops in the ring (pinned by the caller)."""
+    return [frame_bench, "--hops", str(FRAME_HOPS), "--frames", str(FRAME_COUNT), "--json", *extra]
 
 
-def frame_bench_off_screen(binary):
+def frame_bench_off_screen(frame_bench):
     """Frames rendered onto the in-memory canvas: the report as a dict."""
-    result = subprocess.run(pinned(PROXY_CORE, frame_bench_command(binary)), capture_output=True, text=True,
+    result = subprocess.run(pinned(PROXY_CORE, frame_bench_command(frame_bench)), capture_output=True, text=True,
                             timeout=FRAME_TIMEOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     if result.returncode != 0:
         raise RuntimeError(f"exited {result.returncode}: {(result.stderr or result.stdout).strip()}")
     return json.loads(result.stdout)
 
 
-def frame_bench_terminal(binary):
+def frame_bench_terminal(frame_bench):
     """Frames drawn through curses in a 200×50 window of a private tmux server: the report as a dict."""
     if not shutil.which("tmux"):
         raise RuntimeError("tmux is not installed")
@@ -887,7 +887,7 @@ def frame_bench_terminal(binary):
     socket_name = f"spaceport-frames-{os.getpid()}"
     try:
         output = os.path.join(workdir, "frames.json")
-        server = TmuxServer("frames", frame_bench_command(binary, "--terminal", "--output", output),
+        server = TmuxServer("frames", frame_bench_command(frame_bench, "--terminal", "--output", output),
                             PROXY_CORE, workdir, socket_name)
         deadline = time.monotonic() + FRAME_TIMEOUT
         while server.alive() and time.monotonic() < deadline:
@@ -905,21 +905,21 @@ def frame_bench_terminal(binary):
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def dashboard_frame_time(binary):
+def dashboard_frame_time(frame_bench):
     """The dashboard's frame time with 10,000 hops in its ring, as markdown for the report.
 
-    Runs `spaceport frame-bench` twice on the proxy core (where `spaceport dash` draws with its
+    Runs `frame-bench` twice on the proxy core (where `spaceport dash` draws with its
     proxy embedded): off-screen, and through curses in a 200×50 window of a private tmux server.
     A variant that cannot run becomes a line saying why, never an exception.
     """
-    if not binary:
-        return "Not measured: no spaceport binary (pass --binary)."
+    if not frame_bench:
+        return "Not measured: no frame-bench executable (pass --frame-bench)."
     variants = [("off-screen: render onto the in-memory canvas", frame_bench_off_screen),
                 ("terminal: curses in a {width}×{height} tmux window", frame_bench_terminal)]
     rows, problems = [], []
     for label, measure in variants:
         try:
-            report = measure(binary)
+            report = measure(frame_bench)
             rows.append(f"| {label.format(**report)} | {report['hopsInRing']:,} | {report['frames']} | {report['medianMs']:.3f} | "
                         f"{report['p99Ms']:.3f} | {report['maxMs']:.3f} | {report['corePercentAt30fps']:.1f}% |")
             per_frame, build = report["hopsPerFrame"], report["build"]
@@ -932,7 +932,7 @@ def dashboard_frame_time(binary):
         text += (f"A frame is what the dashboard's screen thread does per redraw: take the {per_frame} new hops "
                  f"waiting in its inbox (a start and an end event each), lay out and render the whole 200×50 "
                  f"screen, and in the terminal variant write the changed cells through curses and refresh; "
-                 f"`spaceport frame-bench` ({build} build) on core {PROXY_CORE}, after one untimed first frame, "
+                 f"`frame-bench` ({build} build) on core {PROXY_CORE}, after one untimed first frame, "
                  f"with `core at 30 fps` the mean frame's share of a core at the dashboard's 30 frames a second.")
     if problems:
         text += ("\n\n" if text else "") + "\n".join(f"- {p}" for p in problems)
@@ -994,7 +994,7 @@ def write_results(bench, scenarios, results, started, load_before, load_after, c
     found = versions(bench.options.binary if {"spaceport", "dash"} & set(bench.options.targets) else None)
     threads = "\n".join(f"- {name}: {server.threads} (pid {server.pid}, pinned to core "
                         f"{server.core})" for name, server in bench.servers.items())
-    frame = dashboard_frame_time(bench.options.binary)
+    frame = dashboard_frame_time(bench.options.frame_bench)
     pipeline = pipeline_table(results)
     watching = watching_table(scenarios, results)
     against = baseline_table(scenarios, results)
@@ -1109,6 +1109,9 @@ def parse_options(argv):
     parser.add_argument("--scenarios", default=",".join(s.key for s in SCENARIOS),
                         help="comma-separated subset of " + ",".join(s.key for s in SCENARIOS))
     parser.add_argument("--binary", help="the spaceport executable (bench/run builds and passes it)")
+    parser.add_argument("--frame-bench", metavar="PATH",
+                        help="the frame-bench executable that times the dashboard's frames (bench/run builds and "
+                             "passes it)")
     parser.add_argument("--baseline", metavar="PATH",
                         help="another spaceport executable (an earlier build) measured beside --binary "
                              "in the same rounds, with its ratios in 'Against the baseline'")

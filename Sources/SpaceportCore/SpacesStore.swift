@@ -130,8 +130,9 @@ public final class SpacesStore: Sendable {
     @discardableResult
     public func reload() -> SpacesChange? {
         guard let path else { return nil }
-        // Parsing leaves the freed YAML nodes in the allocator's arenas: give them back.
-        defer { MemoryRelease.trim() }
+        // Parsing leaves the freed YAML nodes in the allocator's arenas: give them back, now and
+        // once the observers (a proxy's listeners, say) have let go of the tree this one replaced.
+        defer { MemoryRelease.trimNowAndSoon() }
         return file.withLock { known -> SpacesChange? in
             let text: String
             do throws(SpacesError) {
@@ -274,4 +275,9 @@ enum MemoryRelease {
     }
 
     static func trim() { _ = call?(0) }
+
+    static func trimNowAndSoon() {
+        trim()
+        DispatchQueue.global().asyncAfter(deadline: .now() + 1) { trim() }
+    }
 }

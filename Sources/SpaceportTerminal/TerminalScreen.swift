@@ -2,7 +2,7 @@ import SpaceportDashboard
 
 /// The terminal as a bare screen for a dashboard, without the key loop: a frame is drawn
 /// as `TerminalDashboard` draws one (whole screen rendered, changed cells written, one
-/// update). `spaceport frame-bench --terminal` times frames through it. Curses starts in
+/// update). `frame-bench --terminal` times frames through it. Curses starts in
 /// `init` and ends in `close()`; only the thread that created it may call it.
 public final class TerminalScreen {
     private let screen: CursesScreen

@@ -1,11 +1,9 @@
 import ArgumentParser
 import Foundation
 import Logging
-import NIOPosix
+import SpaceportApp
 import SpaceportCore
 import SpaceportDashboard
-import SpaceportDemo
-import SpaceportFeed
 import SpaceportTerminal
 
 struct DemoCommand: AsyncParsableCommand {
@@ -62,6 +60,8 @@ struct DemoCommand: AsyncParsableCommand {
                 throw ValidationError("--ingress: \(error.description)")
             }
         }
+        try ProxyNameOption.check(name)
+        if !headless { try ThemeOption.check(theme) }
         if let write, FileManager.default.fileExists(atPath: write) {
             throw ValidationError(
                 "--write: \(write) exists already; pick another name, or use `spaceport dash --spaces \(write)` to run on it"
@@ -71,145 +71,43 @@ struct DemoCommand: AsyncParsableCommand {
 
     func run() async throws {
         // Without curses to take Ctrl-C, the demo stops cleanly on the first one, even while starting.
-        let interrupt = headless ? Interrupt() : nil
-        let group = MultiThreadedEventLoopGroup.singleton
-        let ingressAddress =
-            try ingress.map { try Address(parsing: $0) }
-            ?? Address(host: "127.0.0.1", port: PortProbe.free(preferred: DemoWorld.preferredIngress.port))
-        let world: DemoWorld
-        do {
-            world = try await DemoWorld.start(group: group, ingress: ingressAddress)
-        } catch {
-            throw CommandFailure.report("the demo's services could not start: \(error)")
+        if headless {
+            let interrupt = Interrupt()
+            CommandLogHandler.bootstrap()
+            let demo = try await start(logger: Logger(label: "spaceport"))
+            await demo.printHops(until: interrupt)
+            await demo.stop()
+            return
         }
-        let store = SpacesStore(tree: world.tree, path: write)
-        if let write {
-            do {
-                try SpacesFile.writeAtomically(
-                    SpacesFile.render(world.tree, header: Self.fileHeader), to: write)
-            } catch {
-                await world.stop()
-                throw CommandFailure.report(error.description)
-            }
-        }
-        if let interrupt {
-            try await runHeadless(world: world, store: store, ingress: ingressAddress, interrupt: interrupt)
-        } else {
-            try await runDashboard(world: world, store: store, ingress: ingressAddress)
-        }
-    }
-
-    static let fileHeader = """
-        # Written by `spaceport demo --write`. The upstreams are where that demo's services
-        # listened, and nothing answers there once it stops (a new demo starts its own, on
-        # other ports when these are taken). Point them at your own services with
-        # `spaceport service set SPACE SERVICE --upstream HOST:PORT`.
-
-        """
-
-    private func runDashboard(world: DemoWorld, store: SpacesStore, ingress: Address) async throws {
         let session: DashboardSession
         do {
             session = try DashboardSession(theme: theme, extraBindings: [KeyMap.demoTraffic])
         } catch let error as TerminalError {
-            await world.stop()
             throw CommandFailure.report(error.explanation(instead: Self.withoutCurses))
         } catch {
-            await world.stop()
             throw CommandFailure.report("\(error)")
         }
-        let (embedded, traffic) = try await startProxy(
-            world: world, store: store, ingress: ingress, logger: session.logger)
-        session.setStatus("traffic", Self.trafficStatus(traffic.isRunning))
-        if let moved = Self.movedPorts(world) { session.setStatus("ports", moved) }
-        session.setStatus("feed", embedded.feed.socketPath)
-        if let write { session.setStatus("file", write) }
-        let forwarding = embedded.forward(to: session, shaping: DashCommand.shaping())
-        defer { forwarding.cancel() }
-        let outcome: Result<Void, any Error>
+        let demo = try await start(logger: session.logger)
         do {
-            try await session.run(
-                apply: { request in embedded.apply(request.edit) },
-                custom: { action in
-                    guard .custom(action) == KeyMap.demoTraffic.action else { return }
-                    session.setStatus("traffic", Self.trafficStatus(traffic.toggle()))
-                })
-            outcome = .success(())
+            try await demo.show(in: session)
         } catch {
-            outcome = .failure(error)
-        }
-        traffic.stop()
-        await embedded.stop()
-        await world.stop()
-        if case .failure(let error) = outcome {
+            await demo.stop()
             throw CommandFailure.report("\(error); or \(Self.withoutCurses)")
         }
+        await demo.stop()
     }
 
-    /// The proxy and its feed over the demo's tree, and the traffic through it (started
-    /// unless --no-traffic). On failure the world is stopped and the error reported.
-    private func startProxy(
-        world: DemoWorld, store: SpacesStore, ingress: Address, logger: Logger
-    ) async throws -> (EmbeddedProxy, TrafficGenerator) {
-        let embedded: EmbeddedProxy
+    /// The demo's services, proxy and traffic; what fails to start ends the command with why.
+    private func start(logger: Logger) async throws -> DemoRun {
+        let ingress = try ingress.map { try Address(parsing: $0) }
         do {
-            embedded = try await EmbeddedProxy.start(
-                store: store, name: name, ingress: ingress, logger: logger)
+            return try await DemoRun.start(
+                ingress: ingress, name: name, file: write, traffic: !noTraffic, logger: logger)
         } catch {
-            await world.stop()
-            throw CommandFailure.report("\(error)")
+            throw CommandFailure.report(error.description)
         }
-        let traffic = TrafficGenerator(
-            ingress: embedded.listeners.ingress, domain: store.tree.settings.domain,
-            group: MultiThreadedEventLoopGroup.singleton)
-        if !noTraffic { traffic.start() }
-        return (embedded, traffic)
     }
 
     /// What a terminal curses cannot draw on can run instead.
     static let withoutCurses = "run `spaceport demo --headless` to print hops as plain text"
-
-    /// `on, g stops it`, with the key the demo's binding names.
-    static func trafficStatus(_ running: Bool) -> String {
-        let key = KeyMap.demoTraffic.keys.first?.label ?? "?"
-        return running ? "on, \(key) stops it" : "off, \(key) starts it"
-    }
-
-    /// The documented ports the demo could not have, `5001→41234 7001→41240 +3`; nil when it had them all.
-    static func movedPorts(_ world: DemoWorld) -> String? {
-        let moved = world.movedPorts
-        guard !moved.isEmpty else { return nil }
-        let shown = moved.prefix(2).map { "\($0.preferred)→\($0.actual)" }
-        return (shown + (moved.count > 2 ? ["+\(moved.count - 2)"] : [])).joined(separator: " ")
-    }
-
-    /// The demo without curses: hop lines on stdout, the addresses on stderr.
-    private func runHeadless(
-        world: DemoWorld, store: SpacesStore, ingress: Address, interrupt: Interrupt
-    ) async throws {
-        CommandLogHandler.bootstrap()
-        let (embedded, traffic) = try await startProxy(
-            world: world, store: store, ingress: ingress, logger: Logger(label: "spaceport"))
-        let ingressText = embedded.listeners.ingress.description
-        FileHandle.standardError.write(
-            Data(
-                """
-                spaceport demo: ingress \(ingressText), feed \(embedded.feed.socketPath)
-                try: curl http://azureuser.s.default.servicea.localhost:\(embedded.listeners.ingress.port)/
-
-                """.utf8))
-        let subscription = embedded.hub.subscribe()
-        let printing = Task {
-            for await event in subscription {
-                guard case .hop(let hop) = event, hop.phase == .end else { continue }
-                FileHandle.standardOutput.write(Data((HopLine.format(hop) + "\n").utf8))
-            }
-        }
-        await interrupt.wait()
-        printing.cancel()
-        subscription.cancel()
-        traffic.stop()
-        await embedded.stop()
-        await world.stop()
-    }
 }

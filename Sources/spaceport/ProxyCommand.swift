@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import SpaceportApp
 import SpaceportCore
 import SpaceportFeed
 import SpaceportProxy
@@ -65,9 +66,7 @@ struct ProxyCommand: AsyncParsableCommand {
                 throw ValidationError("--ingress: \(error)")
             }
         }
-        if let problem = Names.problem(with: name) {
-            throw ValidationError("--name: \(problem)")
-        }
+        try ProxyNameOption.check(name)
         if let feedTcp {
             do {
                 _ = try Address(parsing: feedTcp)

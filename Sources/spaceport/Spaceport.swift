@@ -15,7 +15,6 @@ struct Spaceport: AsyncParsableCommand {
         subcommands: [
             DemoCommand.self, DashCommand.self, ProxyCommand.self, TailCommand.self, InitCommand.self,
             TreeCommand.self, RouteCommand.self, SpaceCommand.self, OverrideCommand.self, ServiceCommand.self,
-            FrameBenchCommand.self,
         ]
     )
 

@@ -1,6 +1,6 @@
 import ArgumentParser
-import Dispatch
 import Foundation
+import SpaceportApp
 import SpaceportCore
 import SpaceportFeed
 
@@ -84,25 +84,5 @@ struct TailCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError(error.description)
         }
-    }
-}
-
-/// Turns the given signals into one call of `stop`, so Ctrl-C ends the command cleanly (exit 0).
-final class SignalStopper {
-    private let sources: [DispatchSourceSignal]
-
-    init(signals: [Int32], stop: @escaping @Sendable () -> Void) {
-        let queue = DispatchQueue(label: "spaceport.signals")
-        sources = signals.map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            source.setEventHandler(handler: stop)
-            source.resume()
-            return source
-        }
-    }
-
-    func cancel() {
-        for source in sources { source.cancel() }
     }
 }

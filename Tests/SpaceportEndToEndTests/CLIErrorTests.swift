@@ -16,6 +16,21 @@ struct CLIErrorTests {
                 "see 'spaceport dash --help'"
             ),
             (
+                ["demo", "--theme", "neon"],
+                "there is no theme 'neon'; themes: dark, light, monochrome (add your own as /nowhere/spaceport/themes/NAME.theme)",
+                "see 'spaceport demo --help'"
+            ),
+            (
+                ["dash", "--name", "Bad Name"],
+                "--name: 'Bad Name' may hold only lowercase letters, digits and '-' (a DNS label)",
+                "see 'spaceport dash --help'"
+            ),
+            (
+                ["demo", "--name", "Bad Name"],
+                "--name: 'Bad Name' may hold only lowercase letters, digits and '-' (a DNS label)",
+                "see 'spaceport demo --help'"
+            ),
+            (
                 ["proxy", "--ingress", "8080"],
                 "--ingress: '8080' is not an address: expected HOST:PORT, for example 127.0.0.1:5001",
                 "see 'spaceport proxy --help'"

@@ -1,9 +1,11 @@
 import Foundation
+import SpaceportTestSupport
 import Testing
 
-/// `spaceport frame-bench`, the hidden command bench/ times the dashboard with. No timing
-/// is asserted: only that it runs, reports what it was asked to, and refuses nonsense.
-@Suite("spaceport frame-bench, the dashboard's frame-time benchmark")
+/// `frame-bench`, the executable bench/ times the dashboard with, built beside the tests and
+/// not part of the `spaceport` product. No timing is asserted: only that it runs, reports
+/// what it was asked to, and refuses nonsense.
+@Suite("frame-bench, the dashboard's frame-time benchmark")
 struct FrameBenchTests {
     /// The report's fields bench/bench.py reads.
     struct Report: Decodable {
@@ -21,7 +23,7 @@ struct FrameBenchTests {
 
     @Test("frame-bench --json reports the frames and hops asked for, with times that are not negative")
     func reportsItsRun() throws {
-        let run = try FrameBenchRun(["frame-bench", "--hops", "1000", "--frames", "5", "--json"])
+        let run = try FrameBenchRun(.frameBench, ["--hops", "1000", "--frames", "5", "--json"])
         #expect(run.status == 0, "\(run)")
         let report = try JSONDecoder().decode(Report.self, from: Data(run.stdout.utf8))
         #expect(report.variant == "off-screen")
@@ -37,7 +39,7 @@ struct FrameBenchTests {
         "frame-bench --terminal draws in the terminal it runs in, gives it back clean, and writes its report"
     )
     func drawsInATerminal() async throws {
-        let binary = try #require(Tools.spaceport, "no spaceport binary beside the tests")
+        let binary = try BuiltExecutable.frameBench.require()
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         let terminal = Tmux(socket: folder.path("tmux.sock"))
@@ -48,7 +50,7 @@ struct FrameBenchTests {
         // outlived the test kept a tmux server running for ten minutes.
         try terminal.start(
             command:
-                "env LANG=C.UTF-8 \(binary) frame-bench --terminal --hops 1000 --frames 5 --json --output \(output); echo frame-bench exited $?; exec sleep 60",
+                "env LANG=C.UTF-8 \(binary) --terminal --hops 1000 --frames 5 --json --output \(output); echo frame-bench exited $?; exec sleep 60",
             width: 120, height: 40)
         let screen = try await eventually("frame-bench has exited", terminal: terminal) { screen in
             screen.contains("frame-bench exited")
@@ -64,7 +66,7 @@ struct FrameBenchTests {
     }
 
     @Test(
-        "a bad frame-bench option is refused with one line and the usage exit code",
+        "a bad frame-bench option is refused, saying why, with the usage exit code",
         arguments: [
             (["--frames", "0"], "--frames must be at least 1; got 0"),
             (["--hops=-1"], "--hops must be between 0 and 1000000; got -1"),
@@ -78,22 +80,34 @@ struct FrameBenchTests {
             ),
         ])
     func refusesBadOptions(arguments: [String], message: String) throws {
-        let run = try FrameBenchRun(["frame-bench"] + arguments)
+        let run = try FrameBenchRun(.frameBench, arguments)
         #expect(run.status == 64, "\(run)")
-        #expect(run.stderr == "spaceport: error: \(message)\n")
+        #expect(run.stderr.split(separator: "\n").first == "Error: \(message)", "\(run)")
         #expect(run.stdout.isEmpty)
+    }
+
+    @Test("spaceport neither runs nor lists frame-bench: the benchmark is not in the product")
+    func notInTheProduct() throws {
+        let run = try FrameBenchRun(.spaceport, ["frame-bench", "--frames", "1"])
+        #expect(run.status == 64, "\(run)")
+        #expect(run.stderr.hasPrefix("spaceport: error: 'frame-bench' is not a spaceport command"), "\(run)")
+        #expect(run.stdout.isEmpty)
+        let help = try FrameBenchRun(.spaceport, ["--help"])
+        #expect(help.status == 0, "\(help)")
+        #expect(help.stdout.contains("SUBCOMMANDS"), "\(help)")
+        #expect(!help.stdout.contains("frame-bench"), "\(help)")
     }
 }
 
-/// One run of the built `spaceport`, its output and errors collected through files, so
+/// One run of a built executable, its output and errors collected through files, so
 /// neither can fill a pipe and block it.
 private struct FrameBenchRun: CustomStringConvertible {
     var status: Int32
     var stdout: String
     var stderr: String
 
-    init(_ arguments: [String]) throws {
-        let binary = try #require(Tools.spaceport, "no spaceport binary beside the tests")
+    init(_ executable: BuiltExecutable, _ arguments: [String]) throws {
+        let binary = try executable.require()
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
             "spaceport-frame-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

@@ -91,7 +91,13 @@ struct SpacesFileEndToEndTests {
         try await eventually("the fix is logged") {
             logged.contains("the spaces file is valid again; its spaces are in effect")
         }
-        let after = try status("VmRSS")
+        // The memory goes back once every holder of the large tree has let it go: give it a few seconds.
+        var after = try status("VmRSS")
+        let settle = Date().addingTimeInterval(10)
+        while after - baseline >= 16 << 20 && Date() < settle {
+            try await Task.sleep(for: .milliseconds(200))
+            after = try status("VmRSS")
+        }
         #expect(
             after - baseline < 16 << 20,
             "resident memory was \(baseline >> 20) MiB, \(peak >> 20) MiB at its peak with the large tree, and \(after >> 20) MiB once the small one was back"

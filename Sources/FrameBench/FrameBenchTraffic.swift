@@ -1,6 +1,7 @@
 import Foundation
 import SpaceportCore
 import SpaceportDemo
+import SpaceportTestSupport
 
 /// Hops as `spaceport demo`'s world would send them under load, made up rather than served:
 /// requests through the ingress and through the services' egress listeners (servicea calls
@@ -122,24 +123,24 @@ struct FrameBenchTraffic {
         let domain = tree.settings.domain
         let hosts =
             TrafficGenerator.hosts(domain: domain) + [
-                "servicec.\(domain)", "feature-\(random.below(90) + 10).s.default.servicea.\(domain)",
+                "servicec.\(domain)", "feature-\(random.next(90) + 10).s.default.servicea.\(domain)",
                 "default.servicez.\(domain)", "hotfix.s.default.serviceb.\(domain)",
             ]
-        let roll = random.below(100)
+        let roll = random.next(100)
         let host: String
         var routeHeader: String?
         switch roll {
-        case 0..<70: host = hosts[random.below(5)]
+        case 0..<70: host = hosts[random.next(5)]
         case 70..<82:
             host = "servicea.\(domain)"
-            routeHeader = ["hotfix", "azureuser", "default"][random.below(3)]
-        case 82..<97: host = hosts[5 + random.below(hosts.count - 5)]
+            routeHeader = ["hotfix", "azureuser", "default"][random.next(3)]
+        case 82..<97: host = hosts[5 + random.next(hosts.count - 5)]
         default: host = "Bad_Label.s.default.servicea.\(domain)"
         }
-        let (method, path) = Self.endpoints[random.below(Self.endpoints.count)]
+        let (method, path) = Self.endpoints[random.next(Self.endpoints.count)]
         return Request(
             listener: "ingress", host: "\(host):\(Self.ingress.port)", routeHeader: routeHeader,
-            method: method, path: path.replacingOccurrences(of: "{id}", with: String(random.below(100_000))))
+            method: method, path: path.replacingOccurrences(of: "{id}", with: String(random.next(100_000))))
     }
 
     private static let endpoints = [
@@ -185,14 +186,14 @@ struct FrameBenchTraffic {
         end.status = status
         end.error = failure
         end.durationMs = duration
-        end.bytesIn = request.method == "GET" ? 0 : 200 + random.below(4000)
-        end.bytesOut = status >= 400 ? 60 + random.below(100) : 100 + random.below(40_000)
+        end.bytesIn = request.method == "GET" ? 0 : 200 + random.next(4000)
+        end.bytesOut = status >= 400 ? 60 + random.next(100) : 100 + random.next(40_000)
         return (Phases(start: start, end: end), served)
     }
 
     /// Mostly fine; now and then refused, timed out, failing or not modified.
     private mutating func outcome(label: String, upstream: Address) -> (Int, String?) {
-        switch random.below(1000) {
+        switch random.next(1000) {
         case 0..<15: return (502, "\(label) at \(upstream) could not be reached: connection refused")
         case 15..<20:
             return (504, "\(label) at \(upstream) did not answer within 60000 ms")
@@ -206,10 +207,10 @@ struct FrameBenchTraffic {
     /// Milliseconds: a few for most, tens for some, seconds for the odd slow one.
     private mutating func duration(status: Int) -> Double {
         let base: Double
-        switch random.below(100) {
-        case 0..<70: base = 0.4 + Double(random.below(8000)) / 1000
-        case 70..<97: base = 10 + Double(random.below(190_000)) / 1000
-        default: base = 500 + Double(random.below(4_500_000)) / 1000
+        switch random.next(100) {
+        case 0..<70: base = 0.4 + Double(random.next(8000)) / 1000
+        case 70..<97: base = 10 + Double(random.next(190_000)) / 1000
+        default: base = 500 + Double(random.next(4_500_000)) / 1000
         }
         return status == 504 ? 60_000 : base
     }
@@ -225,22 +226,4 @@ struct FrameBenchTraffic {
 private struct InstanceName {
     var space: String
     var service: String
-}
-
-/// A small seeded generator (splitmix64), so the made-up traffic is the same every run.
-private struct SplitMix64 {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var value = state
-        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-        return value ^ (value >> 31)
-    }
-
-    /// A number in 0..<bound.
-    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
 }

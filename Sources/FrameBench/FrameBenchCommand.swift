@@ -1,12 +1,14 @@
 import ArgumentParser
 import Foundation
+import SpaceportApp
 import SpaceportCore
 import SpaceportDashboard
 import SpaceportTerminal
 import Synchronization
 
-/// `spaceport frame-bench`: how long the dashboard takes to draw a frame with a full hop
-/// ring, for bench/ (issue 7). Hidden from help: it is a measuring tool, not a feature.
+/// `frame-bench`: how long the dashboard takes to draw a frame with a full hop ring, for
+/// bench/. A measuring tool, built beside the tests and never part of the `spaceport` product.
+@main
 struct FrameBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "frame-bench",
@@ -19,8 +21,7 @@ struct FrameBenchCommand: ParsableCommand {
             draw it through curses (changed cells only, one update). Off-screen it renders onto \
             the in-memory canvas the tests read. Frames are timed on a monotonic clock; the \
             dashboard's own clock (rates, notes) advances 1/30 s a frame, as at its usual pace.
-            """,
-        shouldDisplay: false
+            """
     )
 
     static let maxSize = Size(width: 1000, height: 1000)
@@ -56,27 +57,27 @@ struct FrameBenchCommand: ParsableCommand {
     private var canvasSize: Size { Size(width: width ?? 200, height: height ?? 50) }
 
     func validate() throws {
-        if frames < 1 { throw CommandFailure.usage("--frames must be at least 1; got \(frames)") }
+        if frames < 1 { throw ValidationError("--frames must be at least 1; got \(frames)") }
         if hops < 0 || hops > Self.maxHops {
-            throw CommandFailure.usage("--hops must be between 0 and \(Self.maxHops); got \(hops)")
+            throw ValidationError("--hops must be between 0 and \(Self.maxHops); got \(hops)")
         }
         if hopsPerFrame < 0 || hopsPerFrame > Self.maxHops {
-            throw CommandFailure.usage(
+            throw ValidationError(
                 "--hops-per-frame must be between 0 and \(Self.maxHops); got \(hopsPerFrame)")
         }
         if terminal && (width != nil || height != nil) {
-            throw CommandFailure.usage(
+            throw ValidationError(
                 "--width and --height size the off-screen canvas; with --terminal the terminal's own size is used, so resize the terminal instead"
             )
         }
         let size = canvasSize
         if size.width < Layout.minimum.width || size.width > Self.maxSize.width {
-            throw CommandFailure.usage(
+            throw ValidationError(
                 "--width must be between the dashboard's minimum of \(Layout.minimum.width) and \(Self.maxSize.width) columns; got \(size.width)"
             )
         }
         if size.height < Layout.minimum.height || size.height > Self.maxSize.height {
-            throw CommandFailure.usage(
+            throw ValidationError(
                 "--height must be between the dashboard's minimum of \(Layout.minimum.height) and \(Self.maxSize.height) lines; got \(size.height)"
             )
         }
@@ -85,7 +86,7 @@ struct FrameBenchCommand: ParsableCommand {
     func run() throws {
         var bench = FrameBench(hops: hops, hopsPerFrame: hopsPerFrame)
         let report = try terminal ? timeInTerminal(&bench) : timeOffScreen(&bench)
-        let text = json ? CommandJSON.text(report) : report.text
+        let text = json ? report.json : report.text
         guard let output else {
             print(text)
             return
@@ -93,7 +94,7 @@ struct FrameBenchCommand: ParsableCommand {
         do {
             try Data((text + "\n").utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
         } catch {
-            throw CommandFailure.report("could not write \(output): \(error.localizedDescription)")
+            throw FrameBenchError.cannotWrite(output, reason: error.localizedDescription)
         }
     }
 
@@ -107,7 +108,7 @@ struct FrameBenchCommand: ParsableCommand {
         }
         // Also keeps the optimizer from dropping frames nobody reads.
         guard last.text.contains("Hops") else {
-            throw CommandFailure.report("the dashboard drew no hop pane at \(size); nothing was measured")
+            throw FrameBenchError.nothingDrawn(size)
         }
         return report
     }
@@ -117,7 +118,7 @@ struct FrameBenchCommand: ParsableCommand {
         do {
             screen = try TerminalScreen()
         } catch {
-            throw CommandFailure.report("--terminal: \(error.description)")
+            throw FrameBenchError.terminal(error)
         }
         // Ends curses on every way out; a failure closes it first, since `report` prints at once.
         defer { screen.close() }
@@ -127,8 +128,7 @@ struct FrameBenchCommand: ParsableCommand {
         let size = screen.size
         guard size.width >= Layout.minimum.width, size.height >= Layout.minimum.height else {
             screen.close()
-            throw CommandFailure.report(
-                "this terminal is \(size), below the dashboard's minimum of \(Layout.minimum); enlarge it")
+            throw FrameBenchError.terminalTooSmall(size)
         }
         bench.dashboard.glyphs = screen.glyphs
         let report = bench.time(frames: frames, size: size, variant: "terminal", until: stop.isSet) {
@@ -136,7 +136,7 @@ struct FrameBenchCommand: ParsableCommand {
         }
         if report.frames < frames {
             screen.close()
-            throw CommandFailure.report("interrupted after \(report.frames) of \(frames) frames")
+            throw FrameBenchError.interrupted(after: report.frames, of: frames)
         }
         return report
     }
@@ -169,16 +169,13 @@ struct FrameBench {
         let shipped = ThemeCatalog.shipped
         dashboard = Dashboard(
             themes: shipped.themes, themeIndex: shipped.index(of: ThemeCatalog.defaultName) ?? 0,
-            keyMap: KeyMap.standard.adding([
-                KeyBinding(
-                    [.character("g")], .custom("traffic"), .global, "switch the demo's traffic on or off")
-            ]),
+            keyMap: KeyMap.standard.adding([KeyMap.demoTraffic]),
             hopCapacity: max(HopRing.defaultCapacity, hops))
         let source = FrameBenchTraffic.proxy
         dashboard.receive(.connected(source: source), at: 0)
         dashboard.receive(.feed(source: source, .hello(traffic.hello)), at: 0)
         dashboard.receive(.feed(source: source, .spaces(SpacesSnapshot(traffic.tree))), at: 0)
-        dashboard.receive(.status(key: "traffic", value: DemoCommand.trafficStatus(true)), at: 0)
+        dashboard.receive(.status(key: "traffic", value: DemoRun.trafficStatus(true)), at: 0)
         dashboard.receive(.status(key: "feed", value: "/run/user/1000/spaceport/demo.sock"), at: 0)
         dashboard.receive(
             .health(Dictionary(uniqueKeysWithValues: dashboard.model.upstreams.map { ($0, .up) })), at: 0)
@@ -286,6 +283,13 @@ struct FrameBenchReport: Encodable {
             \(Int(FrameBench.framesPerSecond)) frames a second, drawing takes \
             \(String(format: "%.1f", corePercentAt30fps))% of a core
             """
+    }
+
+    /// One JSON object, keys sorted, as bench/bench.py reads it.
+    var json: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 
     private static func milliseconds(_ duration: Duration) -> Double {

@@ -1,0 +1,107 @@
+import Foundation
+import Logging
+import SpaceportCore
+import SpaceportFeed
+import SpaceportProxy
+
+/// A proxy, its feed hub and its feed socket in this process: what `proxy` runs, `dash`
+/// embeds, and `demo` too.
+public final class EmbeddedProxy: Sendable {
+    public let store: SpacesStore
+    public let hub: FeedHub
+    public let proxy: RoutingProxy
+    public let server: FeedServer
+    public let listeners: ProxyListeners
+    public let feed: FeedListeners
+
+    private init(
+        store: SpacesStore, hub: FeedHub, proxy: RoutingProxy, server: FeedServer, listeners: ProxyListeners,
+        feed: FeedListeners
+    ) {
+        self.store = store
+        self.hub = hub
+        self.proxy = proxy
+        self.server = server
+        self.listeners = listeners
+        self.feed = feed
+    }
+
+    /// Starts the proxy on `store` and serves its feed on `<runtime folder>/<name>.sock`
+    /// (`feedDirectory` when given). `tcp` also serves the feed on TCP, with `token` or one
+    /// the server makes; `alsoTo` hears every event the hub does. `ingress` nil takes the
+    /// store's ingress.
+    public static func start(
+        store: SpacesStore, name: String, ingress: Address?, logger: Logger, feedDirectory: String? = nil,
+        tcp: Address? = nil, token: String? = nil, alsoTo extra: (any EventSink)? = nil
+    ) async throws -> EmbeddedProxy {
+        let hello = { (listeners: [String]) in
+            FeedHello(
+                proxy: name, pid: Int(getpid()), version: SpaceportVersion.current, listeners: listeners,
+                spacesFile: store.path)
+        }
+        let hub = FeedHub(store: store, hello: hello([]))
+        let sink: any EventSink = extra.map { FanOutSink([hub, $0]) } ?? hub
+        let proxy = RoutingProxy(store: store, name: name, ingress: ingress, sink: sink, logger: logger)
+        let listeners: ProxyListeners
+        do {
+            listeners = try await proxy.start()
+        } catch {
+            hub.close()
+            throw error
+        }
+        hub.hello = hello(listeners.descriptions)
+        let server = FeedServer(
+            hub: hub,
+            options: FeedServerOptions(name: name, directory: feedDirectory, tcp: tcp, token: token),
+            logger: logger)
+        do {
+            let feed = try await server.start()
+            return EmbeddedProxy(
+                store: store, hub: hub, proxy: proxy, server: server, listeners: listeners, feed: feed)
+        } catch {
+            await proxy.shutdown(drainMs: 0)
+            hub.close()
+            throw error
+        }
+    }
+
+    static let batchLimit = 512
+
+    /// Streams the hub's events (hello, spaces, recent hops, then live) into the session, and
+    /// puts the feed's socket in its status bar.
+    public func forward(to session: DashboardSession, shaping: HopShaping) -> Task<Void, Never> {
+        let subscription = hub.subscribe(limit: 16_384)
+        let source = proxy.name
+        session.inbox.post(.connected(source: source))
+        session.setStatus("feed", feed.socketPath)
+        return Task {
+            // In batches, gathered as a socket reader's are (longer for a sample): a hop that ends
+            // within the batch comes as its end alone, and past the sample rate only tallies
+            // count the rest. Still ahead of a screen that redraws traffic 10 times a second.
+            let pause = Duration.nanoseconds(shaping.gathering.nanoseconds)
+            while let events = await subscription.next(upTo: Self.batchLimit, shaping: shaping) {
+                for event in events { session.forward(event, from: source) }
+                if events.count < Self.batchLimit { try? await Task.sleep(for: pause) }
+            }
+            subscription.cancel()
+        }
+    }
+
+    /// Applies an edit through the store (validated, saved, announced); nil or why it failed.
+    public func apply(_ edit: SpaceEdit) -> String? {
+        do {
+            try store.apply(edit)
+            return nil
+        } catch {
+            return error.described(in: store.path)
+        }
+    }
+
+    /// Stops taking requests, lets those in flight finish for up to `drainMs` (nil: the
+    /// spaces file's drain timeout), then closes the feed.
+    public func stop(drainMs: Int? = 1000) async {
+        await proxy.shutdown(drainMs: drainMs)
+        await server.shutdown()
+        hub.close()
+    }
+}
