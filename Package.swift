@@ -28,10 +28,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The feed's wire format: events and commands as lines of JSON, hops by hand both ways.
+        .target(name: "SpaceportWire", dependencies: ["SpaceportCore"]),
         .target(
             name: "SpaceportFeed",
             dependencies: [
-                "SpaceportCore",
+                "SpaceportCore", "SpaceportWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -109,6 +111,9 @@ let package = Package(
         ),
         .testTarget(name: "SpaceportCoreTests", dependencies: ["SpaceportCore", "SpaceportTestSupport"]),
         .testTarget(
+            name: "SpaceportWireTests",
+            dependencies: ["SpaceportCore", "SpaceportWire", "SpaceportTestSupport"]),
+        .testTarget(
             name: "SpaceportProxyTests",
             dependencies: [
                 "SpaceportCore", "SpaceportProxy", "SpaceportTestSupport",
@@ -122,7 +127,7 @@ let package = Package(
         .testTarget(
             name: "SpaceportFeedTests",
             dependencies: [
-                "SpaceportCore", "SpaceportProxy", "SpaceportFeed", "SpaceportTestSupport",
+                "SpaceportCore", "SpaceportProxy", "SpaceportFeed", "SpaceportWire", "SpaceportTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -142,7 +147,7 @@ let package = Package(
         .testTarget(
             name: "SpaceportHostileTests",
             dependencies: [
-                "SpaceportCore", "SpaceportProxy", "SpaceportFeed", "SpaceportDashboard",
+                "SpaceportCore", "SpaceportProxy", "SpaceportFeed", "SpaceportWire", "SpaceportDashboard",
                 "SpaceportTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -151,13 +156,15 @@ let package = Package(
         .testTarget(
             name: "SpaceportAppTests",
             dependencies: [
-                "SpaceportApp", "SpaceportCore", "SpaceportFeed", "SpaceportDashboard",
+                "SpaceportApp", "SpaceportCore", "SpaceportFeed", "SpaceportWire", "SpaceportDashboard",
                 "SpaceportTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "SpaceportEndToEndTests", dependencies: ["SpaceportCore", "SpaceportTestSupport"]),
+        .testTarget(
+            name: "SpaceportEndToEndTests",
+            dependencies: ["SpaceportCore", "SpaceportWire", "SpaceportTestSupport"]),
     ]
 )

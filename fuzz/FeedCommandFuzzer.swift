@@ -1,4 +1,5 @@
 import SpaceportCore
+import SpaceportWire
 
 /// Input: one line a feed client might send, or a line a feed might print. A command decodes
 /// to one that encodes back to itself, or to an error; an event line likewise.

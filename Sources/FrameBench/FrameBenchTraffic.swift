@@ -164,7 +164,7 @@ struct FrameBenchTraffic {
         do {
             let route = try tree.route(
                 RouteRequest(
-                    host: request.host, routeHeader: request.routeHeader, caller: request.caller?.space))
+                    host: request.host, routeHeaderValue: request.routeHeader, caller: request.caller?.space))
             start.record(route)
             if let space = route.space, let upstream = route.upstream {
                 served = InstanceName(space: space, service: route.service)

@@ -19,162 +19,125 @@ public enum FeedCommand: Equatable, Sendable {
 
     /// The range `sample-hops` takes.
     public static let sampleRates = 1...1_000_000
-
-    /// The line for a command, newline included.
-    public func jsonLine() -> String {
-        var object: [String: Any] = [:]
-        switch self {
-        case .auth(let token):
-            object = ["cmd": "auth", "token": token]
-        case .coalesceHops(let id):
-            object = ["cmd": "coalesce-hops"]
-            if let id { object["id"] = id }
-        case .sampleHops(let id, let perSecond):
-            object = ["cmd": "sample-hops", "perSecond": perSecond]
-            if let id { object["id"] = id }
-        case .edit(let id, let edit):
-            switch edit {
-            case .override(let space, let service, let enabled):
-                object = ["cmd": "override", "space": space, "service": service, "enabled": enabled]
-            case .setUpstream(let space, let service, let upstream):
-                object = [
-                    "cmd": "set-upstream", "space": space, "service": service,
-                    "upstream": upstream.description,
-                ]
-            case .removeInstance(let space, let service):
-                object = ["cmd": "remove-service", "space": space, "service": service]
-            case .createSpace(let name, let parent):
-                object = ["cmd": "create-space", "name": name]
-                if let parent { object["parent"] = parent }
-            case .deleteSpace(let name, let recursive):
-                object = ["cmd": "delete-space", "name": name, "recursive": recursive]
-            }
-            if let id { object["id"] = id }
-        }
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
-        return String(decoding: data, as: UTF8.self) + "\n"
-    }
-
-    /// Parses one line; the error says what is wrong and carries the command's id when known.
-    public static func decode(line: some StringProtocol) throws(FeedCommandError) -> FeedCommand {
-        let raw: RawCommand
-        do {
-            raw = try JSONDecoder().decode(RawCommand.self, from: Data(String(line).utf8))
-        } catch let error as FeedCommandError {
-            throw error
-        } catch {
-            throw FeedCommandError(
-                id: nil,
-                message: "not a JSON object; send one command per line, as {\"cmd\":\"override\",...}")
-        }
-        return try raw.command()
-    }
 }
 
-/// The loose shape of a command line, checked field by field so errors can name the field.
-private struct RawCommand: Decodable {
-    var fields: [String: Field] = [:]
-    var id: String?
-
-    enum Field {
-        case string(String)
-        case bool(Bool)
-        case number(Double)
-        case null
-        case other
-    }
-
-    struct Key: CodingKey {
+/// A command's line, written and read with Codable: `cmd` names it, each field is checked as it
+/// is read, and an error names the field and what it must be, with the command's `id` when known.
+extension FeedCommand: Codable {
+    private struct Key: CodingKey {
         var stringValue: String
         var intValue: Int? { nil }
+        init(_ name: String) { stringValue = name }
         init(stringValue: String) { self.stringValue = stringValue }
         init?(intValue: Int) { nil }
     }
 
-    init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: Key.self)
-        for key in c.allKeys {
-            if (try? c.decodeNil(forKey: key)) == true {
-                fields[key.stringValue] = .null
-            } else if let value = try? c.decode(Bool.self, forKey: key) {
-                fields[key.stringValue] = .bool(value)
-            } else if let value = try? c.decode(String.self, forKey: key) {
-                fields[key.stringValue] = .string(value)
-            } else if let value = try? c.decode(Double.self, forKey: key) {
-                fields[key.stringValue] = .number(value)
-            } else {
-                fields[key.stringValue] = .other
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: Key.self)
+        func put(_ name: String, _ value: some Encodable) throws { try c.encode(value, forKey: Key(name)) }
+        func put(id: String?) throws { if let id { try put("id", id) } }
+        switch self {
+        case .auth(let token):
+            try put("cmd", "auth")
+            try put("token", token)
+        case .coalesceHops(let id):
+            try put("cmd", "coalesce-hops")
+            try put(id: id)
+        case .sampleHops(let id, let perSecond):
+            try put("cmd", "sample-hops")
+            try put("perSecond", perSecond)
+            try put(id: id)
+        case .edit(let id, let edit):
+            switch edit {
+            case .override(let space, let service, let enabled):
+                try put("cmd", "override")
+                try put("space", space)
+                try put("service", service)
+                try put("enabled", enabled)
+            case .setUpstream(let space, let service, let upstream):
+                try put("cmd", "set-upstream")
+                try put("space", space)
+                try put("service", service)
+                try put("upstream", upstream.description)
+            case .removeInstance(let space, let service):
+                try put("cmd", "remove-service")
+                try put("space", space)
+                try put("service", service)
+            case .createSpace(let name, let parent):
+                try put("cmd", "create-space")
+                try put("name", name)
+                if let parent { try put("parent", parent) }
+            case .deleteSpace(let name, let recursive):
+                try put("cmd", "delete-space")
+                try put("name", name)
+                try put("recursive", recursive)
             }
-        }
-        switch fields["id"] {
-        case .string(let text): id = text
-        case .number(let number):
-            id = number == number.rounded() && abs(number) < 1e15 ? String(Int64(number)) : String(number)
-        case nil, .null: id = nil
-        default: throw FeedCommandError(id: nil, message: "'id' must be a string or a number")
+            try put(id: id)
         }
     }
 
-    func string(_ key: String) throws(FeedCommandError) -> String {
-        guard case .string(let value) = fields[key] else {
-            throw FeedCommandError(id: id, message: "'\(key)' must be a string")
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: Key.self)
+        let id = try Self.id(c)
+        func text(_ name: String) throws -> String {
+            guard let value = try? c.decode(String.self, forKey: Key(name)) else {
+                throw FeedCommandError(id: id, message: "'\(name)' must be a string")
+            }
+            return value
         }
-        return value
-    }
-
-    func bool(_ key: String, default fallback: Bool? = nil) throws(FeedCommandError) -> Bool {
-        if fields[key] == nil, let fallback { return fallback }
-        guard case .bool(let value) = fields[key] else {
-            throw FeedCommandError(id: id, message: "'\(key)' must be true or false")
+        func flag(_ name: String, default fallback: Bool? = nil) throws -> Bool {
+            if let fallback, !c.contains(Key(name)) { return fallback }
+            guard let value = try? c.decode(Bool.self, forKey: Key(name)) else {
+                throw FeedCommandError(id: id, message: "'\(name)' must be true or false")
+            }
+            return value
         }
-        return value
-    }
-
-    func command() throws(FeedCommandError) -> FeedCommand {
         let names = FeedCommand.names.joined(separator: ", ")
-        guard case .string(let cmd) = fields["cmd"] else {
+        guard let cmd = try? c.decode(String.self, forKey: Key("cmd")) else {
             throw FeedCommandError(id: id, message: "'cmd' is missing; expected one of: \(names)")
         }
         switch cmd {
         case "auth":
-            return .auth(token: try string("token"))
+            self = .auth(token: try text("token"))
         case "override":
-            return .edit(
+            self = .edit(
                 id: id,
                 .override(
-                    space: try string("space"), service: try string("service"), enabled: try bool("enabled")))
+                    space: try text("space"), service: try text("service"), enabled: try flag("enabled")))
         case "set-upstream":
-            let text = try string("upstream")
             let upstream: Address
             do {
-                upstream = try Address(parsing: text)
-            } catch {
+                upstream = try Address(parsing: try text("upstream"))
+            } catch let error as AddressError {
                 throw FeedCommandError(id: id, message: error.description)
             }
-            return .edit(
+            self = .edit(
                 id: id,
-                .setUpstream(space: try string("space"), service: try string("service"), upstream: upstream))
+                .setUpstream(space: try text("space"), service: try text("service"), upstream: upstream))
         case "remove-service":
-            return .edit(id: id, .removeInstance(space: try string("space"), service: try string("service")))
+            self = .edit(id: id, .removeInstance(space: try text("space"), service: try text("service")))
         case "create-space":
-            let name = try string("name")
+            let name = try text("name")
             if let problem = Names.problem(with: name) {
                 throw FeedCommandError(id: id, message: "bad space name: \(problem)")
             }
             var parent: String? = nil
-            if case .string(let value) = fields["parent"] {
+            if c.contains(Key("parent")), try !c.decodeNil(forKey: Key("parent")) {
+                guard let value = try? c.decode(String.self, forKey: Key("parent")) else {
+                    throw FeedCommandError(id: id, message: "'parent' must be a string or null")
+                }
                 parent = value
-            } else if fields["parent"] != nil, case .null = fields["parent"]! {
-                parent = nil
-            } else if fields["parent"] != nil {
-                throw FeedCommandError(id: id, message: "'parent' must be a string or null")
             }
-            return .edit(id: id, .createSpace(name: name, parent: parent))
+            self = .edit(id: id, .createSpace(name: name, parent: parent))
+        case "delete-space":
+            self = .edit(
+                id: id, .deleteSpace(name: try text("name"), recursive: try flag("recursive", default: false))
+            )
         case "coalesce-hops":
-            return .coalesceHops(id: id)
+            self = .coalesceHops(id: id)
         case "sample-hops":
             let range = FeedCommand.sampleRates
-            guard case .number(let rate) = fields["perSecond"], rate == rate.rounded(),
+            guard let rate = try? c.decode(Double.self, forKey: Key("perSecond")), rate == rate.rounded(),
                 Double(range.lowerBound) <= rate, rate <= Double(range.upperBound)
             else {
                 throw FeedCommandError(
@@ -182,15 +145,22 @@ private struct RawCommand: Decodable {
                     message:
                         "'perSecond' must be a whole number from \(range.lowerBound) to \(range.upperBound)")
             }
-            return .sampleHops(id: id, perSecond: Int(rate))
-        case "delete-space":
-            return .edit(
-                id: id,
-                .deleteSpace(name: try string("name"), recursive: try bool("recursive", default: false)))
+            self = .sampleHops(id: id, perSecond: Int(rate))
         default:
             throw FeedCommandError(
                 id: id, message: "unknown command '\(Printable.clip(cmd))'; expected one of: \(names)")
         }
+    }
+
+    /// A command's `id`: a string, or a number written as the client wrote it (a whole one without `.0`).
+    private static func id(_ c: KeyedDecodingContainer<Key>) throws -> String? {
+        let key = Key("id")
+        guard c.contains(key), try !c.decodeNil(forKey: key) else { return nil }
+        if let text = try? c.decode(String.self, forKey: key) { return text }
+        if let number = try? c.decode(Double.self, forKey: key) {
+            return number == number.rounded() && abs(number) < 1e15 ? String(Int64(number)) : String(number)
+        }
+        throw FeedCommandError(id: nil, message: "'id' must be a string or a number")
     }
 }
 
@@ -198,4 +168,9 @@ public struct FeedCommandError: Error, Equatable, Sendable, CustomStringConverti
     public var id: String?
     public var message: String
     public var description: String { message }
+
+    public init(id: String?, message: String) {
+        self.id = id
+        self.message = message
+    }
 }

@@ -32,7 +32,11 @@ public struct HopEvent: Codable, Equatable, Sendable {
     /// `ingress`, `egress:<space>/<service>` or `listen:<space>/<service>`.
     public var listener: String
     public var from: HopCaller?
+    /// The space the request was routed as (`Route.routeAs`): after a name that is no space
+    /// fell back to `default_space`. Rates and tallies count a hop under it.
     public var routeAs: String?
+    /// The space the request asked for when no space has that name; nil otherwise.
+    public var unknownRouteAs: String?
     public var routeAsSource: RouteAsSource?
     public var service: String?
     public var tried: [String]
@@ -51,7 +55,8 @@ public struct HopEvent: Codable, Equatable, Sendable {
 
     public init(
         id: String, flow: String, phase: HopPhase, time: String, proxy: String, listener: String,
-        from: HopCaller? = nil, routeAs: String? = nil, routeAsSource: RouteAsSource? = nil,
+        from: HopCaller? = nil, routeAs: String? = nil, unknownRouteAs: String? = nil,
+        routeAsSource: RouteAsSource? = nil,
         service: String? = nil, tried: [String] = [], space: String? = nil, upstream: String? = nil,
         protocol: HopProtocol = .http, method: String? = nil, host: String? = nil, path: String? = nil,
         status: Int? = nil, durationMs: Double? = nil, bytesIn: Int = 0, bytesOut: Int = 0,
@@ -65,6 +70,7 @@ public struct HopEvent: Codable, Equatable, Sendable {
         self.listener = listener
         self.from = from
         self.routeAs = routeAs
+        self.unknownRouteAs = unknownRouteAs
         self.routeAsSource = routeAsSource
         self.service = service
         self.tried = tried
@@ -81,18 +87,17 @@ public struct HopEvent: Codable, Equatable, Sendable {
         self.error = error
     }
 
-    /// The space the request was routed as: `tried[0]`, which is the default space when
-    /// `routeAs` named none, else `routeAs`. Rates and tallies count a hop under it.
-    public var routedAs: String? { tried.first ?? routeAs }
-
     /// True when an ancestor of the route-as space served the request.
     public var isFallback: Bool {
         guard let space, let first = tried.first else { return false }
         return space != first
     }
 
-    enum CodingKeys: String, CodingKey {
-        case id, flow, phase, time, proxy, listener, from, routeAs, routeAsSource, service, tried
+    /// Every field of a hop, as the feed names it: the fast encoder and decoder of the feed
+    /// are held to this list by a test.
+    public enum CodingKeys: String, CodingKey, CaseIterable {
+        case id, flow, phase, time, proxy, listener, from, routeAs, unknownRouteAs, routeAsSource, service,
+            tried
         case space, upstream, `protocol`, method, host, path, status, durationMs, bytesIn, bytesOut
         case error
     }
@@ -108,6 +113,7 @@ public struct HopEvent: Codable, Equatable, Sendable {
         try c.encode(listener, forKey: .listener)
         try c.encode(from, forKey: .from)
         try c.encode(routeAs, forKey: .routeAs)
+        try c.encodeIfPresent(unknownRouteAs, forKey: .unknownRouteAs)
         try c.encode(routeAsSource, forKey: .routeAsSource)
         try c.encode(service, forKey: .service)
         try c.encode(tried, forKey: .tried)
@@ -181,6 +187,7 @@ extension HopEvent {
     /// `record(route)`, with the upstream already written out (a proxy keeps it with the route).
     public mutating func record(_ route: Route, upstream text: String?) {
         routeAs = route.routeAs
+        unknownRouteAs = route.unknownRouteAs
         routeAsSource = route.routeAsSource
         service = route.servingService
         tried = route.tried

@@ -3,13 +3,13 @@
 public struct HopTally: Codable, Equatable, Sendable {
     /// Hops counted for one route.
     public struct Route: Codable, Equatable, Sendable {
-        /// The space the request was routed as (`HopEvent.routedAs`).
-        public var routedAs: String
+        /// The space the request was routed as (`HopEvent.routeAs`).
+        public var routeAs: String
         public var service: String?
         public var hops: Int
 
-        public init(routedAs: String, service: String?, hops: Int) {
-            self.routedAs = routedAs
+        public init(routeAs: String, service: String?, hops: Int) {
+            self.routeAs = routeAs
             self.service = service
             self.hops = hops
         }

@@ -8,24 +8,37 @@ public enum RouteAsSource: String, Codable, Sendable, CaseIterable {
 public struct RouteRequest: Hashable, Sendable {
     /// The Host header, or the authority of an absolute-form request target.
     public var host: String?
-    /// The route header's value when the request carries one.
-    public var routeHeader: String?
+    /// The value of the route header when the request carries one (the header's name is
+    /// `Settings.routeHeader`).
+    public var routeHeaderValue: String?
     /// The space of the instance whose egress listener the request came through.
     public var caller: String?
 
-    public init(host: String?, routeHeader: String? = nil, caller: String? = nil) {
+    public init(host: String?, routeHeaderValue: String? = nil, caller: String? = nil) {
         self.host = host
-        self.routeHeader = routeHeader
+        self.routeHeaderValue = routeHeaderValue
         self.caller = caller
     }
 }
 
 /// A routing decision: route-as and its source, then the walk up the tree.
 public struct Route: Equatable, Sendable {
-    /// The route-as value the request carried or was given, before an unknown space fell back.
-    public var routeAs: String
+    /// The space the request asked to be routed as, from its carrier: a known space or not.
+    public var askedRouteAs: String
     public var routeAsSource: RouteAsSource
     public var resolution: Resolution
+
+    public init(askedRouteAs: String, routeAsSource: RouteAsSource, resolution: Resolution) {
+        self.askedRouteAs = askedRouteAs
+        self.routeAsSource = routeAsSource
+        self.resolution = resolution
+    }
+
+    /// The space the request is routed as: the one it asked for, or `default_space` when that
+    /// names no space (routing rule 2). The walk up the tree starts here.
+    public var routeAs: String { resolution.routeAs }
+    /// The space asked for when no space has that name; nil when it is `routeAs`.
+    public var unknownRouteAs: String? { resolution.unknownRouteAs }
 
     public var service: String { resolution.service }
     /// The service as the serving instance names it, else as asked for.
@@ -82,7 +95,7 @@ extension SpaceTree {
         }
         let routeAs: String
         let source: RouteAsSource
-        if let header = request.routeHeader {
+        if let header = request.routeHeaderValue {
             routeAs = header
             source = .header
         } else if let space = hostRoute.space {
@@ -99,7 +112,7 @@ extension SpaceTree {
             throw .badRouteAs(routeAs, source: source, problem: problem)
         }
         return Route(
-            routeAs: routeAs, routeAsSource: source,
+            askedRouteAs: routeAs, routeAsSource: source,
             resolution: resolve(service: hostRoute.service, routeAs: routeAs))
     }
 }

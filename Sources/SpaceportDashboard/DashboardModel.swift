@@ -89,7 +89,7 @@ public struct DashboardModel: Sendable {
             // A hop replayed on connect happened before anyone here watched; once tallies come,
             // they count every hop and the hops are a sample of them.
             update(source) { counted = !$0.tallied && $0.hello?.isReplayed(hop) != true }
-            let space = hop.routedAs
+            let space = hop.routeAs
             let service = hop.service
             guard hops.record(consume hop, source: source), counted else { return }
             if let space {
@@ -103,10 +103,10 @@ public struct DashboardModel: Sendable {
             tallyCounted.add(tally.hops, at: now)
             tallySampled.add(tally.sampled, at: now)
             for route in tally.routes {
-                rates.add(RateKey(source: source, space: route.routedAs), at: now, count: route.hops)
+                rates.add(RateKey(source: source, space: route.routeAs), at: now, count: route.hops)
                 if let service = route.service {
                     rates.add(
-                        RateKey(source: source, space: route.routedAs, service: service), at: now,
+                        RateKey(source: source, space: route.routeAs, service: service), at: now,
                         count: route.hops)
                 }
             }

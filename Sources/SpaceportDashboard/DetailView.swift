@@ -66,7 +66,7 @@ enum DetailView {
         let header = tree?.settings.routeHeader ?? Settings.defaultRouteHeader
         var lines = [Line([("What decided the route", .header)])]
         let source = hop.routeAsSource
-        let carried = source == .header ? Sanitized.line(hop.routeAs) : "(absent)"
+        let carried = source == .header ? Sanitized.line(hop.unknownRouteAs ?? hop.routeAs) : "(absent)"
         lines.append(Line([("  \(header): ", .muted), (carried, source == .header ? .routeAs : .muted)]))
         lines.append(
             Line([("  Host: ", .muted), (Sanitized.line(hop.host), source == .host ? .routeAs : .dialog)]))
@@ -92,13 +92,14 @@ enum DetailView {
         case .default?: why = "the default space: nothing else named one"
         case nil: why = "source unknown"
         }
+        let asked = hop.unknownRouteAs ?? routeAs
         lines.append(
-            Line([("  route-as ", .muted), (Sanitized.line(routeAs), .routeAs), (", \(why)", .muted)]))
-        if let effective = hop.tried.first, effective != routeAs {
+            Line([("  route-as ", .muted), (Sanitized.line(asked), .routeAs), (", \(why)", .muted)]))
+        if hop.unknownRouteAs != nil {
             lines.append(
                 Line([
-                    ("  \(Sanitized.line(routeAs)) is not a space, so it routed as ", .fallback),
-                    (Sanitized.line(effective), .routeAs),
+                    ("  \(Sanitized.line(asked)) is not a space, so it routed as ", .fallback),
+                    (Sanitized.line(routeAs), .routeAs),
                 ]))
         }
         lines.append(Line([("  service ", .muted), (Sanitized.line(hop.service), .dialog)]))

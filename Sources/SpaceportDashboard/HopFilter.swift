@@ -96,7 +96,7 @@ public struct HopFilter: Equatable, Sendable {
     private static func matches(_ term: Term, _ hop: HopEvent) -> Bool {
         switch term {
         case .service(let key): return hop.service.map(Names.serviceKey) == key
-        case .space(let name): return hop.space == name || hop.routeAs == name || hop.tried.first == name
+        case .space(let name): return hop.space == name || hop.routeAs == name || hop.unknownRouteAs == name
         case .statusClass(let digit): return hop.status.map { $0 / 100 == digit } ?? false
         case .status(let code): return hop.status == code
         case .method(let method): return hop.method?.uppercased() == method

@@ -54,7 +54,8 @@ enum HopsPane {
     static func cells(for record: HopRecord, glyphs: Glyphs, widths: Widths) -> [[(String, Role)]] {
         let hop = record.hop
         var route: [(String, Role)] = []
-        if let routeAs = hop.routeAs {
+        // What the request asked for: the SERVICE → SPACE column says where it went.
+        if let routeAs = hop.unknownRouteAs ?? hop.routeAs {
             route.append((Sanitized.line(routeAs), .routeAs))
             if let source = hop.routeAsSource { route.append((" (\(source.rawValue))", .muted)) }
         }

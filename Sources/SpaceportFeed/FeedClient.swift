@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import SpaceportCore
+import SpaceportWire
 import Synchronization
 
 /// Attaches to one or more feeds and merges them into one stream of `events`.

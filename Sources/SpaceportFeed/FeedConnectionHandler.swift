@@ -2,6 +2,7 @@ import Dispatch
 import Logging
 import NIOCore
 import SpaceportCore
+import SpaceportWire
 
 /// One feed client, from the server's side: authenticates TCP clients, streams the hub
 /// to the socket only as fast as the socket takes it, and applies the client's commands.

@@ -39,13 +39,13 @@ public enum HopLine {
     /// `as azureuser (header)`; a route-as naming no space shows where it went instead.
     static func routeAs(_ hop: HopEvent) -> String {
         var source = hop.routeAsSource?.rawValue ?? "?"
-        if let routeAs = hop.routeAs, let start = hop.tried.first, start != routeAs {
-            source += ", unknown: as \(Printable.clip(start, max: 63))"
+        if hop.unknownRouteAs != nil {
+            source += ", unknown: as \(Printable.clip(hop.routeAs ?? "?", max: 63))"
         }
         if let from = hop.from {
             source += ", from \(Printable.clip(from.space, max: 63))/\(Printable.clip(from.service, max: 63))"
         }
-        return "as \(Printable.clip(hop.routeAs ?? "?", max: 63)) (\(source))"
+        return "as \(Printable.clip(hop.unknownRouteAs ?? hop.routeAs ?? "?", max: 63)) (\(source))"
     }
 
     /// `servicea → default`, marked when an ancestor served it, `→ none` when no one did.

@@ -8,14 +8,14 @@ struct HopFacts {
     var key: UInt64
     var failed: Bool
     /// What the hop counts under in a tally; read at its end, where it is counted.
-    var routedAs: String?
+    var routeAs: String?
     var service: String?
 
     init(_ hop: borrowing HopEvent) {
         phase = hop.phase
         key = Self.key(hop.id)
         failed = hop.error != nil || (hop.status ?? 0) >= 500
-        routedAs = hop.routedAs
+        routeAs = hop.routeAs
         service = hop.service
     }
 
@@ -55,7 +55,7 @@ struct HopSampler {
     static let maxOpen = 4096
 
     private struct RouteKey: Hashable {
-        var routedAs: String
+        var routeAs: String
         var service: String?
     }
 
@@ -73,7 +73,7 @@ struct HopSampler {
     /// The route the last hops went, and how many of them in a row, not yet in `routes`: under
     /// a load test most hops go the way the last one did, and comparing two short strings costs
     /// less than hashing them into the table every time.
-    private var runRoutedAs: String?
+    private var runRouteAs: String?
     private var runService: String?
     private var runCount = 0
     /// When the first hop of the tally in progress was counted; nil while it is empty.
@@ -115,7 +115,7 @@ struct HopSampler {
         case .end:
             counted += 1
             if since == nil { since = now }
-            if let routedAs = hop.routedAs { countRoute(routedAs, hop.service) }
+            if let routeAs = hop.routeAs { countRoute(routeAs, hop.service) }
             if hop.failed { failed += 1 }
             if open.remove(hop.key) != nil { return true }
             if hop.failed, failureTokens >= 1 {
@@ -130,20 +130,20 @@ struct HopSampler {
         }
     }
 
-    private mutating func countRoute(_ routedAs: String, _ service: String?) {
-        if runCount > 0, runRoutedAs == routedAs, runService == service {
+    private mutating func countRoute(_ routeAs: String, _ service: String?) {
+        if runCount > 0, runRouteAs == routeAs, runService == service {
             runCount += 1
             return
         }
         endRun()
-        runRoutedAs = routedAs
+        runRouteAs = routeAs
         runService = service
         runCount = 1
     }
 
     private mutating func endRun() {
-        guard runCount > 0, let routedAs = runRoutedAs else { return }
-        routes[RouteKey(routedAs: routedAs, service: runService), default: 0] += runCount
+        guard runCount > 0, let routeAs = runRouteAs else { return }
+        routes[RouteKey(routeAs: routeAs, service: runService), default: 0] += runCount
         runCount = 0
     }
 
@@ -155,9 +155,9 @@ struct HopSampler {
             hops: counted, sampled: min(sampled, counted), failed: failed,
             seconds: Double((now - since).nanoseconds / 1_000_000) / 1000,
             routes: routes.map {
-                HopTally.Route(routedAs: $0.key.routedAs, service: $0.key.service, hops: $0.value)
+                HopTally.Route(routeAs: $0.key.routeAs, service: $0.key.service, hops: $0.value)
             }
-            .sorted { ($0.hops, $1.routedAs, $1.service ?? "") > ($1.hops, $0.routedAs, $0.service ?? "") })
+            .sorted { ($0.hops, $1.routeAs, $1.service ?? "") > ($1.hops, $0.routeAs, $0.service ?? "") })
         self.since = nil
         counted = 0
         sampled = 0

@@ -1,5 +1,6 @@
 import Foundation
 import SpaceportCore
+import SpaceportWire
 
 /// The right to serve one socket path: an exclusive lock on `<name>.pid` beside the
 /// socket, held while the server runs. A socket file with no live holder is stale and is

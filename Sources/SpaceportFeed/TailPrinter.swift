@@ -1,4 +1,5 @@
 import SpaceportCore
+import SpaceportWire
 
 /// What `spaceport tail` prints for each event a client hears: hop and spaces lines for
 /// the output, attach and detach notes for the terminal. Pure, so it is tested as is.

@@ -99,7 +99,8 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
         ForwardedHeaders.writeRequest(
             head, into: &bytes, path: forwarding.target.forwardedPath, host: forwarding.host,
             routeHeader: forwarding.routeHeaderName, carriesRouteHeader: forwarding.carriesRouteHeader,
-            routeAs: forwarding.route.route.routeAs, requestID: exchange.hop.flow, clientIP: info.clientIP,
+            routeAs: forwarding.route.route.askedRouteAs, requestID: exchange.hop.flow,
+            clientIP: info.clientIP,
             via: info.reporter.proxy, keepsForwarded: info.keepsForwardedFields)
         requestHead = bytes
         spareRequestHead = bytes

@@ -91,12 +91,12 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
         let request: RouteRequest
         switch info.role {
         case .ingress:
-            request = RouteRequest(host: host, routeHeader: fields.routeValue)
+            request = RouteRequest(host: host, routeHeaderValue: fields.routeValue)
         case .egress(let caller):
-            request = RouteRequest(host: host, routeHeader: fields.routeValue, caller: caller.space)
+            request = RouteRequest(host: host, routeHeaderValue: fields.routeValue, caller: caller.space)
         case .listen(let instance):
             request = RouteRequest(
-                host: instance.service, routeHeader: fields.routeValue, caller: instance.space)
+                host: instance.service, routeHeaderValue: fields.routeValue, caller: instance.space)
         }
         let known: KnownRoute
         do {

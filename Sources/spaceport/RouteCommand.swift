@@ -64,7 +64,7 @@ struct RouteCommand: ParsableCommand {
         }
         let question = try RouteQuestion(url: url, headers: headers)
         let request = RouteRequest(
-            host: question.host, routeHeader: question.header(tree.settings.routeHeader), caller: caller)
+            host: question.host, routeHeaderValue: question.header(tree.settings.routeHeader), caller: caller)
         let route: Route
         do {
             route = try tree.route(request)
@@ -139,6 +139,7 @@ struct RouteQuestion {
 /// What `route` prints: the decision, as JSON or as labelled lines.
 struct RouteAnswer: Encodable {
     var routeAs: String
+    var unknownRouteAs: String?
     var routeAsSource: String
     var service: String
     var tried: [String]
@@ -151,6 +152,7 @@ struct RouteAnswer: Encodable {
 
     init(_ route: Route, unserved: Unserved?) {
         routeAs = route.routeAs
+        unknownRouteAs = route.unknownRouteAs
         routeAsSource = route.routeAsSource.rawValue
         service = route.service
         tried = route.tried
@@ -164,6 +166,7 @@ struct RouteAnswer: Encodable {
     func encode(to encoder: Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(routeAs, forKey: .routeAs)
+        try container.encode(unknownRouteAs, forKey: .unknownRouteAs)
         try container.encode(routeAsSource, forKey: .routeAsSource)
         try container.encode(service, forKey: .service)
         try container.encode(tried, forKey: .tried)
@@ -174,12 +177,12 @@ struct RouteAnswer: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case routeAs, routeAsSource, service, tried, space, upstream, problem, didYouMean
+        case routeAs, unknownRouteAs, routeAsSource, service, tried, space, upstream, problem, didYouMean
     }
 
     static func text(_ route: Route, settings: Settings) -> String {
         let resolution = route.resolution
-        var routeAs = "\(route.routeAs) (\(source(route.routeAsSource, settings: settings)))"
+        var routeAs = "\(route.askedRouteAs) (\(source(route.routeAsSource, settings: settings)))"
         if let unknown = resolution.unknownRouteAs {
             routeAs += ": there is no space '\(unknown)', so it is routed as \(resolution.routeAs)"
         }

@@ -4,41 +4,6 @@ import Testing
 
 @testable import SpaceportCore
 
-/// Text that looks like what the parsers expect, bent in the ways that break parsers.
-enum Mutator {
-    static let pieces = [
-        ".", ":", "s", "default", "azureuser", "servicea", "localhost", "-", "[", "]", "{", "}", ",", "\n",
-        "\r", "\0", " ", "\t", "#", "\"", "'", "\\", "é", "💥", "\u{1B}[31m", "8080", "::1", "A", "..",
-        "parent", "services", "upstream", "enabled", "true", "127.0.0.1:5001", "&a", "*a", "!!str", "? ",
-        "- ", "|", ">", "%", "@", "`",
-    ]
-
-    static func mutate(_ text: String, using rng: inout SplitMix64, edits: Int = 3) -> String {
-        var scalars = Array(text.unicodeScalars)
-        for _ in 0..<Int.random(in: 1...edits, using: &rng) {
-            let position = scalars.isEmpty ? 0 : Int.random(in: 0...scalars.count, using: &rng)
-            switch Int.random(in: 0..<4, using: &rng) {
-            case 0 where !scalars.isEmpty && position < scalars.count:
-                scalars.remove(at: position)
-            case 1:
-                let piece = pieces.randomElement(using: &rng)!
-                scalars.insert(contentsOf: piece.unicodeScalars, at: position)
-            case 2 where !scalars.isEmpty:
-                let start = Int.random(in: 0..<scalars.count, using: &rng)
-                let end = min(scalars.count, start + Int.random(in: 1...20, using: &rng))
-                let copy = Array(scalars[start..<end])
-                scalars.insert(contentsOf: copy, at: min(position, scalars.count))
-            default:
-                let scalar = Unicode.Scalar(UInt8.random(in: 0...127, using: &rng))
-                scalars.insert(scalar, at: position)
-            }
-        }
-        var out = String.UnicodeScalarView()
-        out.append(contentsOf: scalars)
-        return String(out)
-    }
-}
-
 @Suite("Seeded fuzzing of the parsers")
 struct FuzzTests {
     static let iterations = 4_000
@@ -93,7 +58,7 @@ struct FuzzTests {
             let host = Mutator.mutate("hotfix.s.default.servicea.localhost", using: &rng)
             let header: String? = Bool.random(using: &rng) ? Mutator.mutate("azureuser", using: &rng) : nil
             do {
-                let route = try tree.route(RouteRequest(host: host, routeHeader: header))
+                let route = try tree.route(RouteRequest(host: host, routeHeaderValue: header))
                 #expect(Names.isValid(route.routeAs))
                 #expect(route.tried.allSatisfy(tree.contains))
             } catch {
@@ -119,27 +84,6 @@ struct FuzzTests {
                         location.line >= 1 && location.line <= lineCount + 40,
                         "line \(location.line) for:\n\(text)")
                 }
-                #expect(!error.message.isEmpty)
-            }
-        }
-    }
-
-    @Test("any feed command line decodes to a command that encodes back to itself, or to an error")
-    func feedCommandDecoderNeverCrashes() {
-        var rng = SplitMix64(seed: 0x5EED_0004)
-        let seeds = [
-            #"{"cmd":"override","id":"1","space":"azureuser","service":"servicea","enabled":false}"#,
-            #"{"cmd":"set-upstream","id":2,"space":"default","service":"svc","upstream":"127.0.0.1:9"}"#,
-            #"{"cmd":"create-space","id":"c","name":"dev","parent":"default"}"#,
-            #"{"cmd":"delete-space","name":"dev","recursive":true}"#,
-            #"{"cmd":"auth","token":"s3cret"}"#,
-        ]
-        for _ in 0..<Self.iterations {
-            let line = Mutator.mutate(seeds.randomElement(using: &rng)!, using: &rng)
-            do {
-                let command = try FeedCommand.decode(line: line)
-                #expect(try FeedCommand.decode(line: command.jsonLine()) == command)
-            } catch {
                 #expect(!error.message.isEmpty)
             }
         }

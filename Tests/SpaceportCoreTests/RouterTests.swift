@@ -10,7 +10,7 @@ struct RouterTests {
         _ host: String?, header: String? = nil, caller: String? = nil,
         file: String = SpacesFixtures.threeLevels
     ) throws -> Route {
-        try F.tree(file).route(RouteRequest(host: host, routeHeader: header, caller: caller))
+        try F.tree(file).route(RouteRequest(host: host, routeHeaderValue: header, caller: caller))
     }
 
     func failure(_ host: String?, header: String? = nil, domain: String? = nil) -> RouteError? {
@@ -126,9 +126,9 @@ struct RouterTests {
     @Test("a route header naming an unknown space routes as default_space")
     func unknownHeaderSpace() throws {
         let route = try route("servicea.localhost", header: "bob")
-        #expect(route.routeAs == "bob")
-        #expect(route.resolution.routeAs == "default")
-        #expect(route.resolution.unknownRouteAs == "bob")
+        #expect(route.askedRouteAs == "bob")
+        #expect(route.routeAs == "default")
+        #expect(route.unknownRouteAs == "bob")
         #expect(route.tried == ["default"])
         #expect(route.upstream?.port == 5001)
     }

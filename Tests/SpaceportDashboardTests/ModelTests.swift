@@ -99,9 +99,9 @@ struct ModelTests {
         let tally = HopTally(
             hops: 500, sampled: 2, failed: 0, seconds: 0.25,
             routes: [
-                .init(routedAs: "azureuser", service: "servicea", hops: 400),
-                .init(routedAs: "azureuser", service: "ServiceB", hops: 90),
-                .init(routedAs: "default", service: nil, hops: 10),
+                .init(routeAs: "azureuser", service: "servicea", hops: 400),
+                .init(routeAs: "azureuser", service: "ServiceB", hops: 90),
+                .init(routeAs: "default", service: nil, hops: 10),
             ])
         model.ingest(
             .hop(Fixtures.hop("s1", routeAs: "azureuser", tried: ["azureuser"])), from: "main", at: 100)

@@ -160,7 +160,9 @@ struct ScreenTests {
 
     @Test("the detail of a hop routed by header names the header and the fallback from an unknown space")
     func detailByHeader() {
-        let hop = Fixtures.hop("x1", routeAs: "ghost", source: .header, tried: ["default"], space: "default")
+        var hop = Fixtures.hop(
+            "x1", routeAs: "default", source: .header, tried: ["default"], space: "default")
+        hop.unknownRouteAs = "ghost"
         var dashboard = Fixtures.dashboard(width: 100, height: 30, hops: [hop])
         dashboard.view.focus = .hops
         _ = dashboard.press(.enter)
@@ -458,7 +460,7 @@ struct ScreenTests {
         var dashboard = Fixtures.dashboard(hops: Fixtures.sampleHops)
         let tally = HopTally(
             hops: 20_000, sampled: 500, failed: 0, seconds: 0.25,
-            routes: [.init(routedAs: "azureuser", service: "servicea", hops: 20_000)])
+            routes: [.init(routeAs: "azureuser", service: "servicea", hops: 20_000)])
         // Four a second, for the two seconds since the feed connected.
         for quarter in 1...8 {
             dashboard.receive(.feed(source: Fixtures.source, .tally(tally)), at: Double(quarter) / 4)

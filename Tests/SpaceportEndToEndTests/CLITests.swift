@@ -300,7 +300,9 @@ struct CLITests {
             try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
         #expect(
             Set(object.keys) == [
-                "routeAs", "routeAsSource", "service", "tried", "space", "upstream", "problem", "didYouMean",
+                "routeAs", "unknownRouteAs", "routeAsSource", "service", "tried", "space", "upstream",
+                "problem",
+                "didYouMean",
             ])
         #expect(object["routeAs"] as? String == "azureuser")
         #expect(object["routeAsSource"] as? String == "host")

@@ -1,6 +1,7 @@
 import Foundation
 import SpaceportCore
 @_exported import SpaceportTestSupport
+import SpaceportWire
 import Testing
 
 #if canImport(Glibc)

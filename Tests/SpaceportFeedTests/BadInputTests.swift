@@ -1,5 +1,6 @@
 import Foundation
 import SpaceportCore
+import SpaceportWire
 import Testing
 
 @testable import SpaceportFeed

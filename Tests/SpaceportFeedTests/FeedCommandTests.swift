@@ -1,5 +1,6 @@
 import Foundation
 import SpaceportCore
+import SpaceportWire
 import Testing
 
 @testable import SpaceportFeed
@@ -7,7 +8,7 @@ import Testing
 @Suite("Commands on the feed")
 struct FeedCommandTests {
     private func route(_ tree: SpaceTree) throws -> String? {
-        try tree.route(RouteRequest(host: "servicea.localhost", routeHeader: "azureuser")).space
+        try tree.route(RouteRequest(host: "servicea.localhost", routeHeaderValue: "azureuser")).space
     }
 
     @Test("an override is acked after the new spaces, rewrites the file, and changes the next route")

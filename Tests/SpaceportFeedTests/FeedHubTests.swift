@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import SpaceportCore
+import SpaceportWire
 import Testing
 
 @testable import SpaceportFeed
@@ -302,7 +303,7 @@ struct HopJSONTests {
             hops.append(hop)
         }
         for hop in hops {
-            #expect(String(buffer: HopJSON.line(hop)) == FeedEvent.hop(hop).jsonLine())
+            #expect(String(buffer: FeedEntry.hopLine(hop)) == FeedEvent.hop(hop).jsonLine())
         }
     }
 
@@ -310,7 +311,7 @@ struct HopJSONTests {
     func nonFiniteDuration() throws {
         var hop = Samples.hop(1)
         hop.durationMs = .infinity
-        let line = String(buffer: HopJSON.line(hop))
+        let line = String(buffer: FeedEntry.hopLine(hop))
         #expect(line == FeedEvent.hop(hop).jsonLine())
         _ = try FeedEvent.decode(line: line)
     }

@@ -70,7 +70,7 @@ struct SampleHopsTests {
             tallies(later) == [
                 HopTally(
                     hops: 1000, sampled: 100, failed: 0, seconds: 0.25,
-                    routes: [HopTally.Route(routedAs: "azureuser", service: "servicea", hops: 1000)])
+                    routes: [HopTally.Route(routeAs: "azureuser", service: "servicea", hops: 1000)])
             ])
         #expect(sampled.subscriber.sampler?.nextDue == nil)
         #expect(sampled.publish([], at: start + .seconds(1)).isEmpty, "an empty tally is not sent")
@@ -101,16 +101,16 @@ struct SampleHopsTests {
         let start = NIODeadline.now()
         let sampled = Sampled(perSecond: 1000, now: start)
         let ends =
-            [Samples.hop(1), Samples.hop(2, tried: ["default"])]
+            [Samples.hop(1), Samples.hop(2, routeAs: "default", tried: ["default"])]
             + (3..<6).map { Samples.hop($0, routeAs: "bob", tried: []) }
-            + [Samples.hop(9, routeAs: "nobody", tried: ["default"])]
+            + [Samples.hop(9, routeAs: "default", tried: ["default"], unknownRouteAs: "nobody")]
         _ = sampled.publish(ends.map { .hop($0) }, at: start)
         let later = sampled.publish([], at: start + .milliseconds(250))
         #expect(
             tallies(later).first?.routes == [
-                .init(routedAs: "bob", service: "servicea", hops: 3),
-                .init(routedAs: "default", service: "servicea", hops: 2),
-                .init(routedAs: "azureuser", service: "servicea", hops: 1),
+                .init(routeAs: "bob", service: "servicea", hops: 3),
+                .init(routeAs: "default", service: "servicea", hops: 2),
+                .init(routeAs: "azureuser", service: "servicea", hops: 1),
             ])
     }
 
@@ -177,7 +177,7 @@ struct SampleHopsTests {
         _ = sampled.publish([.hop(Samples.hop(1))], at: start + .seconds(5))
         let second = tallies(sampled.publish([], at: start + .milliseconds(5250)))
         #expect(second.map(\.hops) == [1])
-        #expect(second.first?.routes == [.init(routedAs: "azureuser", service: "servicea", hops: 1)])
+        #expect(second.first?.routes == [.init(routeAs: "azureuser", service: "servicea", hops: 1)])
     }
 
     @Test("a spent budget says exactly when it takes a start again, so the hub can leave out the ones before")

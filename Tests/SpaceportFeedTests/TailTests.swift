@@ -1,5 +1,6 @@
 import Foundation
 import SpaceportCore
+import SpaceportWire
 import Testing
 
 @testable import SpaceportFeed
@@ -23,7 +24,8 @@ struct TailTests {
 
     @Test("a route-as naming no space shows where it went; a caller is shown")
     func unknownRouteAs() {
-        var hop = Samples.hop(1, routeAs: "bob", tried: ["default"], space: "default")
+        var hop = Samples.hop(1, routeAs: "default", tried: ["default"], space: "default")
+        hop.unknownRouteAs = "bob"
         hop.from = HopCaller(space: "azureuser", service: "serviceb")
         #expect(HopLine.format(hop).contains("as bob (header, unknown: as default, from azureuser/serviceb)"))
         #expect(!HopLine.format(hop).contains("fallback"))

@@ -2,6 +2,7 @@ import Foundation
 import SpaceportCore
 import SpaceportFeed
 import SpaceportProxy
+import SpaceportWire
 import Testing
 
 @Suite("Security checks")

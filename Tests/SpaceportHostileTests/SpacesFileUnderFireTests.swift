@@ -110,7 +110,7 @@ struct SpacesFileUnderFireTests {
         #expect(tree.spaces.count == SpaceTree.maxSpaces)
         #expect(seconds < 60, "parsing took \(seconds) s")
         let last = "s\(SpaceTree.maxServicesPerSpace - 1)"
-        let route = try tree.route(RouteRequest(host: "\(last).localhost", routeHeader: deepest))
+        let route = try tree.route(RouteRequest(host: "\(last).localhost", routeHeaderValue: deepest))
         #expect(route.space == "r0")
         #expect(route.tried.count == 3)
         let lines = text.split(separator: "\n").count

@@ -129,7 +129,7 @@ struct RoutingTests {
             ])
             #expect(unknown.header("x-spaceport-route") == "servicea@default")
             #expect(try unknown.seen().header("azds-route-as") == "nosuch")
-            let hop = try await w.proxy.hops.end { $0.routeAs == "nosuch" }
+            let hop = try await w.proxy.hops.end { $0.unknownRouteAs == "nosuch" }
             #expect(hop.tried == ["default"])
         }
     }

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import SpaceportCore
+import SpaceportWire
 
 @testable import SpaceportFeed
 

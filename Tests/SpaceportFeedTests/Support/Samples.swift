@@ -31,12 +31,13 @@ enum Samples {
 
     static func hop(
         _ number: Int, phase: HopPhase = .end, routeAs: String = "azureuser", tried: [String] = ["azureuser"],
-        space: String? = "azureuser", path: String = "/"
+        space: String? = "azureuser", path: String = "/", unknownRouteAs: String? = nil
     ) -> HopEvent {
         HopEvent(
             id: "h\(number)", flow: "f\(number)", phase: phase, time: "2026-03-01T12:03:04.123Z",
             proxy: "test",
-            listener: "ingress", routeAs: routeAs, routeAsSource: .header, service: "servicea", tried: tried,
+            listener: "ingress", routeAs: routeAs, unknownRouteAs: unknownRouteAs, routeAsSource: .header,
+            service: "servicea", tried: tried,
             space: space, upstream: "127.0.0.1:6001", method: "GET", host: "servicea.localhost", path: path,
             status: phase == .end ? 200 : nil, durationMs: phase == .end ? 12.4 : nil)
     }

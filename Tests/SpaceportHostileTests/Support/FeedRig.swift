@@ -1,6 +1,7 @@
 import Foundation
 import SpaceportCore
 import SpaceportFeed
+import SpaceportWire
 
 /// A blocking client of a feed's Unix socket that speaks in lines, as any program would.
 final class UnixLineClient: @unchecked Sendable {

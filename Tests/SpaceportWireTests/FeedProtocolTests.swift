@@ -1,7 +1,9 @@
 import Foundation
+import SpaceportTestSupport
 import Testing
 
 @testable import SpaceportCore
+@testable import SpaceportWire
 
 @Suite("Feed events and commands are one JSON object per line, and read back the same")
 struct FeedProtocolTests {
@@ -17,10 +19,11 @@ struct FeedProtocolTests {
     static func events() throws -> [FeedEvent] {
         [
             .hello(FeedHello(proxy: "dev", pid: 42, version: "0.1.0", listeners: ["ingress 127.0.0.1:8080"])),
-            .spaces(SpacesSnapshot(try SpacesFixtures.tree(SpacesFixtures.azure))),
+            .spaces(SpacesSnapshot(try SpacesFile.parse(text: SampleSpaces.azure, file: "spaces.yaml"))),
             .spaces(
                 SpacesSnapshot(
-                    try SpacesFixtures.tree(SpacesFixtures.azure), fileProblem: "spaces.yaml:3:1: bad")),
+                    try SpacesFile.parse(text: SampleSpaces.azure, file: "spaces.yaml"),
+                    fileProblem: "spaces.yaml:3:1: bad")),
             .hop(hop),
             .hop(HopEvent(id: "h2", flow: "f2", phase: .start, time: "t", proxy: "p", listener: "ingress")),
             .dropped(count: 3), .error(message: "no such space", id: "7"),
@@ -28,8 +31,8 @@ struct FeedProtocolTests {
                 HopTally(
                     hops: 41_000, sampled: 250, failed: 3, seconds: 0.25,
                     routes: [
-                        .init(routedAs: "azureuser", service: "servicea", hops: 40_990),
-                        .init(routedAs: "default", service: nil, hops: 10),
+                        .init(routeAs: "azureuser", service: "servicea", hops: 40_990),
+                        .init(routeAs: "default", service: nil, hops: 10),
                     ])),
             .error(message: "bad line", id: nil),
             .ack(id: "7"),
@@ -52,7 +55,7 @@ struct FeedProtocolTests {
         "a spaces line says fileProblem only while the file is invalid, and a field a reader does not know is ignored"
     )
     func fileProblemIsOptional() throws {
-        let tree = try SpacesFixtures.tree(SpacesFixtures.azure)
+        let tree = try SpacesFile.parse(text: SampleSpaces.azure, file: "spaces.yaml")
         #expect(!FeedEvent.spaces(SpacesSnapshot(tree)).jsonLine().contains("fileProblem"))
         let line = FeedEvent.spaces(SpacesSnapshot(tree, fileProblem: "spaces.yaml:3:1: bad")).jsonLine()
         #expect(line.contains("\"fileProblem\":\"spaces.yaml:3:1: bad\""))
@@ -83,7 +86,8 @@ struct FeedProtocolTests {
 
     @Test("a spaces snapshot rebuilds the tree it was taken from")
     func snapshotRebuildsTree() throws {
-        let tree = try SpacesFixtures.tree("domain: example.test\n" + SpacesFixtures.threeLevels)
+        let tree = try SpacesFile.parse(
+            text: "domain: example.test\n" + SampleSpaces.threeLevels, file: "spaces.yaml")
         #expect(try SpacesSnapshot(tree).tree() == tree)
     }
 

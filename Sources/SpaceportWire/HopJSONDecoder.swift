@@ -1,8 +1,10 @@
+import SpaceportCore
+
 /// Reads a hop's feed line straight from its UTF-8 bytes. A proxy under load publishes two
 /// hops per request, and an attached reader spent a whole core on them in Foundation's decoder.
 /// It answers only when sure: nil hands the line to `JSONDecoder`, which reads every other
 /// event and every oddity (duplicate keys, `1.0` for a count, trailing commas) and names errors.
-public enum HopLineDecoder {
+extension HopJSON {
     /// The hop on this line, or nil when the line is another event or anything unusual.
     public static func decode(line: some StringProtocol) -> HopEvent? {
         if let answer = line.utf8.withContiguousStorageIfAvailable({ decode(utf8: $0) }) {
@@ -38,7 +40,8 @@ public enum HopLineDecoder {
 /// A hop's keys, in the order the proxy writes them, so each is found at the first guess.
 private enum Field: String, CaseIterable {
     case bytesIn, bytesOut, durationMs, error, flow, from, host, id, listener, method, path, phase
-    case `protocol`, proxy, routeAs, routeAsSource, service, space, status, time, tried, type, upstream, v
+    case `protocol`, proxy, routeAs, routeAsSource, service, space, status, time, tried, type, unknownRouteAs
+    case upstream, v
 
     /// Each key's bytes, made once, to compare with a line's.
     static let named = allCases.map { (field: $0, name: Array($0.rawValue.utf8)) }
@@ -56,6 +59,7 @@ private struct Draft {
     var listener: String?
     var from: HopCaller??
     var routeAs: String??
+    var unknownRouteAs: String??
     var routeAsSource: RouteAsSource??
     var service: String??
     var tried: [String]?
@@ -88,6 +92,7 @@ private struct Draft {
         case .protocol: return fill(&transport, reader.string().flatMap(HopProtocol.init(rawValue:)))
         case .proxy: return fill(&proxy, reader.string())
         case .routeAs: return fill(&routeAs, reader.nullable { $0.string() })
+        case .unknownRouteAs: return fill(&unknownRouteAs, reader.nullable { $0.string() })
         case .routeAsSource:
             return fill(
                 &routeAsSource, reader.nullable { $0.string().flatMap(RouteAsSource.init(rawValue:)) })
@@ -111,7 +116,8 @@ private struct Draft {
         else { return nil }
         return HopEvent(
             id: id, flow: flow, phase: phase, time: time, proxy: proxy, listener: listener,
-            from: from ?? nil, routeAs: routeAs ?? nil, routeAsSource: routeAsSource ?? nil,
+            from: from ?? nil, routeAs: routeAs ?? nil, unknownRouteAs: unknownRouteAs ?? nil,
+            routeAsSource: routeAsSource ?? nil,
             service: service ?? nil, tried: tried, space: space ?? nil, upstream: upstream ?? nil,
             protocol: transport, method: method ?? nil, host: host ?? nil, path: path ?? nil,
             status: status ?? nil, durationMs: durationMs ?? nil, bytesIn: bytesIn, bytesOut: bytesOut,

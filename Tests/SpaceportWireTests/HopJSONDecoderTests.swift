@@ -3,6 +3,7 @@ import SpaceportTestSupport
 import Testing
 
 @testable import SpaceportCore
+@testable import SpaceportWire
 
 @Suite("Hop lines are read by hand exactly as JSONDecoder reads them")
 struct HopLineDecoderTests {
@@ -45,7 +46,7 @@ struct HopLineDecoderTests {
     }
 
     static func fast(_ bytes: [UInt8]) -> HopEvent? {
-        bytes.withUnsafeBytes { HopLineDecoder.decode(bytes: $0) }
+        bytes.withUnsafeBytes { HopJSON.decode(bytes: $0) }
     }
 
     /// A hop's members as JSON text, in the order HopEvent declares them.
@@ -83,10 +84,10 @@ struct HopLineDecoderTests {
     func awkwardHopsReadBack() throws {
         for hop in Self.hops() {
             let line = FeedEvent.hop(hop).jsonLine()
-            #expect(HopLineDecoder.decode(line: line) == hop, "\(line)")
+            #expect(HopJSON.decode(line: line) == hop, "\(line)")
             #expect(Self.foundation(line.utf8) == .hop(hop))
             #expect(Self.fast(Array(line.utf8)) == hop)
-            #expect(HopLineDecoder.decode(line: line.dropLast()) == hop, "a substring without its newline")
+            #expect(HopJSON.decode(line: line.dropLast()) == hop, "a substring without its newline")
             #expect(try FeedEvent.decode(line: line) == .hop(hop))
         }
     }
@@ -96,7 +97,7 @@ struct HopLineDecoderTests {
         var rng = SplitMix64(seed: 0x4E0B_D1CE)
         for hop in Self.hops() {
             let line = Self.respelled(hop, using: &rng)
-            #expect(HopLineDecoder.decode(line: line) == hop, "\(line)")
+            #expect(HopJSON.decode(line: line) == hop, "\(line)")
             #expect(Self.foundation(line.utf8) == .hop(hop))
         }
     }
@@ -108,7 +109,7 @@ struct HopLineDecoderTests {
             "phase":"end","time":"t","proxy":"p","listener":"l","tried":["\u00E9"],"protocol":"tcp",
             "bytesIn":0,"bytesOut":0,"from":{"sp\u0061ce":"\u00e9","service":"b","more":null}}
             """#
-        let hop = try #require(HopLineDecoder.decode(line: line))
+        let hop = try #require(HopJSON.decode(line: line))
         #expect(hop.id == "é/\"\\\u{8}\u{C}\n\r\t\u{0}\u{1F}𝄞\u{2028}")
         #expect(hop.from == HopCaller(space: "é", service: "b"))
         #expect(Self.foundation(line.utf8) == .hop(hop))
@@ -209,7 +210,7 @@ struct HopLineDecoderTests {
     func unsureLinesFallBack(unsure: Unsure) {
         let line = unsure.line
         #expect(!line.hasPrefix("field "), "\(line)")
-        #expect(HopLineDecoder.decode(line: line) == nil)
+        #expect(HopJSON.decode(line: line) == nil)
         let viaDecode = try? FeedEvent.decode(line: line)
         #expect(viaDecode == Self.foundation(line.utf8))
         #expect(Array(line.utf8).withUnsafeBytes { try? FeedEvent.decode(bytes: $0) } == viaDecode)
