@@ -1,0 +1,354 @@
+/// The W3C `baggage` header (https://www.w3.org/TR/baggage/) as a proxy reads and edits it: the
+/// members of one or more `baggage` fields, each kept as it came, and the one field to forward
+/// when some members must carry a value.
+public struct Baggage: Hashable, Sendable {
+    /// The spec's limits: every system passes on a baggage of up to 64 members and 8,192 bytes,
+    /// and none need pass on more, so the proxy edits a baggage only while it stays within both.
+    public static let maxMembers = 64
+    public static let maxBytes = 8_192
+
+    /// The well-formed members, in order; several fields are one list, in the order they came.
+    public let members: [Member]
+    /// The members that break the spec's grammar, in order; each is skipped on its own.
+    public let skipped: [Skipped]
+
+    /// No baggage: what a request without a `baggage` field carries.
+    public init() {
+        members = []
+        skipped = []
+    }
+
+    /// The members of one `baggage` field's value.
+    public init(_ field: some StringProtocol) {
+        self.init(fields: CollectionOfOne(field))
+    }
+
+    /// The members of the values of every `baggage` field a request carries, in order.
+    public init<Field: StringProtocol>(fields: some Sequence<Field>) {
+        var members: [Member] = []
+        var skipped: [Skipped] = []
+        for field in fields {
+            let bytes = Array(field.utf8)
+            var start = 0
+            while start <= bytes.count {
+                let end = bytes[start...].firstIndex(of: UInt8(ascii: ",")) ?? bytes.count
+                let element = Self.trimmed(bytes, start..<end)
+                // An empty element is no member: lists may have them (RFC 9110 §5.6.1).
+                if !element.isEmpty {
+                    switch Self.parseMember(bytes[element]) {
+                    case .success(let member): members.append(member)
+                    case .failure(let problem):
+                        skipped.append(
+                            Skipped(text: String(decoding: bytes[element], as: UTF8.self), problem: problem))
+                    }
+                }
+                start = end + 1
+            }
+        }
+        self.members = members
+        self.skipped = skipped
+    }
+
+    /// The first member with `key` (keys are compared exactly, as the spec folds no case). When a
+    /// key repeats, the first occurrence wins, here and when bridging, as the spec lets a system
+    /// that deduplicates keep the first.
+    public func member(forKey key: String) -> Member? {
+        members.first { $0.key == key }
+    }
+
+    /// The decoded value of the first member with `key`.
+    public func value(forKey key: String) -> String? {
+        member(forKey: key)?.value
+    }
+
+    /// What to forward so that the members with `keys` carry `value`. The first member with each
+    /// key gets `value` (percent-encoded as the spec says, its properties kept); a key no member
+    /// has is added at the end as `key=value`; every other member goes on as it came, in order
+    /// and byte for byte. Keys are applied in order, each only while the result stays within the
+    /// spec's limits, so no member is ever sent in half; a key that would pass one is left out
+    /// and reported. A rewritten field lists the members joined by "," and leaves out the skipped
+    /// ones, as the spec allows.
+    /// - Precondition: every key is an HTTP token (the spaces file checks the keys it is given).
+    public func bridging(_ keys: [String], to value: String) -> Bridge {
+        let encoded = Self.percentEncoded(value)
+        var texts = members.map(\.text)
+        var memberKeys = members.map(\.key)
+        var values = members.map(\.value)
+        var valueOffsets = members.map(\.valueOffsets)
+        var bytes = Self.joinedLength(texts)
+        var changed = false
+        var overLimit: [OverLimit] = []
+        for key in keys {
+            precondition(HTTPToken.isToken(key), "a baggage key is an HTTP token")
+            if let index = memberKeys.firstIndex(of: key) {
+                if values[index] == value { continue }
+                let old = Array(texts[index].utf8)
+                let offsets = valueOffsets[index]
+                let new =
+                    String(decoding: old[..<offsets.lowerBound], as: UTF8.self) + encoded
+                    + String(decoding: old[offsets.upperBound...], as: UTF8.self)
+                let newBytes = bytes - old.count + new.utf8.count
+                guard Self.fits(members: texts.count, bytes: newBytes) else {
+                    overLimit.append(
+                        OverLimit(key: key, replacing: true, members: texts.count, bytes: newBytes))
+                    continue
+                }
+                texts[index] = new
+                values[index] = value
+                valueOffsets[index] = offsets.lowerBound..<(offsets.lowerBound + encoded.utf8.count)
+                bytes = newBytes
+            } else {
+                let new = key + "=" + encoded
+                let newBytes = bytes + (texts.isEmpty ? 0 : 1) + new.utf8.count
+                guard Self.fits(members: texts.count + 1, bytes: newBytes) else {
+                    overLimit.append(
+                        OverLimit(key: key, replacing: false, members: texts.count + 1, bytes: newBytes))
+                    continue
+                }
+                texts.append(new)
+                memberKeys.append(key)
+                values.append(value)
+                valueOffsets.append((key.utf8.count + 1)..<new.utf8.count)
+                bytes = newBytes
+            }
+            changed = true
+        }
+        return Bridge(field: changed ? texts.joined(separator: ",") : nil, overLimit: overLimit)
+    }
+
+    /// `value` as a baggage value: UTF-8, with `%` and every byte outside the spec's
+    /// baggage-octet (controls, space, `"`, `,`, `;`, `\` and non-ASCII) percent-encoded.
+    public static func percentEncoded(_ value: String) -> String {
+        let digits = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(value.utf8.count)
+        for byte in value.utf8 {
+            if isBaggageOctet(byte) && byte != UInt8(ascii: "%") {
+                out.append(byte)
+            } else {
+                out += [UInt8(ascii: "%"), digits[Int(byte >> 4)], digits[Int(byte & 0xF)]]
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+extension Baggage {
+    /// One `key=value;properties` list member.
+    public struct Member: Hashable, Sendable {
+        /// The member as it came, from its key to the end of its last property; the whitespace
+        /// around it belongs to the list.
+        public let text: String
+        public let key: String
+        /// The value percent-decoded as UTF-8: a `+` stays a plus, and bytes that are not UTF-8
+        /// become U+FFFD, as the spec says.
+        public let value: String
+        /// The properties after the value, in order.
+        public let properties: [Property]
+        /// Where the value sits in `text`, as it came (UTF-8 offsets).
+        let valueOffsets: Range<Int>
+
+        /// The value as it came, still percent-encoded.
+        public var encodedValue: String {
+            let bytes = Array(text.utf8)
+            return String(decoding: bytes[valueOffsets], as: UTF8.self)
+        }
+    }
+
+    /// A `;key` or `;key=value` after a member's value. The spec gives properties no meaning, so
+    /// they are kept as they came, nothing decoded.
+    public struct Property: Hashable, Sendable {
+        public let key: String
+        /// Nil for a property that is a key alone.
+        public let value: String?
+
+        public init(key: String, value: String? = nil) {
+            self.key = key
+            self.value = value
+        }
+    }
+
+    /// A list member that breaks the spec's grammar: left out of `members`, and of a rewritten field.
+    public struct Skipped: Hashable, Sendable, CustomStringConvertible {
+        /// The member as it came, without the whitespace around it.
+        public let text: String
+        public let problem: Problem
+
+        public var description: String {
+            "skipped the baggage member '\(Printable.clip(text))': \(problem)"
+        }
+    }
+
+    /// What is wrong with a skipped member.
+    public enum Problem: Error, Hashable, Sendable, CustomStringConvertible {
+        case noKey
+        case noEquals
+        case badValue
+        case badPercentEncoding
+        case badProperty
+
+        public var description: String {
+            switch self {
+            case .noKey:
+                return "it does not start with a key (letters, digits and \(HTTPToken.symbols))"
+            case .noEquals:
+                return "its key is not followed by '='"
+            case .badValue:
+                return
+                    "its value holds a space, '\"', ',', ';', '\\', a control or a non-ASCII character, which must be percent-encoded"
+            case .badPercentEncoding:
+                return "its value has a '%' that is not followed by two hex digits"
+            case .badProperty:
+                return "a property after ';' is not key or key=value"
+            }
+        }
+    }
+
+    /// The `baggage` to forward once members carry a value.
+    public struct Bridge: Hashable, Sendable {
+        /// The one `baggage` field to send in place of every `baggage` field that came (one field
+        /// even when several came), or nil when nothing changed: then the fields go on exactly as
+        /// they came, as many as there were.
+        public let field: String?
+        /// The keys left out because carrying the value would pass a limit, for the hop to record;
+        /// empty when every key carries it.
+        public let overLimit: [OverLimit]
+    }
+
+    /// A key the proxy could not make carry the value without passing the spec's limits.
+    public struct OverLimit: Hashable, Sendable, CustomStringConvertible {
+        public let key: String
+        /// Whether the key's member was there with another value (else it was to be added).
+        public let replacing: Bool
+        /// The members and bytes the baggage would have had with it.
+        public let members: Int
+        public let bytes: Int
+
+        public var description: String {
+            let change =
+                replacing ? "left \(key) as it was in the baggage" : "did not add \(key) to the baggage"
+            let limit =
+                members > Baggage.maxMembers
+                ? "\(members) members, more than the \(Baggage.maxMembers)"
+                : "\(bytes) bytes, more than the \(Baggage.maxBytes)"
+            return "\(change): it would have made \(limit) every service must pass on (W3C Baggage)"
+        }
+    }
+}
+
+extension Baggage {
+    static func fits(members: Int, bytes: Int) -> Bool {
+        members <= maxMembers && bytes <= maxBytes
+    }
+
+    static func joinedLength(_ texts: [String]) -> Int {
+        texts.reduce(max(texts.count - 1, 0)) { $0 + $1.utf8.count }
+    }
+
+    /// baggage-octet: visible ASCII but `"`, `,`, `;` and `\`.
+    static func isBaggageOctet(_ byte: UInt8) -> Bool {
+        switch byte {
+        case 0x21, 0x23...0x2B, 0x2D...0x3A, 0x3C...0x5B, 0x5D...0x7E: return true
+        default: return false
+        }
+    }
+
+    /// OWS: spaces and tabs.
+    static func isWhitespace(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t")
+    }
+
+    static func trimmed(_ bytes: [UInt8], _ range: Range<Int>) -> Range<Int> {
+        var lower = range.lowerBound
+        var upper = range.upperBound
+        while lower < upper, isWhitespace(bytes[lower]) { lower += 1 }
+        while upper > lower, isWhitespace(bytes[upper - 1]) { upper -= 1 }
+        return lower..<upper
+    }
+
+    /// list-member = key OWS "=" OWS value *( OWS ";" OWS property ), given without the
+    /// whitespace around it.
+    static func parseMember(_ bytes: ArraySlice<UInt8>) -> Result<Member, Problem> {
+        var index = bytes.startIndex
+        let end = bytes.endIndex
+        func skipWhitespace() { while index < end, isWhitespace(bytes[index]) { index += 1 } }
+        func take(while accepted: (UInt8) -> Bool) -> Range<Int> {
+            let start = index
+            while index < end, accepted(bytes[index]) { index += 1 }
+            return start..<index
+        }
+
+        let key = take(while: HTTPToken.isTokenByte)
+        guard !key.isEmpty else { return .failure(.noKey) }
+        skipWhitespace()
+        guard index < end, bytes[index] == UInt8(ascii: "=") else { return .failure(.noEquals) }
+        index += 1
+        skipWhitespace()
+        let value = take(while: isBaggageOctet)
+        skipWhitespace()
+        guard index == end || bytes[index] == UInt8(ascii: ";") else { return .failure(.badValue) }
+
+        var properties: [Property] = []
+        while index < end {
+            index += 1
+            skipWhitespace()
+            let propertyKey = take(while: HTTPToken.isTokenByte)
+            guard !propertyKey.isEmpty else { return .failure(.badProperty) }
+            skipWhitespace()
+            var propertyValue: Range<Int>?
+            if index < end, bytes[index] == UInt8(ascii: "=") {
+                index += 1
+                skipWhitespace()
+                propertyValue = take(while: isBaggageOctet)
+                skipWhitespace()
+            }
+            guard index == end || bytes[index] == UInt8(ascii: ";") else { return .failure(.badProperty) }
+            properties.append(
+                Property(
+                    key: String(decoding: bytes[propertyKey], as: UTF8.self),
+                    value: propertyValue.map { String(decoding: bytes[$0], as: UTF8.self) }))
+        }
+
+        guard let decoded = percentDecoded(bytes[value]) else { return .failure(.badPercentEncoding) }
+        let start = bytes.startIndex
+        return .success(
+            Member(
+                text: String(decoding: bytes, as: UTF8.self),
+                key: String(decoding: bytes[key], as: UTF8.self),
+                value: decoded,
+                properties: properties,
+                valueOffsets: (value.lowerBound - start)..<(value.upperBound - start)))
+    }
+
+    /// The value with each `%XX` turned back into its byte, read as UTF-8; nil when a `%` is not
+    /// followed by two hex digits.
+    static func percentDecoded(_ bytes: ArraySlice<UInt8>) -> String? {
+        guard bytes.contains(UInt8(ascii: "%")) else { return String(decoding: bytes, as: UTF8.self) }
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var index = bytes.startIndex
+        while index < bytes.endIndex {
+            let byte = bytes[index]
+            guard byte == UInt8(ascii: "%") else {
+                out.append(byte)
+                index += 1
+                continue
+            }
+            guard bytes.endIndex - index >= 3, let high = hexValue(bytes[index + 1]),
+                let low = hexValue(bytes[index + 2])
+            else { return nil }
+            out.append(high << 4 | low)
+            index += 3
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
+}
