@@ -62,6 +62,26 @@ struct ExchangeHandlerTests {
         #expect(!socket.outputClosed)
     }
 
+    @Test("a refused request whose body stops arriving does not hold its connection open past every limit")
+    func refusedBodyStalls() throws {
+        try channel.send("POST /up HTTP/1.1\r\nHost: servicez\r\nContent-Length: 100\r\n\r\nhel")
+        #expect(Self.statusLines(try channel.written()) == ["HTTP/1.1 404 Not Found"])
+        // Longer than header_timeout_ms, idle_timeout_ms and upstream_timeout_ms (10 s, 60 s, 60 s).
+        channel.embeddedEventLoop.advanceTime(by: .minutes(10))
+        #expect(!channel.isActive)
+    }
+
+    @Test(
+        "a refused HTTP/1.0 request that asks for keep-alive is answered with connection: keep-alive, and its connection stays"
+    )
+    func refusedHTTP10KeepAlive() throws {
+        try channel.send("GET / HTTP/1.0\r\nHost: servicez\r\nConnection: keep-alive\r\n\r\n")
+        let answer = try channel.written()
+        #expect(answer.hasPrefix("HTTP/1.0 404 Not Found\r\n"))
+        #expect(answer.contains("\r\nconnection: keep-alive\r\n"))
+        #expect(channel.isActive)
+    }
+
     @Test(
         "a refused request that ends its connection (Connection: close, or HTTP/1.0 without keep-alive) is answered with connection: close and the connection closes",
         arguments: [

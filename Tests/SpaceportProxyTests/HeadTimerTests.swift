@@ -26,6 +26,28 @@ struct HeadTimerTests {
 
     var loop: EmbeddedEventLoop { channel.embeddedEventLoop }
 
+    @Test("a connection that sends nothing is closed after header_timeout_ms, unanswered")
+    func silentConnection() throws {
+        loop.advanceTime(by: .milliseconds(999))
+        #expect(channel.isActive)
+        loop.advanceTime(by: .milliseconds(1))
+        #expect(!channel.isActive)
+        #expect(try channel.written().isEmpty)
+    }
+
+    @Test("after an exchange the connection waits idle_timeout_ms for the next request, then closes")
+    func keptAliveWaitsIdleTimeout() throws {
+        try channel.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        timer.note(.headReceived)
+        timer.note(.requestRead)
+        timer.note(.exchangeDone)
+        loop.advanceTime(by: .milliseconds(4999))
+        #expect(channel.isActive)
+        loop.advanceTime(by: .milliseconds(1))
+        #expect(!channel.isActive)
+        #expect(try channel.written().isEmpty)
+    }
+
     @Test(
         "a head begun and not finished within header_timeout_ms is answered 408 and the connection closes lingering"
     )
