@@ -31,7 +31,12 @@ struct ErrorAnswer: Error {
         buffer.writeField("content-type", "text/plain; charset=utf-8")
         buffer.writeField("content-length", String(text.utf8.count))
         if let route { buffer.writeField(ForwardedHeaders.routeResponseHeader, route) }
-        if close { buffer.writeField("connection", "close") }
+        if close {
+            buffer.writeField("connection", "close")
+        } else if !version.isAtLeast11 {
+            // An HTTP/1.0 client takes a connection for closing unless told otherwise.
+            buffer.writeField("connection", "keep-alive")
+        }
         buffer.writeStaticString("\r\n")
         if !bodiless { buffer.writeString(text) }
         return buffer

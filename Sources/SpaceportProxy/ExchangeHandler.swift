@@ -61,12 +61,12 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
         case .body(let buffer):
             guard let exchange else { return }
             exchange.hop.countIn(buffer.readableBytes)
-            lastProgress = .now()
+            noteProgress()
             run(exchange.machine.requestBody(buffer), exchange)
         case .end(let trailers):
             guard let exchange else { return }
             headTimer.note(.requestRead)
-            lastProgress = .now()
+            noteProgress()
             let forwardable = ForwardedHeaders.forwardable(trailers, routeHeader: info.loop.routeHeader)
             run(exchange.machine.requestEnd(forwardable), exchange)
         }
@@ -231,7 +231,7 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
                 exchange)
         case .body(let buffer):
             exchange.hop.countOut(buffer.readableBytes)
-            lastProgress = .now()
+            noteProgress()
             run(exchange.machine.upstreamBody(buffer), exchange)
         case .end(let trailers):
             let forwardable = ForwardedHeaders.forwardable(trailers, routeHeader: forwarding.routeHeaderName)
@@ -284,7 +284,7 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
                 answersHEAD: exchange.method == .HEAD)
             for part in parts { upstream.send(part) }
             upstream.flush()
-            lastProgress = .now()
+            noteProgress()
             // Dialling has its own limit, the connect timeout; from here the upstream has to answer.
             if watchdog == nil { armWatchdog(after: .milliseconds(Int64(limits.upstreamTimeoutMs))) }
             resumeClientReads()
@@ -384,7 +384,13 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
             } else {
                 context.flush()
             }
-            if disposal == .keepAlive { headTimer.note(.exchangeDone) }
+            if disposal == .keepAlive {
+                headTimer.note(.exchangeDone)
+            } else {
+                // The rest of a refused request is still to come: it must keep coming.
+                noteProgress()
+                if watchdog == nil { armWatchdog(after: .milliseconds(Int64(limits.upstreamTimeoutMs))) }
+            }
             resumeClientReads()
             sequencer.responseEnded()
         }
@@ -433,6 +439,11 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
         }
     }
 
+    /// Bytes moved: the watchdog measures quiet from here, on the loop's clock.
+    private func noteProgress() {
+        lastProgress = context?.eventLoop.now ?? .now()
+    }
+
     private func stopWatchdog() {
         watchdog?.cancel()
         watchdog = nil
@@ -442,20 +453,17 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
     /// tells the machine when nothing has moved for the upstream timeout.
     private func watchdogFired() {
         watchdog = nil
-        guard let exchange, !exchange.machine.isDone, let upstream, let forwarding = exchange.forwarding
-        else {
-            return
-        }
+        guard let exchange, !exchange.machine.isDone, !exchange.machine.isConnecting else { return }
         let timeout = TimeAmount.milliseconds(Int64(limits.upstreamTimeoutMs))
-        let quiet = NIODeadline.now() - lastProgress
+        let quiet = (context?.eventLoop.now ?? .now()) - lastProgress
         if quiet < timeout {
             armWatchdog(after: timeout - quiet)
             return
         }
         run(
             exchange.machine.timedOut(
-                limits: limits, upstreamWritable: upstream.isWritable, forwarding.routeLabel,
-                forwarding.upstream.description),
+                limits: limits, upstreamWritable: upstream?.isWritable ?? false,
+                exchange.forwarding?.routeLabel ?? "", exchange.forwarding?.upstream.description ?? ""),
             exchange)
     }
 }

@@ -412,10 +412,18 @@ struct ExchangeStateMachine {
     }
 
     /// Nothing moved for the upstream timeout. `upstreamWritable`: the upstream could take more
-    /// of the request, so the client is the slow one.
+    /// of the request, so the client is the slow one. A refused request whose rest stops
+    /// arriving ends its connection.
     mutating func timedOut(limits: Limits, upstreamWritable: Bool, _ label: String, _ upstream: String)
         -> Action
     {
+        if state == .refusing {
+            // The answer has gone; the connection was kept for the rest of the request, which stopped.
+            state = .done
+            return .abort(
+                "the rest of the refused request stopped arriving: nothing came for \(limits.upstreamTimeoutMs) ms",
+                status: nil)
+        }
         guard case .forwarding(_, _, let response) = state else { return .none }
         if response != .awaitingHead {
             state = .done

@@ -117,7 +117,8 @@ final class HeadTimer: ChannelInboundHandler, RemovableChannelHandler {
         state = .waiting
         // Until its first byte a connection has shown nothing of a client: the header timeout holds.
         let wait = keptAlive ? info.limits.idleTimeoutMs : info.limits.headerTimeoutMs
-        idleDeadline = .now() + .milliseconds(Int64(wait))
+        // The loop's clock, on which the timer runs (a test's loop keeps time of its own).
+        idleDeadline = context.eventLoop.now + .milliseconds(Int64(wait))
         if idleTimer == nil || idleTimerFires > idleDeadline {
             idleTimer?.cancel()
             armIdleTimer(context)
@@ -129,7 +130,7 @@ final class HeadTimer: ChannelInboundHandler, RemovableChannelHandler {
         idleTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: idleDeadline) {
             self.idleTimer = nil
             guard case .waiting = self.state else { return }
-            if NIODeadline.now() < self.idleDeadline {
+            if context.eventLoop.now < self.idleDeadline {
                 self.armIdleTimer(context)
             } else {
                 self.state = .finished

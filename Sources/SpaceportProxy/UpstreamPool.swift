@@ -188,7 +188,7 @@ final class UpstreamPool: UpstreamOwner {
             upstream.close()
             return
         }
-        let expires = NIODeadline.now() + .milliseconds(Int64(limits.idleTimeoutMs))
+        let expires = loop.now + .milliseconds(Int64(limits.idleTimeoutMs))
         lane.parked.append(Parked(upstream: upstream, expires: expires))
         if sweepAt.map({ expires < $0 }) ?? true { armSweep(at: expires) }
     }
@@ -225,7 +225,7 @@ final class UpstreamPool: UpstreamOwner {
     private func closeExpired() {
         sweep = nil
         sweepAt = nil
-        let now = NIODeadline.now()
+        let now = loop.now
         var expired: [UpstreamHandler] = []
         var next: NIODeadline?
         for lane in lanes.values {

@@ -35,7 +35,9 @@ struct ExchangeHandlerTests {
         try channel.send(Self.unknown)
         let answer = try channel.written()
         #expect(answer.hasPrefix(Self.notFound))
-        #expect(answer.hasSuffix("\r\n\r\nno space on the chain default serves servicez\n"))
+        #expect(
+            answer.hasSuffix(
+                "\r\n\r\nno space runs 'servicez'; did you mean servicea or serviceb? (tried default)\n"))
         #expect(!answer.contains("connection: close"))
         #expect(channel.isActive)
         #expect(!socket.outputClosed)
@@ -47,7 +49,9 @@ struct ExchangeHandlerTests {
         #expect(Self.statusLines(both) == ["HTTP/1.1 404 Not Found", "HTTP/1.1 404 Not Found"], "\(both)")
         #expect(channel.isActive)
         #expect(hops.ended.map(\.status) == [404, 404, 404, 404])
-        #expect(hops.ended.first?.error == "no space on the chain default serves servicez")
+        #expect(
+            hops.ended.first?.error
+                == "no space runs 'servicez'; did you mean servicea or serviceb? (tried default)")
     }
 
     @Test("a refused request with a body is answered at once, its body dropped, and the connection kept")

@@ -56,7 +56,9 @@ struct RouteHandlerTests {
         #expect(exchange.forwarding == nil)
         guard case .refuse(let answer) = exchange.routing else { throw TestFailure("not refused") }
         #expect(answer.status == .notFound)
-        #expect(answer.message == "no space on the chain azureuser → default serves servicez")
+        #expect(
+            answer.message
+                == "no space runs 'servicez'; did you mean servicea or serviceb? (tried azureuser → default)")
         #expect(exchange.head?.uri == "/")
     }
 
