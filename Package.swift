@@ -5,7 +5,12 @@ let package = Package(
     name: "Spaceport",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "spaceport", targets: ["spaceport"])
+        .executable(name: "spaceport", targets: ["spaceport"]),
+        // For the benchmarks package (Benchmarks/), which depends on this one by path.
+        .library(name: "SpaceportCore", targets: ["SpaceportCore"]),
+        .library(name: "SpaceportProxy", targets: ["SpaceportProxy"]),
+        .library(name: "SpaceportFeed", targets: ["SpaceportFeed"]),
+        .library(name: "SpaceportWire", targets: ["SpaceportWire"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

@@ -90,20 +90,10 @@ def standard_rows():
 
 
 # What a browser sends besides Host (Firefox 128 loading a page), about 500 bytes: wrk's default
-# request carries Host alone, and real requests cost more per field.
-BROWSER_HEADERS = [
-    "User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
-    "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
-    "Accept-Language: en-US,en;q=0.5",
-    "Accept-Encoding: gzip, deflate, br",
-    "Referer: http://default.svc.localhost/",
-    "Cookie: session=0123456789abcdef0123456789abcdef; theme=dark",
-    "Upgrade-Insecure-Requests: 1",
-    "Sec-Fetch-Dest: document",
-    "Sec-Fetch-Mode: navigate",
-    "Sec-Fetch-Site: same-origin",
-    "Priority: u=0, i",
-]
+# request carries Host alone, and real requests cost more per field. The Swift benchmarks
+# (Benchmarks/) send the same fields, from the same file.
+with open(os.path.join(HERE, "conf", "browser-headers.txt")) as fields:
+    BROWSER_HEADERS = [line.rstrip("\n") for line in fields if line.strip()]
 
 # What SwiftNIO's sockets and event loop cost with no HTTP work at all: the same process
 # relays the same requests as raw TCP through an instance's `listen` address.

@@ -129,17 +129,29 @@ final class UpstreamPool: UpstreamOwner {
         HTTPUpstream.connect(to: address, on: loop, timeout: connectTimeout).assumeIsolated().whenComplete {
             result in
             switch result {
-            case .success(let channel):
-                // Counted until it closes, whoever holds it then.
-                channel.closeFuture.assumeIsolated().whenComplete { _ in self.closed(address) }
-            case .failure:
-                self.closed(address)
+            case .success(let channel): self.countUntilClosed(channel, address)
+            case .failure: self.closed(address)
             }
             done(
                 result.flatMap { channel in
                     Result { try channel.pipeline.syncOperations.handler(type: UpstreamHandler.self) }
                 })
         }
+    }
+
+    /// Counted as open until it closes, whoever holds it then.
+    private func countUntilClosed(_ channel: any Channel, _ address: Address) {
+        channel.closeFuture.assumeIsolated().whenComplete { _ in self.closed(address) }
+    }
+
+    /// Takes an HTTP connection opened elsewhere (`HTTPUpstream.install` on an active channel of
+    /// this loop) as one of its own, idle until a request takes it: how the benchmarks hand the
+    /// pool an upstream with no socket behind it.
+    func adopt(_ channel: any Channel, limits: Limits) throws {
+        let upstream = try channel.pipeline.syncOperations.handler(type: UpstreamHandler.self)
+        lane(upstream.address).open += 1
+        countUntilClosed(channel, upstream.address)
+        release(upstream, limits: limits)
     }
 
     /// A connection to `address` closed, or a dial failed: a waiting request may dial in its place.
@@ -263,12 +275,14 @@ enum HTTPUpstream {
     static func connect(to address: Address, on loop: any EventLoop, timeout: TimeAmount) -> EventLoopFuture<
         any Channel
     > {
-        dial(address, on: loop, timeout: timeout) { channel in
-            let decoder = UpstreamResponseDecoder()
-            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(decoder))
-            try channel.pipeline.syncOperations.addHandler(
-                UpstreamHandler(address: address, decoder: decoder))
-        }
+        dial(address, on: loop, timeout: timeout) { channel in try install(on: channel, address: address) }
+    }
+
+    /// An HTTP connection's pipeline: the response decoder, and the handler a request holds.
+    static func install(on channel: any Channel, address: Address) throws {
+        let decoder = UpstreamResponseDecoder()
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(decoder))
+        try channel.pipeline.syncOperations.addHandler(UpstreamHandler(address: address, decoder: decoder))
     }
 
     static func connectRaw(to address: Address, on loop: any EventLoop, timeout: TimeAmount)

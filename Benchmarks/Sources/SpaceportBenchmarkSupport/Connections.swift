@@ -1,0 +1,81 @@
+import NIOCore
+import NIOEmbedded
+import SpaceportCore
+@_spi(Benchmarks) import SpaceportProxy
+
+/// A client's keep-alive connection through the proxy's real HTTP pipeline to one upstream
+/// connection, on `EmbeddedChannel`s that share a loop: no sockets, nothing but the proxy's own
+/// work. Reading what a channel wrote stands for the socket taking the bytes, so the buffers
+/// written are free again by the next request, as they are behind a real socket.
+final class Connections {
+    private let loop = EmbeddedEventLoop()
+    private let client: EmbeddedChannel
+    private let upstream: EmbeddedChannel
+    private let exchange: Traffic.Exchange
+
+    init(_ exchange: Traffic.Exchange, tree: SpaceTree) throws {
+        self.exchange = exchange
+        client = EmbeddedChannel(loop: loop)
+        upstream = EmbeddedChannel(loop: loop)
+        client.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 50_000), promise: nil)
+        upstream.connect(
+            to: try SocketAddress(ipAddress: Traffic.upstream.host, port: Traffic.upstream.port), promise: nil
+        )
+        try BenchmarkHarness.install(
+            client: client, upstream: upstream, at: Traffic.upstream, tree: tree, sink: DiscardingSink())
+    }
+
+    /// One request in and its response out; the bytes the upstream and the client received.
+    func exchangeOnce() throws -> (upstream: Int, client: Int) {
+        try client.writeInbound(exchange.request)
+        let sent = try drain(upstream) { _ in }
+        for read in exchange.reads { try upstream.writeInbound(read) }
+        let received = try drain(client) { _ in }
+        return (sent, received)
+    }
+
+    /// Why one exchange did not do what the load test checks (a 200 with the whole body, the
+    /// route header the upstream must see), or nil when it did.
+    func problem() throws -> String? {
+        try client.writeInbound(exchange.request)
+        var toUpstream = ""
+        _ = try drain(upstream) { toUpstream += String(buffer: $0) }
+        for read in exchange.reads { try upstream.writeInbound(read) }
+        var toClient = ""
+        _ = try drain(client) { toClient += String(buffer: $0) }
+        guard toUpstream.lowercased().contains("\r\nazds-route-as: \(exchange.routeAs)\r\n") else {
+            return "the upstream did not get azds-route-as: \(exchange.routeAs) in:\n\(toUpstream)"
+        }
+        guard toClient.hasPrefix("HTTP/1.1 200 OK\r\n"),
+            let headEnd = toClient.utf8.firstRange(of: "\r\n\r\n".utf8),
+            toClient.utf8.distance(from: headEnd.upperBound, to: toClient.utf8.endIndex) == exchange.bodySize
+        else {
+            return
+                "the client did not get a 200 with \(exchange.bodySize) bytes of body:\n\(toClient.prefix(600))"
+        }
+        return nil
+    }
+
+    func close() throws {
+        _ = try client.finish(acceptAlreadyClosed: true)
+        _ = try upstream.finish(acceptAlreadyClosed: true)
+        try loop.syncShutdownGracefully()
+    }
+
+    private func drain(_ channel: EmbeddedChannel, _ each: (ByteBuffer) -> Void) throws -> Int {
+        var count = 0
+        while let bytes = try channel.readOutbound(as: ByteBuffer.self) {
+            count += bytes.readableBytes
+            each(bytes)
+        }
+        return count
+    }
+}
+
+/// Takes every hop and keeps none: the hop's end is still built as the proxy builds it for its
+/// feed, and what the feed does with it is measured on its own.
+final class DiscardingSink: EventSink {
+    func publish(_ event: FeedEvent) {}
+    func publish(hop: consuming HopEvent) {}
+    var isWatched: Bool { false }
+}
