@@ -15,6 +15,30 @@ public struct HopCaller: Codable, Equatable, Sendable {
 public enum HopPhase: String, Codable, Sendable { case start, end }
 public enum HopProtocol: String, Codable, Sendable { case http, websocket, tcp }
 
+/// What became of a request's route context on this hop (docs/routing.md, "Carrying the route").
+public enum HopPropagation: String, Codable, Sendable, CaseIterable {
+    /// It arrived with route carriers and left with the same ones.
+    case kept
+    /// It arrived with some carriers and left with more: the proxy added the others.
+    case bridged
+    /// It came with no carrier, and trace memory routed it as its trace was routed before.
+    case restored
+    /// It came with no carrier while its flow was routed as another space: the caller dropped it.
+    case lost
+}
+
+/// A carrier that named a space other than the one that decided, for a hop to record.
+public struct HopConflict: Codable, Equatable, Sendable {
+    /// `header <name>` or `baggage member <key>`.
+    public var carrier: String
+    public var value: String
+
+    public init(carrier: String, value: String) {
+        self.carrier = carrier
+        self.value = value
+    }
+}
+
 /// One request passing through the proxy to one upstream: the routing decision and,
 /// in its `end` phase, how it went. Optional fields are null until known.
 public struct HopEvent: Codable, Equatable, Sendable {
@@ -38,6 +62,20 @@ public struct HopEvent: Codable, Equatable, Sendable {
     /// The space the request asked for when no space has that name; nil otherwise.
     public var unknownRouteAs: String?
     public var routeAsSource: RouteAsSource?
+    /// The header's name or baggage key that carried route-as, when one did.
+    public var routeAsCarrier: String?
+    /// Other carriers that named another space; the first in precedence won.
+    public var conflicts: [HopConflict]
+    /// The W3C trace the request belongs to, when it carried a valid `traceparent`.
+    public var traceId: String?
+    /// What became of the route context; nil where nothing could be known.
+    public var propagation: HopPropagation?
+    /// When `lost`: the calling instance that dropped it, when known.
+    public var lostBy: HopCaller?
+    /// When `lost`: the space the flow was routed as, which this hop should have been too.
+    public var expected: String?
+    /// Why the forwarded request's baggage was left as it came instead of carrying route-as.
+    public var bridgeProblem: String?
     public var service: String?
     public var tried: [String]
     public var space: String?
@@ -56,8 +94,10 @@ public struct HopEvent: Codable, Equatable, Sendable {
     public init(
         id: String, flow: String, phase: HopPhase, time: String, proxy: String, listener: String,
         from: HopCaller? = nil, routeAs: String? = nil, unknownRouteAs: String? = nil,
-        routeAsSource: RouteAsSource? = nil,
-        service: String? = nil, tried: [String] = [], space: String? = nil, upstream: String? = nil,
+        routeAsSource: RouteAsSource? = nil, routeAsCarrier: String? = nil, conflicts: [HopConflict] = [],
+        traceId: String? = nil, propagation: HopPropagation? = nil, lostBy: HopCaller? = nil,
+        expected: String? = nil, bridgeProblem: String? = nil, service: String? = nil, tried: [String] = [],
+        space: String? = nil, upstream: String? = nil,
         protocol: HopProtocol = .http, method: String? = nil, host: String? = nil, path: String? = nil,
         status: Int? = nil, durationMs: Double? = nil, bytesIn: Int = 0, bytesOut: Int = 0,
         error: String? = nil
@@ -72,6 +112,13 @@ public struct HopEvent: Codable, Equatable, Sendable {
         self.routeAs = routeAs
         self.unknownRouteAs = unknownRouteAs
         self.routeAsSource = routeAsSource
+        self.routeAsCarrier = routeAsCarrier
+        self.conflicts = conflicts
+        self.traceId = traceId
+        self.propagation = propagation
+        self.lostBy = lostBy
+        self.expected = expected
+        self.bridgeProblem = bridgeProblem
         self.service = service
         self.tried = tried
         self.space = space
@@ -96,13 +143,14 @@ public struct HopEvent: Codable, Equatable, Sendable {
     /// Every field of a hop, as the feed names it: the fast encoder and decoder of the feed
     /// are held to this list by a test.
     public enum CodingKeys: String, CodingKey, CaseIterable {
-        case id, flow, phase, time, proxy, listener, from, routeAs, unknownRouteAs, routeAsSource, service,
-            tried
-        case space, upstream, `protocol`, method, host, path, status, durationMs, bytesIn, bytesOut
-        case error
+        case id, flow, phase, time, proxy, listener, from, routeAs, unknownRouteAs, routeAsSource
+        case routeAsCarrier, conflicts, traceId, propagation, lostBy, expected, bridgeProblem
+        case service, tried, space, upstream, `protocol`, method, host, path, status, durationMs
+        case bytesIn, bytesOut, error
     }
 
-    /// Writes every field, nulls included, so a reader sees the whole shape every time.
+    /// Writes every field the first version of the feed had, nulls included, so a reader sees
+    /// the whole shape every time; the fields added since appear only when they say something.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(id, forKey: .id)
@@ -115,6 +163,13 @@ public struct HopEvent: Codable, Equatable, Sendable {
         try c.encode(routeAs, forKey: .routeAs)
         try c.encodeIfPresent(unknownRouteAs, forKey: .unknownRouteAs)
         try c.encode(routeAsSource, forKey: .routeAsSource)
+        try c.encodeIfPresent(routeAsCarrier, forKey: .routeAsCarrier)
+        if !conflicts.isEmpty { try c.encode(conflicts, forKey: .conflicts) }
+        try c.encodeIfPresent(traceId, forKey: .traceId)
+        try c.encodeIfPresent(propagation, forKey: .propagation)
+        try c.encodeIfPresent(lostBy, forKey: .lostBy)
+        try c.encodeIfPresent(expected, forKey: .expected)
+        try c.encodeIfPresent(bridgeProblem, forKey: .bridgeProblem)
         try c.encode(service, forKey: .service)
         try c.encode(tried, forKey: .tried)
         try c.encode(space, forKey: .space)
@@ -128,6 +183,40 @@ public struct HopEvent: Codable, Equatable, Sendable {
         try c.encode(bytesIn, forKey: .bytesIn)
         try c.encode(bytesOut, forKey: .bytesOut)
         try c.encode(error, forKey: .error)
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            id: try c.decode(String.self, forKey: .id), flow: try c.decode(String.self, forKey: .flow),
+            phase: try c.decode(HopPhase.self, forKey: .phase),
+            time: try c.decode(String.self, forKey: .time),
+            proxy: try c.decode(String.self, forKey: .proxy),
+            listener: try c.decode(String.self, forKey: .listener),
+            from: try c.decodeIfPresent(HopCaller.self, forKey: .from),
+            routeAs: try c.decodeIfPresent(String.self, forKey: .routeAs),
+            unknownRouteAs: try c.decodeIfPresent(String.self, forKey: .unknownRouteAs),
+            routeAsSource: try c.decodeIfPresent(RouteAsSource.self, forKey: .routeAsSource),
+            routeAsCarrier: try c.decodeIfPresent(String.self, forKey: .routeAsCarrier),
+            conflicts: try c.decodeIfPresent([HopConflict].self, forKey: .conflicts) ?? [],
+            traceId: try c.decodeIfPresent(String.self, forKey: .traceId),
+            propagation: try c.decodeIfPresent(HopPropagation.self, forKey: .propagation),
+            lostBy: try c.decodeIfPresent(HopCaller.self, forKey: .lostBy),
+            expected: try c.decodeIfPresent(String.self, forKey: .expected),
+            bridgeProblem: try c.decodeIfPresent(String.self, forKey: .bridgeProblem),
+            service: try c.decodeIfPresent(String.self, forKey: .service),
+            tried: try c.decode([String].self, forKey: .tried),
+            space: try c.decodeIfPresent(String.self, forKey: .space),
+            upstream: try c.decodeIfPresent(String.self, forKey: .upstream),
+            protocol: try c.decode(HopProtocol.self, forKey: .protocol),
+            method: try c.decodeIfPresent(String.self, forKey: .method),
+            host: try c.decodeIfPresent(String.self, forKey: .host),
+            path: try c.decodeIfPresent(String.self, forKey: .path),
+            status: try c.decodeIfPresent(Int.self, forKey: .status),
+            durationMs: try c.decodeIfPresent(Double.self, forKey: .durationMs),
+            bytesIn: try c.decode(Int.self, forKey: .bytesIn),
+            bytesOut: try c.decode(Int.self, forKey: .bytesOut),
+            error: try c.decodeIfPresent(String.self, forKey: .error))
     }
 }
 
@@ -189,6 +278,7 @@ extension HopEvent {
         routeAs = route.routeAs
         unknownRouteAs = route.unknownRouteAs
         routeAsSource = route.routeAsSource
+        routeAsCarrier = route.routeAsCarrier?.name
         service = route.servingService
         tried = route.tried
         space = route.space

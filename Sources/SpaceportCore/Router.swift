@@ -1,23 +1,58 @@
 /// Where a request's route-as value came from (routing rule 1, docs/routing.md), in order of precedence.
 public enum RouteAsSource: String, Codable, Sendable, CaseIterable {
-    case header, host, caller
+    /// A header: the route header, or another the spaces file lists.
+    case header
+    /// A member of the W3C `baggage` header.
+    case baggage
+    case host
+    /// The space the request's trace was routed as before (trace memory).
+    case trace
+    case caller
     case `default` = "default"
+}
+
+/// A route-as value a carrier brought, and which carrier: what the router takes before the Host.
+public struct CarriedRouteAs: Hashable, Sendable {
+    public var value: String
+    public var carrier: RouteCarrier
+
+    public init(_ value: String, carrier: RouteCarrier) {
+        self.value = value
+        self.carrier = carrier
+    }
+
+    var source: RouteAsSource { carrier.kind == .header ? .header : .baggage }
 }
 
 /// What the proxy knows about a request when it routes it.
 public struct RouteRequest: Hashable, Sendable {
     /// The Host header, or the authority of an absolute-form request target.
     public var host: String?
-    /// The value of the route header when the request carries one (the header's name is
-    /// `Settings.routeHeader`).
-    public var routeHeaderValue: String?
+    /// The route-as a carrier brought (the route header, another header, a baggage member), as
+    /// `RouteCarriers.decide` chose it from the request.
+    public var carried: CarriedRouteAs?
+    /// The space the request's trace was routed as before, when trace memory knows it.
+    public var traceRouteAs: String?
     /// The space of the instance whose egress listener the request came through.
     public var caller: String?
 
-    public init(host: String?, routeHeaderValue: String? = nil, caller: String? = nil) {
+    public init(
+        host: String?, carried: CarriedRouteAs? = nil, traceRouteAs: String? = nil, caller: String? = nil
+    ) {
         self.host = host
-        self.routeHeaderValue = routeHeaderValue
+        self.carried = carried
+        self.traceRouteAs = traceRouteAs
         self.caller = caller
+    }
+
+    /// A request whose only carrier is the route header (named `Settings.routeHeader`), with this value.
+    public init(
+        host: String?, routeHeaderValue: String?, routeHeader: String = Settings.defaultRouteHeader,
+        caller: String? = nil
+    ) {
+        self.init(
+            host: host, carried: routeHeaderValue.map { CarriedRouteAs($0, carrier: .header(routeHeader)) },
+            caller: caller)
     }
 }
 
@@ -26,11 +61,17 @@ public struct Route: Equatable, Sendable {
     /// The space the request asked to be routed as, from its carrier: a known space or not.
     public var askedRouteAs: String
     public var routeAsSource: RouteAsSource
+    /// The header or baggage key that carried route-as, when one did.
+    public var routeAsCarrier: RouteCarrier?
     public var resolution: Resolution
 
-    public init(askedRouteAs: String, routeAsSource: RouteAsSource, resolution: Resolution) {
+    public init(
+        askedRouteAs: String, routeAsSource: RouteAsSource, routeAsCarrier: RouteCarrier? = nil,
+        resolution: Resolution
+    ) {
         self.askedRouteAs = askedRouteAs
         self.routeAsSource = routeAsSource
+        self.routeAsCarrier = routeAsCarrier
         self.resolution = resolution
     }
 
@@ -55,7 +96,7 @@ public struct Route: Equatable, Sendable {
 }
 
 public enum RouteError: Error, Equatable, Sendable, CustomStringConvertible {
-    case badRouteAs(String, source: RouteAsSource, problem: String)
+    case badRouteAs(String, source: RouteAsSource, carrier: RouteCarrier?, problem: String)
     case host(HostRouteError)
     case noHost
 
@@ -70,9 +111,9 @@ public enum RouteError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .badRouteAs(let value, let source, let problem):
-            return
-                "route-as '\(Printable.clip(value))' from the \(source.rawValue) is not a space name: \(problem)"
+        case .badRouteAs(let value, let source, let carrier, let problem):
+            let from = carrier.map { "the \($0)" } ?? "the \(source.rawValue)"
+            return "route-as '\(Printable.clip(value))' from \(from) is not a space name: \(problem)"
         case .host(let error):
             return error.description
         case .noHost:
@@ -95,12 +136,15 @@ extension SpaceTree {
         }
         let routeAs: String
         let source: RouteAsSource
-        if let header = request.routeHeaderValue {
-            routeAs = header
-            source = .header
+        if let carried = request.carried {
+            routeAs = carried.value
+            source = carried.source
         } else if let space = hostRoute.space {
             routeAs = space
             source = .host
+        } else if let remembered = request.traceRouteAs {
+            routeAs = remembered
+            source = .trace
         } else if let caller = request.caller {
             routeAs = caller
             source = .caller
@@ -109,10 +153,10 @@ extension SpaceTree {
             source = .default
         }
         if let problem = Names.problem(with: routeAs) {
-            throw .badRouteAs(routeAs, source: source, problem: problem)
+            throw .badRouteAs(routeAs, source: source, carrier: request.carried?.carrier, problem: problem)
         }
         return Route(
-            askedRouteAs: routeAs, routeAsSource: source,
+            askedRouteAs: routeAs, routeAsSource: source, routeAsCarrier: request.carried?.carrier,
             resolution: resolve(service: hostRoute.service, routeAs: routeAs))
     }
 }

@@ -115,6 +115,8 @@ public struct Settings: Equatable, Sendable {
     /// Peers whose X-Forwarded-Host and X-Forwarded-Proto the ingress keeps (a proxy in
     /// front of it); from anyone else they are replaced by what the ingress saw.
     public var trustedProxies: [IPRange] = []
+    /// Which fields carry route-as, and what the proxy does with them.
+    public var propagation = Propagation()
     /// Where the file wrote `default_space` and `ingress`; nil when it did not.
     public var defaultSpaceLocation: SourceLocation?
     public var ingressLocation: SourceLocation?

@@ -5,8 +5,12 @@ import Yams
 /// file:line:column; and atomic writes that never leave a half-written file.
 public enum SpacesFile {
     static let topKeys = [
-        "route_header", "domain", "default_space", "ingress", "trusted_proxies", "limits", "spaces",
+        "route_header", "domain", "default_space", "ingress", "trusted_proxies", "propagation", "limits",
+        "spaces",
     ]
+    static let propagationKeys = ["write_route_header", "headers", "baggage", "trace_memory"]
+    static let carrierKeys = ["name", "write"]
+    static let traceMemoryKeys = ["seconds", "traces"]
     static let spaceKeys = ["parent", "services"]
     static let instanceKeys = ["upstream", "enabled", "egress", "listen"]
     static var limitKeys: [(String, WritableKeyPath<Limits, Int>)] {
@@ -238,6 +242,9 @@ public enum SpacesFile {
                     }
                 }
             }
+            if let node = top["propagation"], node.null == nil {
+                settings.propagation = try propagation(node)
+            }
             if let node = top["limits"] {
                 let limits = try mapping(node, "limits")
                 try checkKeys(limits, allowed: SpacesFile.limitKeys.map(\.0))
@@ -259,6 +266,96 @@ public enum SpacesFile {
                 }
             }
             return try SpaceTree(settings: settings, spaces: spaces)
+        }
+
+        func propagation(_ node: Node) throws(SpacesError) -> Propagation {
+            let body = try mapping(node, "propagation")
+            try checkKeys(body, allowed: SpacesFile.propagationKeys)
+            var propagation = Propagation()
+            if let flag = body["write_route_header"] {
+                guard let value = flag.bool else {
+                    throw .wrongType(key: "write_route_header", expected: "true or false", at: at(flag))
+                }
+                propagation.writeRouteHeader = value
+            }
+            if let list = body["headers"] {
+                propagation.headers = try carriers(list, "headers", what: "a header name")
+                for (carrier, item) in zip(propagation.headers, list.sequence ?? []) {
+                    if Propagation.reservedHeaders.contains(carrier.name) {
+                        throw .badValue(
+                            key: "headers",
+                            problem:
+                                "'\(carrier.name)' means something else to HTTP; carry route-as in a header of its own",
+                            at: at(item))
+                    }
+                }
+            }
+            if let list = body["baggage"] {
+                propagation.baggage = try carriers(list, "baggage", what: "a baggage key")
+            }
+            if let memory = body["trace_memory"] {
+                let fields = try mapping(memory, "trace_memory")
+                try checkKeys(fields, allowed: SpacesFile.traceMemoryKeys)
+                for (key, path) in [
+                    ("seconds", \Propagation.traceMemorySeconds), ("traces", \.traceMemoryTraces),
+                ] {
+                    guard let value = fields[key] else { continue }
+                    guard let number = value.int, number >= 0 else {
+                        throw .badValue(
+                            key: key, problem: "must be a whole number, 0 or more (0 turns trace memory off)",
+                            at: at(value))
+                    }
+                    propagation[keyPath: path] = number
+                }
+            }
+            return propagation
+        }
+
+        /// A list of carriers: each a name, or `{ name: ..., write: false }`. Names are HTTP tokens,
+        /// in lowercase, each listed once.
+        func carriers(_ node: Node, _ key: String, what: String) throws(SpacesError) -> [Propagation.Carrier]
+        {
+            if node.null != nil { return [] }
+            guard let list = node.sequence else {
+                throw .wrongType(key: key, expected: "a list of names, or of { name, write }", at: at(node))
+            }
+            var carriers: [Propagation.Carrier] = []
+            for item in list {
+                var carrier: Propagation.Carrier
+                let nameNode: Node
+                if item.scalar != nil {
+                    nameNode = item
+                    carrier = Propagation.Carrier(try string(item, key))
+                } else {
+                    let fields = try mapping(item, key)
+                    try checkKeys(fields, allowed: SpacesFile.carrierKeys)
+                    guard let name = fields["name"] else {
+                        throw .missingKey("name", in: "a carrier of \(key)", at: at(item))
+                    }
+                    nameNode = name
+                    carrier = Propagation.Carrier(try string(name, "name"))
+                    if let write = fields["write"] {
+                        guard let flag = write.bool else {
+                            throw .wrongType(key: "write", expected: "true or false", at: at(write))
+                        }
+                        carrier.write = flag
+                    }
+                }
+                carrier.name = carrier.name.lowercased()
+                guard HTTPToken.isToken(carrier.name) else {
+                    throw .badValue(
+                        key: key,
+                        problem:
+                            "'\(Printable.clip(carrier.name))' is not \(what) (letters, digits and -._~!#$%&'*+^`|)",
+                        at: at(nameNode))
+                }
+                guard !carriers.contains(where: { $0.name == carrier.name }) else {
+                    throw .badValue(
+                        key: key, problem: "'\(carrier.name)' is listed twice; keep one", at: at(nameNode))
+                }
+                carriers.append(carrier)
+            }
+            return carriers
         }
 
         func space(key: Node, value: Node) throws(SpacesError) -> Space {

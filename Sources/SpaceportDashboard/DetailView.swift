@@ -86,7 +86,9 @@ enum DetailView {
         }
         let why: String
         switch source {
-        case .header?: why = "from the \(header) header"
+        case .header?: why = "from the \(hop.routeAsCarrier ?? header) header"
+        case .baggage?: why = "from the baggage member \(Sanitized.line(hop.routeAsCarrier ?? "?"))"
+        case .trace?: why = "the space its trace was routed as (trace memory)"
         case .host?: why = "from the Host"
         case .caller?: why = "from the calling instance's space"
         case .default?: why = "the default space: nothing else named one"

@@ -94,6 +94,8 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
     /// The request head as the upstream receives it, written once, kept for a retry.
     private func writeRequestHead(_ exchange: Exchange, _ forwarding: Forwarding) {
         guard let head = exchange.head, let context else { return }
+        // The last head's buffer is reused only once nothing else holds it: not the last exchange.
+        requestHead = ByteBuffer()
         // Room for a browser's dozen fields and the proxy's own without growing.
         var bytes = ResponseOutput.reused(&spareRequestHead, capacity: 1024, context)
         ForwardedHeaders.writeRequest(
@@ -324,6 +326,7 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
         case .joinTunnel(let status):
             join(exchange, status: status, context)
         case .requestDropped:
+            self.exchange = nil
             headTimer.note(.exchangeDone)
         }
     }
@@ -379,6 +382,9 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
             closing = true
             context.closeLingering(written ?? context.channel.allocator.buffer(capacity: 0))
         case .keepAlive, .keepAliveAfterRequest:
+            // A finished exchange is let go at once: its head's field list is then the parser's to
+            // reuse for the next request.
+            if disposal == .keepAlive { exchange = nil }
             if let written {
                 context.writeAndFlush(wrapOutboundOut(written), promise: nil)
             } else {

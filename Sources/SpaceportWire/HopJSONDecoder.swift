@@ -39,9 +39,9 @@ extension HopJSON {
 
 /// A hop's keys, in the order the proxy writes them, so each is found at the first guess.
 private enum Field: String, CaseIterable {
-    case bytesIn, bytesOut, durationMs, error, flow, from, host, id, listener, method, path, phase
-    case `protocol`, proxy, routeAs, routeAsSource, service, space, status, time, tried, type, unknownRouteAs
-    case upstream, v
+    case bridgeProblem, bytesIn, bytesOut, conflicts, durationMs, error, expected, flow, from, host, id
+    case listener, lostBy, method, path, phase, propagation, `protocol`, proxy, routeAs, routeAsCarrier
+    case routeAsSource, service, space, status, time, traceId, tried, type, unknownRouteAs, upstream, v
 
     /// Each key's bytes, made once, to compare with a line's.
     static let named = allCases.map { (field: $0, name: Array($0.rawValue.utf8)) }
@@ -61,6 +61,13 @@ private struct Draft {
     var routeAs: String??
     var unknownRouteAs: String??
     var routeAsSource: RouteAsSource??
+    var routeAsCarrier: String??
+    var conflicts: [HopConflict]?
+    var traceId: String??
+    var propagation: HopPropagation??
+    var lostBy: HopCaller??
+    var expected: String??
+    var bridgeProblem: String??
     var service: String??
     var tried: [String]?
     var space: String??
@@ -77,6 +84,14 @@ private struct Draft {
 
     mutating func read(_ field: Field, from reader: inout Reader) -> Bool {
         switch field {
+        case .bridgeProblem: return fill(&bridgeProblem, reader.nullable { $0.string() })
+        case .conflicts: return fill(&conflicts, reader.conflicts())
+        case .expected: return fill(&expected, reader.nullable { $0.string() })
+        case .lostBy: return fill(&lostBy, reader.nullable { $0.caller() })
+        case .propagation:
+            return fill(&propagation, reader.nullable { $0.string().flatMap(HopPropagation.init(rawValue:)) })
+        case .routeAsCarrier: return fill(&routeAsCarrier, reader.nullable { $0.string() })
+        case .traceId: return fill(&traceId, reader.nullable { $0.string() })
         case .bytesIn: return fill(&bytesIn, reader.int())
         case .bytesOut: return fill(&bytesOut, reader.int())
         case .durationMs: return fill(&durationMs, reader.nullable { $0.double() })
@@ -117,7 +132,9 @@ private struct Draft {
         return HopEvent(
             id: id, flow: flow, phase: phase, time: time, proxy: proxy, listener: listener,
             from: from ?? nil, routeAs: routeAs ?? nil, unknownRouteAs: unknownRouteAs ?? nil,
-            routeAsSource: routeAsSource ?? nil,
+            routeAsSource: routeAsSource ?? nil, routeAsCarrier: routeAsCarrier ?? nil,
+            conflicts: conflicts ?? [], traceId: traceId ?? nil, propagation: propagation ?? nil,
+            lostBy: lostBy ?? nil, expected: expected ?? nil, bridgeProblem: bridgeProblem ?? nil,
             service: service ?? nil, tried: tried, space: space ?? nil, upstream: upstream ?? nil,
             protocol: transport, method: method ?? nil, host: host ?? nil, path: path ?? nil,
             status: status ?? nil, durationMs: durationMs ?? nil, bytesIn: bytesIn, bytesOut: bytesOut,
@@ -172,6 +189,8 @@ private struct Reader {
     /// A caller's keys, as bytes to compare with a line's.
     static let space = Array("space".utf8)
     static let service = Array("service".utf8)
+    static let carrier = Array("carrier".utf8)
+    static let value = Array("value".utf8)
 
     let bytes: UnsafeBufferPointer<UInt8>
     var index = 0
@@ -253,6 +272,25 @@ private struct Reader {
         }
         guard read, let space, let service else { return nil }
         return HopCaller(space: space, service: service)
+    }
+
+    /// `[{"carrier":…,"value":…},…]`.
+    mutating func conflicts() -> [HopConflict]? {
+        guard take("[") else { return nil }
+        var list: [HopConflict] = []
+        if take("]") { return list }
+        repeat {
+            var carrier: String?
+            var value: String?
+            let read = object { reader, key in
+                if key.is(Self.carrier) { return fill(&carrier, reader.string()) }
+                if key.is(Self.value) { return fill(&value, reader.string()) }
+                return reader.skipValue(depth: 2)
+            }
+            guard read, let carrier, let value else { return nil }
+            list.append(HopConflict(carrier: carrier, value: value))
+        } while take(",")
+        return take("]") ? list : nil
     }
 
     mutating func strings() -> [String]? {

@@ -7,7 +7,7 @@ import SpaceportCore
 /// its bytes. Both follow `HopEvent.CodingKeys`, and a test holds them to it.
 public enum HopJSON {
     /// The most bytes `write` can need for `hop`: every byte of text may become a six-byte
-    /// escape; the rest of the line is under 512 bytes.
+    /// escape; the rest of the line is under 640 bytes.
     public static func bound(_ hop: HopEvent) -> Int {
         func size(_ text: String?) -> Int { text?.utf8.count ?? 0 }
         var textBytes =
@@ -15,9 +15,14 @@ public enum HopJSON {
             + size(hop.host)
             + size(hop.id) + size(hop.listener) + size(hop.method) + size(hop.path) + size(hop.proxy)
             + size(hop.routeAs) + size(hop.unknownRouteAs) + size(hop.service) + size(hop.space)
-            + size(hop.time) + size(hop.upstream)
+            + size(hop.time) + size(hop.upstream) + size(hop.routeAsCarrier) + size(hop.traceId)
+            + size(hop.expected) + size(hop.bridgeProblem) + size(hop.lostBy?.service)
+            + size(hop.lostBy?.space)
+        for conflict in hop.conflicts {
+            textBytes += conflict.carrier.utf8.count + conflict.value.utf8.count + 32
+        }
         for space in hop.tried { textBytes += space.utf8.count + 3 }
-        return 512 + 6 * textBytes + 64
+        return 640 + 6 * textBytes + 64
     }
 
     /// Writes `hop`'s line, newline included, into `raw` (at least `bound(hop)` bytes) and
@@ -26,44 +31,70 @@ public enum HopJSON {
     public static func write(_ hop: HopEvent, into raw: UnsafeMutableRawBufferPointer) -> Int? {
         if let duration = hop.durationMs, !duration.isFinite { return nil }
         var line = LineWriter(raw)
-        line.raw("{\"bytesIn\":")
+        // Keys in sorted order, as Foundation writes them; optional ones only when present.
+        line.raw("{")
+        if let problem = hop.bridgeProblem {
+            line.raw("\"bridgeProblem\":")
+            line.string(problem)
+            line.raw(",")
+        }
+        line.raw("\"bytesIn\":")
         line.int(hop.bytesIn)
         line.raw(",\"bytesOut\":")
         line.int(hop.bytesOut)
+        if !hop.conflicts.isEmpty {
+            line.raw(",\"conflicts\":[")
+            for (index, conflict) in hop.conflicts.enumerated() {
+                line.raw(index == 0 ? "{\"carrier\":" : ",{\"carrier\":")
+                line.string(conflict.carrier)
+                line.raw(",\"value\":")
+                line.string(conflict.value)
+                line.raw("}")
+            }
+            line.raw("]")
+        }
         line.raw(",\"durationMs\":")
         if let duration = hop.durationMs { line.double(duration) } else { line.raw("null") }
         line.raw(",\"error\":")
         line.string(hop.error)
+        if let expected = hop.expected {
+            line.raw(",\"expected\":")
+            line.string(expected)
+        }
         line.raw(",\"flow\":")
         line.string(hop.flow)
         line.raw(",\"from\":")
-        if let from = hop.from {
-            line.raw("{\"service\":")
-            line.string(from.service)
-            line.raw(",\"space\":")
-            line.string(from.space)
-            line.raw("}")
-        } else {
-            line.raw("null")
-        }
+        line.caller(hop.from)
         line.raw(",\"host\":")
         line.string(hop.host)
         line.raw(",\"id\":")
         line.string(hop.id)
         line.raw(",\"listener\":")
         line.string(hop.listener)
+        if let lostBy = hop.lostBy {
+            line.raw(",\"lostBy\":")
+            line.caller(lostBy)
+        }
         line.raw(",\"method\":")
         line.string(hop.method)
         line.raw(",\"path\":")
         line.string(hop.path)
         line.raw(",\"phase\":")
         line.string(hop.phase.rawValue)
+        if let propagation = hop.propagation {
+            line.raw(",\"propagation\":")
+            line.string(propagation.rawValue)
+        }
         line.raw(",\"protocol\":")
         line.string(hop.protocol.rawValue)
         line.raw(",\"proxy\":")
         line.string(hop.proxy)
         line.raw(",\"routeAs\":")
         line.string(hop.routeAs)
+        if let carrier = hop.routeAsCarrier {
+            line.raw(",\"routeAsCarrier\":")
+            line.string(carrier)
+        }
         line.raw(",\"routeAsSource\":")
         line.string(hop.routeAsSource?.rawValue)
         line.raw(",\"service\":")
@@ -74,6 +105,10 @@ public enum HopJSON {
         if let status = hop.status { line.int(status) } else { line.raw("null") }
         line.raw(",\"time\":")
         line.string(hop.time)
+        if let trace = hop.traceId {
+            line.raw(",\"traceId\":")
+            line.string(trace)
+        }
         line.raw(",\"tried\":[")
         for (index, space) in hop.tried.enumerated() {
             if index > 0 { line.raw(",") }
@@ -134,6 +169,19 @@ public enum HopJSON {
             text.withUTF8 { bytes in
                 for value in bytes { byte(value) }
             }
+        }
+
+        /// An instance as `{"service":…,"space":…}`, or null.
+        mutating func caller(_ caller: HopCaller?) {
+            guard let caller else {
+                raw("null")
+                return
+            }
+            raw("{\"service\":")
+            string(caller.service)
+            raw(",\"space\":")
+            string(caller.space)
+            raw("}")
         }
 
         mutating func string(_ text: String?) {

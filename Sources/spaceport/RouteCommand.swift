@@ -182,7 +182,7 @@ struct RouteAnswer: Encodable {
 
     static func text(_ route: Route, settings: Settings) -> String {
         let resolution = route.resolution
-        var routeAs = "\(route.askedRouteAs) (\(source(route.routeAsSource, settings: settings)))"
+        var routeAs = "\(route.askedRouteAs) (\(source(route, settings: settings)))"
         if let unknown = resolution.unknownRouteAs {
             routeAs += ": there is no space '\(unknown)', so it is routed as \(resolution.routeAs)"
         }
@@ -203,9 +203,11 @@ struct RouteAnswer: Encodable {
         return TextColumns.render(rows)
     }
 
-    static func source(_ source: RouteAsSource, settings: Settings) -> String {
-        switch source {
-        case .header: return "from the \(settings.routeHeader) header"
+    static func source(_ route: Route, settings: Settings) -> String {
+        switch route.routeAsSource {
+        case .header: return "from the \(route.routeAsCarrier?.name ?? settings.routeHeader) header"
+        case .baggage: return "from the baggage member \(route.routeAsCarrier?.name ?? "?")"
+        case .trace: return "the space its trace was routed as (trace memory)"
         case .host: return "from the host"
         case .caller: return "from the calling instance's space"
         case .default: return "the default_space: the request names no space"

@@ -120,7 +120,8 @@ struct RouterTests {
         let error = failure("servicea.localhost", header: "Bad Name")
         #expect(error?.status == 400)
         #expect(
-            error?.description.hasPrefix("route-as 'Bad Name' from the header is not a space name") == true)
+            error?.description.hasPrefix(
+                "route-as 'Bad Name' from the header azds-route-as is not a space name") == true)
     }
 
     @Test("a route header naming an unknown space routes as default_space")

@@ -334,7 +334,8 @@ struct CLITests {
         #expect(bad.status == 1)
         #expect(
             bad.stdout.contains(
-                "the proxy would answer 400: route-as 'Not_A_Space' from the header is not a space name"))
+                "the proxy would answer 400: route-as 'Not_A_Space' from the header azds-route-as is not a space name"
+            ))
     }
 
     @Test("override off and on change one word of the file and say who serves now")

@@ -13,7 +13,12 @@ struct HopFieldsTests {
     static let full = HopEvent(
         id: "0123456789abcde", flow: "flow-1", phase: .end, time: "2026-12-06T12:00:00.000Z", proxy: "p",
         listener: "egress:default/servicea", from: HopCaller(space: "default", service: "servicea"),
-        routeAs: "default", unknownRouteAs: "nosuch", routeAsSource: .header, service: "serviceb",
+        routeAs: "default", unknownRouteAs: "nosuch", routeAsSource: .header,
+        routeAsCarrier: "kubernetes-route-as",
+        conflicts: [HopConflict(carrier: "baggage member okteto-divert", value: "other")],
+        traceId: "4bf92f3577b34da6a3ce929d0e0e4736", propagation: .lost,
+        lostBy: HopCaller(space: "hotfix", service: "serviceb"), expected: "hotfix",
+        bridgeProblem: "the baggage has 64 members", service: "serviceb",
         tried: ["default"], space: "default", upstream: "127.0.0.1:5002", protocol: .websocket,
         method: "PATCH",
         host: "serviceb", path: "/p?q=1", status: 418, durationMs: 1.5, bytesIn: 3, bytesOut: 4, error: "boom"
