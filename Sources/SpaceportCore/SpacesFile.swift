@@ -341,7 +341,8 @@ public enum SpacesFile {
                         carrier.write = flag
                     }
                 }
-                carrier.name = carrier.name.lowercased()
+                // Header names match without case; baggage keys, as the W3C spec has them, with it.
+                if key == "headers" { carrier.name = carrier.name.lowercased() }
                 guard HTTPToken.isToken(carrier.name) else {
                     throw .badValue(
                         key: key,

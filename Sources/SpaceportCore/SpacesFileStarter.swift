@@ -20,6 +20,16 @@ extension SpacesFile {
         # X-Forwarded-Proto are kept; from anyone else the proxy writes what it saw.
         # trusted_proxies: [10.0.0.0/8]
 
+        # Where a request's route-as may travel besides the route header, read in this order after
+        # it, then the Host, then trace memory. The proxy writes route-as into each on the way out
+        # (write: false keeps it from writing one), so an app that passes on any of them keeps the
+        # route. These are the defaults; uncomment to change them.
+        # propagation:
+        #   write_route_header: true
+        #   headers: [kubernetes-route-as]            # Bridge to Kubernetes
+        #   baggage: [azds-route-as, okteto-divert]   # W3C baggage members; add sd-routing-key for Signadot
+        #   trace_memory: { seconds: 60, traces: 100000 }   # traces: 0 turns it off
+
         # What one client or upstream may cost the proxy. Uncomment a line to change it.
         # limits:
         #   max_header_bytes: 65536

@@ -22,6 +22,8 @@ final class ClientHead {
         case named
         case via
         case requestID
+        case traceparent
+        case baggage
         case forwardedFor
         case forwardedHost
         case forwardedProto
@@ -348,6 +350,8 @@ struct ClientRequestParser {
                 kind = .connection
                 connection.read(raw, valueRange)
             case .requestID?: kind = .requestID
+            case .traceparent?: kind = .traceparent
+            case .baggage?: kind = .baggage
             case .contentLength?:
                 kind = .contentLength
                 lengths += 1
@@ -369,7 +373,7 @@ struct ClientRequestParser {
         }
         // x-request-id stays what it is, whatever Connection says: it names the flow end to end.
         Bytes.markNamedByConnection(connection.named, in: &fields, raw, as: .named) {
-            $0 == .connection || $0 == .requestID
+            $0 == .connection || $0 == .requestID || $0 == .traceparent || $0 == .baggage
         }
         var framing = BodyFraming.none
         var problem: ErrorAnswer?

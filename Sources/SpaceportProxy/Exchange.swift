@@ -9,10 +9,8 @@ struct Forwarding {
     /// The Host, or the authority of an absolute URL.
     let host: String?
     let route: KnownRoute
-    /// The route header's name, as the spaces file has it.
-    let routeHeaderName: String
-    /// The client sent the route header itself, so the forwarded request keeps it as sent.
-    let carriesRouteHeader: Bool
+    /// The route carriers the forwarded request gains.
+    let bridge: CarrierBridge
     let upstream: Address
     /// `<service>@<space>`, for `x-spaceport-route`.
     let routeLabel: String
@@ -32,6 +30,8 @@ final class Exchange {
     let hop: Hop
     let routing: Routing
     var machine: ExchangeStateMachine
+    /// Counted among the requests its instance is serving, until the exchange ends.
+    var serving: (instance: InstanceRef, routeAs: String)?
 
     init(head: ClientHead, hop: Hop, routing: Routing) {
         self.head = head

@@ -67,7 +67,7 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
             guard let exchange else { return }
             headTimer.note(.requestRead)
             noteProgress()
-            let forwardable = ForwardedHeaders.forwardable(trailers, routeHeader: info.loop.routeHeader)
+            let forwardable = ForwardedHeaders.forwardable(trailers, carriers: info.loop.carriers)
             run(exchange.machine.requestEnd(forwardable), exchange)
         }
     }
@@ -84,6 +84,11 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
         if draining { next.machine.drain() }
         switch next.routing {
         case .forward(let forwarding):
+            if let instance = forwarding.route.watched {
+                let routeAs = forwarding.route.route.routeAs
+                info.loop.inFlight.started(instance, routeAs: routeAs)
+                next.serving = (instance, routeAs)
+            }
             writeRequestHead(next, forwarding)
             run(next.machine.forward(), next)
         case .refuse(let answer):
@@ -100,9 +105,7 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
         var bytes = ResponseOutput.reused(&spareRequestHead, capacity: 1024, context)
         ForwardedHeaders.writeRequest(
             head, into: &bytes, path: forwarding.target.forwardedPath, host: forwarding.host,
-            routeHeader: forwarding.routeHeaderName, carriesRouteHeader: forwarding.carriesRouteHeader,
-            routeAs: forwarding.route.route.askedRouteAs, requestID: exchange.hop.flow,
-            clientIP: info.clientIP,
+            bridge: forwarding.bridge, requestID: exchange.hop.flow, clientIP: info.clientIP,
             via: info.reporter.proxy, keepsForwarded: info.keepsForwardedFields)
         requestHead = bytes
         spareRequestHead = bytes
@@ -236,7 +239,7 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
             noteProgress()
             run(exchange.machine.upstreamBody(buffer), exchange)
         case .end(let trailers):
-            let forwardable = ForwardedHeaders.forwardable(trailers, routeHeader: forwarding.routeHeaderName)
+            let forwardable = ForwardedHeaders.forwardable(trailers, carriers: info.loop.carriers)
             run(exchange.machine.upstreamEnd(forwardable), exchange)
         case .unsolicited:
             break
@@ -349,6 +352,7 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
             output.writeOut(context)
         }
         exchange.hop.end(status: finish.status)
+        stopServing(exchange)
         settle(finish.client, context, written: nil)
     }
 
@@ -361,6 +365,7 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
         upstream = nil
         exchange.hop.start()
         exchange.hop.end(status: finish.status, error: answer.message)
+        stopServing(exchange)
         let closes = finish.client == .close || finish.client == .closeLingering
         let bytes = answer.response(
             version: exchange.version, route: exchange.hop.routeLabel ?? exchange.forwarding?.routeLabel,
@@ -408,6 +413,7 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
         upstream?.close()
         upstream = nil
         exchange.hop.end(status: status, error: reason)
+        stopServing(exchange)
         closing = true
         context?.close(promise: nil)
     }
@@ -417,6 +423,7 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
         stopWatchdog()
         output.writeOut(context)
         context.flush()
+        stopServing(exchange)
         let tunnel = TunnelHop(
             exchange.hop, status: status, bytesIn: exchange.hop.bytesIn,
             bytesOut: exchange.hop.bytesOut)
@@ -434,6 +441,13 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
             context.close(promise: nil)
             upstreamChannel.close(promise: nil)
         }
+    }
+
+    /// The exchange no longer counts among the requests its instance serves.
+    private func stopServing(_ exchange: Exchange) {
+        guard let serving = exchange.serving else { return }
+        exchange.serving = nil
+        info.loop.inFlight.ended(serving.instance, routeAs: serving.routeAs)
     }
 
     // MARK: - Time

@@ -23,25 +23,27 @@ enum ForwardedHeaders {
         return count
     }
 
-    /// Fields that carry a request's route or its trace from end to end: a client's Connection
+    /// Fields that carry a request's flow or its trace from end to end: a client's Connection
     /// field cannot make them hop-by-hop, since the next call in the chain needs them after
-    /// the proxy has routed by them. The route header, whatever its name, is one too.
-    static let carriers = ["x-request-id", "traceparent", "tracestate", "baggage"]
+    /// the proxy has routed by them. The carrier headers of the spaces file are such too.
+    static let endToEnd = ["x-request-id", "traceparent", "tracestate", "baggage"]
 
-    static func isCarrier(_ name: Slice<UnsafeRawBufferPointer>, routeHeader: String) -> Bool {
-        Bytes.sameName(name, routeHeader.utf8) || carriers.contains { Bytes.sameName(name, $0.utf8) }
+    static func isEndToEnd(_ name: Slice<UnsafeRawBufferPointer>, _ bridge: CarrierBridge) -> Bool {
+        endToEnd.contains { Bytes.sameName(name, $0.utf8) }
+            || bridge.headers.contains {
+                $0.name.utf8.count == name.count && Bytes.sameName(name, $0.name.utf8)
+            }
     }
 
     /// The request head as the upstream receives it, written straight into bytes: the
     /// client's end-to-end fields copied as they came (less those the proxy sets itself),
     /// then the proxy's. Returns whether the body goes in chunks on this hop (it came in chunks).
-    /// `carriesRouteHeader`: the client sent the route header, which then goes on as sent.
+    /// `bridge`: the route carriers it gains (carrier headers the client sent go on as sent).
     /// `keepsForwarded`: the client's X-Forwarded-Host and -Proto stand (else the proxy's replace them).
     @discardableResult
     static func writeRequest(
-        _ head: ClientHead, into buffer: inout ByteBuffer, path: String, host: String?,
-        routeHeader: String, carriesRouteHeader: Bool, routeAs: String, requestID: String, clientIP: String?,
-        via: String, keepsForwarded: Bool = true
+        _ head: ClientHead, into buffer: inout ByteBuffer, path: String, host: String?, bridge: CarrierBridge,
+        requestID: String, clientIP: String?, via: String, keepsForwarded: Bool = true
     ) -> Bool {
         var hasRequestID = false
         var hasForwardedHost = false
@@ -58,7 +60,10 @@ enum ForwardedHeaders {
                 case .other, .contentLength, .via: break
                 case .host: if host != nil { continue }
                 case .hopByHop, .connection, .transferEncoding: continue
-                case .named: if !isCarrier(raw[field.name], routeHeader: routeHeader) { continue }
+                case .named: if !isEndToEnd(raw[field.name], bridge) { continue }
+                case .traceparent: break
+                // The proxy's own baggage field, carrying route-as, stands for the client's.
+                case .baggage: if bridge.baggage != nil { continue }
                 case .upgrade:
                     if upgrade { upgrades += 1 }
                     continue
@@ -82,7 +87,8 @@ enum ForwardedHeaders {
             // The decoder took the chunks apart; the upstream handler puts them back on this hop.
             if head.framing == .chunked { buffer.writeStaticString("transfer-encoding: chunked\r\n") }
             if let host { buffer.writeField("host", host) }
-            if !carriesRouteHeader { buffer.writeField(routeHeader, routeAs) }
+            bridge.forEachAddedHeader { buffer.writeField($0, bridge.routeAs) }
+            if let baggage = bridge.baggage { buffer.writeField("baggage", baggage) }
             if !hasRequestID { buffer.writeField(requestIDHeader, requestID) }
             if let clientIP {
                 buffer.writeStaticString("x-forwarded-for: ")
@@ -117,13 +123,17 @@ enum ForwardedHeaders {
         "retry-after", "vary", "warning",
     ]
 
-    /// The trailers that may go on to the next hop; nil when none are left.
-    static func forwardable(_ trailers: HTTPHeaders?, routeHeader: String) -> HTTPHeaders? {
+    /// The trailers that may go on to the next hop; nil when none are left. `carriers`: the
+    /// route carrier headers, which route and so never come in trailers.
+    static func forwardable(_ trailers: HTTPHeaders?, carriers: CarrierPlan) -> HTTPHeaders? {
         guard let trailers else { return nil }
         var kept = HTTPHeaders()
         for (name, value) in trailers {
             let lowered = name.lowercased()
-            if forbiddenTrailers.contains(lowered) || lowered == routeHeader { continue }
+            if forbiddenTrailers.contains(lowered) || carriers.headers.contains(where: { $0.name == lowered })
+            {
+                continue
+            }
             kept.add(name: name, value: value)
         }
         return kept.isEmpty ? nil : kept

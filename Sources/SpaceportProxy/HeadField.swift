@@ -14,6 +14,8 @@ enum FieldName {
     case connection, keepAlive, proxyConnection, te, trailer, upgrade
     case transferEncoding, contentLength, host, expect, via
     case requestID, forwardedFor, forwardedHost, forwardedProto
+    /// W3C trace context and baggage: where a request's route may travel without its route header.
+    case traceparent, baggage
     /// `x-spaceport-route`, the proxy's own response field.
     case spaceportRoute
 
@@ -25,6 +27,8 @@ enum FieldName {
         case 6 where Bytes.sameName(name, "expect".utf8): return .expect
         case 7 where Bytes.sameName(name, "trailer".utf8): return .trailer
         case 7 where Bytes.sameName(name, "upgrade".utf8): return .upgrade
+        case 7 where Bytes.sameName(name, "baggage".utf8): return .baggage
+        case 11 where Bytes.sameName(name, "traceparent".utf8): return .traceparent
         case 10 where Bytes.sameName(name, "connection".utf8): return .connection
         case 10 where Bytes.sameName(name, "keep-alive".utf8): return .keepAlive
         case 12 where Bytes.sameName(name, "x-request-id".utf8): return .requestID

@@ -57,6 +57,24 @@ final class Hop {
 
     func routed(_ known: KnownRoute) { event?.record(known.route, upstream: known.upstreamText) }
 
+    /// Records the route context: the trace, conflicting carriers, the mark, the bridge's trouble.
+    func propagated(_ context: HopContext) {
+        guard event != nil else { return }
+        if let trace = context.traceID { event!.traceId = trace.description }
+        if !context.conflicts.isEmpty { event!.conflicts = context.conflicts }
+        event!.bridgeProblem = context.bridge.baggageProblem
+        switch context.mark {
+        case .kept?: event!.propagation = .kept
+        case .bridged?: event!.propagation = .bridged
+        case .restored?: event!.propagation = .restored
+        case .lost(let by, let expected)?:
+            event!.propagation = .lost
+            event!.lostBy = HopCaller(space: by.space, service: by.service)
+            event!.expected = expected
+        case nil: break
+        }
+    }
+
     func served(by instance: InstanceRef, upstream: Address) {
         event?.service = instance.service
         event?.space = instance.space

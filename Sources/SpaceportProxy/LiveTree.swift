@@ -44,15 +44,32 @@ final class LoopState {
     /// hosts come from clients: when full it starts again rather than growing.
     private var routes: [RouteRequest: KnownRoute] = [:]
     static let maxCachedRoutes = 1024
+    /// The tree's carriers and what the proxy writes of them, worked out once per tree.
+    private var carrierPlan: CarrierPlan
+    /// What every loop shares: traces' routes, and the routes each instance is serving now.
+    let traces: TraceMemory
+    let inFlight: InFlightRoutes
 
     /// `loops`: how many event loops share the proxy's limits.
-    init(loop: any EventLoop, live: LiveTree, loops: Int = 1) {
+    init(
+        loop: any EventLoop, live: LiveTree, loops: Int = 1, traces: TraceMemory = TraceMemory(),
+        inFlight: InFlightRoutes = InFlightRoutes()
+    ) {
         self.loop = loop
         self.live = live
         let snapshot = live.snapshot()
         generation = snapshot.generation
         cached = snapshot.tree
+        carrierPlan = CarrierPlan(snapshot.tree.settings)
         pool = UpstreamPool(loop: loop, share: loops)
+        self.traces = traces
+        self.inFlight = inFlight
+    }
+
+    /// The carriers of the tree in effect, and which the proxy writes.
+    var carriers: CarrierPlan {
+        refresh()
+        return carrierPlan
     }
 
     /// The tree as of now: one atomic load unless the tree changed since the last request.
@@ -84,6 +101,7 @@ final class LoopState {
         if live.currentGeneration != generation {
             (generation, cached) = live.snapshot()
             routes.removeAll()
+            carrierPlan = CarrierPlan(cached.settings)
         }
     }
 
@@ -92,7 +110,7 @@ final class LoopState {
     func route(_ request: RouteRequest) throws(RouteError) -> KnownRoute {
         refresh()
         if let known = routes[request] { return known }
-        let known = KnownRoute(try cached.route(request))
+        let known = KnownRoute(try cached.route(request), in: cached)
         if routes.count >= Self.maxCachedRoutes { routes.removeAll(keepingCapacity: true) }
         routes[request] = known
         return known
@@ -133,12 +151,25 @@ final class KnownRoute {
     let upstreamText: String?
     /// `<service>@<space>`, when a space serves the route.
     let label: String?
+    /// The serving instance, when it has an egress listener: the requests it serves are counted
+    /// while they run, so a call its app makes without a route carrier can be told lost.
+    let watched: InstanceRef?
+    /// The baggage a forwarded request that came with none carries: each written key, route-as.
+    let addedBaggage: String?
 
-    init(_ route: Route) {
+    init(_ route: Route, in tree: SpaceTree) {
         self.route = route
         upstream = route.upstream
         upstreamText = upstream?.description
         label = route.label
+        if let space = route.space, let instance = route.resolution.instance, instance.egress != nil {
+            watched = InstanceRef(space: space, service: instance.service)
+        } else {
+            watched = nil
+        }
+        let keys = tree.settings.propagation.writtenBaggageKeys
+        let value = Baggage.percentEncoded(route.askedRouteAs)
+        addedBaggage = keys.isEmpty ? nil : keys.map { "\($0)=\(value)" }.joined(separator: ",")
     }
 }
 
@@ -149,9 +180,12 @@ struct LoopStates: Sendable {
     init(group: any EventLoopGroup, live: LiveTree) {
         var states: [ObjectIdentifier: NIOLoopBoundBox<LoopState>] = [:]
         let loops = Array(group.makeIterator())
+        let traces = TraceMemory()
+        let inFlight = InFlightRoutes()
         for loop in loops {
             states[ObjectIdentifier(loop)] = .makeBoxSendingValue(
-                LoopState(loop: loop, live: live, loops: loops.count), eventLoop: loop)
+                LoopState(loop: loop, live: live, loops: loops.count, traces: traces, inFlight: inFlight),
+                eventLoop: loop)
         }
         self.states = states
     }

@@ -46,13 +46,15 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func route(_ head: ClientHead) -> Exchange {
-        let routeHeaderName = info.loop.routeHeader
+        let plan = info.loop.carriers
         let uri = head.uri
         let target = RequestTarget(uri, isConnect: head.method == .CONNECT)
-        let fields = RoutingFields(head, routeHeader: routeHeaderName)
+        let fields = RoutingFields(head, plan: plan)
         let host = target?.authority ?? fields.host
+        // A request's trace names its flow when it has one, so every hop of a trace is one flow.
+        let trace = fields.traceparent.isEmpty ? nil : TraceParent(fields: fields.traceparent)?.traceID
         let hop = info.reporter.begin(
-            flow: fields.requestID, method: head.method.rawValue, host: host,
+            flow: trace?.description ?? fields.requestID, method: head.method.rawValue, host: host,
             path: target == nil ? uri : target?.path)
         func refusal(_ status: HTTPResponseStatus, _ message: String) -> Exchange {
             Exchange(head: head, hop: hop, routing: .refuse(ErrorAnswer(status, message)))
@@ -86,17 +88,29 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
         if fields.routeValuesDiffer {
             return refusal(
                 .badRequest,
-                "the request carries \(routeHeaderName) \(fields.routeCount) times; send one value")
+                "the request carries \(plan.routeHeader) \(fields.routeCount) times; send one value")
         }
+        let carried: Carried
+        do {
+            carried = try Carried(fields, plan)
+        } catch {
+            return refusal(.badRequest, error.description)
+        }
+        let propagation = plan.propagation
+        // Trace memory is asked only when no carrier came: a carrier always decides first.
+        let remembered =
+            carried.route == nil ? trace.flatMap { info.loop.traces.space(of: $0, propagation) } : nil
         let request: RouteRequest
         switch info.role {
         case .ingress:
-            request = RouteRequest(host: host, routeHeaderValue: fields.routeValue)
+            request = RouteRequest(host: host, carried: carried.route, traceRouteAs: remembered)
         case .egress(let caller):
-            request = RouteRequest(host: host, routeHeaderValue: fields.routeValue, caller: caller.space)
+            request = RouteRequest(
+                host: host, carried: carried.route, traceRouteAs: remembered, caller: caller.space)
         case .listen(let instance):
             request = RouteRequest(
-                host: instance.service, routeHeaderValue: fields.routeValue, caller: instance.space)
+                host: instance.service, carried: carried.route, traceRouteAs: remembered,
+                caller: instance.space)
         }
         let known: KnownRoute
         do {
@@ -105,52 +119,61 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
             return refusal(HTTPResponseStatus(statusCode: error.status), error.description)
         }
         hop.routed(known)
+        let route = known.route
+        if let trace, route.routeAsSource != .default {
+            // Seen again, a trace is remembered afresh: its memory lasts from its last request.
+            info.loop.traces.remember(trace, as: route.routeAs, propagation)
+        }
+        let bridge = CarrierBridge(fields: fields, baggage: carried.baggage, known: known, plan: plan)
+        hop.propagated(
+            HopContext(
+                traceID: trace, conflicts: carried.conflicts, bridge: bridge,
+                mark: mark(route, carried: carried, bridge: bridge)))
         guard let upstream = known.upstream, let label = known.label else {
-            return refusal(.notFound, Unserved(known.route, in: info.loop.tree).description)
+            return refusal(.notFound, Unserved(route, in: info.loop.tree).description)
         }
         if head.isUpgrade && head.upgradesToWebSocket { hop.setProtocol(.websocket) }
         let forwarding = Forwarding(
-            target: target, host: host, route: known, routeHeaderName: routeHeaderName,
-            carriesRouteHeader: fields.routeCount > 0, upstream: upstream, routeLabel: label)
+            target: target, host: host, route: known, bridge: bridge, upstream: upstream, routeLabel: label)
         return Exchange(head: head, hop: hop, routing: .forward(forwarding))
+    }
+
+    /// What became of the request's route context (docs/routing.md, "Carrying the route"):
+    /// restored by trace memory; kept or bridged when a carrier came; lost when none came while
+    /// the calling instance was serving requests routed as another space; else unknown.
+    private func mark(_ route: Route, carried: Carried, bridge: CarrierBridge) -> HopContext.Mark? {
+        if route.routeAsSource == .trace { return .restored }
+        if carried.arrived { return bridge.addsCarriers ? .bridged : .kept }
+        guard case .egress(let caller) = info.role, route.routeAsSource != .host,
+            let expected = info.loop.inFlight.expected(from: caller), expected != route.routeAs
+        else { return nil }
+        return .lost(by: caller, expected: expected)
     }
 }
 
-/// What routing reads from a head, found in one pass over its fields.
-struct RoutingFields {
-    var host: String?
-    var hostCount = 0
-    var routeValue: String?
-    var routeCount = 0
-    /// The route header came more than once with different values.
-    var routeValuesDiffer = false
-    /// The first `x-request-id`: the flow the hop belongs to.
-    var requestID: String?
+/// The carriers a request came with: the route-as they decided and the ones that disagreed.
+struct Carried {
+    var route: CarriedRouteAs?
+    var conflicts: [HopConflict] = []
+    var baggage: Baggage?
+    /// Some carrier came with the request, whichever decided.
+    var arrived: Bool
 
-    init(_ head: ClientHead, routeHeader: String) {
-        let routeHeaderLength = routeHeader.utf8.count
-        head.bytes.withUnsafeReadableBytes { raw in
-            for field in head.fields {
-                switch field.kind {
-                case .host:
-                    hostCount += 1
-                    if host == nil { host = String(decoding: raw[field.value], as: UTF8.self) }
-                case .requestID:
-                    if requestID == nil { requestID = String(decoding: raw[field.value], as: UTF8.self) }
-                case .other, .named:
-                    guard field.name.count == routeHeaderLength,
-                        Bytes.sameName(raw[field.name], routeHeader.utf8)
-                    else { continue }
-                    routeCount += 1
-                    if let first = routeValue {
-                        if !first.utf8.elementsEqual(raw[field.value]) { routeValuesDiffer = true }
-                    } else {
-                        routeValue = String(decoding: raw[field.value], as: UTF8.self)
-                    }
-                default:
-                    continue
-                }
-            }
+    /// Nearly every request carries the route header alone, or nothing: those take no list.
+    init(_ fields: RoutingFields, _ plan: CarrierPlan) throws(RouteCarrierError) {
+        baggage = fields.baggage.isEmpty ? nil : Baggage(fields: fields.baggage)
+        guard !fields.otherCarriers.isEmpty || baggage != nil else {
+            route = fields.routeValue.map { CarriedRouteAs($0, carrier: .header(plan.routeHeader)) }
+            arrived = route != nil
+            return
         }
+        let decision = try plan.carriers.decide(
+            header: { fields.value(of: $0, plan) }, baggage: baggage ?? Baggage())
+        route = decision.map { CarriedRouteAs($0.value, carrier: $0.carrier) }
+        conflicts =
+            decision?.conflicts.map {
+                HopConflict(carrier: $0.carrier.description, value: Printable.clip($0.value))
+            } ?? []
+        arrived = decision != nil
     }
 }

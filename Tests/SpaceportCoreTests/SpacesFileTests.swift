@@ -254,3 +254,57 @@ struct LimitDocsTests {
         }
     }
 }
+
+@Suite("The propagation section")
+struct PropagationSettingsTests {
+    @Test("carriers are read in order, each writable unless it says not, and trace memory takes its numbers")
+    func read() throws {
+        let tree = try SpacesFile.parse(
+            text: """
+                propagation:
+                  write_route_header: false
+                  headers: [X-Dev-Space, { name: kubernetes-route-as, write: false }]
+                  baggage: [sd-routing-key]
+                  trace_memory: { seconds: 5, traces: 0 }
+                spaces: { default: {} }
+                """, file: "s.yaml")
+        let propagation = tree.settings.propagation
+        #expect(propagation.headers == [.init("x-dev-space"), .init("kubernetes-route-as", write: false)])
+        #expect(propagation.baggage == [.init("sd-routing-key")])
+        #expect(propagation.writtenHeaders(routeHeader: "azds-route-as") == ["x-dev-space"])
+        #expect(!propagation.remembersTraces)
+        #expect(
+            propagation.carriers(routeHeader: "azds-route-as").headers == [
+                "azds-route-as", "x-dev-space", "kubernetes-route-as",
+            ])
+    }
+
+    @Test(
+        "with no section the defaults hold: kubernetes-route-as, and azds-route-as and okteto-divert in baggage"
+    )
+    func defaults() throws {
+        let propagation = try SpacesFile.parse(text: "spaces: { default: {} }\n", file: "s.yaml").settings
+            .propagation
+        #expect(propagation.headers.map(\.name) == ["kubernetes-route-as"])
+        #expect(propagation.baggage.map(\.name) == ["azds-route-as", "okteto-divert"])
+        #expect(propagation.traceMemorySeconds == 60)
+        #expect(propagation.traceMemoryTraces == 100_000)
+    }
+
+    @Test(
+        "a carrier that cannot carry route-as is refused at its line, saying why",
+        arguments: [
+            ("propagation: { headers: [host] }\nspaces: {}\n", "s.yaml:1:26", "means something else to HTTP"),
+            ("propagation: { headers: [\"a b\"] }\nspaces: {}\n", "s.yaml:1:26", "is not a header name"),
+            ("propagation: { baggage: [k, k] }\nspaces: {}\n", "s.yaml:1:29", "listed twice"),
+            ("propagation: { trace_memory: { seconds: -1 } }\nspaces: {}\n", "s.yaml:1:41", "0 or more"),
+            ("propagation: { headers: [{ write: false }] }\nspaces: {}\n", "s.yaml:1:26", "name"),
+        ])
+    func refused(_ text: String, _ place: String, _ why: String) {
+        #expect {
+            _ = try SpacesFile.parse(text: text, file: "s.yaml")
+        } throws: { error in
+            "\(error)".contains(place) && "\(error)".contains(why)
+        }
+    }
+}

@@ -22,16 +22,34 @@ struct HeaderRulesTests {
         return head
     }
 
-    /// The forwarded request as its bytes, read back by SwiftNIO's decoder.
+    /// A tree where `a` runs in default and in bob, with the default carriers.
+    private static let tree = try! SpacesFile.parse(
+        text: """
+            spaces:
+              default:
+                services:
+                  a: 127.0.0.1:1
+              bob:
+                parent: default
+                services:
+                  a: 127.0.0.1:2
+            """, file: "spaces.yaml")
+
+    /// The forwarded request as its bytes, read back by SwiftNIO's decoder: routed by the
+    /// proxy's own rules on `tree`, its carriers bridged as the proxy bridges them.
     private func forwarded(
-        _ head: ClientHead, host: String? = "a.localhost", routeAs: String = "default",
-        clientIP: String? = "127.0.0.1"
+        _ head: ClientHead, host: String? = "a.localhost", clientIP: String? = "127.0.0.1"
     ) throws -> (head: HTTPRequestHead, chunked: Bool) {
         var bytes = ByteBuffer()
-        let routing = RoutingFields(head, routeHeader: "azds-route-as")
+        let plan = CarrierPlan(Self.tree.settings)
+        let fields = RoutingFields(head, plan: plan)
+        let carried = try Carried(fields, plan)
+        let known = KnownRoute(
+            try Self.tree.route(RouteRequest(host: host ?? "a", carried: carried.route)), in: Self.tree)
+        let bridge = CarrierBridge(fields: fields, baggage: carried.baggage, known: known, plan: plan)
         let chunked = ForwardedHeaders.writeRequest(
-            head, into: &bytes, path: head.uri, host: host, routeHeader: "azds-route-as",
-            carriesRouteHeader: routing.routeCount > 0, routeAs: routeAs, requestID: "r1", clientIP: clientIP,
+            head, into: &bytes, path: head.uri, host: host, bridge: bridge, requestID: "r1",
+            clientIP: clientIP,
             via: "sp")
         let channel = EmbeddedChannel(handler: ByteToMessageHandler(HTTPRequestDecoder()))
         try channel.writeInbound(bytes)
@@ -56,8 +74,8 @@ struct HeaderRulesTests {
         let names = try forwarded(sent).head.headers.map { $0.name.lowercased() }
         #expect(
             names == [
-                "x-kept", "host", "azds-route-as", "x-request-id", "x-forwarded-for", "x-forwarded-host",
-                "x-forwarded-proto", "via",
+                "x-kept", "host", "azds-route-as", "kubernetes-route-as", "baggage", "x-request-id",
+                "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "via",
             ])
     }
 
@@ -78,7 +96,7 @@ struct HeaderRulesTests {
     @Test("the forwarded request keeps a route header that was sent and adds one that was not")
     func routeHeader() throws {
         let kept = try forwarded(
-            try head("/", [("Host", "a.localhost"), ("azds-route-as", "bob")]), routeAs: "bob")
+            try head("/", [("Host", "a.localhost"), ("azds-route-as", "bob")]))
         #expect(kept.head.headers["azds-route-as"] == ["bob"])
         let added = try forwarded(try head("/", [("Host", "a.localhost")])).head
         #expect(added.headers["azds-route-as"] == ["default"])
