@@ -131,6 +131,7 @@ public struct Settings: Equatable, Sendable {
     /// Locations say where a value was read, not what it is.
     public static func == (a: Settings, b: Settings) -> Bool {
         a.routeHeader == b.routeHeader && a.domain == b.domain && a.defaultSpace == b.defaultSpace
-            && a.ingress == b.ingress && a.limits == b.limits
+            && a.ingress == b.ingress && a.limits == b.limits && a.trustedProxies == b.trustedProxies
+            && a.propagation == b.propagation
     }
 }

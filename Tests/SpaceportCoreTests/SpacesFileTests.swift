@@ -308,3 +308,18 @@ struct PropagationSettingsTests {
         }
     }
 }
+
+@Suite("Settings compared")
+struct SettingsEqualityTests {
+    @Test("a change to trusted_proxies or propagation alone is a change: a running proxy takes it")
+    func everySettingCounts() throws {
+        let plain = try SpacesFile.parse(text: "spaces: { default: {} }\n", file: "s.yaml")
+        let trusted = try SpacesFile.parse(
+            text: "trusted_proxies: [10.0.0.1]\nspaces: { default: {} }\n", file: "s.yaml")
+        let carried = try SpacesFile.parse(
+            text: "propagation: { baggage: [sd-routing-key] }\nspaces: { default: {} }\n", file: "s.yaml")
+        #expect(plain.settings != trusted.settings)
+        #expect(plain.settings != carried.settings)
+        #expect(plain != carried)
+    }
+}
