@@ -20,6 +20,13 @@ public struct SpacesSnapshot: Codable, Equatable, Sendable {
     public var routeHeader: String
     public var domain: String
     public var defaultSpace: String
+    /// The headers read after `routeHeader`, in order (`propagation.headers`); absent from
+    /// proxies older than them, which a reader takes as the defaults.
+    public var carrierHeaders: [String]?
+    /// The baggage keys read after the headers, in order (`propagation.baggage`).
+    public var baggageKeys: [String]?
+    /// Whether trace memory is on: a request that carries only `traceparent` can be routed.
+    public var traceMemory: Bool?
     /// Present while the spaces file on disk is invalid: why, as the proxy logged it. The tree
     /// is then the last good one, still in effect; a later snapshot without it means the file
     /// is valid again.
@@ -38,15 +45,23 @@ public struct SpacesSnapshot: Codable, Equatable, Sendable {
         routeHeader = tree.settings.routeHeader
         domain = tree.settings.domain
         defaultSpace = tree.settings.defaultSpace
+        let propagation = tree.settings.propagation
+        carrierHeaders = propagation.headers.map(\.name)
+        baggageKeys = propagation.baggage.map(\.name)
+        traceMemory = propagation.remembersTraces
         self.fileProblem = fileProblem
     }
 
-    /// Rebuilds the tree a proxy sent; throws if the snapshot is not a valid tree.
+    /// Rebuilds the tree a proxy sent; throws if the snapshot is not a valid tree. Its carriers
+    /// are the proxy's, for display: which of them the proxy writes is not sent.
     public func tree() throws -> SpaceTree {
         var settings = Settings()
         settings.routeHeader = routeHeader
         settings.domain = domain
         settings.defaultSpace = defaultSpace
+        if let carrierHeaders { settings.propagation.headers = carrierHeaders.map { .init($0) } }
+        if let baggageKeys { settings.propagation.baggage = baggageKeys.map { .init($0) } }
+        if traceMemory == false { settings.propagation.traceMemoryTraces = 0 }
         return try SpaceTree(
             settings: settings,
             spaces: spaces.map { space in

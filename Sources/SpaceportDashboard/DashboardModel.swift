@@ -39,6 +39,11 @@ public struct DashboardModel: Sendable {
     public private(set) var sources: [SourceState] = []
     public private(set) var hops: HopRing
     private var rates = RateMeter<RateKey>()
+    /// How far back the services pane counts the route contexts each instance dropped: long
+    /// enough to find the service after the request, short enough that a fix clears the mark.
+    public static let dropMinutes = 5
+    /// Lost hops by the instance that dropped their context (`lostBy`), as the hops arrive.
+    private var drops = RateMeter<RateKey>(window: dropMinutes * 60)
     private var events = RateCounter(at: 0)
     /// Hops the tallies counted, and of those the ones sent: how much of the traffic the list shows.
     private var tallyCounted = RateCounter(at: 0)
@@ -85,13 +90,23 @@ public struct DashboardModel: Sendable {
                 update(source) { $0.treeProblem = "the proxy sent a tree that is not valid: \(error)" }
             }
         case .hop(let hop):
-            var counted = true
+            var replayed = false
+            var tallied = false
             // A hop replayed on connect happened before anyone here watched; once tallies come,
             // they count every hop and the hops are a sample of them.
-            update(source) { counted = !$0.tallied && $0.hello?.isReplayed(hop) != true }
+            update(source) {
+                replayed = $0.hello?.isReplayed(hop) == true
+                tallied = $0.tallied
+            }
             let space = hop.routeAs
             let service = hop.service
-            guard hops.record(consume hop, source: source), counted else { return }
+            let droppedBy = hop.propagation == .lost && !replayed ? hop.lostBy : nil
+            guard hops.record(consume hop, source: source) else { return }
+            if let droppedBy {
+                drops.add(
+                    RateKey(source: source, space: droppedBy.space, service: droppedBy.service), at: now)
+            }
+            guard !replayed, !tallied else { return }
             if let space {
                 rates.add(RateKey(source: source, space: space), at: now)
                 if let service {
@@ -154,6 +169,12 @@ public struct DashboardModel: Sendable {
         rates.rate(
             RateKey(source: source, space: space, service: service), at: now,
             since: origin(of: source, at: now))
+    }
+
+    /// How many hops, of those that reached the dashboard in the last `dropMinutes`, lost their
+    /// route context because `service` in `space` called without passing it on.
+    public func dropped(source: String, space: String, service: String, at now: Double) -> Int {
+        drops.count(RateKey(source: source, space: space, service: service), at: now)
     }
 
     public func eventRate(at now: Double) -> Double { events.rate(at: now, since: countingSince ?? now) }

@@ -1,7 +1,7 @@
 import SpaceportCore
 
-/// A hop opened: what it was, the headers that decided its route, the chain tried drawn
-/// against the tree, and the other hops of its flow.
+/// A hop opened: what it was, the headers that decided its route, what became of its route
+/// context, the chain tried drawn against the tree, and the other hops of its flow.
 enum DetailView {
     struct Content {
         var lines: [Line]
@@ -53,6 +53,8 @@ enum DetailView {
         lines.append(Line())
         lines.append(contentsOf: routeLines(hop, tree: tree))
         lines.append(Line())
+        let context = contextLines(hop, tree: tree, glyphs: glyphs, width: width)
+        if !context.isEmpty { lines.append(contentsOf: context + [Line()]) }
         lines.append(contentsOf: chainLines(hop, tree: tree, glyphs: glyphs, width: width))
         lines.append(Line())
         let flow = flowLines(record, selected: page.selected, in: dashboard, glyphs: glyphs)
@@ -66,8 +68,16 @@ enum DetailView {
         let header = tree?.settings.routeHeader ?? Settings.defaultRouteHeader
         var lines = [Line([("What decided the route", .header)])]
         let source = hop.routeAsSource
-        let carried = source == .header ? Sanitized.line(hop.unknownRouteAs ?? hop.routeAs) : "(absent)"
-        lines.append(Line([("  \(header): ", .muted), (carried, source == .header ? .routeAs : .muted)]))
+        let carried = Sanitized.line(hop.unknownRouteAs ?? hop.routeAs)
+        switch (source, hop.routeAsCarrier) {
+        case (.header?, let name):
+            lines.append(Line([("  \(Sanitized.line(name ?? header)): ", .muted), (carried, .routeAs)]))
+        case (.baggage?, let name?):
+            lines.append(
+                Line([("  baggage: ", .muted), ("\(Sanitized.line(name))=", .muted), (carried, .routeAs)]))
+        default:
+            lines.append(Line([("  \(header): ", .muted), ("(absent)", .muted)]))
+        }
         lines.append(
             Line([("  Host: ", .muted), (Sanitized.line(hop.host), source == .host ? .routeAs : .dialog)]))
         if let from = hop.from {
@@ -86,7 +96,7 @@ enum DetailView {
         }
         let why: String
         switch source {
-        case .header?: why = "from the \(hop.routeAsCarrier ?? header) header"
+        case .header?: why = "from the \(Sanitized.line(hop.routeAsCarrier ?? header)) header"
         case .baggage?: why = "from the baggage member \(Sanitized.line(hop.routeAsCarrier ?? "?"))"
         case .trace?: why = "the space its trace was routed as (trace memory)"
         case .host?: why = "from the Host"
@@ -200,6 +210,7 @@ enum DetailView {
                 (" \(glyphs.arrow) " + Sanitized.line(hop.space, placeholder: "none"), .tree),
             ])
             if hop.isFallback { line.add(" \(glyphs.fallback)", .fallback) }
+            if let mark = glyphs.mark(for: hop.propagation) { line.add(" " + mark.glyph, mark.role) }
             if let status = hop.status { line.add(" \(status)", Role.status(status)) }
             line.add(" " + Formatting.duration(hop.durationMs), .muted)
             if hop.id == selected && flow.count > 1 { line.highlight = .selection }

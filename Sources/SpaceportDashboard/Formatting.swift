@@ -81,6 +81,35 @@ struct Line {
 
     var width: Int { (left + right).reduce(0) { $0 + Columns.width(of: $1.text) } }
 
+    /// Adds `pieces` clipped together to `width` columns, padded with spaces; the pieces at the
+    /// end whose role is one of `marks` are never cut: the text before them gives way.
+    mutating func add(
+        fitting pieces: [(String, Role)], to width: Int, alignRight: Bool = false,
+        keeping marks: Set<Role> = []
+    ) {
+        var pieces = pieces
+        let total = pieces.reduce(0) { $0 + Columns.width(of: $1.0) }
+        if alignRight && total < width { add(String(repeating: " ", count: width - total), .normal) }
+        var tail: [(String, Role)] = []
+        while total > width, pieces.count > 1, let last = pieces.last, marks.contains(last.1) {
+            tail.insert(pieces.removeLast(), at: 0)
+        }
+        let tailWidth = tail.reduce(0) { $0 + Columns.width(of: $1.0) }
+        let room = width - tailWidth
+        var used = 0
+        for (text, role) in pieces {
+            guard used < room else { break }
+            let clipped = used + Columns.width(of: text) > room ? Columns.clip(text, to: room - used) : text
+            add(clipped, role)
+            used += Columns.width(of: clipped)
+        }
+        if !tail.isEmpty, used + tailWidth <= width {
+            for (text, role) in tail { add(text, role) }
+            used += tailWidth
+        }
+        if used < width && !alignRight { add(String(repeating: " ", count: width - used), .normal) }
+    }
+
     /// Draws the pieces in `width` columns; `override` paints every piece in one role (a selection).
     func draw(on canvas: inout some Canvas, x: Int, y: Int, width: Int, override: Role? = nil) {
         guard width > 0 else { return }

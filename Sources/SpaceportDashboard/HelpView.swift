@@ -27,6 +27,24 @@ enum HelpView {
                 ("  \(glyphs.fallback) ", .fallback),
                 ("an ancestor served the hop, not the route-as space", .help),
             ]))
+        lines.append(
+            Line([
+                ("  \(glyphs.lost) ", .lost),
+                ("its caller dropped the hop's route context (filter: lost)", .help),
+            ]))
+        lines.append(
+            Line([
+                ("  \(glyphs.lost) dropped N ", .lost),
+                (
+                    "the service dropped route context N times in the last \(DashboardModel.dropMinutes) minutes",
+                    .help
+                ),
+            ]))
+        lines.append(
+            Line([
+                ("  \(glyphs.restored) ", .restored),
+                ("trace memory restored the hop's route context (filter: restored)", .help),
+            ]))
         return lines
     }
 

@@ -4,7 +4,8 @@ import SpaceportCore
 /// What the `/` prompt narrows the hop list to. Terms are ANDed; `!` before a term negates it.
 ///
 ///     service:servicea   space:azureuser   status:5xx  5xx  status:404
-///     method:POST  POST   path:/api   anything-else (host or path contains it)
+///     method:POST  POST   path:/api   lost  restored  kept  bridged
+///     anything-else (host or path contains it)
 public struct HopFilter: Equatable, Sendable {
     public enum Term: Equatable, Sendable {
         case service(String)
@@ -14,6 +15,8 @@ public struct HopFilter: Equatable, Sendable {
         case status(Int)
         case method(String)
         case path(String)
+        /// What became of the hop's route context: `lost`, `restored`, `kept`, `bridged`.
+        case propagation(HopPropagation)
         /// Host or path contains it.
         case text(String)
     }
@@ -73,6 +76,7 @@ public struct HopFilter: Equatable, Sendable {
         let text = String(token)
         if text.count == 3, text.lowercased().hasSuffix("xx") { return try status(text, word: word) }
         if methods.contains(text) { return .method(text) }
+        if let propagation = HopPropagation(rawValue: text.lowercased()) { return .propagation(propagation) }
         return .text(text)
     }
 
@@ -101,6 +105,7 @@ public struct HopFilter: Equatable, Sendable {
         case .status(let code): return hop.status == code
         case .method(let method): return hop.method?.uppercased() == method
         case .path(let text): return contains(hop.path, text)
+        case .propagation(let propagation): return hop.propagation == propagation
         case .text(let text): return contains(hop.path, text) || contains(hop.host, text)
         }
     }

@@ -1,8 +1,8 @@
 import SpaceportCore
 
 /// Live hops, newest first: time, method, host and path, route-as and its source,
-/// service → the space that served (↑ marks a fallback to an ancestor), status, duration,
-/// and on a wide screen the error.
+/// service → the space that served (↑ marks a fallback to an ancestor, ⚠ a route context
+/// lost on the way, ↺ one trace memory restored), status, duration, and on a wide screen the error.
 enum HopsPane {
     struct Widths: Equatable {
         var time = 12
@@ -68,6 +68,7 @@ enum HopsPane {
             served.append((" \(glyphs.arrow) ", .muted))
             served.append(("none", .missing))
         }
+        if let mark = glyphs.mark(for: hop.propagation) { served.append((" " + mark.glyph, mark.role)) }
         let status: (String, Role)
         if let code = hop.status {
             status = (String(code), Role.status(code))
@@ -164,6 +165,9 @@ enum HopsPane {
         row(titles.map { [$0] }, widths: widths)
     }
 
+    /// The roles of the marks a row's service → space ends with.
+    private static let marks: Set<Role> = [.fallback, .lost, .restored]
+
     /// The ingress port is the same on every row, so the list leaves it out.
     static func withoutPort(_ host: String) -> String {
         guard let colon = host.lastIndex(of: ":"), !host.hasSuffix("]"),
@@ -172,33 +176,19 @@ enum HopsPane {
         return String(host[..<colon])
     }
 
-    /// Pieces clipped together to `width` columns, padded with spaces; a fallback marker is never cut,
-    /// and a host gives way to the path after it.
+    /// Pieces clipped together to `width` columns, padded with spaces; the marks at the end (a
+    /// fallback, a route context lost or restored) are never cut, and a host gives way to the path
+    /// after it.
     private static func fit(
         _ pieces: [(String, Role)], to width: Int, alignRight: Bool, into line: inout Line
     ) {
         var pieces = pieces
         let total = pieces.reduce(0) { $0 + Columns.width(of: $1.0) }
-        if alignRight && total < width { line.add(String(repeating: " ", count: width - total), .normal) }
-        var tail: (String, Role)?
-        if total > width, pieces.count > 1, pieces.last?.1 == .fallback { tail = pieces.removeLast() }
         if total > width, pieces.count == 2, pieces[0].1 == .muted, pieces[1].1 == .normal {
             let path = Columns.width(of: pieces[1].0)
             let hostRoom = max(min(8, Columns.width(of: pieces[0].0)), width - path)
             pieces[0].0 = Columns.clip(pieces[0].0, to: hostRoom)
         }
-        let room = width - (tail.map { Columns.width(of: $0.0) } ?? 0)
-        var used = 0
-        for (text, role) in pieces {
-            guard used < room else { break }
-            let clipped = used + Columns.width(of: text) > room ? Columns.clip(text, to: room - used) : text
-            line.add(clipped, role)
-            used += Columns.width(of: clipped)
-        }
-        if let tail, used + Columns.width(of: tail.0) <= width {
-            line.add(tail.0, tail.1)
-            used += Columns.width(of: tail.0)
-        }
-        if used < width && !alignRight { line.add(String(repeating: " ", count: width - used), .normal) }
+        line.add(fitting: pieces, to: width, alignRight: alignRight, keeping: marks)
     }
 }

@@ -72,7 +72,7 @@ public struct KeyMap: Equatable, Sendable {
         KeyBinding([.backTab], .previousPane, .global, "previous pane"),
         KeyBinding(
             [.character("/")], .filter, .global,
-            "filter hops: service:X space:X 5xx method:GET path:/x text, !term negates"),
+            "filter hops: service:X space:X 5xx method:GET path:/x lost restored text, !term negates"),
         KeyBinding([.escape], .clearFilter, .global, "clear the filter"),
         KeyBinding([.character("p")], .pause, .global, "pause the hop list (new hops wait), or resume it"),
         KeyBinding([.character("f")], .follow, .global, "follow: resume the list and select the newest hop"),

@@ -20,6 +20,11 @@ public struct RateMeter<Key: Hashable & Sendable>: Sendable {
         counters[key]?.rate(at: now, since: origin) ?? 0
     }
 
+    /// How many over the last `window` seconds.
+    public func count(_ key: Key, at now: Double) -> Int {
+        counters[key]?.count(at: now) ?? 0
+    }
+
     /// Forgets keys with nothing in the window, so names from the network cannot grow it forever.
     public mutating func prune(at now: Double) {
         counters = counters.filter { !$0.value.isIdle(at: now) }
@@ -47,11 +52,16 @@ struct RateCounter: Sendable {
     /// so the first seconds are not divided by a window nobody watched. At least a second,
     /// so one early event does not read as a burst.
     func rate(at now: Double, since origin: Double) -> Double {
-        var counter = self
         let current = now.rounded(.down)
-        counter.advance(to: Int(current))
         let covered = min(Double(buckets.count - 1) + (now - current), now - origin)
-        return Double(counter.buckets.reduce(0, +)) / max(1, covered)
+        return Double(count(at: now)) / max(1, covered)
+    }
+
+    /// The events in the buckets still in the window at `now`.
+    func count(at now: Double) -> Int {
+        var counter = self
+        counter.advance(to: Int(now.rounded(.down)))
+        return counter.buckets.reduce(0, +)
     }
 
     /// True when the window has moved past every count.

@@ -23,6 +23,8 @@ public enum Role: String, CaseIterable, Sendable {
     case status5xx = "status-5xx"
     case statusPending = "status-pending"
     case fallback
+    case lost
+    case restored
     case chainServed = "chain-served"
     case chainSkipped = "chain-skipped"
     case selection

@@ -10,6 +10,8 @@ public struct ServiceRow: Equatable, Sendable {
     public var upstream: Address?
     public var health: Health
     public var rate: Double
+    /// Route contexts the instance that serves dropped lately (`DashboardModel.dropped`).
+    public var dropped: Int
 
     /// Whether the space's own instance is switched off, so it inherits despite having one.
     public var isOverriddenOff: Bool { own.map { !$0.enabled } ?? false }
@@ -21,8 +23,11 @@ public struct ServiceRow: Equatable, Sendable {
             return ServiceRow(
                 service: state.service, ownership: state.ownership, own: state.own, upstream: upstream,
                 health: upstream.flatMap { model.health[$0.description] } ?? .unknown,
-                rate: model.serviceRate(source: ref.source, space: ref.space, service: state.service, at: now)
-            )
+                rate: model.serviceRate(
+                    source: ref.source, space: ref.space, service: state.service, at: now),
+                dropped: state.ownership.servedBy(in: ref.space).map {
+                    model.dropped(source: ref.source, space: $0, service: state.service, at: now)
+                } ?? 0)
         }
     }
 }

@@ -1,5 +1,6 @@
-/// The selected space's services: owned, inherited (from which space) or missing, the
-/// space's own override, the upstream that serves, its health and the request rate.
+/// The selected space's services: owned, inherited (from which space) or missing, whether the
+/// instance that serves dropped route context lately (`⚠ dropped 3`), the space's own override,
+/// the upstream that serves, its health and the request rate.
 enum ServicesPane {
     private struct Widths {
         var service: Int
@@ -22,7 +23,7 @@ enum ServicesPane {
         let columns = widths(for: rows, cells: cells, width: area.width)
         if let header = layout.headers[.services] {
             line(
-                ["", "SERVICE", "SERVED BY", "OVR", "UPSTREAM", "HEALTH", "RATE"].map { ($0, Role.header) },
+                ["", "SERVICE", "SERVED BY", "OVR", "UPSTREAM", "HEALTH", "RATE"].map { [($0, Role.header)] },
                 columns: columns
             ).draw(on: &canvas, x: header.x, y: header.y, width: header.width)
         }
@@ -40,8 +41,8 @@ enum ServicesPane {
         }
     }
 
-    /// The row's pieces: marker, service, served by, override, upstream, health, rate.
-    private static func cells(for row: ServiceRow, glyphs: Glyphs) -> [(String, Role)] {
+    /// The row's pieces: marker, service, served by (and the drops), override, upstream, health, rate.
+    private static func cells(for row: ServiceRow, glyphs: Glyphs) -> [[(String, Role)]] {
         let marker: (String, Role)
         let override: (String, Role)
         switch row.own?.enabled {
@@ -78,17 +79,22 @@ enum ServicesPane {
         }
         let upstreamRole: Role
         if case .owned = row.ownership { upstreamRole = .normal } else { upstreamRole = .muted }
+        var served = [servedBy]
+        if row.dropped > 0 { served.append(("  \(glyphs.lost) dropped \(row.dropped)", .lost)) }
         return [
-            marker, service, servedBy, override, (row.upstream?.description ?? "-", upstreamRole), health,
-            (Formatting.rate(row.rate), .rate),
+            [marker], [service], served, [override], [(row.upstream?.description ?? "-", upstreamRole)],
+            [health],
+            [(Formatting.rate(row.rate), .rate)],
         ]
     }
 
     /// Widths for a pane `width` wide; the rightmost columns go first when it is narrow, and
     /// room to spare goes to the served-by text and the upstream where the rows need it.
-    private static func widths(for rows: [ServiceRow], cells: [[(String, Role)]], width: Int) -> Widths {
+    private static func widths(for rows: [ServiceRow], cells: [[[(String, Role)]]], width: Int) -> Widths {
         let service = min(max(rows.map { Columns.width(of: $0.service) }.max() ?? 7, 7), 24)
-        let need = { (column: Int) in cells.map { Columns.width(of: $0[column].0) }.max() ?? 0 }
+        let need = { (column: Int) in
+            cells.map { $0[column].reduce(0) { $0 + Columns.width(of: $1.0) } }.max() ?? 0
+        }
         var columns = Widths(service: service, servedBy: 0, upstream: 21, health: 6, rate: 7)
         let fixed = {
             [1, columns.service, 3, columns.upstream, columns.health, columns.rate].reduce(0) {
@@ -106,15 +112,15 @@ enum ServicesPane {
         return columns
     }
 
-    private static func line(_ pieces: [(String, Role)], columns: Widths) -> Line {
+    private static func line(_ cells: [[(String, Role)]], columns: Widths) -> Line {
         var line = Line()
         let specs = [
             (1, false), (columns.service, false), (columns.servedBy, false), (3, false),
             (columns.upstream, false),
             (columns.health, false), (columns.rate, true),
         ]
-        for (piece, spec) in zip(pieces, specs) where spec.0 > 0 {
-            line.add(Columns.fit(piece.0, to: spec.0, alignRight: spec.1), piece.1)
+        for (pieces, spec) in zip(cells, specs) where spec.0 > 0 {
+            line.add(fitting: pieces, to: spec.0, alignRight: spec.1, keeping: [.lost])
             line.add(" ", .normal)
         }
         return line

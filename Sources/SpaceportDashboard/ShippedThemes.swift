@@ -30,6 +30,8 @@ enum ShippedThemes {
             status-5xx         = 203 default bold
             status-pending     = 245
             fallback           = 214 default bold
+            lost               = 207/magenta default bold
+            restored           = 79/cyan
             chain-served       = 114 default bold
             chain-skipped      = 203
             selection          = 16 117 bold
@@ -73,6 +75,8 @@ enum ShippedThemes {
             status-5xx         = 160 default bold
             status-pending     = 243
             fallback           = 166 default bold
+            lost               = 163/magenta default bold
+            restored           = 30/cyan
             chain-served       = 28 default bold
             chain-skipped      = 160
             selection          = 231 25 bold
@@ -116,6 +120,8 @@ enum ShippedThemes {
             status-5xx         = default default bold reverse
             status-pending     = default default dim
             fallback           = default default bold
+            lost               = default default bold
+            restored           = default
             chain-served       = default default bold
             chain-skipped      = default default dim
             selection          = default default reverse

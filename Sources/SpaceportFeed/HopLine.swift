@@ -1,7 +1,8 @@
 import SpaceportCore
 
 /// One finished hop as `spaceport tail` prints it:
-/// `12:03:04.123  GET  servicea.localhost/api  as azureuser (header)  servicea → default (fallback)  200  12 ms`.
+/// `12:03:04.123  GET  servicea.localhost/api  as azureuser (header)  servicea → default (fallback)  200  12 ms`,
+/// with what became of the route context when it was lost or restored before the status.
 /// Every string from the network is clipped and escaped first.
 public enum HopLine {
     public static func format(_ hop: HopEvent) -> String {
@@ -10,6 +11,7 @@ public enum HopLine {
         parts.append(target(hop))
         parts.append(routeAs(hop))
         parts.append(resolution(hop))
+        if let mark = mark(hop) { parts.append(mark) }
         parts.append(hop.status.map(String.init) ?? "—")
         if let duration = hop.durationMs { parts.append(milliseconds(duration)) }
         if let error = hop.error { parts.append("! " + Printable.clip(error, max: 120)) }
@@ -55,6 +57,23 @@ public enum HopLine {
         let marker =
             hop.isFallback ? " (fallback from \(Printable.clip(hop.tried.first ?? "?", max: 63)))" : ""
         return "\(service) → \(Printable.clip(space, max: 63))\(marker)"
+    }
+
+    /// `lost (dropped by servicea@default, expected hotfix)` or `restored by trace`; nothing for
+    /// a context kept or bridged, or one nothing could be known of.
+    static func mark(_ hop: HopEvent) -> String? {
+        switch hop.propagation {
+        case .lost?:
+            var facts: [String] = []
+            if let by = hop.lostBy {
+                facts.append(
+                    "dropped by \(Printable.clip(by.service, max: 63))@\(Printable.clip(by.space, max: 63))")
+            }
+            if let expected = hop.expected { facts.append("expected \(Printable.clip(expected, max: 63))") }
+            return facts.isEmpty ? "lost" : "lost (\(facts.joined(separator: ", ")))"
+        case .restored?: return "restored by trace"
+        case .kept?, .bridged?, nil: return nil
+        }
     }
 
     static func milliseconds(_ value: Double) -> String {

@@ -28,6 +28,23 @@ struct FilterTests {
         #expect(try ids("") == ["h1", "h2", "h3", "h4"])
     }
 
+    @Test("lost, restored, kept and bridged narrow the list to hops whose route context fared so")
+    func propagation() throws {
+        func ids(_ filter: String) throws -> [String] {
+            let parsed = try HopFilter.parse(filter)
+            var model = DashboardModel()
+            for hop in RouteContextTests.hops { model.ingest(.hop(hop), from: "main", at: 1) }
+            return model.hops.newestFirst().filter(parsed.matches).map(\.hop.id).reversed()
+        }
+        #expect(try ids("lost") == ["l2"])
+        #expect(try ids("restored") == ["r2"])
+        #expect(try ids("bridged") == ["k1"])
+        #expect(try ids("kept").isEmpty)
+        #expect(try ids("Lost service:serviceb") == ["l2"])
+        #expect(try ids("!lost !restored") == ["l1", "r1", "k1"])
+        #expect(try ids("path:kept") == ["k1"], "a path still matches with path:")
+    }
+
     @Test("terms are all required, and ! negates one")
     func combining() throws {
         #expect(try ids("!2xx") == ["h3", "h4"])

@@ -1,5 +1,6 @@
 import SpaceportCore
 import SpaceportDashboard
+import Testing
 
 /// A team's tree: default runs everything, azureuser overrides servicea, bob (a grandchild) has serviceb off.
 enum Fixtures {
@@ -94,4 +95,11 @@ extension Dashboard {
     mutating func type(_ text: String, at now: Double = 2) {
         for character in text { _ = handle(.key(.character(character)), at: now) }
     }
+}
+
+/// A golden screen: fails showing the whole screen drawn when it is not `expected`.
+func expectScreen(
+    _ canvas: GridCanvas, _ expected: String, sourceLocation: Testing.SourceLocation = #_sourceLocation
+) {
+    #expect(canvas.text == expected, "the screen was:\n\(canvas.text)", sourceLocation: sourceLocation)
 }

@@ -6,12 +6,6 @@ import Testing
 
 @Suite("Screens drawn on an in-memory canvas")
 struct ScreenTests {
-    private func expectScreen(
-        _ canvas: GridCanvas, _ expected: String, sourceLocation: Testing.SourceLocation = #_sourceLocation
-    ) {
-        #expect(canvas.text == expected, "the screen was:\n\(canvas.text)", sourceLocation: sourceLocation)
-    }
-
     /// The column where `needle` starts on row `y`, counting a wide character as two.
     private func column(of needle: String, row y: Int, in canvas: GridCanvas) -> Int? {
         let cells = Array(canvas.row(y))
@@ -219,7 +213,7 @@ struct ScreenTests {
             │ │   → l              pane to the right                                                         │ │
             │ │   Tab              next pane                                                                 │ │
             │ │   Shift-Tab        previous pane                                                             │ │
-            │ │   /                filter hops: service:X space:X 5xx method:GET path:/x text, !term negates │ │
+            │ │   /                filter hops: service:X space:X 5xx method:GET path:/x lost restored text… │ │
             │ │   Esc              clear the filter                                                          │ │
             │ │   p                pause the hop list (new hops wait), or resume it                          │ │
             │ │   f                follow: resume the list and select the newest hop                         │ │
@@ -405,7 +399,17 @@ struct ScreenTests {
 
     @Test("text from the network reaches the screen escaped, never as control characters")
     func hostileText() {
-        let hop = Fixtures.hop("evil", method: "G\u{1B}]0;pwned\u{7}", path: "/\u{1B}[2J\u{202E}gnp.exe")
+        var hop = Fixtures.hop(
+            "evil", source: .header, method: "G\u{1B}]0;pwned\u{7}", path: "/\u{1B}[2J\u{202E}gnp.exe")
+        // What a hostile feed may say of the route context, which the hop's detail shows.
+        let evil = "\u{1B}[31m\u{202E}x"
+        hop.routeAsCarrier = evil
+        hop.propagation = .lost
+        hop.lostBy = HopCaller(space: evil, service: evil)
+        hop.expected = evil
+        hop.traceId = evil
+        hop.conflicts = [HopConflict(carrier: evil, value: evil)]
+        hop.bridgeProblem = evil
         var dashboard = Fixtures.dashboard(width: 160, height: 30, hops: [hop])
         let screen = Fixtures.screen(dashboard)
         #expect(screen.text.contains("/\\x1B[2J\\u{202E}gnp.exe"))
@@ -414,8 +418,12 @@ struct ScreenTests {
         }
         dashboard.view.focus = .hops
         _ = dashboard.press(.enter)
+        let detail = Fixtures.screen(dashboard)
+        let escaped = "\\x1B[31m\\u{202E}x"
+        #expect(detail.text.contains("from the \(escaped) header"), "\(detail.text)")
+        #expect(detail.text.contains("\(escaped)@\(escaped) called"), "\(detail.text)")
         #expect(
-            Fixtures.screen(dashboard).cells.allSatisfy {
+            detail.cells.allSatisfy {
                 !$0.character.unicodeScalars.contains(where: Sanitized.isUnsafe)
             })
     }

@@ -1,6 +1,7 @@
 import Foundation
 import SpaceportCore
 import SpaceportWire
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -381,6 +382,96 @@ extension DashboardEndToEndTests {
             try Curl.get(curl, "http://azureuser.s.default.servicea.localhost:\(port)/").body
                 == "servicea@default")
         try terminal.keys("q")
+    }
+}
+
+extension DashboardEndToEndTests {
+    @Test(
+        "a service that calls the next through its egress without passing the route on shows as lost: marked in the list, explained in its detail, counted in the services pane, and printed by tail"
+    )
+    func lostRoute() async throws {
+        let serviceb = try TestUpstream(answer: "serviceb@default")
+        let hotfixb = try TestUpstream(answer: "serviceb@hotfix")
+        let egress = Egress()
+        let servicea = try TestUpstream { "servicea@default\n" + egress.call("serviceb") }
+        defer {
+            serviceb.stop()
+            hotfixb.stop()
+            servicea.stop()
+        }
+        // hotfix runs its own serviceb; a request routed as hotfix should reach it, through
+        // default's servicea, which forwards no route carrier on its call.
+        let (curl, folder) = try Self.setUp(
+            spaces: """
+                spaces:
+                  default:
+                    services:
+                      servicea: { upstream: 127.0.0.1:\(servicea.port), egress: "127.0.0.1:0" }
+                      serviceb: { upstream: 127.0.0.1:\(serviceb.port) }
+                  hotfix:
+                    parent: default
+                    services:
+                      serviceb: { upstream: 127.0.0.1:\(hotfixb.port) }
+
+                """)
+        defer { folder.remove() }
+        let dash = try await DashInTmux.start(in: folder, name: "lost", width: 120, height: 40)
+        defer { dash.stop() }
+        let (terminal, port) = (dash.terminal, dash.port)
+        let egressPort = try await dash.tail.listenerPort("egress:default/servicea")
+        egress.port.withLock { $0 = egressPort }
+        let binary = try #require(Tools.spaceport)
+        let text = folder.path("tail.txt")
+        let tail = try Child(
+            binary, ["tail", "--feed", folder.path("run") + "/spaceport/lost.sock"], output: text)
+        defer { tail.terminate() }
+
+        let answer = try Curl.get(curl, "http://hotfix.s.default.servicea.localhost:\(port)/")
+        #expect(answer.body == "servicea@default\nserviceb@default", "the call left hotfix")
+        let list = try await eventually("the lost hop is marked in the list", terminal: terminal) { screen in
+            screen.split(separator: "\n").contains {
+                $0.contains("default (caller)") && $0.contains("serviceb → default ⚠")
+            }
+        }
+        #expect(list.contains("servicea owned  ⚠ dropped 1"), "the services pane counts the drop:\n\(list)")
+        try await eventually("tail prints the mark", terminal: terminal) {
+            let printed = (try? String(contentsOfFile: text, encoding: .utf8)) ?? ""
+            return printed.contains(
+                "serviceb → default  lost (dropped by servicea@default, expected hotfix)  200")
+        }
+
+        try terminal.keys("/", "lost", "Enter", "Tab", "Tab", "Enter")
+        let detail = try await eventually("the lost hop opens", terminal: terminal) {
+            $0.contains("Route context  ⚠ lost")
+        }
+        for line in [
+            "servicea@default called serviceb without azds-route-as, kubernetes-route-as or baggage: forward one of them",
+            "its flow was routed as hotfix; without a carrier this call went as default",
+            "caller: servicea in default",
+        ] {
+            #expect(detail.contains(line), "\(line) is missing from:\n\(detail)")
+        }
+        try terminal.keys("Escape", "q")
+    }
+}
+
+/// An app's outbound proxy (its `HTTP_PROXY`), used as plain code does: a call through it
+/// passes on nothing of the request the app is serving.
+final class Egress: Sendable {
+    /// Known once the proxy listens: the app starts before it, as its upstream.
+    let port = Mutex<Int?>(nil)
+
+    /// What `service` answered, through the egress listener.
+    func call(_ service: String) -> String {
+        guard let port = port.withLock({ $0 }) else { return "no egress yet" }
+        do {
+            let client = try RawClient(Address(host: "127.0.0.1", port: port), timeoutSeconds: 30)
+            try client.send(
+                "GET http://\(service)/ HTTP/1.1\r\nHost: \(service)\r\nConnection: close\r\n\r\n")
+            return try client.readResponse().text.trimmingCharacters(in: .whitespacesAndNewlines)
+        } catch {
+            return "call failed: \(error)"
+        }
     }
 }
 

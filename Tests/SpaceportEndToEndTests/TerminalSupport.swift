@@ -160,18 +160,21 @@ final class TailReader: @unchecked Sendable {
         return text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
     }
 
-    func ingressPort() async throws -> Int {
+    func ingressPort() async throws -> Int { try await listenerPort("ingress") }
+
+    /// The port of the listener the hello names `name` (`egress:default/servicea`).
+    func listenerPort(_ name: String) async throws -> Int {
         let deadline = Date().addingTimeInterval(120)
         while Date() < deadline {
             for line in lines {
                 guard case .hello(let hello)? = try? FeedEvent.decode(line: line) else { continue }
-                for listener in hello.listeners where listener.hasPrefix("ingress ") {
+                for listener in hello.listeners where listener.hasPrefix(name + " ") {
                     if let port = Int(listener.split(separator: ":").last ?? "") { return port }
                 }
             }
             try await Task.sleep(for: .milliseconds(100))
         }
-        Issue.record("spaceport tail never printed the dashboard's hello; it printed: \(lines)")
+        Issue.record("spaceport tail never printed a hello naming \(name); it printed: \(lines)")
         throw TimedOut()
     }
 
@@ -200,24 +203,27 @@ enum Curl {
     }
 }
 
-/// An upstream on 127.0.0.1:0 that answers every request with its own name.
+/// An upstream on 127.0.0.1:0 that answers every request with its own name, or with what
+/// `answering` says at the time.
 final class TestUpstream: @unchecked Sendable {
     let port: Int
     private let listener: Int32
-    private let answer: String
 
-    init(answer: String) throws {
-        self.answer = answer
+    convenience init(answer: String) throws {
+        try self.init { answer }
+    }
+
+    init(answering answer: @escaping @Sendable () -> String) throws {
         let fd = Loopback.socket()
         let bound = Loopback.bind(fd, port: 0)
         try #require(bound != nil && listen(fd, 64) == 0, "a test upstream could not listen")
         listener = fd
         port = bound ?? 0
-        let thread = Thread { [listener, answer] in Self.serve(listener, answer: answer) }
+        let thread = Thread { [listener] in Self.serve(listener, answer: answer) }
         thread.start()
     }
 
-    private static func serve(_ listener: Int32, answer: String) {
+    private static func serve(_ listener: Int32, answer: @Sendable () -> String) {
         while true {
             let client = accept(listener, nil, nil)
             if client < 0 {
@@ -231,7 +237,12 @@ final class TestUpstream: @unchecked Sendable {
                 if count <= 0 { break }
                 request += buffer[0..<count]
             }
-            let body = answer + "\n"
+            // The dashboard's health check connects and says nothing: no request, no answer.
+            guard !request.isEmpty else {
+                close(client)
+                continue
+            }
+            let body = answer() + "\n"
             let response =
                 "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
             _ = response.withCString { write(client, $0, strlen($0)) }

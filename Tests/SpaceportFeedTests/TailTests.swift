@@ -31,6 +31,37 @@ struct TailTests {
         #expect(!HopLine.format(hop).contains("fallback"))
     }
 
+    @Test("a hop whose caller dropped the route says lost, by whom and where it should have gone")
+    func lostIsMarked() {
+        var hop = Samples.hop(1, routeAs: "default", tried: ["default"], space: "default")
+        hop.routeAsSource = .caller
+        hop.from = HopCaller(space: "default", service: "servicea")
+        hop.propagation = .lost
+        hop.lostBy = HopCaller(space: "default", service: "servicea")
+        hop.expected = "hotfix"
+        #expect(
+            HopLine.format(hop).contains(
+                "servicea → default  lost (dropped by servicea@default, expected hotfix)  200  12 ms"),
+            "\(HopLine.format(hop))")
+        hop.lostBy = nil
+        hop.expected = nil
+        #expect(HopLine.format(hop).contains("servicea → default  lost  200"))
+    }
+
+    @Test("a hop trace memory routed says restored by trace; a kept or bridged one says nothing more")
+    func restoredIsMarked() {
+        var hop = Samples.hop(1, tried: ["azureuser"], space: "azureuser")
+        hop.routeAsSource = .trace
+        hop.propagation = .restored
+        #expect(
+            HopLine.format(hop).contains("as azureuser (trace)  servicea → azureuser  restored by trace  200")
+        )
+        for propagation in [HopPropagation.kept, .bridged] {
+            hop.propagation = propagation
+            #expect(HopLine.format(hop).contains("servicea → azureuser  200"), "\(propagation)")
+        }
+    }
+
     @Test("a hop no space served shows → none, its status and its error")
     func notServed() {
         var hop = Samples.hop(1, space: nil)
