@@ -7,6 +7,8 @@ struct HopFacts {
     var phase: HopPhase
     var key: UInt64
     var failed: Bool
+    /// A hop a reader must not miss for a sample: a failure, or one whose caller lost its route.
+    var notable: Bool
     /// What the hop counts under in a tally; read at its end, where it is counted.
     var routeAs: String?
     var service: String?
@@ -15,6 +17,7 @@ struct HopFacts {
         phase = hop.phase
         key = Self.key(hop.id)
         failed = hop.error != nil || (hop.status ?? 0) >= 500
+        notable = failed || hop.propagation == .lost
         routeAs = hop.routeAs
         service = hop.service
     }
@@ -24,6 +27,7 @@ struct HopFacts {
         phase = .start
         key = Self.key(id)
         failed = false
+        notable = false
     }
 
     /// FNV-1a over the id's bytes: ids are unique per proxy, and 64 bits keep the hops in flight apart.
@@ -118,7 +122,7 @@ struct HopSampler {
             if let routeAs = hop.routeAs { countRoute(routeAs, hop.service) }
             if hop.failed { failed += 1 }
             if open.remove(hop.key) != nil { return true }
-            if hop.failed, failureTokens >= 1 {
+            if hop.notable, failureTokens >= 1 {
                 failureTokens -= 1
             } else if tokens >= 1 {
                 tokens -= 1

@@ -127,6 +127,21 @@ struct SampleHopsTests {
     }
 
     @Test(
+        "a hop whose caller lost its route shares the failures' budget: a flood of successes does not hide it"
+    )
+    func lostHopsGetThrough() {
+        let start = NIODeadline.now()
+        let sampled = Sampled(perSecond: 10, now: start)
+        var lost = Samples.hop(900)
+        lost.propagation = .lost
+        let batch = sampled.publish(
+            traffic(0..<500) + [.hop(Samples.hop(900, phase: .start)), .hop(lost)], at: start)
+        #expect(hops(batch).last == lost, "the lost hop comes as its end alone")
+        let later = sampled.publish([], at: start + .seconds(1))
+        #expect(tallies(later).first?.failed == 0, "a lost hop is no failure")
+    }
+
+    @Test(
         "a burst of a second's budget comes whole; past it the budget refills smoothly, about perSecond hops a second, spread out"
     )
     func steadyRate() {
