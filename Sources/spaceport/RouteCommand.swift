@@ -6,7 +6,7 @@ import SpaceportProxy
 struct RouteCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "route",
-        abstract: "Explain how the proxy would route a request, and what it would forward, sending nothing.",
+        abstract: "Explain how the proxy would route a request, sending nothing.",
         discussion: """
             Route-as comes from the route header, else the other carrier headers, else the \
             baggage members the spaces file lists (-H 'baggage: okteto-divert=alice'), else the \
