@@ -144,7 +144,7 @@ let package = Package(
         .testTarget(
             name: "SpaceportDemoTests",
             dependencies: [
-                "SpaceportCore", "SpaceportDemo", "SpaceportProxy",
+                "SpaceportCore", "SpaceportDemo", "SpaceportProxy", "SpaceportTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

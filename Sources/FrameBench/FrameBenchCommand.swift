@@ -169,7 +169,7 @@ struct FrameBench {
         let shipped = ThemeCatalog.shipped
         dashboard = Dashboard(
             themes: shipped.themes, themeIndex: shipped.index(of: ThemeCatalog.defaultName) ?? 0,
-            keyMap: KeyMap.standard.adding([KeyMap.demoTraffic]),
+            keyMap: KeyMap.standard.adding(KeyMap.demo),
             hopCapacity: max(HopRing.defaultCapacity, hops))
         let source = FrameBenchTraffic.proxy
         dashboard.receive(.connected(source: source), at: 0)

@@ -72,15 +72,27 @@ public final class DemoRun: Sendable {
 
         """
 
-    /// Shows the demo in `session` until the user quits: the traffic switch, moved ports and
-    /// the file in the status bar, and the demo's key switching the traffic.
+    /// Shows the demo in `session` until the user quits: the traffic switch, what the forgetful
+    /// service passes on, moved ports and the file in the status bar, and the demo's keys
+    /// switching the traffic and cycling the forgetful service.
     public func show(in session: DashboardSession) async throws(TerminalError) {
+        let forgetful = world.forgetfulService
         session.setStatus("traffic", Self.trafficStatus(traffic.isRunning))
         if let moved = Self.movedPorts(world) { session.setStatus("ports", moved) }
         if let file { session.setStatus("file", file) }
-        try await session.run(showing: proxy) { [traffic] action in
-            guard .custom(action) == KeyMap.demoTraffic.action else { return }
-            session.setStatus("traffic", Self.trafficStatus(traffic.toggle()))
+        session.setStatus(forgetful.label, Self.forwardingStatus(forgetful.forwarding))
+        try await session.run(showing: proxy) { [traffic, world] action in
+            switch Action.custom(action) {
+            case KeyMap.demoTraffic.action:
+                session.setStatus("traffic", Self.trafficStatus(traffic.toggle()))
+            case KeyMap.demoForwarding.action:
+                let forwarding = world.cycleForwarding()
+                session.setStatus(forgetful.label, Self.forwardingStatus(forwarding))
+                // A narrow status bar leaves the item out; the note shows at any width.
+                session.note("\(forgetful.label) \(forwarding.summary): \(forwarding.effect)")
+            default:
+                return
+            }
         }
     }
 
@@ -88,10 +100,12 @@ public final class DemoRun: Sendable {
     /// stdout, until `interrupt`.
     public func printHops(until interrupt: Interrupt) async {
         let ingress = proxy.listeners.ingress
+        let forgetful = world.forgetfulService
         try? FileHandle.standardError.write(
             contentsOf: Data(
                 """
                 spaceport demo: ingress \(ingress), feed \(proxy.feed.socketPath)
+                \(forgetful.label) \(forgetful.forwarding.summary): \(forgetful.forwarding.effect)
                 try: curl http://azureuser.s.default.servicea.localhost:\(ingress.port)/
 
                 """.utf8))
@@ -120,6 +134,11 @@ public final class DemoRun: Sendable {
         return running ? "on, \(key) stops it" : "off, \(key) starts it"
     }
 
+    /// `passes on nothing, r cycles`, with the key the demo's binding names.
+    public static func forwardingStatus(_ forwarding: DemoForwarding) -> String {
+        "\(forwarding.summary), \(KeyMap.demoForwarding.keys.first?.label ?? "?") cycles"
+    }
+
     /// The documented ports the demo could not have, `5001→41234 7001→41240 +3`; nil when it had them all.
     static func movedPorts(_ world: DemoWorld) -> String? {
         let moved = world.movedPorts
@@ -127,4 +146,15 @@ public final class DemoRun: Sendable {
         let shown = moved.prefix(2).map { "\($0.preferred)→\($0.actual)" }
         return (shown + (moved.count > 2 ? ["+\(moved.count - 2)"] : [])).joined(separator: " ")
     }
+}
+
+extension KeyMap {
+    /// The demo's forgetful service: what it passes on of the route, cycled.
+    public static let demoForwarding = KeyBinding(
+        [.character("r")], .custom("forwarding"), .global,
+        "cycle what \(Route.label(service: DemoWorld.forgetful.service, space: DemoWorld.forgetful.space)) passes on: nothing (lost), traceparent (restored), everything"
+    )
+
+    /// The demo's own keys, which `spaceport demo` adds to the standard table.
+    public static let demo = [demoTraffic, demoForwarding]
 }

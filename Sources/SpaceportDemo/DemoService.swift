@@ -5,8 +5,8 @@ import SpaceportCore
 import Synchronization
 
 /// A small HTTP service standing in for one instance: it says who answered, and calls
-/// the next service through its space's egress proxy, passing the route header on as
-/// the Azure Dev Spaces walkthrough does.
+/// the next service through its space's egress proxy, passing on the route header, baggage
+/// and traceparent (or less: `forwarding`), as an instrumented app does.
 public final class DemoService: Sendable {
     public let service: String
     public let space: String
@@ -14,7 +14,8 @@ public final class DemoService: Sendable {
     public let calls: String?
     let routeHeader: String
     let group: any EventLoopGroup
-    let state = Mutex<(channel: (any Channel)?, proxy: Address?)>((nil, nil))
+    let state = Mutex<(channel: (any Channel)?, proxy: Address?, forwarding: DemoForwarding)>(
+        (nil, nil, .everything))
 
     public init(
         service: String, space: String, calls: String?, routeHeader: String, group: any EventLoopGroup
@@ -30,6 +31,15 @@ public final class DemoService: Sendable {
     public func callThrough(_ proxy: Address) {
         state.withLock { $0.proxy = proxy }
     }
+
+    /// What the service passes on when it calls the next one.
+    public var forwarding: DemoForwarding {
+        get { state.withLock { $0.forwarding } }
+        set { state.withLock { $0.forwarding = newValue } }
+    }
+
+    /// `service@space`, as `x-spaceport-route` names it.
+    public var label: String { Route.label(service: service, space: space) }
 
     /// Binds `preferred` when it is free, else any free loopback port; returns the address.
     public func start(preferredPort: Int) async throws -> Address {
@@ -57,15 +67,14 @@ public final class DemoService: Sendable {
     }
 
     /// The answer's text: this instance, then what the called service said, indented.
-    func answer(routeAs: String?, requestID: String?) -> EventLoopFuture<String> {
-        let line = "\(service)@\(space) answered (route-as: \(routeAs ?? "none"))\n"
+    func answer(_ incoming: HTTPHeaders) -> EventLoopFuture<String> {
+        let line = "\(label) answered (route-as: \(incoming.first(name: routeHeader) ?? "none"))\n"
         let loop = group.next()
-        guard let calls, let proxy = state.withLock({ $0.proxy }) else {
+        let (proxy, forwarding) = state.withLock { ($0.proxy, $0.forwarding) }
+        guard let calls, let proxy else {
             return loop.makeSucceededFuture(line)
         }
-        var headers: [(String, String)] = []
-        if let routeAs { headers.append((routeHeader, routeAs)) }
-        if let requestID { headers.append(("x-request-id", requestID)) }
+        let headers = forwarding.fields(from: incoming, routeHeader: routeHeader)
         return DemoHTTPClient.get(proxy, host: calls, headers: headers, group: group)
             .map { response in
                 let nested = response.body.split(separator: "\n").map { "  \($0)" }.joined(separator: "\n")
@@ -91,10 +100,7 @@ public final class DemoService: Sendable {
                 self.head = nil
                 let channel = context.channel
                 let keepAlive = head.isKeepAlive
-                owner.answer(
-                    routeAs: head.headers.first(name: owner.routeHeader),
-                    requestID: head.headers.first(name: "x-request-id")
-                ).whenSuccess { text in
+                owner.answer(head.headers).whenSuccess { text in
                     var response = HTTPResponseHead(version: head.version, status: .ok)
                     response.headers.add(name: "Content-Type", value: "text/plain; charset=utf-8")
                     response.headers.add(name: "Content-Length", value: String(text.utf8.count))

@@ -23,6 +23,14 @@ public final class DemoWorld: Sendable {
         Plan(space: "hotfix", service: "serviceb", calls: "servicec", port: 6002, egressPort: 7005),
     ]
     static let parents = ["default": nil, "azureuser": "default", "hotfix": "azureuser"] as [String: String?]
+    /// The service that forgets the route: azureuser's servicea, which serves the requests routed
+    /// as hotfix too (hotfix has no servicea of its own), so its call to serviceb, routed as its
+    /// own space when it carries nothing, misses hotfix's serviceb. (An instance of the
+    /// grandchild could not lose the route: its calls, through its egress, route as hotfix anyway.)
+    public static let forgetful = (space: "azureuser", service: "servicea")
+    /// What the forgetful service passes on when the demo starts: nothing, so a `lost` hop
+    /// shows within seconds of the first request routed as hotfix.
+    public static let forgetfulStarts = DemoForwarding.nothing
     public static let preferredIngress = Address(host: "127.0.0.1", port: 8080)
 
     public let tree: SpaceTree
@@ -31,6 +39,21 @@ public final class DemoWorld: Sendable {
     init(tree: SpaceTree, services: [DemoService]) {
         self.tree = tree
         self.services = services
+        forgetfulService.forwarding = Self.forgetfulStarts
+    }
+
+    /// The service that forgets the route, `forgetful`.
+    public var forgetfulService: DemoService {
+        services.first { $0.space == Self.forgetful.space && $0.service == Self.forgetful.service }!
+    }
+
+    /// Moves the forgetful service on to the next way of passing the route on; returns it.
+    @discardableResult
+    public func cycleForwarding() -> DemoForwarding {
+        forgetfulService.state.withLock { state in
+            state.forwarding = state.forwarding.next
+            return state.forwarding
+        }
     }
 
     /// Starts every demo service on its documented port when free (any free port when not)

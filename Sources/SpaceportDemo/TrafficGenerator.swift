@@ -3,7 +3,8 @@ import SpaceportCore
 import Synchronization
 
 /// Gentle demo traffic through the ingress: one request every `intervalMs`, cycling
-/// through URLs that show a direct hit, a one-level and a two-level fallback.
+/// through URLs that show a direct hit, a one-level and a two-level fallback, each the start
+/// of a trace (a new W3C `traceparent`), as a traced client's requests are.
 public final class TrafficGenerator: Sendable {
     public static func hosts(domain: String) -> [String] {
         [
@@ -71,12 +72,16 @@ public final class TrafficGenerator: Sendable {
             defer { state.next += 1 }
             return hosts[state.next % hosts.count]
         }
-        DemoHTTPClient.get(ingress, host: "\(host):\(ingress.port)", path: "/", group: group)
-            .whenComplete { [weak self] result in
-                self?.state.withLock { state in
-                    state.sent += 1
-                    if case .failure = result { state.failed += 1 }
-                }
+        DemoHTTPClient.get(
+            ingress, host: "\(host):\(ingress.port)", path: "/",
+            headers: [("traceparent", DemoTrace.start())],
+            group: group
+        )
+        .whenComplete { [weak self] result in
+            self?.state.withLock { state in
+                state.sent += 1
+                if case .failure = result { state.failed += 1 }
             }
+        }
     }
 }

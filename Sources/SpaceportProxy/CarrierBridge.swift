@@ -54,6 +54,16 @@ struct HopContext {
     enum Mark {
         case kept, bridged, restored
         case lost(by: InstanceRef, expected: String)
+
+        /// The hop's `propagation` field.
+        var propagation: HopPropagation {
+            switch self {
+            case .kept: return .kept
+            case .bridged: return .bridged
+            case .restored: return .restored
+            case .lost: return .lost
+            }
+        }
     }
 
     var traceID: TraceID?

@@ -63,15 +63,10 @@ final class Hop {
         if let trace = context.traceID { event!.traceId = trace.description }
         if !context.conflicts.isEmpty { event!.conflicts = context.conflicts }
         event!.bridgeProblem = context.bridge.baggageProblem
-        switch context.mark {
-        case .kept?: event!.propagation = .kept
-        case .bridged?: event!.propagation = .bridged
-        case .restored?: event!.propagation = .restored
-        case .lost(let by, let expected)?:
-            event!.propagation = .lost
+        event!.propagation = context.mark?.propagation
+        if case .lost(let by, let expected)? = context.mark {
             event!.lostBy = HopCaller(space: by.space, service: by.service)
             event!.expected = expected
-        case nil: break
         }
     }
 

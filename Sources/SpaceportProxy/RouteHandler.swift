@@ -52,7 +52,7 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
         let fields = RoutingFields(head, plan: plan)
         let host = target?.authority ?? fields.host
         // A request's trace names its flow when it has one, so every hop of a trace is one flow.
-        let trace = fields.traceparent.isEmpty ? nil : TraceParent(fields: fields.traceparent)?.traceID
+        let trace = fields.traceID
         let hop = info.reporter.begin(
             flow: trace?.description ?? fields.requestID, method: head.method.rawValue, host: host,
             path: target == nil ? uri : target?.path)
@@ -82,98 +82,48 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
                 "the request has passed through \(info.reporter.proxy) \(ForwardedHeaders.maxPassesThrough) times; an upstream probably points back at the proxy"
             )
         }
-        if fields.hostCount > 1 {
-            return refusal(.badRequest, "the request has \(fields.hostCount) Host headers; send one")
-        }
-        if fields.routeValuesDiffer {
-            return refusal(
-                .badRequest,
-                "the request carries \(plan.routeHeader) \(fields.routeCount) times; send one value")
-        }
-        let carried: Carried
-        do {
-            carried = try Carried(fields, plan)
-        } catch {
-            return refusal(.badRequest, error.description)
-        }
         let propagation = plan.propagation
-        // Trace memory is asked only when no carrier came: a carrier always decides first.
-        let remembered =
-            carried.route == nil ? trace.flatMap { info.loop.traces.space(of: $0, propagation) } : nil
-        let request: RouteRequest
+        let loop = info.loop
+        // An instance's own listeners route as its space when nothing else names one; at its
+        // `listen` address the service is the instance's whatever the Host says.
+        var routedHost = host
+        var callerSpace: String?
+        var caller: InstanceRef?
         switch info.role {
-        case .ingress:
-            request = RouteRequest(host: host, carried: carried.route, traceRouteAs: remembered)
-        case .egress(let caller):
-            request = RouteRequest(
-                host: host, carried: carried.route, traceRouteAs: remembered, caller: caller.space)
+        case .ingress: break
+        case .egress(let instance):
+            callerSpace = instance.space
+            caller = instance
         case .listen(let instance):
-            request = RouteRequest(
-                host: instance.service, carried: carried.route, traceRouteAs: remembered,
-                caller: instance.space)
+            routedHost = instance.service
+            callerSpace = instance.space
         }
-        let known: KnownRoute
+        let context: RouteContext
         do {
-            known = try info.loop.route(request)
+            context = try RouteContext(
+                fields: fields, host: routedHost, caller: callerSpace, trace: trace, plan: plan,
+                remembered: { loop.traces.space(of: $0, propagation) }, route: loop.route)
         } catch {
-            return refusal(HTTPResponseStatus(statusCode: error.status), error.description)
+            return Exchange(head: head, hop: hop, routing: .refuse(error))
         }
+        let known = context.known
         hop.routed(known)
         let route = known.route
         if let trace, route.routeAsSource != .default {
             // Seen again, a trace is remembered afresh: its memory lasts from its last request.
-            info.loop.traces.remember(trace, as: route.routeAs, propagation)
+            loop.traces.remember(trace, as: route.routeAs, propagation)
         }
-        let bridge = CarrierBridge(fields: fields, baggage: carried.baggage, known: known, plan: plan)
+        let bridge = context.bridge
         hop.propagated(
             HopContext(
-                traceID: trace, conflicts: carried.conflicts, bridge: bridge,
-                mark: mark(route, carried: carried, bridge: bridge)))
+                traceID: trace, conflicts: context.carried.conflicts, bridge: bridge,
+                mark: context.mark(from: caller, expected: loop.inFlight.expected(from:))))
         guard let upstream = known.upstream, let label = known.label else {
-            return refusal(.notFound, Unserved(route, in: info.loop.tree).description)
+            return refusal(.notFound, Unserved(route, in: loop.tree).description)
         }
         if head.isUpgrade && head.upgradesToWebSocket { hop.setProtocol(.websocket) }
         let forwarding = Forwarding(
             target: target, host: host, route: known, bridge: bridge, upstream: upstream, routeLabel: label)
         return Exchange(head: head, hop: hop, routing: .forward(forwarding))
-    }
-
-    /// What became of the request's route context (docs/routing.md, "Carrying the route"):
-    /// restored by trace memory; kept or bridged when a carrier came; lost when none came while
-    /// the calling instance was serving requests routed as another space; else unknown.
-    private func mark(_ route: Route, carried: Carried, bridge: CarrierBridge) -> HopContext.Mark? {
-        if route.routeAsSource == .trace { return .restored }
-        if carried.arrived { return bridge.addsCarriers ? .bridged : .kept }
-        guard case .egress(let caller) = info.role, route.routeAsSource != .host,
-            let expected = info.loop.inFlight.expected(from: caller), expected != route.routeAs
-        else { return nil }
-        return .lost(by: caller, expected: expected)
-    }
-}
-
-/// The carriers a request came with: the route-as they decided and the ones that disagreed.
-struct Carried {
-    var route: CarriedRouteAs?
-    var conflicts: [HopConflict] = []
-    var baggage: Baggage?
-    /// Some carrier came with the request, whichever decided.
-    var arrived: Bool
-
-    /// Nearly every request carries the route header alone, or nothing: those take no list.
-    init(_ fields: RoutingFields, _ plan: CarrierPlan) throws(RouteCarrierError) {
-        baggage = fields.baggage.isEmpty ? nil : Baggage(fields: fields.baggage)
-        guard !fields.otherCarriers.isEmpty || baggage != nil else {
-            route = fields.routeValue.map { CarriedRouteAs($0, carrier: .header(plan.routeHeader)) }
-            arrived = route != nil
-            return
-        }
-        let decision = try plan.carriers.decide(
-            header: { fields.value(of: $0, plan) }, baggage: baggage ?? Baggage())
-        route = decision.map { CarriedRouteAs($0.value, carrier: $0.carrier) }
-        conflicts =
-            decision?.conflicts.map {
-                HopConflict(carrier: $0.carrier.description, value: Printable.clip($0.value))
-            } ?? []
-        arrived = decision != nil
     }
 }

@@ -61,6 +61,11 @@ struct RoutingFields {
         }
     }
 
+    /// The trace the request belongs to: the trace id of its one valid `traceparent`.
+    var traceID: TraceID? {
+        traceparent.isEmpty ? nil : TraceParent(fields: traceparent)?.traceID
+    }
+
     /// The value the request carries in the carrier header `name`, the first of it.
     func value(of name: String, _ plan: CarrierPlan) -> String? {
         if name == plan.routeHeader { return routeValue }

@@ -13,11 +13,15 @@ struct DemoCommand: AsyncParsableCommand {
         discussion: """
             Starts, in this process: three spaces (default; azureuser derived from it with its own \
             servicea; hotfix derived from azureuser with its own serviceb), a small HTTP service \
-            behind every instance (servicea calls serviceb, which calls servicec, passing the route \
-            header on), the routing proxy with its feed, gentle traffic (press g to switch it), and \
-            the dashboard. Everything binds 127.0.0.1: the ingress on 8080 and the services on \
-            5001-5003, 6001-6002 and 7001-7005 when free, on free ports otherwise (the status bar \
-            says which). Nothing is written to disk unless you pass --write.
+            behind every instance (servicea calls serviceb, which calls servicec, passing on the \
+            route header, baggage and traceparent), the routing proxy with its feed, gentle traffic \
+            (each request a new trace; press g to switch it), and the dashboard. azureuser's \
+            servicea starts passing on nothing, so its calls for requests routed as hotfix lose the \
+            route (lost hops, served by default's serviceb); press r to have it pass on only \
+            traceparent (trace memory restores the route), then everything. Everything binds \
+            127.0.0.1: the ingress on 8080 and the services on 5001-5003, 6001-6002 and 7001-7005 \
+            when free, on free ports otherwise (the status bar says which). Nothing is written to \
+            disk unless you pass --write.
 
             Try, from another terminal:
               curl http://azureuser.s.default.servicea.localhost:8080/
@@ -81,7 +85,7 @@ struct DemoCommand: AsyncParsableCommand {
         }
         let session: DashboardSession
         do {
-            session = try DashboardSession(theme: theme, extraBindings: [KeyMap.demoTraffic])
+            session = try DashboardSession(theme: theme, extraBindings: KeyMap.demo)
         } catch let error as TerminalError {
             throw CommandFailure.report(error.explanation(instead: Self.withoutCurses))
         } catch {

@@ -1,19 +1,23 @@
 import ArgumentParser
 import Foundation
 import SpaceportCore
+import SpaceportProxy
 
 struct RouteCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "route",
         abstract: "Explain how the proxy would route a request, sending nothing.",
         discussion: """
-            Route-as comes from the route header, else the host \
-            (<space>.s.<root>.<service>.<domain>, <space>.s.<service>.<domain>, \
-            <root>.<service>.<domain>, <service>.<domain>), else --from, else default_space. \
-            The service comes from the host. The answer names the spaces tried, nearest first, \
-            and the space and upstream chosen. When no space serves it, the answer starts \
-            with why (and the nearest names when no space runs the service at all), and the \
-            exit status is 1, as for any request the proxy would not forward.
+            Route-as comes from the route header, else the other carrier headers, else the \
+            baggage members the spaces file lists (-H 'baggage: okteto-divert=alice'), else the \
+            host (<space>.s.<root>.<service>.<domain>, <space>.s.<service>.<domain>, \
+            <root>.<service>.<domain>, <service>.<domain>), else trace memory (-H 'traceparent: …' \
+            with --trace-known), else --from, else default_space. The service comes from the host. \
+            The answer says which carrier decided and which disagreed, the spaces tried, nearest \
+            first, the space and upstream chosen, and the route carriers the forwarded request \
+            would carry. When no space serves it, the answer starts with why (and the nearest \
+            names when no space runs the service at all), and the exit status is 1, as for any \
+            request the proxy would not forward.
             """)
 
     @OptionGroup var spaces: SpacesFileOptions
@@ -27,7 +31,7 @@ struct RouteCommand: ParsableCommand {
     @Option(
         name: [.customShort("H"), .customLong("header")],
         help: ArgumentHelp(
-            "A request header, 'Name: value', as curl takes it; repeat for more. Host replaces the URL's host.",
+            "A request header, 'Name: value', as curl takes it; repeat for more. Host replaces the URL's host; baggage and traceparent are read as the proxy reads them.",
             valueName: "header"))
     var headers: [String] = []
 
@@ -37,20 +41,38 @@ struct RouteCommand: ParsableCommand {
             "Route as if the request came through this space's egress listener.", valueName: "space"))
     var caller: String?
 
+    @Option(
+        name: .customLong("trace-known"),
+        help: ArgumentHelp(
+            "Route as if trace memory knew the request's trace (its traceparent) as routed as this space.",
+            valueName: "space"))
+    var traceKnown: String?
+
     @Flag(
         help:
-            "Print the answer as JSON: {routeAs, routeAsSource, service, tried, space, upstream, problem, didYouMean} or {error}."
+            "Print the answer as JSON: {routeAs, routeAsSource, routeAsCarrier, conflicts, traceId, service, tried, space, upstream, propagation, forwarded, …} or {error}."
     )
     var json = false
 
     func validate() throws {
+        let question: RouteQuestion
         do {
-            _ = try RouteQuestion(url: url, headers: headers)
+            question = try RouteQuestion(url: url, headers: headers)
         } catch {
             throw CommandFailure.usage(error.description)
         }
         if let caller, let problem = Names.problem(with: caller) {
             throw CommandFailure.usage("--from names no space: \(problem)")
+        }
+        if let traceKnown {
+            if let problem = Names.problem(with: traceKnown) {
+                throw CommandFailure.usage("--trace-known names no space: \(problem)")
+            }
+            if question.header("traceparent") == nil {
+                throw CommandFailure.usage(
+                    "--trace-known needs the request's trace: add -H 'traceparent: 00-<32 hex trace id>-<16 hex parent id>-01'"
+                )
+            }
         }
     }
 
@@ -63,20 +85,23 @@ struct RouteCommand: ParsableCommand {
             throw fail(spaces.describe(error))
         }
         let question = try RouteQuestion(url: url, headers: headers)
-        let request = RouteRequest(
-            host: question.host, routeHeaderValue: question.header(tree.settings.routeHeader), caller: caller)
-        let route: Route
+        let explanation: RouteExplanation
         do {
-            route = try tree.route(request)
+            explanation = try RouteExplanation.explain(
+                host: question.host, headers: question.headers, from: caller, traceKnown: traceKnown,
+                tree: tree)
         } catch {
-            throw fail("the proxy would answer \(error.status): \(error.description)")
+            throw fail(error.description)
         }
+        let route = explanation.route
         let unserved = route.space == nil ? Unserved(route, in: tree) : nil
         if json {
-            print(CommandJSON.text(RouteAnswer(route, unserved: unserved)))
+            print(CommandJSON.text(RouteAnswer(explanation, unserved: unserved)))
         } else {
             if let unserved { print(unserved) }
-            print(RouteAnswer.text(route, settings: tree.settings), terminator: "")
+            print(
+                RouteAnswer.text(explanation, traceKnown: traceKnown, settings: tree.settings), terminator: ""
+            )
         }
         // A script asks `route` whether a request would reach a service: a 404 is a no.
         if unserved != nil { throw ExitCode.failure }
@@ -120,6 +145,9 @@ struct RouteQuestion {
             guard !name.isEmpty, !name.contains(" ") else {
                 throw Problem(description: "-H '\(header)' has no header name; write it 'Name: value'")
             }
+            guard !header.contains(where: \.isNewline) else {
+                throw Problem(description: "-H '\(name): …' holds a line break; give one header per -H")
+            }
             self.headers.append(
                 (name, header[header.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
         }
@@ -141,23 +169,62 @@ struct RouteAnswer: Encodable {
     var routeAs: String
     var unknownRouteAs: String?
     var routeAsSource: String
+    /// The header's name or baggage key that carried route-as, as a hop's `routeAsCarrier`.
+    var routeAsCarrier: String?
+    var conflicts: [HopConflict]
+    var traceId: String?
+    /// Why the request's traceparent names no trace, when it has one that does not.
+    var traceProblem: String?
     var service: String
     var tried: [String]
     var space: String?
     var upstream: String?
+    /// The hop's mark: kept, bridged, restored, or nil.
+    var propagation: String?
+    var forwarded: Forwarded?
+    var bridgeProblem: String?
+    var skippedBaggage: [Skipped]
     /// Why no space serves it (the proxy's 404), nil when one does.
     var problem: String?
     /// Services some space runs whose names are near the one asked for, when none runs it.
     var didYouMean: [String]
 
-    init(_ route: Route, unserved: Unserved?) {
+    struct Forwarded: Encodable {
+        var headers: [Field]
+        var baggage: [String]
+    }
+
+    struct Field: Encodable {
+        var name: String
+        var value: String
+    }
+
+    struct Skipped: Encodable {
+        var member: String
+        var problem: String
+    }
+
+    init(_ explanation: RouteExplanation, unserved: Unserved?) {
+        let route = explanation.route
         routeAs = route.routeAs
         unknownRouteAs = route.unknownRouteAs
         routeAsSource = route.routeAsSource.rawValue
+        routeAsCarrier = route.routeAsCarrier?.name
+        conflicts = explanation.conflicts
+        traceId = explanation.traceID?.description
+        traceProblem = explanation.ignoredTrace
         service = route.service
         tried = route.tried
         space = route.space
         upstream = route.upstream?.description
+        propagation = explanation.propagation?.rawValue
+        forwarded = explanation.forwarded.map {
+            Forwarded(headers: $0.headers.map { Field(name: $0.name, value: $0.value) }, baggage: $0.baggage)
+        }
+        bridgeProblem = explanation.bridgeProblem
+        skippedBaggage = explanation.skippedBaggage.map {
+            Skipped(member: $0.text, problem: $0.problem.description)
+        }
         problem = unserved?.description
         didYouMean = unserved?.suggestions ?? []
     }
@@ -168,26 +235,43 @@ struct RouteAnswer: Encodable {
         try container.encode(routeAs, forKey: .routeAs)
         try container.encode(unknownRouteAs, forKey: .unknownRouteAs)
         try container.encode(routeAsSource, forKey: .routeAsSource)
+        try container.encode(routeAsCarrier, forKey: .routeAsCarrier)
+        try container.encode(conflicts, forKey: .conflicts)
+        try container.encode(traceId, forKey: .traceId)
+        try container.encode(traceProblem, forKey: .traceProblem)
         try container.encode(service, forKey: .service)
         try container.encode(tried, forKey: .tried)
         try container.encode(space, forKey: .space)
         try container.encode(upstream, forKey: .upstream)
+        try container.encode(propagation, forKey: .propagation)
+        try container.encode(forwarded, forKey: .forwarded)
+        try container.encode(bridgeProblem, forKey: .bridgeProblem)
+        try container.encode(skippedBaggage, forKey: .skippedBaggage)
         try container.encode(problem, forKey: .problem)
         try container.encode(didYouMean, forKey: .didYouMean)
     }
 
     enum CodingKeys: String, CodingKey {
-        case routeAs, unknownRouteAs, routeAsSource, service, tried, space, upstream, problem, didYouMean
+        case routeAs, unknownRouteAs, routeAsSource, routeAsCarrier, conflicts, traceId, traceProblem, service
+        case tried, space, upstream, propagation, forwarded, bridgeProblem, skippedBaggage, problem,
+            didYouMean
     }
 
-    static func text(_ route: Route, settings: Settings) -> String {
+    static func text(_ explanation: RouteExplanation, traceKnown: String?, settings: Settings) -> String {
+        let route = explanation.route
         let resolution = route.resolution
         var routeAs = "\(route.askedRouteAs) (\(source(route, settings: settings)))"
         if let unknown = resolution.unknownRouteAs {
             routeAs += ": there is no space '\(unknown)', so it is routed as \(resolution.routeAs)"
         }
-        var rows = [
-            ["route-as", routeAs], ["service", route.service],
+        var rows = [["route-as", routeAs]]
+        rows += labelled(
+            "conflicts", explanation.conflicts.map { "the \($0.carrier) said '\($0.value)'" })
+        if let trace = trace(explanation, traceKnown: traceKnown, settings: settings) {
+            rows.append(["trace", trace])
+        }
+        rows += [
+            ["service", route.service],
             ["tried", route.tried.isEmpty ? "no space" : route.tried.joined(separator: " → ")],
         ]
         if let space = route.space, let upstream = route.upstream {
@@ -200,7 +284,50 @@ struct RouteAnswer: Encodable {
         } else {
             rows.append(["served by", "nothing: the proxy would answer 404"])
         }
+        if let mark = explanation.propagation { rows.append(["marked", marked(mark)]) }
+        rows += labelled(
+            "skipped", explanation.skippedBaggage.map { "baggage member '\($0.text)': \($0.problem)" })
+        if let problem = explanation.bridgeProblem { rows.append(["baggage", problem]) }
+        if let forwarded = explanation.forwarded {
+            rows += labelled(
+                "forwarded",
+                forwarded.headers.map { "\($0.name): \($0.value)" }
+                    + forwarded.baggage.map { "baggage: \($0)" })
+        }
         return TextColumns.render(rows)
+    }
+
+    /// One row a line, the label on the first.
+    private static func labelled(_ label: String, _ lines: [String]) -> [[String]] {
+        lines.enumerated().map { [$0.offset == 0 ? label : "", $0.element] }
+    }
+
+    /// The request's trace and what trace memory makes of it; nil when it carries no traceparent.
+    private static func trace(_ explanation: RouteExplanation, traceKnown: String?, settings: Settings)
+        -> String?
+    {
+        if let problem = explanation.ignoredTrace { return "none: \(problem)" }
+        guard let trace = explanation.traceID else { return nil }
+        let route = explanation.route
+        let memory = settings.propagation
+        guard memory.remembersTraces else { return "\(trace) (trace memory is off in the spaces file)" }
+        if route.routeAsSource == .trace { return "\(trace): trace memory knows it as \(route.routeAs)" }
+        if let known = explanation.traceRouteAs {
+            return
+                "\(trace): trace memory knows it as \(known), but the \(route.routeAsSource.rawValue) decides first"
+        }
+        guard route.routeAsSource != .default else { return "\(trace)" }
+        return
+            "\(trace): the proxy remembers it as \(route.routeAs) for \(memory.traceMemorySeconds) s, for calls that carry only traceparent"
+    }
+
+    private static func marked(_ propagation: HopPropagation) -> String {
+        switch propagation {
+        case .kept: return "kept: it carries route-as on every carrier the proxy writes"
+        case .bridged: return "bridged: the proxy adds route-as on the carriers it lacks"
+        case .restored: return "restored: it carries no carrier, and trace memory routed it"
+        case .lost: return "lost: it carries no carrier, and its caller was serving another space"
+        }
     }
 
     static func source(_ route: Route, settings: Settings) -> String {

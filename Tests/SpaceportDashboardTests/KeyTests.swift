@@ -425,19 +425,6 @@ struct KeyTests {
         #expect(Fixtures.screen(dashboard).text.contains("Q quits."))
     }
 
-    @Test("the README's table of keys is the key table, row for row")
-    func readmeKeyTable() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
-        let section = try #require(
-            readme.components(separatedBy: "## The dashboard's keys").dropFirst().first, "no keys section")
-        let table = section.split(separator: "\n").drop { !$0.hasPrefix("|") }.prefix { $0.hasPrefix("|") }
-            .joined(separator: "\n")
-        let expected = KeyMap.standard.markdown(extra: [("the demo", KeyMap.demoTraffic)])
-        #expect(table == expected, "README.md's keys table should read:\n\(expected)")
-    }
-
     @Test("t moves to the next theme and says which")
     func themes() {
         var dashboard = Fixtures.dashboard()

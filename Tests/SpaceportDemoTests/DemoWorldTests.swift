@@ -1,6 +1,8 @@
 import NIOCore
 import NIOPosix
 import SpaceportCore
+import SpaceportProxy
+import SpaceportTestSupport
 import Testing
 
 @testable import SpaceportDemo
@@ -32,6 +34,72 @@ struct DemoWorldTests {
         ).get()
         #expect(response.status == 200)
         #expect(response.body == "servicec@default answered (route-as: azureuser)\n")
+    }
+
+    @Test(
+        "through the proxy, servicea@azureuser's call for a request routed as hotfix is lost while it passes on nothing, restored with traceparent alone, and kept in hotfix with everything"
+    )
+    func forgetfulService() async throws {
+        let group = MultiThreadedEventLoopGroup.singleton
+        let world = try await DemoWorld.start(group: group)
+        defer { Task { await world.stop() } }
+        #expect(world.forgetfulService.label == "servicea@azureuser")
+        #expect(world.forgetfulService.forwarding == .nothing, "the demo starts with the service forgetting")
+        #expect(
+            world.services.filter { $0 !== world.forgetfulService }.allSatisfy {
+                $0.forwarding == .everything
+            })
+        // Each egress on a port of its own choosing: another demo may hold the documented ones.
+        var spaces = world.tree.spaces
+        for space in spaces.indices {
+            for instance in spaces[space].services.indices {
+                spaces[space].services[instance].egress = Address(host: "127.0.0.1", port: 0)
+            }
+        }
+        let hops = HopCollector()
+        let proxy = RoutingProxy(
+            store: SpacesStore(tree: try SpaceTree(settings: world.tree.settings, spaces: spaces)),
+            ingress: Address(host: "127.0.0.1", port: 0), sink: hops, group: group)
+        let listeners = try await proxy.start()
+        defer { Task { await proxy.shutdown() } }
+        for service in world.services {
+            service.callThrough(
+                try #require(listeners.egress(space: service.space, service: service.service)))
+        }
+        /// A request routed as hotfix, a trace of its own, and servicea@azureuser's call to serviceb.
+        func request() async throws -> (answer: String, call: HopEvent) {
+            let traceparent = DemoTrace.start()
+            let trace = try #require(TraceParent(traceparent)).traceID.description
+            let response = try await DemoHTTPClient.get(
+                listeners.ingress, host: "hotfix.s.default.servicea.localhost",
+                headers: [("traceparent", traceparent)], group: group
+            ).get()
+            let call = try await hops.end { $0.listener == "egress:azureuser/servicea" && $0.flow == trace }
+            return (response.body, call)
+        }
+
+        let lost = try await request()
+        #expect(lost.answer.contains("\n  serviceb@default answered"), "\(lost.answer)")
+        #expect(lost.call.propagation == .lost)
+        #expect(lost.call.lostBy == HopCaller(space: "azureuser", service: "servicea"))
+        #expect(lost.call.expected == "hotfix")
+        #expect(lost.call.traceId == nil, "nothing passed on, not even the trace")
+
+        #expect(world.cycleForwarding() == .traceparent)
+        let restored = try await request()
+        #expect(restored.answer.contains("\n  serviceb@hotfix answered"), "\(restored.answer)")
+        #expect(restored.call.propagation == .restored)
+        #expect(restored.call.routeAsSource == .trace)
+
+        #expect(world.cycleForwarding() == .everything)
+        let kept = try await request()
+        #expect(kept.answer.contains("\n  serviceb@hotfix answered (route-as: hotfix)"), "\(kept.answer)")
+        #expect(kept.call.routeAsSource == .header)
+        #expect(
+            kept.call.propagation == .bridged,
+            "the proxy adds kubernetes-route-as, which the app did not pass on")
+
+        #expect(world.cycleForwarding() == .nothing, "the key's cycle comes back round")
     }
 
     @Test("the world says which of its documented ports were taken, and the ports it used instead")

@@ -218,11 +218,14 @@ struct CLITests {
                 service    servicea
                 tried      azureuser
                 served by  azureuser at 127.0.0.1:6001
+                forwarded  azds-route-as: azureuser
+                           kubernetes-route-as: azureuser
+                           baggage: azds-route-as=azureuser,okteto-divert=azureuser
 
                 """)
         let inherited = try space.run("route", "http://azureuser.s.default.serviceb.localhost:8080/")
         #expect(
-            inherited.stdout.hasSuffix(
+            inherited.stdout.contains(
                 "tried      azureuser → default\nserved by  default at 127.0.0.1:5002 (inherited: no enabled serviceb in azureuser)\n"
             ))
         let header = try space.run("route", "serviceb", "-H", "Azds-Route-As: bob", "-H", "Accept: */*")
@@ -233,6 +236,10 @@ struct CLITests {
                 service    serviceb
                 tried      default
                 served by  default at 127.0.0.1:5002
+                marked     bridged: the proxy adds route-as on the carriers it lacks
+                forwarded  Azds-Route-As: bob
+                           kubernetes-route-as: bob
+                           baggage: azds-route-as=bob,okteto-divert=bob
 
                 """)
         let hostHeader = try space.run(
@@ -300,9 +307,9 @@ struct CLITests {
             try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
         #expect(
             Set(object.keys) == [
-                "routeAs", "unknownRouteAs", "routeAsSource", "service", "tried", "space", "upstream",
-                "problem",
-                "didYouMean",
+                "routeAs", "unknownRouteAs", "routeAsSource", "routeAsCarrier", "conflicts", "traceId",
+                "traceProblem", "service", "tried", "space", "upstream", "propagation", "forwarded",
+                "bridgeProblem", "skippedBaggage", "problem", "didYouMean",
             ])
         #expect(object["routeAs"] as? String == "azureuser")
         #expect(object["routeAsSource"] as? String == "host")
@@ -336,6 +343,141 @@ struct CLITests {
             bad.stdout.contains(
                 "the proxy would answer 400: route-as 'Not_A_Space' from the header azds-route-as is not a space name"
             ))
+    }
+
+    @Test("route says which carrier decided and what the forwarded request would carry, baggage and all")
+    func routeCarriers() throws {
+        let space = try Workspace()
+        defer { space.remove() }
+        _ = try space.run("init")
+        let baggage = try space.run(
+            "route", "servicea.localhost", "-H", "baggage: okteto-divert=azureuser;ttl=5, other=x%2Cy")
+        #expect(baggage.status == 0, "\(baggage)")
+        #expect(
+            baggage.stdout
+                == """
+                route-as   azureuser (from the baggage member okteto-divert)
+                service    servicea
+                tried      azureuser
+                served by  azureuser at 127.0.0.1:6001
+                marked     bridged: the proxy adds route-as on the carriers it lacks
+                forwarded  azds-route-as: azureuser
+                           kubernetes-route-as: azureuser
+                           baggage: okteto-divert=azureuser;ttl=5,other=x%2Cy,azds-route-as=azureuser
+
+                """)
+
+        // The header comes first in precedence; the baggage member that disagreed is named, and
+        // on the way out it says what the header said.
+        let conflict = try space.run(
+            "route", "--json", "servicea", "-H", "kubernetes-route-as: azureuser", "-H",
+            "baggage: azds-route-as=default, skip me")
+        #expect(conflict.status == 0, "\(conflict)")
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(conflict.stdout.utf8)) as? [String: Any])
+        #expect(object["routeAs"] as? String == "azureuser")
+        #expect(object["routeAsSource"] as? String == "header")
+        #expect(object["routeAsCarrier"] as? String == "kubernetes-route-as")
+        #expect(
+            object["conflicts"] as? [[String: String]] == [
+                ["carrier": "baggage member azds-route-as", "value": "default"]
+            ])
+        #expect(object["propagation"] as? String == "bridged")
+        #expect(
+            object["skippedBaggage"] as? [[String: String]] == [
+                ["member": "skip me", "problem": "its key is not followed by '='"]
+            ])
+        let forwarded = try #require(object["forwarded"] as? [String: Any])
+        #expect(
+            forwarded["headers"] as? [[String: String]] == [
+                ["name": "kubernetes-route-as", "value": "azureuser"],
+                ["name": "azds-route-as", "value": "azureuser"],
+            ])
+        #expect(forwarded["baggage"] as? [String] == ["azds-route-as=azureuser,okteto-divert=azureuser"])
+        let text = try space.run(
+            "route", "servicea", "-H", "kubernetes-route-as: azureuser", "-H",
+            "baggage: azds-route-as=default")
+        #expect(
+            text.stdout.contains("\nconflicts  the baggage member azds-route-as said 'default'\n"), "\(text)")
+
+        let invalid = try space.run("route", "--json", "servicea", "-H", "baggage: okteto-divert=Not_A_Space")
+        #expect(invalid.status == 1)
+        let error = try #require(
+            try JSONSerialization.jsonObject(with: Data(invalid.stdout.utf8)) as? [String: String])
+        #expect(
+            error["error"]?.hasPrefix(
+                "the proxy would answer 400: route-as 'Not_A_Space' from the baggage member okteto-divert")
+                == true)
+    }
+
+    @Test(
+        "route explains a trace memory decision: the trace restores the route, unless something decides first"
+    )
+    func routeTraceMemory() throws {
+        let space = try Workspace()
+        defer { space.remove() }
+        _ = try space.run("init")
+        let traceparent = "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        let restored = try space.run("route", "servicea", "-H", traceparent, "--trace-known", "azureuser")
+        #expect(restored.status == 0, "\(restored)")
+        #expect(
+            restored.stdout
+                == """
+                route-as   azureuser (the space its trace was routed as (trace memory))
+                trace      4bf92f3577b34da6a3ce929d0e0e4736: trace memory knows it as azureuser
+                service    servicea
+                tried      azureuser
+                served by  azureuser at 127.0.0.1:6001
+                marked     restored: it carries no carrier, and trace memory routed it
+                forwarded  azds-route-as: azureuser
+                           kubernetes-route-as: azureuser
+                           baggage: azds-route-as=azureuser,okteto-divert=azureuser
+
+                """)
+        let json = try space.run(
+            "route", "--json", "servicea", "-H", traceparent, "--trace-known", "azureuser")
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(object["routeAsSource"] as? String == "trace")
+        #expect(object["traceId"] as? String == "4bf92f3577b34da6a3ce929d0e0e4736")
+        #expect(object["propagation"] as? String == "restored")
+
+        let hostFirst = try space.run(
+            "route", "default.servicea.localhost", "-H", traceparent, "--trace-known", "azureuser")
+        #expect(hostFirst.stdout.hasPrefix("route-as   default (from the host)\n"), "\(hostFirst)")
+        #expect(
+            hostFirst.stdout.contains(
+                "trace      4bf92f3577b34da6a3ce929d0e0e4736: trace memory knows it as azureuser, but the host decides first\n"
+            ))
+
+        let remembered = try space.run("route", "azureuser.s.default.servicea.localhost", "-H", traceparent)
+        #expect(
+            remembered.stdout.contains(
+                "trace      4bf92f3577b34da6a3ce929d0e0e4736: the proxy remembers it as azureuser for 60 s, for calls that carry only traceparent\n"
+            ), "\(remembered)")
+        let unknown = try space.run("route", "servicea", "-H", traceparent)
+        #expect(
+            unknown.stdout.hasPrefix("route-as   default (the default_space: the request names no space)\n"))
+        #expect(
+            unknown.stdout.contains("trace      4bf92f3577b34da6a3ce929d0e0e4736\n"),
+            "a request routed to default_space is not remembered: \(unknown)")
+
+        let invalid = try space.run(
+            "route", "servicea", "-H", "traceparent: 00-4BF9-01", "--trace-known", "azureuser")
+        #expect(
+            invalid.stdout.contains(
+                "trace      none: '00-4BF9-01' is not a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>), so the proxy ignores it\n"
+            ), "\(invalid)")
+        #expect(invalid.stdout.hasPrefix("route-as   default (the default_space"))
+
+        try space.write(
+            try space.text().replacingOccurrences(
+                of: "# propagation:\n", with: "propagation:\n  trace_memory: { seconds: 60, traces: 0 }\n"))
+        let off = try space.run("route", "servicea", "-H", traceparent, "--trace-known", "azureuser")
+        #expect(off.stdout.hasPrefix("route-as   default (the default_space"), "\(off)")
+        #expect(
+            off.stdout.contains(
+                "trace      4bf92f3577b34da6a3ce929d0e0e4736 (trace memory is off in the spaces file)\n"))
     }
 
     @Test("override off and on change one word of the file and say who serves now")
@@ -516,6 +658,18 @@ struct CLITests {
             (
                 ["route", "servicea", "--from", "Nope"], 64,
                 "--from names no space: 'Nope' may hold only lowercase letters, digits and '-' (a DNS label)"
+            ),
+            (
+                ["route", "servicea", "-H", "baggage: a=1\r\nHost: elsewhere"], 64,
+                "-H 'baggage: …' holds a line break; give one header per -H"
+            ),
+            (
+                ["route", "servicea", "--trace-known", "azureuser"], 64,
+                "--trace-known needs the request's trace: add -H 'traceparent: 00-<32 hex trace id>-<16 hex parent id>-01'"
+            ),
+            (
+                ["route", "servicea", "-H", "baggage: okteto-divert=Not_A_Space"], 1,
+                "the proxy would answer 400: route-as 'Not_A_Space' from the baggage member okteto-divert is not a space name: 'Not_A_Space' may hold only lowercase letters, digits and '-' (a DNS label)"
             ),
         ])
     func errors(arguments: [String], status: Int32, message: String) throws {

@@ -1,4 +1,6 @@
 import Foundation
+import SpaceportCore
+import SpaceportWire
 import Testing
 
 #if canImport(Glibc)
@@ -16,17 +18,9 @@ struct DemoEndToEndTests {
         // The demo prefers 5002 for default's serviceb: held here (or by someone else), it must move.
         let held = PortHolder(port: 5002)
         defer { withExtendedLifetime(held) {} }
-        let binary = try #require(
-            Tools.spaceport,
-            "no spaceport binary beside the tests; run `swift build --product spaceport` first")
-        let folder = try TemporaryFolder()
-        defer { folder.remove() }
-        let terminal = Tmux(socket: folder.path("tmux.sock"))
-        defer { terminal.killServer() }
-        let exitFile = folder.path("exit-status")
-        let command =
-            "cd \(folder.root) && env LANG=C.UTF-8 XDG_RUNTIME_DIR=\(folder.path("run")) \(binary) demo --name e2edemo --ingress 127.0.0.1:0; echo $? > \(exitFile)"
-        try terminal.start(command: command, width: 130, height: 40)
+        let demo = try DemoTerminal(name: "e2edemo", width: 130)
+        defer { demo.stop() }
+        let (terminal, folder, exitFile) = (demo.terminal, demo.folder, demo.exitFile)
 
         try await eventually("the tree shows three levels", terminal: terminal) { screen in
             screen.contains("default") && screen.contains("└─azureuser") && screen.contains("└─hotfix")
@@ -111,6 +105,117 @@ struct DemoEndToEndTests {
         }
         let status = try String(contentsOfFile: exitFile, encoding: .utf8)
         #expect(status.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+    }
+
+    @Test(
+        "the demo's r key takes servicea@azureuser from losing the route to trace memory restoring it to passing it on, as spaceport tail --json reports and the status bar says"
+    )
+    func forgetfulServiceInTmux() async throws {
+        let demo = try DemoTerminal(name: "e2eforget", width: 200)
+        defer { demo.stop() }
+        let (terminal, folder, exitFile) = (demo.terminal, demo.folder, demo.exitFile)
+        try await eventually("the status bar says what servicea@azureuser passes on", terminal: terminal) {
+            $0.contains("servicea@azureuser passes on nothing, r cycles")
+        }
+        let tail = try TailReader(
+            binary: demo.binary, socket: demo.feedSocket, output: folder.path("tail.jsonl"))
+        defer { tail.stop() }
+        /// servicea@azureuser's calls that `spaceport tail --json` printed from line `start` on.
+        func calls(from start: Int) -> [HopEvent] {
+            tail.lines.dropFirst(start).compactMap { line in
+                guard case .hop(let hop)? = try? FeedEvent.decode(line: line), hop.phase == .end,
+                    hop.listener == "egress:azureuser/servicea"
+                else { return nil }
+                return hop
+            }
+        }
+
+        try await eventually("tail reports a lost hop", terminal: terminal) {
+            calls(from: 0).contains { $0.propagation == .lost }
+        }
+        let lost = try #require(calls(from: 0).first { $0.propagation == .lost })
+        #expect(lost.lostBy == HopCaller(space: "azureuser", service: "servicea"))
+        #expect(lost.expected == "hotfix")
+        #expect(lost.space == "default", "the call missed hotfix's serviceb")
+
+        var pressed = tail.lines.count
+        try terminal.keys("r")
+        try await eventually("a note says what the key changed", terminal: terminal) {
+            $0.contains("servicea@azureuser passes on only traceparent: trace memory restores the route")
+        }
+        // The note goes after a few seconds, and the status bar has room for the service again.
+        try await eventually("the status bar says only traceparent goes on", terminal: terminal) {
+            $0.contains("servicea@azureuser passes on only traceparent, r cycles")
+        }
+        try await eventually("tail reports the calls restored, the hotfix ones in hotfix", terminal: terminal)
+        {
+            calls(from: pressed).filter { $0.propagation == .restored }.count >= 2
+                && calls(from: pressed).contains { $0.routeAs == "hotfix" && $0.propagation == .restored }
+        }
+        let afterTraceparent = calls(from: pressed)
+        let firstRestored = try #require(afterTraceparent.firstIndex { $0.propagation == .restored })
+        #expect(
+            !afterTraceparent[firstRestored...].contains { $0.propagation == .lost },
+            "no call is lost once traceparent goes on")
+        let hotfix = try #require(
+            afterTraceparent.first { $0.routeAs == "hotfix" && $0.propagation == .restored })
+        #expect(hotfix.space == "hotfix")
+        #expect(hotfix.routeAsSource == .trace)
+
+        pressed = tail.lines.count
+        try terminal.keys("r")
+        try await eventually("the status bar says the route goes on", terminal: terminal) {
+            $0.contains("servicea@azureuser passes on everything, r cycles")
+        }
+        try await eventually("tail reports a hotfix call carried by its route header", terminal: terminal) {
+            calls(from: pressed).contains { $0.routeAs == "hotfix" && $0.routeAsSource == .header }
+        }
+        let carried = try #require(
+            calls(from: pressed).first { $0.routeAs == "hotfix" && $0.routeAsSource == .header })
+        #expect(carried.space == "hotfix")
+        #expect(carried.propagation == .bridged)
+
+        try terminal.keys("q")
+        try await eventually("q ends the demo", terminal: terminal) {
+            FileManager.default.fileExists(atPath: exitFile)
+        }
+    }
+}
+
+/// `spaceport demo --name NAME` in a tmux server and a folder of its own, as a newcomer runs it.
+struct DemoTerminal {
+    let name: String
+    let binary: String
+    let folder: TemporaryFolder
+    let terminal: Tmux
+
+    init(name: String, width: Int) throws {
+        _ = try RequiredTool.tmux.path()
+        self.name = name
+        binary = try #require(
+            Tools.spaceport,
+            "no spaceport binary beside the tests; run `swift build --product spaceport` first")
+        folder = try TemporaryFolder()
+        terminal = Tmux(socket: folder.path("tmux.sock"))
+        do {
+            try terminal.start(
+                command:
+                    "cd \(folder.root) && env LANG=C.UTF-8 XDG_RUNTIME_DIR=\(folder.path("run")) \(binary) demo --name \(name) --ingress 127.0.0.1:0; echo $? > \(folder.path("exit-status"))",
+                width: width, height: 40)
+        } catch {
+            stop()
+            throw error
+        }
+    }
+
+    /// Where the demo writes its exit status when it ends.
+    var exitFile: String { folder.path("exit-status") }
+    /// The demo's feed, for `spaceport tail --feed`.
+    var feedSocket: String { folder.path("run") + "/spaceport/\(name).sock" }
+
+    func stop() {
+        terminal.killServer()
+        folder.remove()
     }
 }
 
