@@ -108,21 +108,25 @@ struct TraceFloodTests {
         let seconds = 2
         let upstream = try await ScriptedUpstream.start()
         let tree = Self.tree(upstream.address, seconds: seconds, traces: 100)
-        let (remembered, asked, soon, later) = try await ProxyProcess.with(tree) { proxy in
-            let remembered = try await Self.flood(proxy.ingress, 1..<2, connections: 1)
-            let started = Date()
-            // Routed by trace memory, which also remembers it afresh from now.
-            let soon = try await Self.routedAs(proxy.ingress, trace: 1)
-            let asked = Date().timeIntervalSince(started)
-            try await Task.sleep(for: .seconds(seconds + 1))
-            let later = try await Self.routedAs(proxy.ingress, trace: 1)
-            return (remembered, asked, soon, later)
+        let (remembered, soon, later) = try await ProxyProcess.with(tree) { proxy in
+            // Asked for again within its seconds, a trace is remembered; on a machine too busy to
+            // ask in time, a new trace tries again.
+            for n in 1...5 {
+                let started = Date()
+                let remembered = try await Self.flood(proxy.ingress, n..<(n + 1), connections: 1)
+                // Routed by trace memory, which also remembers it afresh from now.
+                let soon = try await Self.routedAs(proxy.ingress, trace: n)
+                guard Date().timeIntervalSince(started) < Double(seconds) else { continue }
+                try await Task.sleep(for: .seconds(seconds + 1))
+                return (remembered, soon, try await Self.routedAs(proxy.ingress, trace: n))
+            }
+            throw TestFailure(
+                "five tries each took over \(seconds) s to remember a trace and ask for it again: the machine is too busy"
+            )
         }
         await upstream.stop()
 
         #expect(remembered == 1)
-        #expect(
-            asked < Double(seconds), "the first check came \(asked) s late, after the trace was due to go")
         #expect(soon == "app@alice", "within its \(seconds) s the trace is routed as remembered")
         #expect(later == "app@default", "\(seconds + 1) s after it was last seen the trace is forgotten")
     }
