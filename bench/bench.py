@@ -79,9 +79,11 @@ def with_baseline_twins(rows, name):
 
 
 class Scenario:
-    def __init__(self, key, title, path, connections, rows, headers=()):
+    """`traced`: every request carries a traceparent of its own, a new trace (bench/report.lua makes it)."""
+
+    def __init__(self, key, title, path, connections, rows, headers=(), traced=False):
         self.key, self.title, self.path, self.connections = key, title, path, connections
-        self.rows, self.headers = rows, list(headers)
+        self.rows, self.headers, self.traced = rows, list(headers), traced
 
 
 def standard_rows():
@@ -99,6 +101,17 @@ with open(os.path.join(HERE, "conf", "browser-headers.txt")) as fields:
 # relays the same requests as raw TCP through an instance's `listen` address.
 RELAY_ROW = Row("spaceport, raw TCP pass-through (floor: same sockets and loop, no HTTP)", "spaceport",
                 relay=True)
+
+# What a traced app's request carries besides its traceparent: baggage members of its own.
+APP_BAGGAGE = "userid=alice,tenant=acme,session=8c1f3d2e"
+# Every part of route propagation switched off but the route header, which routing rule 5 writes
+# anyway: no other carrier headers, no baggage keys read or written, no trace memory.
+PROPAGATION_OFF = ("propagation: { write_route_header: true, headers: [], baggage: [], "
+                   "trace_memory: { traces: 0 } }\n")
+# The proxy with propagation off, beside the default one in the propagation scenario.
+NO_PROPAGATION = "nopropagation"
+BRIDGE_ON = "spaceport, bridge on (the default)"
+BRIDGE_OFF = "spaceport, propagation off"
 
 SCENARIOS = [
     Scenario("small", "small (100 B), keep-alive", "/small", 64, standard_rows() + [RELAY_ROW]),
@@ -124,6 +137,11 @@ SCENARIOS = [
         Row("`spaceport dash` (proxy embedded, drawing)", "dash"),
         Row("nginx (reference)", "nginx"),
     ]),
+    Scenario("propagation", "route context: baggage and a new trace each request", "/small", 64, [
+        Row(BRIDGE_ON, "spaceport"),
+        Row(BRIDGE_OFF, NO_PROPAGATION),
+        Row("nginx (reference)", "nginx"),
+    ], headers=[f"baggage: {APP_BAGGAGE}"], traced=True),
 ]
 
 
@@ -325,11 +343,11 @@ def wait_for_port(port, server, seconds=60):
     raise SystemExit(f"nothing listens on 127.0.0.1:{port} after {seconds} s")
 
 
-def probe(port, path, host, expected_route_as, method="GET"):
+def probe(port, path, host, expected_route_as, method="GET", headers=None):
     """One request: checks status, body length, and that the route header reached the upstream."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
-        connection.request(method, path, headers={"Host": host})
+        connection.request(method, path, headers=dict(headers or {}, Host=host))
         response = connection.getresponse()
         body = response.read()
         problems = []
@@ -371,7 +389,11 @@ def run_wrk(port, scenario, row, duration, log_file):
     for header in headers:
         command += ["-H", header]
     command.append(f"http://127.0.0.1:{port}{scenario.path}")
-    env = dict(os.environ, BENCH_METHOD=RELAY_METHOD) if row.relay else None
+    env = None
+    if row.relay:
+        env = dict(os.environ, BENCH_METHOD=RELAY_METHOD)
+    elif scenario.traced:
+        env = dict(os.environ, BENCH_TRACES="1")
     result = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60,
                             start_new_session=True, env=env)
     log_file.write(f"$ {shlex.join(command)}\n{result.stdout}{result.stderr}\n")
@@ -451,7 +473,8 @@ class Bench:
                     f.write(b"s" * size)
         os.chmod(os.path.join(d, "www"), 0o755)
         self.ports = {name: free_port() for name in ("upstream", "nginx", "haproxy", "spaceport", "baseline", "dash",
-                                                      "spaceport_relay", "baseline_relay")}
+                                                      "spaceport_relay", "baseline_relay", NO_PROPAGATION,
+                                                      NO_PROPAGATION + "_relay")}
         values = {"dir": d, "small_body": SMALL_BODY, "upstream_port": self.ports["upstream"],
                   "nginx_port": self.ports["nginx"], "haproxy_port": self.ports["haproxy"]}
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -475,6 +498,9 @@ class Bench:
         if "spaceport" in targets:
             self.servers["spaceport"] = self.start_proxy("spaceport", self.options.binary, "run", "bench", values)
             self.feed_socket = os.path.join(d, "run", "spaceport", "bench.sock")
+        if NO_PROPAGATION in targets:
+            self.servers[NO_PROPAGATION] = self.start_proxy(NO_PROPAGATION, self.options.binary, "run-nopropagation",
+                                                            "benchnoprop", values, spaces_prefix=PROPAGATION_OFF)
         if "baseline" in targets:
             self.servers["baseline"] = self.start_proxy("baseline", self.options.baseline, "run-baseline",
                                                         "benchbase", values)
@@ -486,11 +512,11 @@ class Bench:
                        "--ingress", f"127.0.0.1:{self.ports['dash']}", "--name", "benchdash"]
             render("spaces.yaml", dict(values, listen=""), command[3])
             self.servers["dash"] = TmuxServer("dash", command, PROXY_CORE, d, self.tmux_socket, env=env)
-        for name in ("nginx", "haproxy", "spaceport", "baseline", "dash"):
+        for name in ("nginx", "haproxy", "spaceport", NO_PROPAGATION, "baseline", "dash"):
             if name in self.servers:
                 wait_for_port(self.ports[name], self.servers[name])
         self.check_targets()
-        for name in ("spaceport", "baseline", "dash"):
+        for name in ("spaceport", NO_PROPAGATION, "baseline", "dash"):
             if name in self.servers:
                 server = self.servers[name]
                 server.threads = (f"NIO_SINGLETON_GROUP_LOOP_COUNT={self.options.spaceport_loops}, "
@@ -507,13 +533,19 @@ class Bench:
         for name, server in self.servers.items():
             self.memory_marks[name] = {"idle_rss": server.memory()[0]}
 
-    def start_proxy(self, name, binary, runtime_name, feed_name, values):
+    def start_proxy(self, name, binary, runtime_name, feed_name, values, spaces_prefix=""):
         """`BINARY proxy` on its own port, runtime folder and feed socket name, pinned to the proxy core.
 
-        Its spaces file gives the default svc instance a `listen` address of its own, for the relay row.
+        Its spaces file gives the default svc instance a `listen` address of its own, for the relay row,
+        and begins with `spaces_prefix` (settings of its own).
         """
         spaces = os.path.join(self.dir, f"spaces-{name}.yaml")
         render("spaces.yaml", dict(values, listen=f", listen: 127.0.0.1:{self.ports[name + '_relay']}"), spaces)
+        if spaces_prefix:
+            with open(spaces) as f:
+                text = f.read()
+            with open(spaces, "w") as f:
+                f.write(spaces_prefix + text)
         runtime = os.path.join(self.dir, runtime_name)
         os.makedirs(runtime, mode=0o700)
         # Same CPU budget as the others: one event loop (if the proxy uses NIO's singleton group).
@@ -533,7 +565,7 @@ class Bench:
         for target in self.options.targets:
             for path in SIZES:
                 hosts = [(HOST, "default")]
-                if target in ("spaceport", "baseline", "dash"):
+                if target in ("spaceport", NO_PROPAGATION, "baseline", "dash"):
                     hosts.append((FALLBACK_HOST, "grandchild"))
                 for host, route_as in hosts:
                     problems, headers = probe(self.port_of(target), path, host,
@@ -542,10 +574,25 @@ class Bench:
                         server = self.servers.get(target)
                         raise SystemExit(f"{target} {host}{path}: {'; '.join(problems)}\n"
                                          f"{server.tail() if server else ''}")
-            if target in ("spaceport", "baseline"):
+            if target in ("spaceport", NO_PROPAGATION, "baseline"):
                 route = {k.lower(): v for k, v in headers.items()}.get("x-spaceport-route")
                 log(f"{target} answers with x-spaceport-route: {route}")
                 self.check_relay(target)
+            if target in ("spaceport", NO_PROPAGATION) and "propagation" in self.options.scenarios:
+                self.check_propagation(target)
+
+    def check_propagation(self, target):
+        """The propagation rows must be what they say: the bridge adds the route to the app's baggage, and
+        with propagation off the upstream sees the app's baggage as it was sent."""
+        traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        problems, headers = probe(self.port_of(target), "/small", HOST, "default",
+                                  headers={"baggage": APP_BAGGAGE, "traceparent": traceparent})
+        seen = {k.lower(): v for k, v in headers.items()}.get("x-seen-baggage")
+        expected = APP_BAGGAGE if target == NO_PROPAGATION else APP_BAGGAGE + ",azds-route-as=default,okteto-divert=default"
+        if seen != expected:
+            problems.append(f"the upstream saw baggage {seen!r}, expected {expected!r}")
+        if problems:
+            raise SystemExit(f"{target} with baggage and traceparent: " + "; ".join(problems))
 
     def check_relay(self, target):
         """The relay row's requests must pass through untouched: the upstream's answer, no route header."""
@@ -749,6 +796,32 @@ def watching_table(scenarios, results):
     return "\n".join(lines) if len(lines) > 2 else ""
 
 
+def propagation_cost(results):
+    """The bridge on against propagation off, round by round: (req/s ratios, CPU µs/req ratios), each sorted.
+
+    Both proxies ran in the same rounds, so each round's ratio cancels the machine's drift between rounds.
+    """
+    on, off = results.get(("propagation", BRIDGE_ON), []), results.get(("propagation", BRIDGE_OFF), [])
+    pairs = list(zip(on, off))
+    rps = [a["rps"] / b["rps"] for a, b in pairs if b["rps"]]
+    cpu = [a["cpu_us_per_request"] / b["cpu_us_per_request"] for a, b in pairs
+           if a.get("cpu_us_per_request") and b.get("cpu_us_per_request")]
+    return rps, cpu
+
+
+def propagation_summary(results):
+    """One line: what the bridge costs in requests per second, or "" when the scenario did not run."""
+    rps, cpu = propagation_cost(results)
+    if not rps:
+        return ""
+    middle = lambda values: sorted(values)[(len(values) - 1) // 2]
+    text = (f"propagation: bridge on ÷ off = {middle(rps):.3f}× requests per second "
+            f"({1 - middle(rps):+.1%} cost; median of {len(rps)} round(s): {', '.join(f'{r:.3f}' for r in rps)})")
+    if cpu:
+        text += f", {middle(cpu):.3f}× CPU µs per request"
+    return text
+
+
 def cpu_split_table(scenarios, results):
     """Each proxy's CPU per request split into its own code (user) and the kernel's (system)."""
     lines = ["| scenario | target | user µs/req | ×nginx | kernel µs/req | ×nginx | user share |",
@@ -827,7 +900,7 @@ def latest_ratios(scenarios, results, started, load_before, options):
             direct = next((median_round(results[("small", r.label)]) for r in small.rows
                            if r.target == "direct"), {})
         for row in scenario.rows:
-            if row.target not in ("spaceport", "dash"):
+            if row.target not in ("spaceport", NO_PROPAGATION, "dash"):
                 continue
             m = median_round(results[(scenario.key, row.label)])
             lines.append(f"| {scenario.title} | {row.label} | {ratio(m['rps'], nginx.get('rps'))} "
@@ -988,6 +1061,7 @@ def write_results(bench, scenarios, results, started, load_before, load_after, c
     pipeline = pipeline_table(results)
     watching = watching_table(scenarios, results)
     against = baseline_table(scenarios, results)
+    carrying = propagation_summary(results)
     compared = ""
     if bench.options.baseline:
         described = [("spaceport", bench.options.binary), ("baseline", bench.options.baseline)]
@@ -1064,6 +1138,19 @@ every row), so the drift of a shared machine between rounds cancels; the issue's
 attached dashboard is a change above -5%. The embedded dashboard's CPU is the proxy's and the
 dashboard's together, on the proxy's core; the attached one runs on the client core.
 """
+    if carrying:
+        text += f"""
+## What carrying the route costs
+
+{carrying}.
+
+The same request, `GET /small` with `baggage: {APP_BAGGAGE}` and a `traceparent` of a new trace
+each time (a Lua `request` hook in `report.lua` writes it, for these rows alone), to the proxy as
+it runs by default (every carrier read, the bridge adding `azds-route-as` and `okteto-divert` to
+the baggage and the carrier headers to the request, trace memory asked and told, the hop marked)
+and to a second proxy in the same rounds whose spaces file switches it off:
+`{PROPAGATION_OFF.strip()}`. The issue's goal is a cost under 5%.
+"""
     if pipeline:
         text += f"""
 ## Event pipeline: one live feed subscriber during the small keep-alive load
@@ -1095,6 +1182,8 @@ def parse_options(argv):
     parser.add_argument("--targets", default="direct,spaceport,nginx,haproxy,dash",
                         help="comma-separated subset of direct,spaceport,nginx,haproxy,dash,baseline "
                              "(dash: `spaceport dash` with its embedded proxy, feed scenario only; "
+                             "nopropagation, the proxy with propagation off, joins spaceport in the propagation "
+                             "scenario by itself; "
                              "baseline: the --baseline binary, added whenever --baseline is given)")
     parser.add_argument("--scenarios", default=",".join(s.key for s in SCENARIOS),
                         help="comma-separated subset of " + ",".join(s.key for s in SCENARIOS))
@@ -1123,12 +1212,17 @@ def parse_options(argv):
             options.targets.append("baseline")
     elif "baseline" in options.targets:
         parser.error("the baseline target needs --baseline PATH")
-    unknown = set(options.targets) - {"direct", "spaceport", "nginx", "haproxy", "dash", "baseline"}
+    unknown = set(options.targets) - {"direct", "spaceport", "nginx", "haproxy", "dash", "baseline", NO_PROPAGATION}
     if unknown:
         parser.error(f"unknown targets: {', '.join(sorted(unknown))}")
     unknown = set(options.scenarios) - {s.key for s in SCENARIOS}
     if unknown:
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
+    # The proxy with propagation off runs beside the default one for the propagation scenario alone.
+    if "propagation" in options.scenarios and "spaceport" in options.targets and NO_PROPAGATION not in options.targets:
+        options.targets.append(NO_PROPAGATION)
+    if "propagation" not in options.scenarios and NO_PROPAGATION in options.targets:
+        options.targets.remove(NO_PROPAGATION)
     if "feed" not in options.scenarios and "dash" in options.targets:
         options.targets.remove("dash")
     if {"spaceport", "dash"} & set(options.targets) and not options.binary:
@@ -1166,6 +1260,8 @@ def main(argv):
     text = write_results(bench, scenarios, results, started, load_before, load_average(), command)
     print(text)
     log(f"wrote {os.path.relpath(options.output)}")
+    if propagation_summary(results):
+        log(propagation_summary(results))
     # The README's ratios are to nginx: a run without it (an A/B of two builds) leaves them alone.
     if {"spaceport", "nginx"} <= set(options.targets) and options.output == DEFAULT_OUTPUT:
         update_readme(latest_ratios(scenarios, results, started, load_before, options))

@@ -234,9 +234,11 @@ struct ReadmeCommandsTests {
         let ci = try String(contentsOf: Self.root.appendingPathComponent(".ci/run"), encoding: .utf8)
         let commands = ci.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty && !$0.hasPrefix("#") }
-        let test = try #require(commands.last)
-        #expect(test.hasPrefix("swift test"))
-        #expect(firstScreen.contains("\n\(test) "), "CI's last step is the README's test command, \(test)")
+        // Suites that need more than a fresh machine has (interop) may follow it.
+        let test = try #require(commands.last { $0.hasPrefix("swift test") }, "CI runs no `swift test`")
+        #expect(
+            firstScreen.contains("\n\(test) "), "CI's last `swift test` is the README's test command, \(test)"
+        )
     }
 
     @Test("`spaceport demo --help` explains what the demo starts and how to try it")

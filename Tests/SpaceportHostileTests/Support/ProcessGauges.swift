@@ -1,6 +1,7 @@
 import Foundation
 
-/// What the system says about the test process, which holds the proxy under test, from /proc.
+/// What the system says, from /proc, about the test process (which holds the proxy under test)
+/// or about a proxy running as a process of its own.
 enum ProcessGauges {
     /// TCP sockets some process still holds (not listening, not in TIME_WAIT) with the given
     /// local or remote port, from /proc/net/tcp{,6}. Tests run in parallel in one process, so
@@ -51,9 +52,9 @@ enum ProcessGauges {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Resident memory in bytes.
-    static func residentBytes() -> Int {
-        guard let status = procText("/proc/self/status"),
+    /// Resident memory in bytes, of this process or of the one with the given id.
+    static func residentBytes(of pid: Int32? = nil) -> Int {
+        guard let status = procText("/proc/\(pid.map(String.init) ?? "self")/status"),
             let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
             let kilobytes = Int(line.split(separator: " ")[1])
         else { return 0 }
