@@ -33,10 +33,15 @@ HOST = "default.svc.localhost"
 FALLBACK_HOST = "grandchild.s.default.svc.localhost"
 DEFAULT_OUTPUT = os.path.join(HERE, "results.md")
 SMALL_BODY = ("spaceport-bench " * 7)[:99] + "."
-# A method in no table: Spaceport's sniffer does not take it for HTTP (it knows the methods its
-# parser forwards, RFC 9110's, WebDAV's and a few more), so the bytes are relayed raw, and nginx,
-# which reads any method made of capitals, answers it.
-RELAY_METHOD = "RELAY"
+# The relay row's listen address belongs to an instance whose `protocol` is `tcp`, so its bytes are
+# relayed raw however HTTP they look. A build from before that setting (a baseline) took UPnP's
+# NOTIFY for raw bytes instead: wrk checks its request line, so the method must be one it knows.
+LEGACY_RELAY_METHOD = "NOTIFY"
+
+
+def relay_method(target):
+    """The method the relay row sends to `target`'s listen address; None for wrk's GET."""
+    return LEGACY_RELAY_METHOD if target == "baseline" else None
 SIZES = {"/small": len(SMALL_BODY), "/64k": 64 * 1024, "/1m": 1024 * 1024}
 
 
@@ -61,9 +66,8 @@ class Row:
 
     def __init__(self, label, target, host=HOST, feed=None, twin=None, relay=False):
         self.label, self.target, self.host, self.feed, self.twin = label, target, host, feed, twin
-        # Sent with RELAY_METHOD to the target's `listen` address: a method Spaceport's sniffer does
-        # not take for HTTP, so the bytes pass through as raw TCP (routing rule 7, docs/routing.md), while the
-        # upstream nginx answers them like any request.
+        # Sent to the target's `listen` address, whose instance speaks raw TCP: the bytes pass through
+        # untouched (routing rule 7, docs/routing.md), while the upstream nginx answers them like any request.
         self.relay = relay
 
 
@@ -390,8 +394,8 @@ def run_wrk(port, scenario, row, duration, log_file):
         command += ["-H", header]
     command.append(f"http://127.0.0.1:{port}{scenario.path}")
     env = None
-    if row.relay:
-        env = dict(os.environ, BENCH_METHOD=RELAY_METHOD)
+    if row.relay and relay_method(row.target):
+        env = dict(os.environ, BENCH_METHOD=relay_method(row.target))
     elif scenario.traced:
         env = dict(os.environ, BENCH_TRACES="1")
     result = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60,
@@ -540,7 +544,8 @@ class Bench:
         and begins with `spaces_prefix` (settings of its own).
         """
         spaces = os.path.join(self.dir, f"spaces-{name}.yaml")
-        render("spaces.yaml", dict(values, listen=f", listen: 127.0.0.1:{self.ports[name + '_relay']}"), spaces)
+        raw = "" if name == "baseline" else ", protocol: tcp"
+        render("spaces.yaml", dict(values, listen=f", listen: 127.0.0.1:{self.ports[name + '_relay']}{raw}"), spaces)
         if spaces_prefix:
             with open(spaces) as f:
                 text = f.read()
@@ -596,12 +601,13 @@ class Bench:
 
     def check_relay(self, target):
         """The relay row's requests must pass through untouched: the upstream's answer, no route header."""
-        problems, headers = probe(self.ports[target + "_relay"], "/small", HOST, None, method=RELAY_METHOD)
+        method = relay_method(target) or "GET"
+        problems, headers = probe(self.ports[target + "_relay"], "/small", HOST, None, method=method)
         route = {k.lower(): v for k, v in headers.items()}.get("x-spaceport-route")
         if route:
             problems.append(f"x-spaceport-route {route!r}: the proxy routed it")
         if problems:
-            raise SystemExit(f"{target}'s listen address did not relay a {RELAY_METHOD} request as raw TCP: "
+            raise SystemExit(f"{target}'s listen address did not relay a {method} request as raw TCP: "
                              + "; ".join(problems))
 
     def stop(self):

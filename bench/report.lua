@@ -1,8 +1,8 @@
 -- Prints one machine-readable line at the end of a wrk run. Only `done` is defined,
 -- so wrk keeps its fast path (no Lua per request), except for the propagation rows below.
 
--- The relay row sets BENCH_METHOD to a method Spaceport's listen address does not take for
--- HTTP, so it passes the bytes through as raw TCP; the upstream nginx answers any method. Set once, before the request is built.
+-- A baseline's relay row sets BENCH_METHOD to a method its listen address took for raw bytes; the
+-- upstream nginx answers any method. Set once, before the request is built.
 wrk.method = os.getenv("BENCH_METHOD") or wrk.method
 -- The propagation rows set BENCH_TRACES: each request then carries a traceparent of a trace of its
 -- own, as real traffic does, so the proxy's trace memory takes a new trace each time. The fixed

@@ -14,6 +14,12 @@ public struct SourceLocation: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// A space's own deployment of a service. While `enabled` is false the space inherits it.
+/// What an instance speaks (`protocol:` in the spaces file).
+public enum InstanceProtocol: String, Sendable, CaseIterable {
+    case http
+    case tcp
+}
+
 public struct Instance: Sendable, CustomStringConvertible {
     /// The service name as the user wrote it; match with `key`.
     public var service: String
@@ -23,6 +29,9 @@ public struct Instance: Sendable, CustomStringConvertible {
     public var egress: Address?
     /// A pod-like inbound address; non-HTTP bytes pass through to `upstream`.
     public var listen: Address?
+    /// What the instance speaks: `http` (its listen address routes HTTP and relays anything
+    /// else) or `tcp` (its listen address relays every byte raw, without looking at them).
+    public var `protocol`: InstanceProtocol = .http
     public var location: SourceLocation?
     /// Where the file wrote `egress` and `listen`, so a clash can point at the address itself.
     public var egressLocation: SourceLocation?
@@ -48,7 +57,7 @@ extension Instance: Equatable {
     /// Locations say where a value was read, not what it is.
     public static func == (a: Instance, b: Instance) -> Bool {
         a.service == b.service && a.upstream == b.upstream && a.enabled == b.enabled
-            && a.egress == b.egress && a.listen == b.listen
+            && a.egress == b.egress && a.listen == b.listen && a.protocol == b.protocol
     }
 }
 

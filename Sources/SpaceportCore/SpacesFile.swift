@@ -12,7 +12,7 @@ public enum SpacesFile {
     static let carrierKeys = ["name", "write"]
     static let traceMemoryKeys = ["seconds", "traces"]
     static let spaceKeys = ["parent", "services"]
-    static let instanceKeys = ["upstream", "enabled", "egress", "listen"]
+    static let instanceKeys = ["upstream", "enabled", "egress", "listen", "protocol"]
     static var limitKeys: [(String, WritableKeyPath<Limits, Int>)] {
         [
             ("max_header_bytes", \.maxHeaderBytes), ("max_header_count", \.maxHeaderCount),
@@ -402,6 +402,17 @@ public enum SpacesFile {
             if let egress = body["egress"] {
                 instance.egress = try address(egress, "egress")
                 instance.egressLocation = at(egress)
+            }
+            if let node = body["protocol"] {
+                let text = try string(node, "protocol")
+                guard let value = InstanceProtocol(rawValue: text) else {
+                    throw .badValue(
+                        key: "protocol",
+                        problem:
+                            "'\(Printable.clip(text))' is not one of: \(InstanceProtocol.allCases.map(\.rawValue).joined(separator: ", "))",
+                        at: at(node))
+                }
+                instance.protocol = value
             }
             if let listen = body["listen"] {
                 instance.listen = try address(listen, "listen")

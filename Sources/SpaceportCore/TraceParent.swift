@@ -90,7 +90,14 @@ public struct TraceID: Hashable, Sendable, CustomStringConvertible {
         self.init(high: high, low: low)
     }
 
-    public var description: String { hexDigits(high, count: 16) + hexDigits(low, count: 16) }
+    /// Written in place: every traced request names its flow and its hop's trace with it.
+    public var description: String {
+        String(unsafeUninitializedCapacity: 32) { bytes in
+            writeHex(high, into: bytes, at: 0)
+            writeHex(low, into: bytes, at: 16)
+            return 32
+        }
+    }
 }
 
 /// A W3C parent id (a span id): 8 bytes, never all zero. Written as 16 lowercase hex digits.
@@ -102,6 +109,16 @@ public struct ParentID: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { hexDigits(value, count: 16) }
+}
+
+/// `value` as 16 lowercase hex digits, zeros in front, written at `offset`.
+private func writeHex(_ value: UInt64, into bytes: UnsafeMutableBufferPointer<UInt8>, at offset: Int) {
+    var value = value
+    for index in stride(from: offset + 15, through: offset, by: -1) {
+        let digit = UInt8(value & 0xF)
+        bytes[index] = digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10
+        value >>= 4
+    }
 }
 
 /// `value` as `count` lowercase hex digits, zeros in front.

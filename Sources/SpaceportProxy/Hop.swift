@@ -60,7 +60,8 @@ final class Hop {
     /// Records the route context: the trace, conflicting carriers, the mark, the bridge's trouble.
     func propagated(_ context: HopContext) {
         guard event != nil else { return }
-        if let trace = context.traceID { event!.traceId = trace.description }
+        // A traced request's flow is its trace id already: the same string, not another copy.
+        if context.traceID != nil { event!.traceId = event!.flow }
         if !context.conflicts.isEmpty { event!.conflicts = context.conflicts }
         event!.bridgeProblem = context.bridge.baggageProblem
         event!.propagation = context.mark?.propagation

@@ -32,7 +32,8 @@ enum Sniff: Equatable {
 }
 
 /// The front of a connection to a `listen` address: HTTP is routed as the instance's space;
-/// anything else goes, unmodified, to the instance's own upstream. A client that sends
+/// anything else goes, unmodified, to the instance's own upstream (everything does, for an
+/// instance whose `protocol` is `tcp`). A client that sends
 /// nothing for a moment is taken for a protocol where the server speaks first.
 final class ProtocolSniffer: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
@@ -127,6 +128,11 @@ final class ProtocolSniffer: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func startClock(_ context: ChannelHandlerContext) {
         guard case .sniffing(let buffered, nil) = state else { return }
+        // An instance that speaks raw TCP is relayed at once: nothing it sends is looked at.
+        if info.loop.tree.space(instance.space)?.instance(instance.service)?.protocol == .tcp {
+            becomeRaw(buffered, context)
+            return
+        }
         let timer = context.eventLoop.assumeIsolated().scheduleTask(in: Self.silence) {
             self.silenceEnded(context)
         }

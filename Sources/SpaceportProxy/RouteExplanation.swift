@@ -86,7 +86,7 @@ public struct RouteExplanation: Sendable {
         }
         return RouteExplanation(
             route: context.known.route, conflicts: context.carried.conflicts, traceID: trace,
-            ignoredTrace: ignoredTrace(fields.traceparent, trace: trace),
+            ignoredTrace: ignoredTrace(fields.traceparent, count: fields.traceparentCount, trace: trace),
             traceRouteAs: trace.flatMap { memory.space(of: $0, plan.propagation) },
             propagation: context.mark(from: nil, expected: { _ in nil })?.propagation,
             skippedBaggage: context.carried.baggage?.skipped ?? [],
@@ -119,10 +119,10 @@ public struct RouteExplanation: Sendable {
         return Forwarded(headers: headers, baggage: baggage)
     }
 
-    private static func ignoredTrace(_ fields: [String], trace: TraceID?) -> String? {
-        guard trace == nil, let first = fields.first else { return nil }
-        if fields.count > 1 {
-            return "the request carries \(fields.count) traceparent fields, so the proxy ignores them"
+    private static func ignoredTrace(_ first: String?, count: Int, trace: TraceID?) -> String? {
+        guard trace == nil, let first else { return nil }
+        if count > 1 {
+            return "the request carries \(count) traceparent fields, so the proxy ignores them"
         }
         return
             "'\(Printable.clip(first))' is not a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>), so the proxy ignores it"

@@ -15,7 +15,9 @@ struct RoutingFields {
     /// Which carrier headers came, by index in the plan's headers (bit 0: the route header).
     var present: UInt64 = 0
     var baggage: [String] = []
-    var traceparent: [String] = []
+    /// The `traceparent` field, and how many came: two or more make none valid (W3C Trace Context).
+    var traceparent: String?
+    var traceparentCount = 0
     /// The first `x-request-id`: the flow the hop belongs to when no trace names one.
     var requestID: String?
 
@@ -33,7 +35,8 @@ struct RoutingFields {
                 case .baggage:
                     baggage.append(String(decoding: raw[field.value], as: UTF8.self))
                 case .traceparent:
-                    traceparent.append(String(decoding: raw[field.value], as: UTF8.self))
+                    traceparentCount += 1
+                    if traceparent == nil { traceparent = String(decoding: raw[field.value], as: UTF8.self) }
                 case .other, .named:
                     let name = raw[field.name]
                     if name.count == routeHeaderLength, Bytes.sameName(name, routeHeader.utf8) {
@@ -63,7 +66,8 @@ struct RoutingFields {
 
     /// The trace the request belongs to: the trace id of its one valid `traceparent`.
     var traceID: TraceID? {
-        traceparent.isEmpty ? nil : TraceParent(fields: traceparent)?.traceID
+        guard traceparentCount == 1, let traceparent else { return nil }
+        return TraceParent(traceparent)?.traceID
     }
 
     /// The value the request carries in the carrier header `name`, the first of it.

@@ -76,6 +76,34 @@ struct TunnelTests {
         await server.stop()
     }
 
+    @Test(
+        "at the listen address of an instance that speaks tcp, even an HTTP request passes through untouched")
+    func rawInstance() async throws {
+        let echo = try await EchoServer.start()
+        try await RunningProxy.with(
+            """
+            spaces:
+              default:
+                services:
+                  db: { upstream: \(echo.address), listen: 127.0.0.1:0, protocol: tcp }
+            """
+        ) { proxy in
+            let listen = try #require(proxy.listeners.listen(space: "default", service: "db"))
+            let request = "GET / HTTP/1.1\r\nHost: db\r\n\r\n"
+            let echoed = try await blocking {
+                let client = try RawClient(listen)
+                try client.send(request)
+                client.shutdownWrite()
+                return client.readToEnd()
+            }
+            // Routed, it would have been answered with a response; relayed, it comes back as it went.
+            #expect(String(decoding: echoed, as: UTF8.self) == request)
+            let hop = try await proxy.hops.end()
+            #expect(hop.protocol == .tcp)
+        }
+        await echo.stop()
+    }
+
     @Test("bytes that are not HTTP pass through a listen address unmodified, both ways")
     func rawEcho() async throws {
         let echo = try await EchoServer.start()
