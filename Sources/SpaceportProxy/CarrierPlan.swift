@@ -3,7 +3,7 @@ import SpaceportCore
 /// A tree's route carriers as the proxy uses them on every request: the headers it reads (the
 /// route header first) and writes, the baggage keys, and trace memory's settings. Worked out
 /// once per tree, so a request compares bytes with names and looks nothing up.
-struct CarrierPlan {
+final class CarrierPlan: Sendable {
     let carriers: RouteCarriers
     let propagation: Propagation
     /// Each carrier header: its name, and whether the proxy adds it to a request that lacks it.

@@ -3,8 +3,9 @@ import NIOHTTP1
 import SpaceportCore
 
 /// Where a routed request goes and how the forwarded request is written: what the router
-/// worked out from its head.
-struct Forwarding {
+/// worked out from its head. A class: the exchange handler reads it at every step of the
+/// exchange, and a struct of this many references would be copied, retained and released each time.
+final class Forwarding {
     let target: RequestTarget
     /// The Host, or the authority of an absolute URL.
     let host: String?
@@ -14,6 +15,18 @@ struct Forwarding {
     let upstream: Address
     /// `<service>@<space>`, for `x-spaceport-route`.
     let routeLabel: String
+
+    init(
+        target: RequestTarget, host: String?, route: KnownRoute, bridge: CarrierBridge, upstream: Address,
+        routeLabel: String
+    ) {
+        self.target = target
+        self.host = host
+        self.route = route
+        self.bridge = bridge
+        self.upstream = upstream
+        self.routeLabel = routeLabel
+    }
 }
 
 /// One request and its response: its head (nil when the head itself could not be read), its

@@ -151,15 +151,17 @@ final class ScriptedUpstream: Sendable {
                 if kind == "slow" {
                     // Answers after a while, keeping its connection busy meanwhile.
                     let bytes = context.channel.allocator.buffer(string: answer.now)
+                    let channel = context.channel
                     context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(300)) {
-                        context.writeAndFlush(self.wrapOutboundOut(bytes), promise: nil)
+                        channel.writeAndFlush(bytes, promise: nil)
                     }
                     continue
                 }
                 let written = context.writeAndFlush(
                     wrapOutboundOut(context.channel.allocator.buffer(string: answer.now)))
                 if answer.close {
-                    written.whenComplete { _ in context.close(promise: nil) }
+                    let channel = context.channel
+                    written.whenComplete { _ in channel.close(promise: nil) }
                     pending = []
                     return
                 }
