@@ -28,25 +28,41 @@ public struct Baggage: Hashable, Sendable {
         var members: [Member] = []
         var skipped: [Skipped] = []
         for field in fields {
-            let bytes = Array(field.utf8)
-            var start = 0
-            while start <= bytes.count {
-                let end = bytes[start...].firstIndex(of: UInt8(ascii: ",")) ?? bytes.count
-                let element = Self.trimmed(bytes, start..<end)
-                // An empty element is no member: lists may have them (RFC 9110 §5.6.1).
-                if !element.isEmpty {
-                    switch Self.parseMember(bytes[element]) {
-                    case .success(let member): members.append(member)
-                    case .failure(let problem):
-                        skipped.append(
-                            Skipped(text: String(decoding: bytes[element], as: UTF8.self), problem: problem))
-                    }
+            let parsed = field.utf8.withContiguousStorageIfAvailable {
+                Self.parseList($0, into: &members, skipped: &skipped)
+            }
+            if parsed == nil {
+                Array(field.utf8).withUnsafeBufferPointer {
+                    Self.parseList($0, into: &members, skipped: &skipped)
                 }
-                start = end + 1
             }
         }
         self.members = members
         self.skipped = skipped
+    }
+
+    /// The members of one field's value, appended to `members`, and those that break the grammar
+    /// to `skipped`.
+    private static func parseList(
+        _ bytes: UnsafeBufferPointer<UInt8>, into members: inout [Member], skipped: inout [Skipped]
+    ) {
+        // Room for every element at once, rather than growing the list member by member.
+        members.reserveCapacity(members.count + 1 + bytes.count { $0 == UInt8(ascii: ",") })
+        var start = 0
+        while start <= bytes.count {
+            let end = bytes[start...].firstIndex(of: UInt8(ascii: ",")) ?? bytes.count
+            let element = trimmed(bytes, start..<end)
+            // An empty element is no member: lists may have them (RFC 9110 §5.6.1).
+            if !element.isEmpty {
+                switch parseMember(bytes[element]) {
+                case .success(let member): members.append(member)
+                case .failure(let problem):
+                    skipped.append(
+                        Skipped(text: String(decoding: bytes[element], as: UTF8.self), problem: problem))
+                }
+            }
+            start = end + 1
+        }
     }
 
     /// The first member with `key` (keys are compared exactly, as the spec folds no case). When a
@@ -71,54 +87,65 @@ public struct Baggage: Hashable, Sendable {
     /// - Precondition: every key is an HTTP token (the spaces file checks the keys it is given).
     public func bridging(_ keys: [String], to value: String) -> Bridge {
         let encoded = Self.percentEncoded(value)
-        var texts = members.map(\.text)
-        var memberKeys = members.map(\.key)
-        var values = members.map(\.value)
-        var valueOffsets = members.map(\.valueOffsets)
-        var bytes = Self.joinedLength(texts)
-        var changed = false
+        // The members whose value changes, with their new text; the keys added are those no
+        // member has and no limit left out, found again as the field is written.
+        var replaced: [(index: Int, text: String)] = []
+        var count = members.count
+        var bytes = members.reduce(max(count - 1, 0)) { $0 + $1.text.utf8.count }
         var overLimit: [OverLimit] = []
         for key in keys {
             precondition(HTTPToken.isToken(key), "a baggage key is an HTTP token")
-            if let index = memberKeys.firstIndex(of: key) {
-                if values[index] == value { continue }
-                let old = Array(texts[index].utf8)
-                let offsets = valueOffsets[index]
-                let new =
-                    String(decoding: old[..<offsets.lowerBound], as: UTF8.self) + encoded
-                    + String(decoding: old[offsets.upperBound...], as: UTF8.self)
-                let newBytes = bytes - old.count + new.utf8.count
-                guard Self.fits(members: texts.count, bytes: newBytes) else {
-                    overLimit.append(
-                        OverLimit(key: key, replacing: true, members: texts.count, bytes: newBytes))
+            if let index = members.firstIndex(where: { $0.key == key }) {
+                let member = members[index]
+                if member.value == value { continue }
+                let new = member.replacingValue(with: encoded)
+                let newBytes = bytes - member.text.utf8.count + new.utf8.count
+                guard Self.fits(members: count, bytes: newBytes) else {
+                    overLimit.append(OverLimit(key: key, replacing: true, members: count, bytes: newBytes))
                     continue
                 }
-                texts[index] = new
-                values[index] = value
-                valueOffsets[index] = offsets.lowerBound..<(offsets.lowerBound + encoded.utf8.count)
+                replaced.append((index, new))
                 bytes = newBytes
             } else {
-                let new = key + "=" + encoded
-                let newBytes = bytes + (texts.isEmpty ? 0 : 1) + new.utf8.count
-                guard Self.fits(members: texts.count + 1, bytes: newBytes) else {
+                let newBytes = bytes + (count == 0 ? 0 : 1) + key.utf8.count + 1 + encoded.utf8.count
+                guard Self.fits(members: count + 1, bytes: newBytes) else {
                     overLimit.append(
-                        OverLimit(key: key, replacing: false, members: texts.count + 1, bytes: newBytes))
+                        OverLimit(key: key, replacing: false, members: count + 1, bytes: newBytes))
                     continue
                 }
-                texts.append(new)
-                memberKeys.append(key)
-                values.append(value)
-                valueOffsets.append((key.utf8.count + 1)..<new.utf8.count)
+                count += 1
                 bytes = newBytes
             }
-            changed = true
         }
-        return Bridge(field: changed ? texts.joined(separator: ",") : nil, overLimit: overLimit)
+        guard count > members.count || !replaced.isEmpty else {
+            return Bridge(field: nil, overLimit: overLimit)
+        }
+        // Written in place, `bytes` long: appending piece by piece cost a proxied request more than
+        // the rest of its bridging.
+        let field = String(unsafeUninitializedCapacity: bytes) { out in
+            var end = 0
+            func put(_ text: String) { end = out[end...].initialize(fromContentsOf: text.utf8) }
+            for (index, member) in members.enumerated() {
+                if index > 0 { put(",") }
+                put(replaced.first { $0.index == index }?.text ?? member.text)
+            }
+            for key in keys where !overLimit.contains(where: { $0.key == key }) && member(forKey: key) == nil
+            {
+                if end > 0 { put(",") }
+                put(key)
+                put("=")
+                put(encoded)
+            }
+            return end
+        }
+        return Bridge(field: field, overLimit: overLimit)
     }
 
     /// `value` as a baggage value: UTF-8, with `%` and every byte outside the spec's
     /// baggage-octet (controls, space, `"`, `,`, `;`, `\` and non-ASCII) percent-encoded.
     public static func percentEncoded(_ value: String) -> String {
+        // A space's name, as a route-as value always is, has nothing to encode.
+        if value.utf8.allSatisfy({ isBaggageOctet($0) && $0 != UInt8(ascii: "%") }) { return value }
         let digits = Array("0123456789ABCDEF".utf8)
         var out: [UInt8] = []
         out.reserveCapacity(value.utf8.count)
@@ -147,6 +174,13 @@ extension Baggage {
         public let properties: [Property]
         /// Where the value sits in `text`, as it came (UTF-8 offsets).
         let valueOffsets: Range<Int>
+
+        /// The member as it came, its value replaced by `encoded` (already percent-encoded).
+        func replacingValue(with encoded: String) -> String {
+            let bytes = Array(text.utf8)
+            return String(decoding: bytes[..<valueOffsets.lowerBound], as: UTF8.self) + encoded
+                + String(decoding: bytes[valueOffsets.upperBound...], as: UTF8.self)
+        }
 
         /// The value as it came, still percent-encoded.
         public var encodedValue: String {
@@ -241,10 +275,6 @@ extension Baggage {
         members <= maxMembers && bytes <= maxBytes
     }
 
-    static func joinedLength(_ texts: [String]) -> Int {
-        texts.reduce(max(texts.count - 1, 0)) { $0 + $1.utf8.count }
-    }
-
     /// baggage-octet: visible ASCII but `"`, `,`, `;` and `\`.
     static func isBaggageOctet(_ byte: UInt8) -> Bool {
         switch byte {
@@ -258,7 +288,7 @@ extension Baggage {
         byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t")
     }
 
-    static func trimmed(_ bytes: [UInt8], _ range: Range<Int>) -> Range<Int> {
+    static func trimmed(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Range<Int> {
         var lower = range.lowerBound
         var upper = range.upperBound
         while lower < upper, isWhitespace(bytes[lower]) { lower += 1 }
@@ -268,7 +298,7 @@ extension Baggage {
 
     /// list-member = key OWS "=" OWS value *( OWS ";" OWS property ), given without the
     /// whitespace around it.
-    static func parseMember(_ bytes: ArraySlice<UInt8>) -> Result<Member, Problem> {
+    static func parseMember(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> Result<Member, Problem> {
         var index = bytes.startIndex
         let end = bytes.endIndex
         func skipWhitespace() { while index < end, isWhitespace(bytes[index]) { index += 1 } }
@@ -322,7 +352,7 @@ extension Baggage {
 
     /// The value with each `%XX` turned back into its byte, read as UTF-8; nil when a `%` is not
     /// followed by two hex digits.
-    static func percentDecoded(_ bytes: ArraySlice<UInt8>) -> String? {
+    static func percentDecoded(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> String? {
         guard bytes.contains(UInt8(ascii: "%")) else { return String(decoding: bytes, as: UTF8.self) }
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)

@@ -23,7 +23,7 @@ struct CarrierBridge {
         routeAs = known.route.askedRouteAs
         present = fields.present
         headers = plan.headers
-        let keys = plan.propagation.writtenBaggageKeys
+        let keys = plan.writtenBaggageKeys
         var adds = plan.headers.indices.contains { plan.headers[$0].write && fields.present & (1 << $0) == 0 }
         if let incoming, !keys.isEmpty {
             let bridge = incoming.bridging(keys, to: routeAs)

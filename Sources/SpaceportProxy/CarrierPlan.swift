@@ -8,12 +8,15 @@ final class CarrierPlan: Sendable {
     let propagation: Propagation
     /// Each carrier header: its name, and whether the proxy adds it to a request that lacks it.
     let headers: [(name: String, write: Bool)]
+    /// The baggage keys the proxy writes route-as into.
+    let writtenBaggageKeys: [String]
 
     init(_ settings: Settings) {
         propagation = settings.propagation
         carriers = propagation.carriers(routeHeader: settings.routeHeader)
         let written = Set(propagation.writtenHeaders(routeHeader: settings.routeHeader))
         headers = carriers.headers.map { ($0, written.contains($0)) }
+        writtenBaggageKeys = propagation.writtenBaggageKeys
     }
 
     var routeHeader: String { carriers.routeHeader }

@@ -12,6 +12,8 @@ final class Connections {
     private let client: EmbeddedChannel
     private let upstream: EmbeddedChannel
     private let exchange: Traffic.Exchange
+    /// The request sent next, of the exchange's requests.
+    private var next = 0
 
     init(_ exchange: Traffic.Exchange, tree: SpaceTree) throws {
         self.exchange = exchange
@@ -27,7 +29,7 @@ final class Connections {
 
     /// One request in and its response out; the bytes the upstream and the client received.
     func exchangeOnce() throws -> (upstream: Int, client: Int) {
-        try client.writeInbound(exchange.request)
+        try client.writeInbound(nextRequest())
         let sent = try drain(upstream) { _ in }
         for read in exchange.reads { try upstream.writeInbound(read) }
         let received = try drain(client) { _ in }
@@ -37,7 +39,7 @@ final class Connections {
     /// Why one exchange did not do what the load test checks (a 200 with the whole body, the
     /// route header the upstream must see), or nil when it did.
     func problem() throws -> String? {
-        try client.writeInbound(exchange.request)
+        try client.writeInbound(nextRequest())
         var toUpstream = ""
         _ = try drain(upstream) { toUpstream += String(buffer: $0) }
         for read in exchange.reads { try upstream.writeInbound(read) }
@@ -54,6 +56,11 @@ final class Connections {
                 "the client did not get a 200 with \(exchange.bodySize) bytes of body:\n\(toClient.prefix(600))"
         }
         return nil
+    }
+
+    private func nextRequest() -> ByteBuffer {
+        defer { next = (next + 1) % exchange.requests.count }
+        return exchange.requests[next]
     }
 
     func close() throws {

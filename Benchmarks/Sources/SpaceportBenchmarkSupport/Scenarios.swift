@@ -47,6 +47,10 @@ extension Scenario {
         return [
             request("small-keep-alive-GET", Traffic.small(), tree),
             request("browser-GET-12-fields", browser, tree),
+            request("traced-GET-with-baggage", Traffic.traced(), tree),
+            request(
+                "traced-GET-propagation-off", Traffic.traced(),
+                try Traffic.tree(settings: Traffic.propagationOff)),
             request("response-64KiB", Traffic.large(), tree),
             request(
                 "fallback-two-levels-up", Traffic.small(host: Traffic.fallbackHost, routeAs: "grandchild"),

@@ -7,8 +7,8 @@ import SpaceportCore
 enum Traffic {
     /// One request and the upstream's answer, with what has to come out for it to count.
     struct Exchange: Sendable {
-        /// The client's request, as wrk writes it.
-        var request: ByteBuffer
+        /// The client's requests, as wrk writes them: one after another, over and over.
+        var requests: [ByteBuffer]
         /// The upstream's response as the proxy reads it: one buffer per read.
         var reads: [ByteBuffer]
         /// The route-as the upstream must see, and the body size the client must get.
@@ -20,12 +20,19 @@ enum Traffic {
     static let upstream = Address(host: "127.0.0.1", port: 9000)
 
     /// `bench/conf/spaces.yaml`: `default` serves `svc`; `child` and `grandchild` below it serve nothing.
-    static func tree() throws -> SpaceTree {
-        let template = try String(contentsOf: benchFile("conf/spaces.yaml"), encoding: .utf8)
+    /// - Parameter settings: lines put before the file's own (the load test's propagation-off proxy
+    ///   gets its `propagation:` this way).
+    static func tree(settings: String = "") throws -> SpaceTree {
+        let template = try settings + String(contentsOf: benchFile("conf/spaces.yaml"), encoding: .utf8)
         let text = template.replacingOccurrences(of: "${upstream_port}", with: String(upstream.port))
             .replacingOccurrences(of: "${listen}", with: "")
         return try SpacesFile.parse(text: text, file: "bench/conf/spaces.yaml")
     }
+
+    /// The load test's proxy with every part of propagation off but the route header (bench.py's
+    /// PROPAGATION_OFF): what the traced request costs without trace memory and the bridge.
+    static let propagationOff =
+        "propagation: { write_route_header: true, headers: [], baggage: [], trace_memory: { traces: 0 } }\n"
 
     static let host = "default.svc.localhost"
     static let fallbackHost = "grandchild.s.default.svc.localhost"
@@ -33,7 +40,7 @@ enum Traffic {
     /// A keep-alive GET with Host alone, answered with 100 bytes.
     static func small(host: String = host, routeAs: String = "default") -> Exchange {
         Exchange(
-            request: request("/small", host: host),
+            requests: [request("/small", host: host)],
             reads: [response(body: 100, type: "text/plain", routeAs: routeAs)],
             routeAs: routeAs, bodySize: 100)
     }
@@ -43,7 +50,25 @@ enum Traffic {
         let fields = try String(contentsOf: benchFile("conf/browser-headers.txt"), encoding: .utf8)
             .split(separator: "\n").map(String.init)
         var exchange = small()
-        exchange.request = request("/small", host: host, fields: fields)
+        exchange.requests = [request("/small", host: host, fields: fields)]
+        return exchange
+    }
+
+    /// What the load test's traced app baggage is: members of its own, no route carrier.
+    static let appBaggage = "userid=alice,tenant=acme,session=8c1f3d2e"
+
+    /// The small request as a traced app sends it (the load test's propagation scenario): its own
+    /// baggage, and a traceparent of a new trace each time, `traces` of them in turn, more than
+    /// trace memory keeps (100,000 by default), so every request is a trace it has not seen.
+    static func traced(traces: Int = 120_000) -> Exchange {
+        var exchange = small()
+        exchange.requests = (0..<traces).map { count in
+            let id = String(UInt64(count), radix: 16)
+            let trace = String(repeating: "0", count: 32 - id.count - 1) + "1" + id
+            return request(
+                "/small", host: host,
+                fields: ["baggage: \(appBaggage)", "traceparent: 00-\(trace)-00f067aa0ba902b7-01"])
+        }
         return exchange
     }
 
@@ -60,7 +85,7 @@ enum Traffic {
             reads.append(bytes.readSlice(length: min(bytes.readableBytes, 64 * 1024))!)
         }
         return Exchange(
-            request: request("/64k", host: host), reads: reads, routeAs: "default", bodySize: 64 * 1024)
+            requests: [request("/64k", host: host)], reads: reads, routeAs: "default", bodySize: 64 * 1024)
     }
 
     /// A hop as the proxy ends it for the small request.
