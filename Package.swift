@@ -180,6 +180,7 @@ let package = Package(
             name: "SpaceportAppTests",
             dependencies: [
                 "SpaceportApp", "SpaceportCore", "SpaceportFeed", "SpaceportWire", "SpaceportDashboard",
+                "SpaceportProxy",
                 "SpaceportTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -69,6 +69,10 @@ public final class HopLogSink: EventSink {
 public struct LoggedHop: CustomStringConvertible, Sendable {
     public let hop: HopEvent
 
+    public init(hop: HopEvent) {
+        self.hop = hop
+    }
+
     public var description: String { HopLogSink.line(hop) }
 }
 
