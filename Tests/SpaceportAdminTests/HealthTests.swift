@@ -121,3 +121,23 @@ struct HealthTests {
         await server.shutdown()
     }
 }
+
+@Suite("The README's metrics")
+struct MetricsDocsTests {
+    static let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("README.md")
+
+    @Test("the README's metrics table lists every metric /metrics serves, in order, with its help")
+    func table() throws {
+        let readme = try String(contentsOf: Self.readme, encoding: .utf8)
+        let rows = readme.split(separator: "\n").filter { $0.hasPrefix("| `spaceport_") }
+        let documented = rows.map { row in
+            let cells = row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            return (cells[0].trimmingCharacters(in: CharacterSet(charactersIn: "`")), cells.last ?? "")
+        }
+        #expect(documented.map(\.0) == ProxyMetrics.Name.allCases.map(\.rawValue))
+        for (name, help) in documented {
+            #expect(ProxyMetrics.Name(rawValue: name)?.help == help, "\(name): the README says '\(help)'")
+        }
+    }
+}
