@@ -100,6 +100,8 @@ with open(os.path.join(HERE, "conf", "browser-headers.txt")) as fields:
 RELAY_ROW = Row("spaceport, raw TCP pass-through (floor: same sockets and loop, no HTTP)", "spaceport",
                 relay=True)
 
+ADMIN_REFERENCE = "spaceport, admin listener off"
+
 SCENARIOS = [
     Scenario("small", "small (100 B), keep-alive", "/small", 64, standard_rows() + [RELAY_ROW]),
     Scenario("64k", "64 KiB, keep-alive", "/64k", 64, standard_rows()),
@@ -112,6 +114,12 @@ SCENARIOS = [
     Scenario("route", "route: direct hit vs fallback", "/small", 64, [
         Row("spaceport, direct hit (default)", "spaceport"),
         Row("spaceport, fallback (grandchild→child→default)", "spaceport", host=FALLBACK_HOST),
+        Row("nginx (reference)", "nginx"),
+    ]),
+    # The admin listener's cost: the same proxy twice, one with --admin scraped every second.
+    Scenario("admin", "admin listener", "/small", 64, [
+        Row(ADMIN_REFERENCE, "spaceport"),
+        Row("spaceport, admin listener on, /metrics scraped every second", "admin"),
         Row("nginx (reference)", "nginx"),
     ]),
     Scenario("feed", "feed subscribers", "/small", 64, [
@@ -402,6 +410,40 @@ class AttachedDashboard:
         return {"alive_until_end": alive}
 
 
+class Scraper:
+    """Prometheus's part: GET /metrics on the admin listener every second, on a thread of its own."""
+
+    def __init__(self, port, every=1.0):
+        self.port, self.every = port, every
+        self.scrapes, self.failures, self.bytes = 0, 0, 0
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+        self.thread.start()
+
+    def loop(self):
+        while True:
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+                connection.request("GET", "/metrics")
+                response = connection.getresponse()
+                body = response.read()
+                connection.close()
+                if response.status == 200 and b"spaceport_requests_total" in body:
+                    self.scrapes += 1
+                    self.bytes = len(body)
+                else:
+                    self.failures += 1
+            except OSError:
+                self.failures += 1
+            if self.stopping.wait(self.every):
+                return
+
+    def finish(self):
+        self.stopping.set()
+        self.thread.join()
+        return {"scrapes": self.scrapes, "failures": self.failures, "exposition_bytes": self.bytes}
+
+
 class FeedClient:
     """A feed_reader.py process on the client core, in count or stall mode."""
 
@@ -451,7 +493,8 @@ class Bench:
                     f.write(b"s" * size)
         os.chmod(os.path.join(d, "www"), 0o755)
         self.ports = {name: free_port() for name in ("upstream", "nginx", "haproxy", "spaceport", "baseline", "dash",
-                                                      "spaceport_relay", "baseline_relay")}
+                                                      "spaceport_relay", "baseline_relay", "admin", "admin_relay",
+                                                      "admin_listener")}
         values = {"dir": d, "small_body": SMALL_BODY, "upstream_port": self.ports["upstream"],
                   "nginx_port": self.ports["nginx"], "haproxy_port": self.ports["haproxy"]}
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -478,6 +521,10 @@ class Bench:
         if "baseline" in targets:
             self.servers["baseline"] = self.start_proxy("baseline", self.options.baseline, "run-baseline",
                                                         "benchbase", values)
+        if "admin" in targets:
+            self.servers["admin"] = self.start_proxy(
+                "admin", self.options.binary, "run-admin", "benchadmin", values,
+                extra=["--admin", f"127.0.0.1:{self.ports['admin_listener']}"])
         if "dash" in targets:
             runtime = os.path.join(d, "run-dash")
             os.makedirs(runtime, mode=0o700)
@@ -486,11 +533,11 @@ class Bench:
                        "--ingress", f"127.0.0.1:{self.ports['dash']}", "--name", "benchdash"]
             render("spaces.yaml", dict(values, listen=""), command[3])
             self.servers["dash"] = TmuxServer("dash", command, PROXY_CORE, d, self.tmux_socket, env=env)
-        for name in ("nginx", "haproxy", "spaceport", "baseline", "dash"):
+        for name in ("nginx", "haproxy", "spaceport", "baseline", "dash", "admin"):
             if name in self.servers:
                 wait_for_port(self.ports[name], self.servers[name])
         self.check_targets()
-        for name in ("spaceport", "baseline", "dash"):
+        for name in ("spaceport", "baseline", "dash", "admin"):
             if name in self.servers:
                 server = self.servers[name]
                 server.threads = (f"NIO_SINGLETON_GROUP_LOOP_COUNT={self.options.spaceport_loops}, "
@@ -507,7 +554,7 @@ class Bench:
         for name, server in self.servers.items():
             self.memory_marks[name] = {"idle_rss": server.memory()[0]}
 
-    def start_proxy(self, name, binary, runtime_name, feed_name, values):
+    def start_proxy(self, name, binary, runtime_name, feed_name, values, extra=()):
         """`BINARY proxy` on its own port, runtime folder and feed socket name, pinned to the proxy core.
 
         Its spaces file gives the default svc instance a `listen` address of its own, for the relay row.
@@ -520,7 +567,7 @@ class Bench:
         env = dict(os.environ, XDG_RUNTIME_DIR=runtime,
                    NIO_SINGLETON_GROUP_LOOP_COUNT=str(self.options.spaceport_loops))
         command = [binary, "proxy", "--spaces", spaces,
-                   "--ingress", f"127.0.0.1:{self.ports[name]}", "--name", feed_name, "--quiet"]
+                   "--ingress", f"127.0.0.1:{self.ports[name]}", "--name", feed_name, "--quiet", *extra]
         return Server(name, command, PROXY_CORE, self.dir, env=env)
 
     def port_of(self, target):
@@ -533,7 +580,7 @@ class Bench:
         for target in self.options.targets:
             for path in SIZES:
                 hosts = [(HOST, "default")]
-                if target in ("spaceport", "baseline", "dash"):
+                if target in ("spaceport", "baseline", "dash", "admin"):
                     hosts.append((FALLBACK_HOST, "grandchild"))
                 for host, route_as in hosts:
                     problems, headers = probe(self.port_of(target), path, host,
@@ -542,7 +589,7 @@ class Bench:
                         server = self.servers.get(target)
                         raise SystemExit(f"{target} {host}{path}: {'; '.join(problems)}\n"
                                          f"{server.tail() if server else ''}")
-            if target in ("spaceport", "baseline"):
+            if target in ("spaceport", "baseline", "admin"):
                 route = {k.lower(): v for k, v in headers.items()}.get("x-spaceport-route")
                 log(f"{target} answers with x-spaceport-route: {route}")
                 self.check_relay(target)
@@ -590,6 +637,7 @@ class Bench:
             feed = AttachedDashboard(self, every_hop=row.feed == "dash-every-hop")
         else:
             feed = FeedClient(row.feed, self.feed_socket) if row.feed else None
+        scraper = Scraper(self.ports["admin_listener"]) if row.target == "admin" else None
         if server is not None:
             cpu_before = server.cpu_seconds()
             with MemorySampler(server) as sampler:
@@ -606,6 +654,8 @@ class Bench:
             figures["cpu_us_per_request"] = None
         # Minus one: the second status query's own connection.
         figures["upstream_dials"] = upstream_accepts(self.ports["upstream"]) - accepts_before - 1
+        if scraper is not None:
+            figures["scrape"] = scraper.finish()
         if feed is not None:
             time.sleep(1.0)  # lets the last hops of the load reach the reader
             figures["feed"] = feed.finish()
@@ -720,22 +770,22 @@ def baseline_table(scenarios, results):
 WATCHING_REFERENCE = "spaceport, no subscriber"
 
 
-def watching_table(scenarios, results):
-    """What each feed row costs against the proxy with no subscriber, round by round.
+def cost_table(scenarios, results, key, reference_label, targets):
+    """What each row of scenario `key` costs against its reference row, round by round.
 
     Each round's ratio uses the reference run of the same round, so the machine's drift between
     rounds cancels; the median of those ratios is the figure to quote.
     """
-    scenario = next((s for s in scenarios if s.key == "feed"), None)
-    reference = results.get(("feed", WATCHING_REFERENCE)) if scenario else None
+    scenario = next((s for s in scenarios if s.key == key), None)
+    reference = results.get((key, reference_label)) if scenario else None
     if not reference:
         return ""
     lines = ["| row | req/s change (median of rounds) | per round | CPU µs/req change (median of rounds) |",
              "|---|---:|---|---:|"]
     for row in scenario.rows:
-        if row.label == WATCHING_REFERENCE or row.target not in ("spaceport", "dash"):
+        if row.label == reference_label or row.target not in targets:
             continue
-        runs = results.get(("feed", row.label), [])
+        runs = results.get((key, row.label), [])
         pairs = [(run, ref) for run, ref in zip(runs, reference) if ref["rps"] and ref.get("cpu_us_per_request")]
         if not pairs:
             continue
@@ -747,6 +797,23 @@ def watching_table(scenarios, results):
         cpu_text = f"{middle(cpu):+.1%}" if cpu else "–"
         lines.append(f"| {row.label} | {middle(rps):+.1%} | {per_round} | {cpu_text} |")
     return "\n".join(lines) if len(lines) > 2 else ""
+
+
+def watching_table(scenarios, results):
+    return cost_table(scenarios, results, "feed", WATCHING_REFERENCE, ("spaceport", "dash"))
+
+
+def admin_table(scenarios, results):
+    """The admin listener scraped every second against the same proxy without it, and the scrapes made."""
+    table = cost_table(scenarios, results, "admin", ADMIN_REFERENCE, ("admin",))
+    scrapes = [run.get("scrape", {}) for run in results.get(("admin", "spaceport, admin listener on, /metrics scraped "
+                                                                       "every second"), [])]
+    if not table or not scrapes:
+        return table
+    made = sum(s.get("scrapes", 0) for s in scrapes)
+    failed = sum(s.get("failures", 0) for s in scrapes)
+    size = max(s.get("exposition_bytes", 0) for s in scrapes)
+    return table + f"\n\nScrapes during the runs: {made} answered, {failed} failed; the exposition was {size} bytes."
 
 
 def cpu_split_table(scenarios, results):
@@ -987,6 +1054,7 @@ def write_results(bench, scenarios, results, started, load_before, load_after, c
     frame = dashboard_frame_time(bench.options.frame_bench)
     pipeline = pipeline_table(results)
     watching = watching_table(scenarios, results)
+    admin = admin_table(scenarios, results)
     against = baseline_table(scenarios, results)
     compared = ""
     if bench.options.baseline:
@@ -1064,6 +1132,16 @@ every row), so the drift of a shared machine between rounds cancels; the issue's
 attached dashboard is a change above -5%. The embedded dashboard's CPU is the proxy's and the
 dashboard's together, on the proxy's core; the attached one runs on the client core.
 """
+    if admin:
+        text += f"""
+## What the admin listener costs
+
+{admin}
+
+The same proxy binary twice, measured in the same interleaved rounds: one started with
+`--admin` and its `/metrics` read every second while wrk runs (as Prometheus would, more often
+than its usual 15 s), against `{ADMIN_REFERENCE}`. The issue's goal is a change above -3%.
+"""
     if pipeline:
         text += f"""
 ## Event pipeline: one live feed subscriber during the small keep-alive load
@@ -1092,9 +1170,10 @@ def parse_options(argv):
     parser.add_argument("--quick", action="store_true", help="one round of 2 s per target (about a minute)")
     parser.add_argument("--rounds", type=int, help="interleaved rounds (default 3, quick 1)")
     parser.add_argument("--duration", type=int, help="seconds per wrk run (default 5, quick 2)")
-    parser.add_argument("--targets", default="direct,spaceport,nginx,haproxy,dash",
-                        help="comma-separated subset of direct,spaceport,nginx,haproxy,dash,baseline "
+    parser.add_argument("--targets", default="direct,spaceport,nginx,haproxy,dash,admin",
+                        help="comma-separated subset of direct,spaceport,nginx,haproxy,dash,admin,baseline "
                              "(dash: `spaceport dash` with its embedded proxy, feed scenario only; "
+                             "admin: the proxy with its admin listener scraped every second, admin scenario only; "
                              "baseline: the --baseline binary, added whenever --baseline is given)")
     parser.add_argument("--scenarios", default=",".join(s.key for s in SCENARIOS),
                         help="comma-separated subset of " + ",".join(s.key for s in SCENARIOS))
@@ -1123,7 +1202,7 @@ def parse_options(argv):
             options.targets.append("baseline")
     elif "baseline" in options.targets:
         parser.error("the baseline target needs --baseline PATH")
-    unknown = set(options.targets) - {"direct", "spaceport", "nginx", "haproxy", "dash", "baseline"}
+    unknown = set(options.targets) - {"direct", "spaceport", "nginx", "haproxy", "dash", "baseline", "admin"}
     if unknown:
         parser.error(f"unknown targets: {', '.join(sorted(unknown))}")
     unknown = set(options.scenarios) - {s.key for s in SCENARIOS}
@@ -1131,7 +1210,9 @@ def parse_options(argv):
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
     if "feed" not in options.scenarios and "dash" in options.targets:
         options.targets.remove("dash")
-    if {"spaceport", "dash"} & set(options.targets) and not options.binary:
+    if "admin" not in options.scenarios and "admin" in options.targets:
+        options.targets.remove("admin")
+    if {"spaceport", "dash", "admin"} & set(options.targets) and not options.binary:
         parser.error("--binary is required when spaceport is a target")
     options.baseline_name = baseline_name(options.binary, options.baseline) if options.baseline else None
     return options

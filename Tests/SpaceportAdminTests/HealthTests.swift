@@ -124,7 +124,8 @@ struct HealthTests {
 
 @Suite("The README's metrics")
 struct MetricsDocsTests {
-    static let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    static let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("README.md")
 
     @Test("the README's metrics table lists every metric /metrics serves, in order, with its help")

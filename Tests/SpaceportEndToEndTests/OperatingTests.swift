@@ -162,11 +162,14 @@ struct CompletionTests {
     @Test("the README's bash line loads spaceport's completions, and each shell has its line")
     func readmeLines() throws {
         let readme = try String(
-            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+                .deletingLastPathComponent()
                 .deletingLastPathComponent().appendingPathComponent("README.md"), encoding: .utf8)
         func line(_ shell: String) throws -> String {
             let row = try #require(readme.split(separator: "\n").first { $0.hasPrefix("| \(shell) (") })
-            let code = row.split(separator: "`").dropFirst().last { $0.contains("--generate-completion-script") }
+            let code = row.split(separator: "`").dropFirst().last {
+                $0.contains("--generate-completion-script")
+            }
             return try #require(code.map(String.init), "no completion line for \(shell)")
         }
         for shell in ["zsh", "fish"] {
@@ -176,7 +179,9 @@ struct CompletionTests {
         let bash = Process()
         bash.executableURL = URL(fileURLWithPath: "/bin/bash")
         // The README's line verbatim, with `spaceport` the binary the tests built.
-        bash.arguments = ["-c", "spaceport() { '\(binary)' \"$@\"; }\n\(try line("bash"))\ncomplete -p spaceport"]
+        bash.arguments = [
+            "-c", "spaceport() { '\(binary)' \"$@\"; }\n\(try line("bash"))\ncomplete -p spaceport",
+        ]
         let output = Pipe()
         bash.standardOutput = output
         bash.standardError = output
