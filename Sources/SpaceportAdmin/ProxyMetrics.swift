@@ -11,7 +11,7 @@ import Synchronization
 /// Label values come from the tree in effect (`MetricLabels`), and the request series are
 /// bounded (`maxSeries`): past the bound, new label sets are counted under one series whose
 /// labels all say `overflow`, so no traffic can grow the exposition without end.
-public final class ProxyMetrics: EventSink {
+public final class ProxyMetrics: EventSink, HopReader {
     public static let defaultMaxSeries = 5_000
     static let overflow = "overflow"
 
@@ -84,6 +84,16 @@ public final class ProxyMetrics: EventSink {
         }
     }
 
+    /// A hop's label values as the hop has them, before they are checked against the tree.
+    struct HopKey: Hashable {
+        var routeAs: String?
+        var space: String?
+        var service: String?
+        var listener: String
+        var `protocol`: HopProtocol
+        var status: Int?
+    }
+
     struct RequestKey: Hashable {
         var routeAs: String
         var space: String
@@ -95,12 +105,14 @@ public final class ProxyMetrics: EventSink {
 
     /// One request label set's series, and those of the families it implies, made once each.
     final class RequestSeries {
+        let key: RequestKey
         let requests: Counter
         let duration: DurationHistogram
         var fallbacks: Counter?
         var marks: [HopPropagation: Counter] = [:]
 
-        init(requests: Counter, duration: DurationHistogram) {
+        init(key: RequestKey, requests: Counter, duration: DurationHistogram) {
+            self.key = key
             self.requests = requests
             self.duration = duration
         }
@@ -109,9 +121,17 @@ public final class ProxyMetrics: EventSink {
     struct State {
         var labels: MetricLabels
         var requests: [RequestKey: RequestSeries] = [:]
+        /// Hops whose values are all the tree's own names, by those values: most hops find their
+        /// series here in one lookup. Emptied when the tree changes; never holds a value the tree lacks.
+        var known: [HopKey: RequestSeries] = [:]
         var noRoute: [String: Counter] = [:]
         /// The totals last added to the counters that are read at scrape time.
         var last = Gathered(proxy: ProxyCounts())
+
+        mutating func follow(_ tree: SpaceTree) {
+            labels = MetricLabels(tree)
+            known.removeAll()
+        }
     }
 
     public let registry = PrometheusCollectorRegistry()
@@ -136,9 +156,9 @@ public final class ProxyMetrics: EventSink {
             guard let self else { return }
             switch change {
             case .edited(_, let tree):
-                state.withLock { $0.labels = MetricLabels(tree) }
+                state.withLock { $0.follow(tree) }
             case .reloaded(let tree, _):
-                state.withLock { $0.labels = MetricLabels(tree) }
+                state.withLock { $0.follow(tree) }
                 reloads.increment()
             case .rejected:
                 rejected.increment()
@@ -167,29 +187,45 @@ public final class ProxyMetrics: EventSink {
     }
 
     public func publish(hop: consuming HopEvent) {
-        guard hop.phase == .end else { return }
-        count(hop)
+        read(hop)
     }
 
-    private func count(_ hop: borrowing HopEvent) {
+    /// Counts a finished hop; its start says nothing yet.
+    public func read(_ hop: borrowing HopEvent) {
+        guard hop.phase == .end else { return }
+        let raw = HopKey(
+            routeAs: hop.routeAs, space: hop.space, service: hop.service, listener: hop.listener,
+            protocol: hop.protocol, status: hop.status)
         state.withLock { state in
-            let labels = state.labels
-            let routeAs = labels.space(hop.routeAs)
-            let space = labels.space(hop.space)
-            let service = labels.service(hop.service)
-            let key = RequestKey(
-                routeAs: routeAs, space: space, service: service, listener: labels.listener(hop.listener),
-                protocol: hop.protocol.rawValue, statusClass: MetricLabels.statusClass(hop.status))
-            let series = self.series(key, in: &state)
+            let series: RequestSeries
+            if let known = state.known[raw] {
+                series = known
+            } else {
+                let labels = state.labels
+                let key = RequestKey(
+                    routeAs: labels.space(raw.routeAs), space: labels.space(raw.space),
+                    service: labels.service(raw.service), listener: labels.listener(raw.listener),
+                    protocol: raw.protocol.rawValue, statusClass: MetricLabels.statusClass(raw.status))
+                series = self.series(key, in: &state)
+                let asIs = [(raw.routeAs, key.routeAs), (raw.space, key.space), (raw.service, key.service)]
+                    .allSatisfy { $0.0 == nil || $0.0 == $0.1 }
+                if asIs && key.listener == raw.listener && state.known.count < 4 * maxSeries {
+                    state.known[raw] = series
+                }
+            }
             series.requests.increment()
             if let ms = hop.durationMs, ms.isFinite, ms >= 0 {
                 series.duration.record(.nanoseconds(Int64(ms * 1_000_000)))
             }
+            // Labels from the series' key: the overflow series' own, when the bound put the hop there.
             if hop.isFallback {
                 if series.fallbacks == nil {
                     series.fallbacks = registry.makeCounter(
                         descriptor: Name.fallbacks.descriptor,
-                        labels: [("route_as", key.routeAs), ("space", key.space), ("service", key.service)])
+                        labels: [
+                            ("route_as", series.key.routeAs), ("space", series.key.space),
+                            ("service", series.key.service),
+                        ])
                 }
                 series.fallbacks?.increment()
             }
@@ -197,17 +233,20 @@ public final class ProxyMetrics: EventSink {
                 if series.marks[mark] == nil {
                     series.marks[mark] = registry.makeCounter(
                         descriptor: Name.marks.descriptor,
-                        labels: [("mark", mark.rawValue), ("space", key.space), ("service", key.service)])
+                        labels: [
+                            ("mark", mark.rawValue), ("space", series.key.space),
+                            ("service", series.key.service),
+                        ])
                 }
                 series.marks[mark]?.increment()
             }
             if hop.space == nil && hop.status == 404 {
                 // Bounded by the tree's spaces, as route-as always names one of them.
                 let counter =
-                    state.noRoute[key.routeAs]
+                    state.noRoute[series.key.routeAs]
                     ?? registry.makeCounter(
-                        descriptor: Name.noRoute.descriptor, labels: [("route_as", key.routeAs)])
-                state.noRoute[key.routeAs] = counter
+                        descriptor: Name.noRoute.descriptor, labels: [("route_as", series.key.routeAs)])
+                state.noRoute[series.key.routeAs] = counter
                 counter.increment()
             }
         }
@@ -224,6 +263,7 @@ public final class ProxyMetrics: EventSink {
             if let overflow = state.requests[key] { return overflow }
         }
         let series = RequestSeries(
+            key: key,
             requests: registry.makeCounter(
                 descriptor: Name.requests.descriptor,
                 labels: [

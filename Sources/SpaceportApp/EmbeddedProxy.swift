@@ -49,8 +49,10 @@ public final class EmbeddedProxy: Sendable {
         }
         let hub = FeedHub(store: store, hello: hello([]))
         let metrics = adminSettings.map { _ in ProxyMetrics(store: store) }
-        let others: [any EventSink] = [extra, metrics].compactMap { $0 }
-        let sink: any EventSink = others.isEmpty ? hub : FanOutSink([hub] + others)
+        let readers: [any HopReader] = metrics.map { [$0] } ?? []
+        let sink: any EventSink =
+            extra == nil && readers.isEmpty
+            ? hub : FanOutSink([extra, hub].compactMap { $0 }, readers: readers)
         let proxy = RoutingProxy(store: store, name: name, ingress: ingress, sink: sink, logger: logger)
         var admin: AdminServer?
         var adminAddress: Address?

@@ -76,20 +76,28 @@ public struct LoggedHop: CustomStringConvertible, Sendable {
     public var description: String { HopLogSink.line(hop) }
 }
 
-/// Hands every event to each of several sinks, in order.
+/// Hands every event to each of several sinks, in order, after its readers have read it.
 public final class FanOutSink: EventSink {
     private let sinks: [any EventSink]
+    private let readers: [any HopReader]
 
-    public init(_ sinks: [any EventSink]) {
+    public init(_ sinks: [any EventSink], readers: [any HopReader] = []) {
         self.sinks = sinks
+        self.readers = readers
     }
 
     public func publish(_ event: FeedEvent) {
+        if case .hop(let hop) = event {
+            for reader in readers { reader.read(hop) }
+        }
         for sink in sinks { sink.publish(event) }
     }
 
+    /// The last sink takes the hop itself; the ones before it take copies.
     public func publish(hop: consuming HopEvent) {
-        for sink in sinks { sink.publish(hop: copy hop) }
+        for reader in readers { reader.read(hop) }
+        for sink in sinks.dropLast() { sink.publish(hop: copy hop) }
+        sinks.last?.publish(hop: consume hop)
     }
 
     public var isWatched: Bool { sinks.contains { $0.isWatched } }

@@ -85,6 +85,8 @@ struct MetricsTests {
     func knownTraffic() async throws {
         let world = try await AdminWorld.start()
         do {
+            // A feed reader that never reads, its queue one event long: the hub drops for it.
+            let stalled = world.embedded.hub.subscribe(limit: 1)
             try await world.get("servicea.localhost", times: 3)
             try await world.get("azureuser.s.default.serviceb.localhost", times: 2)
             try await world.get("azureuser.s.default.servicea.localhost")
@@ -93,13 +95,12 @@ struct MetricsTests {
             try "spaces: [this is not a tree\n".write(toFile: world.path, atomically: true, encoding: .utf8)
             try await eventually("the store refuses the file") { world.embedded.store.fileProblem != nil }
             let held = try (0..<2).map { _ in try RawClient(world.embedded.listeners.ingress) }
-            let subscription = world.embedded.hub.subscribe()
             // The two connections just opened are counted once their loop has taken them.
             try await eventually("both held connections are open") {
                 try await world.scrape().value("spaceport_client_connections") == 2
             }
             let metrics = try await world.scrape()
-            subscription.cancel()
+            stalled.cancel()
             for client in held { client.close() }
 
             let requests = "spaceport_requests_total"
@@ -144,6 +145,7 @@ struct MetricsTests {
             #expect(metrics.value("spaceport_spaces_file_rejected_total") == 1)
             #expect(metrics.value("spaceport_spaces_file_valid") == 0)
             #expect(metrics.value("spaceport_feed_subscribers") == 1)
+            #expect(metrics.value("spaceport_feed_events_dropped_total") >= 9)
             // One dial per upstream at least (curl opens a connection per request, the pool keeps the upstream's).
             let dials = metrics.value("spaceport_upstream_dials_total")
             #expect(dials >= 3 && dials <= 9, "\(dials)")

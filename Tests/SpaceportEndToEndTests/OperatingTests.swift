@@ -141,6 +141,14 @@ struct OperatingTests {
                 ["--admin-token", "x"], Int32(64),
                 "--admin-token would show the token to every user of this machine"
             ),
+            (
+                ["--admin", "127.0.0.1:0", "--admin-token-file", "/nonexistent/token"], Int32(1),
+                "cannot read the admin token file /nonexistent/token"
+            ),
+            (
+                ["--admin-token-file", "/nonexistent/token"], Int32(64),
+                "--admin-token-file needs --admin HOST:PORT"
+            ),
             (["--log-format", "yaml"], Int32(64), "--log-format: 'yaml' is no log format; use text or json"),
             (
                 ["--log-level", "loud"], Int32(64),
