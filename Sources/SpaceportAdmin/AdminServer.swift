@@ -34,6 +34,8 @@ public final class AdminServer: Sendable {
         self.group = group
     }
 
+    static let idleTimeout = TimeAmount.seconds(30)
+
     /// Binds the listener; returns where it listens (the port the system chose for port 0).
     public func start() async throws -> Address {
         let address = settings.address
@@ -41,6 +43,9 @@ public final class AdminServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    // A connection that sends nothing for a while goes, so idle clients cannot pile up.
+                    try channel.pipeline.syncOperations.addHandler(
+                        IdleStateHandler(readTimeout: Self.idleTimeout))
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(AdminHandler(server: self))
                 }
@@ -129,7 +134,17 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
     private func write(_ answer: AdminAnswer, to request: HTTPRequestHead, _ context: ChannelHandlerContext) {
+        // The client may have gone while the answer was made.
+        guard context.channel.isActive else { return }
         var headers = answer.headers
         headers.add(name: "content-length", value: String(answer.body.count))
         if !request.isKeepAlive { headers.add(name: "connection", value: "close") }
