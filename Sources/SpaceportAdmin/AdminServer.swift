@@ -73,25 +73,28 @@ public final class AdminServer: Sendable {
         try? await bound?.close()
     }
 
-    /// The answer to a request for `endpoint`.
-    func answer(_ endpoint: AdminEndpoint) async -> AdminAnswer {
+    /// The answer to a request for `endpoint`, made on `loop` with futures alone: no task, so a
+    /// busy or blocked concurrency pool cannot hold the probes up.
+    func answer(_ endpoint: AdminEndpoint, on loop: any EventLoop) -> EventLoopFuture<AdminAnswer> {
         switch endpoint {
         case .healthz:
-            return AdminAnswer(.ok, "ok")
+            return loop.makeSucceededFuture(AdminAnswer(.ok, "ok"))
         case .readyz:
             let readiness = Readiness(phase: proxy.phase, fileProblem: proxy.store.fileProblem?.description)
-            return AdminAnswer(readiness.ready ? .ok : .serviceUnavailable, readiness.text)
+            return loop.makeSucceededFuture(
+                AdminAnswer(readiness.ready ? .ok : .serviceUnavailable, readiness.text))
         case .tree:
-            return AdminAnswer(
-                .ok, contentType: "application/json",
-                body: Array((CommandJSON.text(TreeReport(proxy.store.tree)) + "\n").utf8))
+            let body = Array((CommandJSON.text(TreeReport(proxy.store.tree)) + "\n").utf8)
+            return loop.makeSucceededFuture(AdminAnswer(.ok, contentType: "application/json", body: body))
         case .metrics:
-            let gathered = ProxyMetrics.Gathered(
-                proxy: await proxy.counts(), feedSubscribers: hub?.subscriberCount ?? 0,
-                feedDropped: hub?.droppedEvents ?? 0)
-            return AdminAnswer(
-                .ok, contentType: "text/plain; version=0.0.4; charset=utf-8",
-                body: metrics.exposition(gathered))
+            return proxy.counts(on: loop).map { [hub, metrics] counts in
+                let gathered = ProxyMetrics.Gathered(
+                    proxy: counts, feedSubscribers: hub?.subscriberCount ?? 0,
+                    feedDropped: hub?.droppedEvents ?? 0)
+                return AdminAnswer(
+                    .ok, contentType: "text/plain; version=0.0.4; charset=utf-8",
+                    body: metrics.exposition(gathered))
+            }
         }
     }
 }
@@ -124,7 +127,7 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
             let answering: EventLoopFuture<AdminAnswer>
             switch chosen {
             case .success(let endpoint):
-                answering = loop.makeFutureWithTask { [server] in await server.answer(endpoint) }
+                answering = server.answer(endpoint, on: loop)
             case .failure(let refusal):
                 answering = loop.makeSucceededFuture(refusal)
             }

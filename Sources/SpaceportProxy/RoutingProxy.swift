@@ -149,16 +149,18 @@ public final class RoutingProxy: Sendable {
         }
     }
 
-    /// What every event loop counted, summed: each loop is asked on its own thread, so the
-    /// requests count with plain integers and pay nothing for being read.
-    public func counts() async -> ProxyCounts {
+    /// What every event loop counted, summed, on `loop`: each loop is asked on its own thread,
+    /// so the requests count with plain integers and pay nothing for being read.
+    public func counts(on loop: any EventLoop) -> EventLoopFuture<ProxyCounts> {
         let loops = self.loops
-        let parts = loops.loops.map { loop in loop.submit { loops.on(loop).counts } }
-        var sum = ProxyCounts()
-        for part in parts {
-            if let counts = try? await part.get() { sum = sum + counts }
+        let parts = loops.loops.map { each in each.submit { loops.on(each).counts } }
+        return EventLoopFuture.whenAllComplete(parts, on: loop).map { results in
+            results.reduce(ProxyCounts()) { sum, part in (try? part.get()).map { sum + $0 } ?? sum }
         }
-        return sum
+    }
+
+    public func counts() async -> ProxyCounts {
+        (try? await counts(on: group.next()).get()) ?? ProxyCounts()
     }
 
     /// Where the proxy listens now, or nil when it is not running.
