@@ -17,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         .target(
@@ -66,6 +68,20 @@ let package = Package(
             name: "SpaceportTerminal",
             dependencies: ["CNcurses", "SpaceportDashboard"]
         ),
+        // The admin listener: /metrics for Prometheus, /healthz, /readyz and /tree.
+        .target(
+            name: "SpaceportAdmin",
+            dependencies: [
+                "SpaceportCore",
+                "SpaceportProxy",
+                "SpaceportFeed",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
         // The wiring the commands call: the embedded proxy, the dashboard session, health probes, the demo.
         .target(
             name: "SpaceportApp",
@@ -76,6 +92,8 @@ let package = Package(
                 "SpaceportDashboard",
                 "SpaceportTerminal",
                 "SpaceportDemo",
+                "SpaceportAdmin",
+                "SpaceportWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -162,6 +180,18 @@ let package = Package(
             name: "SpaceportAppTests",
             dependencies: [
                 "SpaceportApp", "SpaceportCore", "SpaceportFeed", "SpaceportWire", "SpaceportDashboard",
+                "SpaceportProxy",
+                "SpaceportTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "SpaceportAdminTests",
+            dependencies: [
+                "SpaceportAdmin", "SpaceportApp", "SpaceportCore", "SpaceportProxy", "SpaceportFeed",
+                "SpaceportDemo",
                 "SpaceportTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -116,6 +116,7 @@ PROPAGATION_OFF = ("propagation: { write_route_header: true, headers: [], baggag
 NO_PROPAGATION = "nopropagation"
 BRIDGE_ON = "spaceport, bridge on (the default)"
 BRIDGE_OFF = "spaceport, propagation off"
+ADMIN_REFERENCE = "spaceport, admin listener off"
 
 SCENARIOS = [
     Scenario("small", "small (100 B), keep-alive", "/small", 64, standard_rows() + [RELAY_ROW]),
@@ -129,6 +130,12 @@ SCENARIOS = [
     Scenario("route", "route: direct hit vs fallback", "/small", 64, [
         Row("spaceport, direct hit (default)", "spaceport"),
         Row("spaceport, fallback (grandchild→child→default)", "spaceport", host=FALLBACK_HOST),
+        Row("nginx (reference)", "nginx"),
+    ]),
+    # The admin listener's cost: the same proxy twice, one with --admin scraped every second.
+    Scenario("admin", "admin listener", "/small", 64, [
+        Row(ADMIN_REFERENCE, "spaceport"),
+        Row("spaceport, admin listener on, /metrics scraped every second", "admin"),
         Row("nginx (reference)", "nginx"),
     ]),
     Scenario("feed", "feed subscribers", "/small", 64, [
@@ -428,6 +435,40 @@ class AttachedDashboard:
         return {"alive_until_end": alive}
 
 
+class Scraper:
+    """Prometheus's part: GET /metrics on the admin listener every second, on a thread of its own."""
+
+    def __init__(self, port, every=1.0):
+        self.port, self.every = port, every
+        self.scrapes, self.failures, self.bytes = 0, 0, 0
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+        self.thread.start()
+
+    def loop(self):
+        while True:
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+                connection.request("GET", "/metrics")
+                response = connection.getresponse()
+                body = response.read()
+                connection.close()
+                if response.status == 200 and b"spaceport_requests_total" in body:
+                    self.scrapes += 1
+                    self.bytes = len(body)
+                else:
+                    self.failures += 1
+            except OSError:
+                self.failures += 1
+            if self.stopping.wait(self.every):
+                return
+
+    def finish(self):
+        self.stopping.set()
+        self.thread.join()
+        return {"scrapes": self.scrapes, "failures": self.failures, "exposition_bytes": self.bytes}
+
+
 class FeedClient:
     """A feed_reader.py process on the client core, in count or stall mode."""
 
@@ -478,7 +519,8 @@ class Bench:
         os.chmod(os.path.join(d, "www"), 0o755)
         self.ports = {name: free_port() for name in ("upstream", "nginx", "haproxy", "spaceport", "baseline", "dash",
                                                       "spaceport_relay", "baseline_relay", NO_PROPAGATION,
-                                                      NO_PROPAGATION + "_relay")}
+                                                      NO_PROPAGATION + "_relay", "admin", "admin_relay",
+                                                      "admin_listener")}
         values = {"dir": d, "small_body": SMALL_BODY, "upstream_port": self.ports["upstream"],
                   "nginx_port": self.ports["nginx"], "haproxy_port": self.ports["haproxy"]}
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -508,6 +550,10 @@ class Bench:
         if "baseline" in targets:
             self.servers["baseline"] = self.start_proxy("baseline", self.options.baseline, "run-baseline",
                                                         "benchbase", values)
+        if "admin" in targets:
+            self.servers["admin"] = self.start_proxy(
+                "admin", self.options.binary, "run-admin", "benchadmin", values,
+                extra=["--admin", f"127.0.0.1:{self.ports['admin_listener']}"])
         if "dash" in targets:
             runtime = os.path.join(d, "run-dash")
             os.makedirs(runtime, mode=0o700)
@@ -516,11 +562,11 @@ class Bench:
                        "--ingress", f"127.0.0.1:{self.ports['dash']}", "--name", "benchdash"]
             render("spaces.yaml", dict(values, listen=""), command[3])
             self.servers["dash"] = TmuxServer("dash", command, PROXY_CORE, d, self.tmux_socket, env=env)
-        for name in ("nginx", "haproxy", "spaceport", NO_PROPAGATION, "baseline", "dash"):
+        for name in ("nginx", "haproxy", "spaceport", NO_PROPAGATION, "baseline", "dash", "admin"):
             if name in self.servers:
                 wait_for_port(self.ports[name], self.servers[name])
         self.check_targets()
-        for name in ("spaceport", NO_PROPAGATION, "baseline", "dash"):
+        for name in ("spaceport", NO_PROPAGATION, "baseline", "dash", "admin"):
             if name in self.servers:
                 server = self.servers[name]
                 server.threads = (f"NIO_SINGLETON_GROUP_LOOP_COUNT={self.options.spaceport_loops}, "
@@ -537,7 +583,7 @@ class Bench:
         for name, server in self.servers.items():
             self.memory_marks[name] = {"idle_rss": server.memory()[0]}
 
-    def start_proxy(self, name, binary, runtime_name, feed_name, values, spaces_prefix=""):
+    def start_proxy(self, name, binary, runtime_name, feed_name, values, spaces_prefix="", extra=()):
         """`BINARY proxy` on its own port, runtime folder and feed socket name, pinned to the proxy core.
 
         Its spaces file gives the default svc instance a `listen` address of its own, for the relay row,
@@ -557,7 +603,7 @@ class Bench:
         env = dict(os.environ, XDG_RUNTIME_DIR=runtime,
                    NIO_SINGLETON_GROUP_LOOP_COUNT=str(self.options.spaceport_loops))
         command = [binary, "proxy", "--spaces", spaces,
-                   "--ingress", f"127.0.0.1:{self.ports[name]}", "--name", feed_name, "--quiet"]
+                   "--ingress", f"127.0.0.1:{self.ports[name]}", "--name", feed_name, "--quiet", *extra]
         return Server(name, command, PROXY_CORE, self.dir, env=env)
 
     def port_of(self, target):
@@ -570,7 +616,7 @@ class Bench:
         for target in self.options.targets:
             for path in SIZES:
                 hosts = [(HOST, "default")]
-                if target in ("spaceport", NO_PROPAGATION, "baseline", "dash"):
+                if target in ("spaceport", NO_PROPAGATION, "baseline", "dash", "admin"):
                     hosts.append((FALLBACK_HOST, "grandchild"))
                 for host, route_as in hosts:
                     problems, headers = probe(self.port_of(target), path, host,
@@ -579,7 +625,7 @@ class Bench:
                         server = self.servers.get(target)
                         raise SystemExit(f"{target} {host}{path}: {'; '.join(problems)}\n"
                                          f"{server.tail() if server else ''}")
-            if target in ("spaceport", NO_PROPAGATION, "baseline"):
+            if target in ("spaceport", NO_PROPAGATION, "baseline", "admin"):
                 route = {k.lower(): v for k, v in headers.items()}.get("x-spaceport-route")
                 log(f"{target} answers with x-spaceport-route: {route}")
                 self.check_relay(target)
@@ -643,6 +689,7 @@ class Bench:
             feed = AttachedDashboard(self, every_hop=row.feed == "dash-every-hop")
         else:
             feed = FeedClient(row.feed, self.feed_socket) if row.feed else None
+        scraper = Scraper(self.ports["admin_listener"]) if row.target == "admin" else None
         if server is not None:
             cpu_before = server.cpu_seconds()
             with MemorySampler(server) as sampler:
@@ -659,6 +706,8 @@ class Bench:
             figures["cpu_us_per_request"] = None
         # Minus one: the second status query's own connection.
         figures["upstream_dials"] = upstream_accepts(self.ports["upstream"]) - accepts_before - 1
+        if scraper is not None:
+            figures["scrape"] = scraper.finish()
         if feed is not None:
             time.sleep(1.0)  # lets the last hops of the load reach the reader
             figures["feed"] = feed.finish()
@@ -773,22 +822,22 @@ def baseline_table(scenarios, results):
 WATCHING_REFERENCE = "spaceport, no subscriber"
 
 
-def watching_table(scenarios, results):
-    """What each feed row costs against the proxy with no subscriber, round by round.
+def cost_table(scenarios, results, key, reference_label, targets):
+    """What each row of scenario `key` costs against its reference row, round by round.
 
     Each round's ratio uses the reference run of the same round, so the machine's drift between
     rounds cancels; the median of those ratios is the figure to quote.
     """
-    scenario = next((s for s in scenarios if s.key == "feed"), None)
-    reference = results.get(("feed", WATCHING_REFERENCE)) if scenario else None
+    scenario = next((s for s in scenarios if s.key == key), None)
+    reference = results.get((key, reference_label)) if scenario else None
     if not reference:
         return ""
     lines = ["| row | req/s change (median of rounds) | per round | CPU µs/req change (median of rounds) |",
              "|---|---:|---|---:|"]
     for row in scenario.rows:
-        if row.label == WATCHING_REFERENCE or row.target not in ("spaceport", "dash"):
+        if row.label == reference_label or row.target not in targets:
             continue
-        runs = results.get(("feed", row.label), [])
+        runs = results.get((key, row.label), [])
         pairs = [(run, ref) for run, ref in zip(runs, reference) if ref["rps"] and ref.get("cpu_us_per_request")]
         if not pairs:
             continue
@@ -826,6 +875,23 @@ def propagation_summary(results):
     if cpu:
         text += f", {middle(cpu):.3f}× CPU µs per request"
     return text
+
+
+def watching_table(scenarios, results):
+    return cost_table(scenarios, results, "feed", WATCHING_REFERENCE, ("spaceport", "dash"))
+
+
+def admin_table(scenarios, results):
+    """The admin listener scraped every second against the same proxy without it, and the scrapes made."""
+    table = cost_table(scenarios, results, "admin", ADMIN_REFERENCE, ("admin",))
+    scrapes = [run.get("scrape", {}) for run in results.get(("admin", "spaceport, admin listener on, /metrics scraped "
+                                                                       "every second"), [])]
+    if not table or not scrapes:
+        return table
+    made = sum(s.get("scrapes", 0) for s in scrapes)
+    failed = sum(s.get("failures", 0) for s in scrapes)
+    size = max(s.get("exposition_bytes", 0) for s in scrapes)
+    return table + f"\n\nScrapes during the runs: {made} answered, {failed} failed; the exposition was {size} bytes."
 
 
 def cpu_split_table(scenarios, results):
@@ -1066,6 +1132,7 @@ def write_results(bench, scenarios, results, started, load_before, load_after, c
     frame = dashboard_frame_time(bench.options.frame_bench)
     pipeline = pipeline_table(results)
     watching = watching_table(scenarios, results)
+    admin = admin_table(scenarios, results)
     against = baseline_table(scenarios, results)
     carrying = propagation_summary(results)
     compared = ""
@@ -1157,6 +1224,16 @@ the baggage and the carrier headers to the request, trace memory asked and told,
 and to a second proxy in the same rounds whose spaces file switches it off:
 `{PROPAGATION_OFF.strip()}`. The issue's goal is a cost under 5%.
 """
+    if admin:
+        text += f"""
+## What the admin listener costs
+
+{admin}
+
+The same proxy binary twice, measured in the same interleaved rounds: one started with
+`--admin` and its `/metrics` read every second while wrk runs (as Prometheus would, more often
+than its usual 15 s), against `{ADMIN_REFERENCE}`. The issue's goal is a change above -3%.
+"""
     if pipeline:
         text += f"""
 ## Event pipeline: one live feed subscriber during the small keep-alive load
@@ -1185,11 +1262,12 @@ def parse_options(argv):
     parser.add_argument("--quick", action="store_true", help="one round of 2 s per target (about a minute)")
     parser.add_argument("--rounds", type=int, help="interleaved rounds (default 3, quick 1)")
     parser.add_argument("--duration", type=int, help="seconds per wrk run (default 5, quick 2)")
-    parser.add_argument("--targets", default="direct,spaceport,nginx,haproxy,dash",
-                        help="comma-separated subset of direct,spaceport,nginx,haproxy,dash,baseline "
+    parser.add_argument("--targets", default="direct,spaceport,nginx,haproxy,dash,admin",
+                        help="comma-separated subset of direct,spaceport,nginx,haproxy,dash,admin,baseline "
                              "(dash: `spaceport dash` with its embedded proxy, feed scenario only; "
                              "nopropagation, the proxy with propagation off, joins spaceport in the propagation "
                              "scenario by itself; "
+                             "admin: the proxy with its admin listener scraped every second, admin scenario only; "
                              "baseline: the --baseline binary, added whenever --baseline is given)")
     parser.add_argument("--scenarios", default=",".join(s.key for s in SCENARIOS),
                         help="comma-separated subset of " + ",".join(s.key for s in SCENARIOS))
@@ -1218,7 +1296,8 @@ def parse_options(argv):
             options.targets.append("baseline")
     elif "baseline" in options.targets:
         parser.error("the baseline target needs --baseline PATH")
-    unknown = set(options.targets) - {"direct", "spaceport", "nginx", "haproxy", "dash", "baseline", NO_PROPAGATION}
+    unknown = set(options.targets) - {"direct", "spaceport", "nginx", "haproxy", "dash", "baseline", "admin",
+                                      NO_PROPAGATION}
     if unknown:
         parser.error(f"unknown targets: {', '.join(sorted(unknown))}")
     unknown = set(options.scenarios) - {s.key for s in SCENARIOS}
@@ -1231,7 +1310,9 @@ def parse_options(argv):
         options.targets.remove(NO_PROPAGATION)
     if "feed" not in options.scenarios and "dash" in options.targets:
         options.targets.remove("dash")
-    if {"spaceport", "dash"} & set(options.targets) and not options.binary:
+    if "admin" not in options.scenarios and "admin" in options.targets:
+        options.targets.remove("admin")
+    if {"spaceport", "dash", "admin"} & set(options.targets) and not options.binary:
         parser.error("--binary is required when spaceport is a target")
     options.baseline_name = baseline_name(options.binary, options.baseline) if options.baseline else None
     return options

@@ -55,7 +55,7 @@ public final class DashboardSession: Sendable {
     /// A logger whose warnings and errors show in the status bar instead of on the screen curses owns.
     public var logger: Logger {
         let inbox = self.inbox
-        return Logger(label: "spaceport.dash") { _ in StatusBarLogHandler(inbox: inbox) }
+        return Logger(label: SpaceportLog.label) { _ in StatusBarLogHandler(inbox: inbox) }
     }
 
     /// An item in the status bar, such as the demo's traffic switch; nil removes it.

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SpaceportAdmin
 import SpaceportCore
 import SpaceportFeed
 import SpaceportProxy
@@ -13,10 +14,13 @@ public final class EmbeddedProxy: Sendable {
     public let server: FeedServer
     public let listeners: ProxyListeners
     public let feed: FeedListeners
+    /// The admin listener and where it listens, when it was asked for.
+    public let admin: AdminServer?
+    public let adminAddress: Address?
 
     private init(
         store: SpacesStore, hub: FeedHub, proxy: RoutingProxy, server: FeedServer, listeners: ProxyListeners,
-        feed: FeedListeners
+        feed: FeedListeners, admin: AdminServer?, adminAddress: Address?
     ) {
         self.store = store
         self.hub = hub
@@ -24,15 +28,19 @@ public final class EmbeddedProxy: Sendable {
         self.server = server
         self.listeners = listeners
         self.feed = feed
+        self.admin = admin
+        self.adminAddress = adminAddress
     }
 
     /// Starts the proxy on `store` and serves its feed on `<runtime folder>/<name>.sock`
     /// (`feedDirectory` when given). `tcp` also serves the feed on TCP, with `token` or one
     /// the server makes; `alsoTo` hears every event the hub does. `ingress` nil takes the
-    /// store's ingress.
+    /// store's ingress. `admin` starts the admin listener first, so that its `/readyz` sees the
+    /// proxy start; its metrics count every hop the hub hears.
     public static func start(
         store: SpacesStore, name: String, ingress: Address?, logger: Logger, feedDirectory: String? = nil,
-        tcp: Address? = nil, token: String? = nil, alsoTo extra: (any EventSink)? = nil
+        tcp: Address? = nil, token: String? = nil, alsoTo extra: (any EventSink)? = nil,
+        admin adminSettings: AdminSettings? = nil
     ) async throws -> EmbeddedProxy {
         let hello = { (listeners: [String]) in
             FeedHello(
@@ -40,12 +48,30 @@ public final class EmbeddedProxy: Sendable {
                 spacesFile: store.path)
         }
         let hub = FeedHub(store: store, hello: hello([]))
-        let sink: any EventSink = extra.map { FanOutSink([hub, $0]) } ?? hub
+        let metrics = adminSettings.map { _ in ProxyMetrics(store: store) }
+        let readers: [any HopReader] = metrics.map { [$0] } ?? []
+        let sink: any EventSink =
+            extra == nil && readers.isEmpty
+            ? hub : FanOutSink([extra, hub].compactMap { $0 }, readers: readers)
         let proxy = RoutingProxy(store: store, name: name, ingress: ingress, sink: sink, logger: logger)
+        var admin: AdminServer?
+        var adminAddress: Address?
+        if let adminSettings, let metrics {
+            let server = AdminServer(
+                settings: adminSettings, proxy: proxy, metrics: metrics, hub: hub, logger: logger)
+            do {
+                adminAddress = try await server.start()
+            } catch {
+                hub.close()
+                throw error
+            }
+            admin = server
+        }
         let listeners: ProxyListeners
         do {
             listeners = try await proxy.start()
         } catch {
+            await admin?.shutdown()
             hub.close()
             throw error
         }
@@ -57,9 +83,11 @@ public final class EmbeddedProxy: Sendable {
         do {
             let feed = try await server.start()
             return EmbeddedProxy(
-                store: store, hub: hub, proxy: proxy, server: server, listeners: listeners, feed: feed)
+                store: store, hub: hub, proxy: proxy, server: server, listeners: listeners, feed: feed,
+                admin: admin, adminAddress: adminAddress)
         } catch {
             await proxy.shutdown(drainMs: 0)
+            await admin?.shutdown()
             hub.close()
             throw error
         }
@@ -98,10 +126,12 @@ public final class EmbeddedProxy: Sendable {
     }
 
     /// Stops taking requests, lets those in flight finish for up to `drainMs` (nil: the
-    /// spaces file's drain timeout), then closes the feed.
+    /// spaces file's drain timeout), then closes the feed and, last, the admin listener.
     public func stop(drainMs: Int? = 1000) async {
         await proxy.shutdown(drainMs: drainMs)
         await server.shutdown()
         hub.close()
+        await admin?.shutdown()
+        admin?.metrics.close()
     }
 }

@@ -19,6 +19,13 @@ public protocol EventSink: AnyObject, Sendable {
     func publishStart(id: String, build: () -> HopEvent)
 }
 
+/// What only reads finished hops and keeps nothing of them (the admin listener's metrics count
+/// them): a `FanOutSink` lets it read each hop in place before the hop moves on to the sinks, so
+/// reading costs no copy of the hop's strings.
+public protocol HopReader: AnyObject, Sendable {
+    func read(_ hop: borrowing HopEvent)
+}
+
 extension EventSink {
     public func publish(hop: consuming HopEvent) { publish(.hop(hop)) }
     public var isWatched: Bool { true }

@@ -33,6 +33,9 @@ enum ListenerAddresses {
         if let ingress = settings.ingress {
             try claim(ingress, by: Owner(what: "the ingress", at: settings.ingressLocation))
         }
+        if let admin = settings.admin {
+            try claim(admin, by: Owner(what: "the admin listener", at: settings.adminLocation))
+        }
         for space in spaces {
             for instance in space.services {
                 let name = "\(instance.service) in \(space.name)"

@@ -120,6 +120,8 @@ public struct Settings: Equatable, Sendable {
     public var domain = "localhost"
     public var defaultSpace = "default"
     public var ingress: Address? = nil
+    /// Where the admin listener (metrics, health, the tree) listens; nil leaves it off.
+    public var admin: Address? = nil
     public var limits = Limits()
     /// Peers whose X-Forwarded-Host and X-Forwarded-Proto the ingress keeps (a proxy in
     /// front of it); from anyone else they are replaced by what the ingress saw.
@@ -129,6 +131,7 @@ public struct Settings: Equatable, Sendable {
     /// Where the file wrote `default_space` and `ingress`; nil when it did not.
     public var defaultSpaceLocation: SourceLocation?
     public var ingressLocation: SourceLocation?
+    public var adminLocation: SourceLocation?
 
     public init() {}
 
@@ -140,7 +143,8 @@ public struct Settings: Equatable, Sendable {
     /// Locations say where a value was read, not what it is.
     public static func == (a: Settings, b: Settings) -> Bool {
         a.routeHeader == b.routeHeader && a.domain == b.domain && a.defaultSpace == b.defaultSpace
-            && a.ingress == b.ingress && a.limits == b.limits && a.trustedProxies == b.trustedProxies
+            && a.ingress == b.ingress && a.admin == b.admin && a.limits == b.limits
+            && a.trustedProxies == b.trustedProxies
             && a.propagation == b.propagation
     }
 }

@@ -5,8 +5,8 @@ import Yams
 /// file:line:column; and atomic writes that never leave a half-written file.
 public enum SpacesFile {
     static let topKeys = [
-        "route_header", "domain", "default_space", "ingress", "trusted_proxies", "propagation", "limits",
-        "spaces",
+        "route_header", "domain", "default_space", "ingress", "admin", "trusted_proxies", "propagation",
+        "limits", "spaces",
     ]
     static let propagationKeys = ["write_route_header", "headers", "baggage", "trace_memory"]
     static let carrierKeys = ["name", "write"]
@@ -227,6 +227,10 @@ public enum SpacesFile {
             if let node = top["ingress"] {
                 settings.ingress = try address(node, "ingress")
                 settings.ingressLocation = at(node)
+            }
+            if let node = top["admin"], node.null == nil {
+                settings.admin = try address(node, "admin")
+                settings.adminLocation = at(node)
             }
             if let node = top["trusted_proxies"], node.null == nil {
                 guard let list = node.sequence else {

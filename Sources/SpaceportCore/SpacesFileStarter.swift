@@ -16,6 +16,9 @@ extension SpacesFile {
         default_space: default
         # Where the proxy listens for browsers, curl and tests.
         ingress: 127.0.0.1:8080
+        # Where the admin listener serves /metrics (Prometheus), /healthz, /readyz and /tree;
+        # off unless set here or with --admin. Another machine may reach it only with --admin-token-file.
+        # admin: 127.0.0.1:9901
         # Proxies in front of this one (addresses or CIDR blocks) whose X-Forwarded-Host and
         # X-Forwarded-Proto are kept; from anyone else the proxy writes what it saw.
         # trusted_proxies: [10.0.0.0/8]

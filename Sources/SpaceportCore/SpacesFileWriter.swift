@@ -12,6 +12,7 @@ extension SpacesFile {
             out += "default_space: \(settings.defaultSpace)\n"
         }
         if let ingress = settings.ingress { out += "ingress: \(quoted(ingress.description))\n" }
+        if let admin = settings.admin { out += "admin: \(quoted(admin.description))\n" }
         if settings.limits != defaults.limits {
             out += "limits:\n"
             for (key, path) in limitKeys

@@ -37,6 +37,8 @@ public final class FeedHub: EventSink {
         var subscribers: [Int: Subscriber] = [:]
         var nextSubscriber = 0
         var closed = false
+        /// Hops dropped for subscribers that have gone since.
+        var droppedByGone = 0
     }
 
     /// A hub over `store`: every change to the store becomes a `spaces` event, and every
@@ -160,6 +162,13 @@ public final class FeedHub: EventSink {
 
     /// Events waiting in every subscriber's queue together, dropped-markers aside.
     public var queuedEvents: Int { state.withLock { $0.subscribers.values.reduce(0) { $0 + $1.queued } } }
+
+    /// Events dropped from full subscriber queues since the hub began, for every subscriber.
+    public var droppedEvents: Int {
+        state.withLock { state in
+            state.subscribers.values.reduce(state.droppedByGone) { $0 + $1.droppedTotal }
+        }
+    }
 
     /// Finished hops held for replay.
     public var replayCount: Int { state.withLock { $0.replay.count } }
@@ -305,6 +314,7 @@ public final class FeedHub: EventSink {
     func unsubscribe(_ id: Int) {
         let waiter = state.withLock { state -> Waiter? in
             guard let subscriber = state.subscribers.removeValue(forKey: id) else { return nil }
+            state.droppedByGone += subscriber.droppedTotal
             subscribers.subtract(1, ordering: .relaxed)
             if subscriber.sampler != nil { samplers.subtract(1, ordering: .relaxed) }
             startsOpenAt.store(0, ordering: .relaxed)
@@ -343,6 +353,8 @@ final class Subscriber {
     var spaces: FeedEntry?
     var stream: BoundedQueue<FeedEntry>
     var dropped = 0
+    /// Every event dropped, for the hub's count; `dropped` goes back to 0 as it is reported.
+    var droppedTotal = 0
     var waiter: Waiter?
     var closed = false
     /// Set by `sample-hops`: which hops this subscriber gets, and the tally of all.
@@ -364,7 +376,10 @@ final class Subscriber {
             hello = FeedEntry(.hello(greeting))
         case .spaces: spaces = entry
         case .hop, .dropped, .tally, .error, .ack:
-            if stream.append(entry) != nil { dropped += 1 }
+            if stream.append(entry) != nil {
+                dropped += 1
+                droppedTotal += 1
+            }
         }
     }
 

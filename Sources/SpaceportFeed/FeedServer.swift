@@ -66,7 +66,7 @@ public final class FeedServer: Sendable {
     public init(
         hub: FeedHub, options: FeedServerOptions = FeedServerOptions(),
         group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        logger: Logger = Logger(label: "spaceport.feed")
+        logger: Logger = Logger(label: SpaceportLog.label)
     ) {
         self.hub = hub
         self.options = options

@@ -219,6 +219,7 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
         case .failure(let error):
             let answer = ErrorAnswer.unreachable(
                 forwarding.routeLabel, at: forwarding.upstream, error, limits: limits)
+            if let fault = UpstreamFault(dialing: error) { info.loop.count(fault) }
             run(exchange.machine.connectFailed(answer), exchange)
         case .success(let upstream):
             upstream.owner = self
@@ -231,9 +232,9 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
         guard upstream === self.upstream, let exchange, let forwarding = exchange.forwarding else { return }
         switch part {
         case .head(let head):
-            run(
-                exchange.machine.upstreamHead(head, forwarding.routeLabel, forwarding.upstream.description),
-                exchange)
+            let action = exchange.machine.upstreamHead(
+                head, forwarding.routeLabel, forwarding.upstream.description)
+            run(counting(.badResponse, action), exchange)
         case .body(let buffer):
             exchange.hop.countOut(buffer.readableBytes)
             noteProgress()
@@ -265,9 +266,25 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
         } else {
             problem = .closed(reason: error.map { ErrorAnswer.reason($0) })
         }
-        run(
-            exchange.machine.upstreamClosed(problem, forwarding.routeLabel, forwarding.upstream.description),
-            exchange)
+        let action = exchange.machine.upstreamClosed(
+            problem, forwarding.routeLabel, forwarding.upstream.description)
+        if case .malformed = problem {
+            run(counting(.badResponse, action), exchange)
+        } else {
+            run(counting(.reset, action), exchange)
+        }
+    }
+
+    /// Counts `fault` against the upstream when `action` ends the exchange on the proxy's own
+    /// answer or an abort: a retry, or a response that ends with its connection, is no fault.
+    private func counting(_ fault: UpstreamFault, _ action: ExchangeStateMachine.Action)
+        -> ExchangeStateMachine.Action
+    {
+        switch action {
+        case .answer, .abort: info.loop.count(fault)
+        default: break
+        }
+        return action
     }
 
     // MARK: - Doing what the machine says
@@ -480,10 +497,13 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
             armWatchdog(after: timeout - quiet)
             return
         }
-        run(
-            exchange.machine.timedOut(
-                limits: limits, upstreamWritable: upstream?.isWritable ?? false,
-                exchange.forwarding?.routeLabel ?? "", exchange.forwarding?.upstream.description ?? ""),
-            exchange)
+        let action = exchange.machine.timedOut(
+            limits: limits, upstreamWritable: upstream?.isWritable ?? false,
+            exchange.forwarding?.routeLabel ?? "", exchange.forwarding?.upstream.description ?? "")
+        // Only a 504 is the upstream's: a 408 or a stalled body may be the client's.
+        if case .answer(let answer, _) = action, answer.status == .gatewayTimeout {
+            info.loop.count(.timeout)
+        }
+        run(action, exchange)
     }
 }

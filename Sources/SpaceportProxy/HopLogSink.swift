@@ -7,6 +7,9 @@ import Synchronization
 /// bounded queue; when it is full they are counted and dropped rather than slowing traffic.
 public final class HopLogSink: EventSink {
     public static let maxPending = 10_000
+    /// The metadata key a hop's line carries its hop under (`LoggedHop`), for a log handler
+    /// that writes the hop's fields (JSON lines) rather than the line's words.
+    public static let hopKey = "hop"
 
     private let logger: Logger
     private let queue = DispatchQueue(label: "spaceport.hop-log")
@@ -31,7 +34,9 @@ public final class HopLogSink: EventSink {
             pending.subtract(1, ordering: .relaxed)
             let lost = dropped.exchange(0, ordering: .relaxed)
             if lost > 0 { logger.warning("\(lost) hop lines were dropped: the log could not keep up") }
-            logger.log(level: hop.error == nil ? .info : .warning, "\(Self.line(hop))")
+            logger.log(
+                level: hop.error == nil ? .info : .warning, "\(Self.line(hop))",
+                metadata: [Self.hopKey: .stringConvertible(LoggedHop(hop: hop))])
         }
     }
 
@@ -59,20 +64,40 @@ public final class HopLogSink: EventSink {
     }
 }
 
-/// Hands every event to each of several sinks, in order.
+/// A finished hop as a log line's metadata: its description is the line, and a handler that
+/// writes fields takes the hop itself.
+public struct LoggedHop: CustomStringConvertible, Sendable {
+    public let hop: HopEvent
+
+    public init(hop: HopEvent) {
+        self.hop = hop
+    }
+
+    public var description: String { HopLogSink.line(hop) }
+}
+
+/// Hands every event to each of several sinks, in order, after its readers have read it.
 public final class FanOutSink: EventSink {
     private let sinks: [any EventSink]
+    private let readers: [any HopReader]
 
-    public init(_ sinks: [any EventSink]) {
+    public init(_ sinks: [any EventSink], readers: [any HopReader] = []) {
         self.sinks = sinks
+        self.readers = readers
     }
 
     public func publish(_ event: FeedEvent) {
+        if case .hop(let hop) = event {
+            for reader in readers { reader.read(hop) }
+        }
         for sink in sinks { sink.publish(event) }
     }
 
+    /// The last sink takes the hop itself; the ones before it take copies.
     public func publish(hop: consuming HopEvent) {
-        for sink in sinks { sink.publish(hop: copy hop) }
+        for reader in readers { reader.read(hop) }
+        for sink in sinks.dropLast() { sink.publish(hop: copy hop) }
+        sinks.last?.publish(hop: consume hop)
     }
 
     public var isWatched: Bool { sinks.contains { $0.isWatched } }

@@ -20,6 +20,8 @@ final class LoopState {
     /// What every loop shares: traces' routes, and the routes each instance is serving now.
     let traces: TraceMemory
     let inFlight: InFlightRoutes
+    /// Requests an upstream failed on this loop, by how; read by `counts`.
+    private var upstreamFaults: [UpstreamFault: Int] = [:]
 
     /// `loops`: how many event loops share the proxy's limits.
     init(
@@ -85,6 +87,21 @@ final class LoopState {
         if routes.count >= Self.maxCachedRoutes { routes.removeAll(keepingCapacity: true) }
         routes[request] = known
         return known
+    }
+
+    func count(_ fault: UpstreamFault) {
+        upstreamFaults[fault, default: 0] += 1
+    }
+
+    /// This loop's part of the proxy's counts.
+    var counts: ProxyCounts {
+        var counts = ProxyCounts()
+        counts.clientConnections = connections.count
+        counts.upstreamConnections = pool.openCount
+        counts.idleUpstreamConnections = pool.idleCount
+        counts.dials = pool.dials
+        counts.upstreamFaults = upstreamFaults
+        return counts
     }
 
     func track(_ channel: any Channel) {

@@ -181,6 +181,7 @@ final class ProtocolSniffer: ChannelDuplexHandler, RemovableChannelHandler {
                 case .success(let channel):
                     self.joined(channel, hop, context)
                 case .failure(let error):
+                    if let fault = UpstreamFault(dialing: error) { self.info.loop.count(fault) }
                     let answer = ErrorAnswer.unreachable(
                         "\(self.instance.service)@\(self.instance.space)", at: upstream, error,
                         limits: self.info.limits)

@@ -48,7 +48,7 @@ public final class RoutingProxy: Sendable {
     ///   - group: the event loops to run on; nil shares NIO's process-wide group.
     public init(
         store: SpacesStore, name: String = "spaceport", ingress: Address? = nil, sink: (any EventSink)? = nil,
-        logger: Logger = Logger(label: "spaceport.proxy"), group: (any EventLoopGroup)? = nil
+        logger: Logger = Logger(label: SpaceportLog.label), group: (any EventLoopGroup)? = nil
     ) {
         self.store = store
         self.name = name
@@ -123,6 +123,46 @@ public final class RoutingProxy: Sendable {
         return Self.listeners(servers)
     }
 
+    /// The name of every listener a tree gives the proxy, as hops name them (`HopEvent.listener`).
+    public static func listenerNames(of tree: SpaceTree) -> Set<String> {
+        Set(ListenerRole.instanceListeners(of: tree).keys.map(\.name) + [ListenerRole.ingress.name])
+    }
+
+    /// Where the proxy is in its life, as its readiness reports it.
+    public enum Phase: String, Sendable {
+        case notStarted = "not started"
+        case starting
+        case running
+        case draining
+        case stopped
+    }
+
+    public var phase: Phase {
+        run.withLock { state in
+            switch state {
+            case .ready: .notStarted
+            case .starting: .starting
+            case .running: .running
+            case .stopping: .draining
+            case .stopped: .stopped
+            }
+        }
+    }
+
+    /// What every event loop counted, summed, on `loop`: each loop is asked on its own thread,
+    /// so the requests count with plain integers and pay nothing for being read.
+    public func counts(on loop: any EventLoop) -> EventLoopFuture<ProxyCounts> {
+        let loops = self.loops
+        let parts = loops.loops.map { each in each.submit { loops.on(each).counts } }
+        return EventLoopFuture.whenAllComplete(parts, on: loop).map { results in
+            results.reduce(ProxyCounts()) { sum, part in (try? part.get()).map { sum + $0 } ?? sum }
+        }
+    }
+
+    public func counts() async -> ProxyCounts {
+        (try? await counts(on: group.next()).get()) ?? ProxyCounts()
+    }
+
     /// Where the proxy listens now, or nil when it is not running.
     public var listeners: ProxyListeners? {
         run.withLock { state in
@@ -144,7 +184,6 @@ public final class RoutingProxy: Sendable {
         running.changes.finish()
         await running.reconciler?.value
         let servers = run.withLock { state -> [ListenerRole: BoundListener] in
-            defer { state = .stopped }
             guard case .running(let latest) = state else { return running.servers }
             return latest.servers
         }
@@ -158,6 +197,8 @@ public final class RoutingProxy: Sendable {
         }
         try? await EventLoopFuture.andAllComplete(drained, on: timer).get()
         forced.cancel()
+        // Draining until here: readiness says so while requests in flight finish.
+        run.withLock { $0 = .stopped }
         logger.notice("proxy '\(name)' stopped")
     }
 

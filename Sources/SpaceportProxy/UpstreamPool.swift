@@ -57,6 +57,8 @@ final class UpstreamPool: UpstreamOwner {
     private var sweepAt: NIODeadline?
     /// Set once the proxy shuts down: connections handed back close instead of waiting.
     private var retired = false
+    /// Connections dialled since the pool began, for the admin listener's metrics.
+    private(set) var dials = 0
 
     init(loop: any EventLoop, share: Int = 1) {
         self.loop = loop
@@ -126,6 +128,7 @@ final class UpstreamPool: UpstreamOwner {
 
     private func dial(_ address: Address, _ lane: Lane, connectTimeout: TimeAmount, _ done: @escaping Done) {
         lane.open += 1
+        dials += 1
         HTTPUpstream.connect(to: address, on: loop, timeout: connectTimeout).assumeIsolated().whenComplete {
             result in
             switch result {
@@ -226,6 +229,9 @@ final class UpstreamPool: UpstreamOwner {
     }
 
     var idleCount: Int { lanes.values.reduce(0) { $0 + $1.parked.count } }
+
+    /// Connections open or being dialled, to every upstream.
+    var openCount: Int { lanes.values.reduce(0) { $0 + $1.open } }
 
     private func armSweep(at deadline: NIODeadline) {
         sweep?.cancel()

@@ -78,7 +78,7 @@ struct DemoCommand: AsyncParsableCommand {
         if headless {
             let interrupt = Interrupt()
             CommandLogHandler.bootstrap()
-            let demo = try await start(logger: Logger(label: "spaceport"))
+            let demo = try await start(logger: Logger(label: SpaceportLog.label))
             await demo.printHops(until: interrupt)
             await demo.stop()
             return

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import SpaceportAdmin
 import SpaceportApp
 import SpaceportCore
 import SpaceportFeed
@@ -20,6 +21,10 @@ struct ProxyCommand: AsyncParsableCommand {
             Every routing decision also streams on the proxy's feed, a Unix socket at \
             $XDG_RUNTIME_DIR/spaceport/<name>.sock (else /tmp/spaceport-<uid>/<name>.sock): \
             `spaceport tail` and `spaceport dash --attach` read it. See docs/feed-protocol.md.
+
+            --admin (or the spaces file's admin:) serves /metrics for Prometheus, /healthz, \
+            /readyz and /tree on an address of its own; on an address other machines can reach, \
+            only with --admin-token-file. See the README's "Operating it".
             """
     )
 
@@ -52,6 +57,23 @@ struct ProxyCommand: AsyncParsableCommand {
     @Option(name: .customLong("feed-token"), help: ArgumentHelp(visibility: .private))
     var feedTokenOnCommandLine: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Serve /metrics, /healthz, /readyz and /tree here (default: the spaces file's admin, else off).",
+            valueName: "host:port"))
+    var admin: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "A file holding the token admin clients must send (Authorization: Bearer), readable by you alone; needed off loopback.",
+            valueName: "file"))
+    var adminTokenFile: String?
+
+    @Option(name: .customLong("admin-token"), help: ArgumentHelp(visibility: .private))
+    var adminTokenOnCommandLine: String?
+
+    @OptionGroup var log: LogOptions
+
     private var tokenSource: FeedTokenSource {
         FeedTokenSource(
             fileFlag: "--feed-token-file", flag: "--feed-token", file: feedTokenFile,
@@ -59,6 +81,18 @@ struct ProxyCommand: AsyncParsableCommand {
     }
 
     func validate() throws {
+        if adminTokenOnCommandLine != nil {
+            throw CommandFailure.usage(
+                FeedTokenError.onCommandLine(flag: "--admin-token", fileFlag: "--admin-token-file")
+                    .description)
+        }
+        if let admin {
+            do {
+                _ = try Address(parsing: admin)
+            } catch {
+                throw ValidationError("--admin: \(error)")
+            }
+        }
         if let ingress {
             do {
                 _ = try Address(parsing: ingress)
@@ -79,9 +113,9 @@ struct ProxyCommand: AsyncParsableCommand {
 
     func run() async throws {
         let interrupt = Interrupt()
-        CommandLogHandler.bootstrap()
-        var logger = Logger(label: "spaceport")
-        logger.logLevel = quiet ? .notice : .info
+        let logSettings = log.settings
+        CommandLogHandler.bootstrap(logSettings, level: quiet ? .notice : .info)
+        let logger = Logger(label: SpaceportLog.label)
         let store: SpacesStore
         do {
             store = try SpacesStore(path: spaces.path)
@@ -89,13 +123,14 @@ struct ProxyCommand: AsyncParsableCommand {
             throw CommandFailure.report(spaces.describe(error))
         }
         let token = feedTcp == nil ? nil : try tokenSource.token()
+        let adminSettings = try adminSettings(store.tree.settings)
         let embedded: EmbeddedProxy
         do {
             embedded = try await EmbeddedProxy.start(
                 store: store, name: name, ingress: try ingress.map { try Address(parsing: $0) },
                 logger: logger,
                 tcp: try feedTcp.map { try Address(parsing: $0) }, token: token,
-                alsoTo: quiet ? nil : HopLogSink(logger: logger))
+                alsoTo: quiet ? nil : HopLogSink(logger: logger), admin: adminSettings)
         } catch {
             throw CommandFailure.report("\(error)")
         }
@@ -109,5 +144,34 @@ struct ProxyCommand: AsyncParsableCommand {
         await interrupt.wait()
         logger.notice("stopping: letting requests in flight finish")
         await embedded.stop(drainMs: nil)
+    }
+
+    /// The admin listener's address (--admin, else the file's `admin:`) and token, or nil when it is off.
+    private func adminSettings(_ file: Settings) throws -> AdminSettings? {
+        let source: String
+        let address: Address
+        if let admin {
+            address = try Address(parsing: admin)
+            source = "--admin"
+        } else if let configured = file.admin {
+            address = configured
+            source = "admin: at \(file.adminLocation?.description ?? spaces.path)"
+        } else {
+            guard adminTokenFile == nil else {
+                throw CommandFailure.usage(
+                    "--admin-token-file needs --admin HOST:PORT, or admin: in the spaces file")
+            }
+            return nil
+        }
+        do {
+            let token = try adminTokenFile.map { file throws(FeedTokenError) in try FeedToken.read(file: file)
+            }
+            return try AdminSettings(address: address, token: token, source: source)
+        } catch let error as FeedTokenError {
+            throw CommandFailure.report(
+                error.description.replacingOccurrences(of: "token file", with: "admin token file"))
+        } catch {
+            throw CommandFailure.report("\(error)")
+        }
     }
 }

@@ -31,66 +31,7 @@ struct TreeCommand: ParsableCommand {
     }
 }
 
-/// What `tree` shows, one row per space and per service the space can reach.
-struct TreeReport: Encodable {
-    struct Service: Encodable {
-        var name: String
-        var state: String
-        var servedBy: String?
-        var upstream: String?
-        var override: String?
-
-        /// Every field, nulls included, so a reader sees the whole shape every time.
-        func encode(to encoder: Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(name, forKey: .name)
-            try container.encode(state, forKey: .state)
-            try container.encode(servedBy, forKey: .servedBy)
-            try container.encode(upstream, forKey: .upstream)
-            try container.encode(override, forKey: .override)
-        }
-
-        enum CodingKeys: String, CodingKey { case name, state, servedBy, upstream, override }
-    }
-
-    struct Space: Encodable {
-        var name: String
-        var parent: String?
-        var depth: Int
-        var services: [Service]
-
-        func encode(to encoder: Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(name, forKey: .name)
-            try container.encode(parent, forKey: .parent)
-            try container.encode(depth, forKey: .depth)
-            try container.encode(services, forKey: .services)
-        }
-
-        enum CodingKeys: String, CodingKey { case name, parent, depth, services }
-    }
-
-    var spaces: [Space]
-
-    init(_ tree: SpaceTree) {
-        spaces = tree.ordered.map { space in
-            Space(
-                name: space.name, parent: space.parent, depth: tree.depth(of: space.name),
-                services: tree.serviceStates(of: space.name).map { state in
-                    let kind: String
-                    switch state.ownership {
-                    case .owned: kind = "owned"
-                    case .inherited: kind = "inherited"
-                    case .missing: kind = "missing"
-                    }
-                    return Service(
-                        name: state.service, state: kind, servedBy: state.ownership.servedBy(in: space.name),
-                        upstream: state.ownership.instance?.upstream.description,
-                        override: state.own.map { $0.enabled ? "on" : "off" })
-                })
-        }
-    }
-
+extension TreeReport {
     /// The indented tree: a space's services under it, then its children.
     func text() -> String {
         guard !spaces.isEmpty else {

@@ -56,6 +56,27 @@ struct SpacesFileRulesTests {
         #expect(F.failure(text) == message)
     }
 
+    @Test(
+        "admin: names the admin listener's address, and one the ingress or an instance has is refused where it is written"
+    )
+    func adminAddress() throws {
+        let tree = try F.tree(
+            "admin: 127.0.0.1:9901\n" + Self.file(a: "egress: 127.0.0.1:7001", b: "enabled: true"))
+        #expect(tree.settings.admin == Address(host: "127.0.0.1", port: 9901))
+        #expect(SpacesFile.render(tree).contains("admin: 127.0.0.1:9901\n"))
+        #expect(
+            F.failure("admin: 127.0.0.1:8080\n" + Self.file(a: "enabled: true", b: "enabled: true"))
+                == "spaces.yaml:1:8: the admin listener is 127.0.0.1:8080, which is already the ingress (line 2); two listeners cannot share an address, so give each its own"
+        )
+        #expect(
+            F.failure("admin: 127.0.0.1:7001\n" + Self.file(a: "egress: 127.0.0.1:7001", b: "enabled: true"))
+                == "spaces.yaml:6:53: the egress of servicea in default is 127.0.0.1:7001, which is already the admin listener (line 1); two listeners cannot share an address, so give each its own"
+        )
+        #expect(
+            F.failure("admin: nowhere\n" + Self.file(a: "enabled: true", b: "enabled: true"))?.hasPrefix(
+                "spaces.yaml:1:8:") == true)
+    }
+
     @Test("port 0 takes a free port each time, and other ports or hosts are distinct: such files load")
     func distinctListeners() throws {
         for text in [

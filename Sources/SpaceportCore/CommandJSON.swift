@@ -1,8 +1,9 @@
 import Foundation
 
-/// JSON as the commands print it: indented, keys sorted, so output is stable to diff.
-enum CommandJSON {
-    static func text(_ value: some Encodable) -> String {
+/// JSON as the commands print it (and the admin listener's `/tree` serves it): indented, keys
+/// sorted, so output is stable to diff.
+public enum CommandJSON {
+    public static func text(_ value: some Encodable) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         guard let data = try? encoder.encode(value) else { return "{\"error\": \"unencodable output\"}" }
@@ -10,7 +11,7 @@ enum CommandJSON {
     }
 
     /// `{"error": "..."}`, what a `--json` command prints instead of its answer.
-    static func error(_ message: String) -> String {
+    public static func error(_ message: String) -> String {
         text(["error": message])
     }
 }
