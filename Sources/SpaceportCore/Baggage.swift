@@ -28,7 +28,7 @@ public struct Baggage: Hashable, Sendable {
         var members: [Member] = []
         var skipped: [Skipped] = []
         for field in fields {
-            let parsed = field.utf8.withContiguousStorageIfAvailable {
+            let parsed: Void? = field.utf8.withContiguousStorageIfAvailable {
                 Self.parseList($0, into: &members, skipped: &skipped)
             }
             if parsed == nil {

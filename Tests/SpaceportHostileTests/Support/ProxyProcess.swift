@@ -22,7 +22,7 @@ final class ProxyProcess: Sendable {
         let spaces = folder + "/spaces.yaml"
         let log = folder + "/proxy.log"
         try yaml.write(toFile: spaces, atomically: true, encoding: .utf8)
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try BuiltSpaceport.require())
         process.arguments = [
