@@ -13,6 +13,11 @@ extension SpacesFile {
         }
         if let ingress = settings.ingress { out += "ingress: \(quoted(ingress.description))\n" }
         if let admin = settings.admin { out += "admin: \(quoted(admin.description))\n" }
+        if !settings.trustedProxies.isEmpty {
+            out +=
+                "trusted_proxies: [\(settings.trustedProxies.map { scalar($0.description) }.joined(separator: ", "))]\n"
+        }
+        out += propagation(settings.propagation)
         if settings.limits != defaults.limits {
             out += "limits:\n"
             for (key, path) in limitKeys
@@ -38,7 +43,47 @@ extension SpacesFile {
         if !instance.enabled { fields.append("enabled: false") }
         if let egress = instance.egress { fields.append("egress: \(quoted(egress.description))") }
         if let listen = instance.listen { fields.append("listen: \(quoted(listen.description))") }
+        if instance.protocol != .http { fields.append("protocol: \(instance.protocol.rawValue)") }
         return "{ " + fields.joined(separator: ", ") + " }"
+    }
+
+    /// The `propagation` section, its keys that differ from the defaults; nothing when none does.
+    static func propagation(_ propagation: Propagation) -> String {
+        let defaults = Propagation()
+        guard propagation != defaults else { return "" }
+        var out = "propagation:\n"
+        if propagation.writeRouteHeader != defaults.writeRouteHeader {
+            out += "  write_route_header: \(propagation.writeRouteHeader)\n"
+        }
+        for (key, carriers, defaultCarriers) in [
+            ("headers", propagation.headers, defaults.headers),
+            ("baggage", propagation.baggage, defaults.baggage),
+        ] where carriers != defaultCarriers {
+            let items = carriers.map {
+                $0.write ? scalar($0.name) : "{ name: \(scalar($0.name)), write: false }"
+            }
+            out += "  \(key): [\(items.joined(separator: ", "))]\n"
+        }
+        if propagation.traceMemorySeconds != defaults.traceMemorySeconds
+            || propagation.traceMemoryTraces != defaults.traceMemoryTraces
+        {
+            out +=
+                "  trace_memory: { seconds: \(propagation.traceMemorySeconds), traces: \(propagation.traceMemoryTraces) }\n"
+        }
+        return out
+    }
+
+    /// A name or address as a YAML scalar: plain when it is letters, digits, '-', '_', '.' and '/'
+    /// (and does not read as another type), else double-quoted. HTTP tokens and CIDR blocks hold
+    /// neither '"' nor '\\', so quoting needs no escapes.
+    static func scalar(_ text: String) -> String {
+        let plain = text.utf8.allSatisfy { byte in
+            (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+                || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+                || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || "-_./".utf8.contains(byte)
+        }
+        let other = ["", "null", "true", "false", "yes", "no", "on", "off", "~"].contains(text.lowercased())
+        return plain && !other && Int(text) == nil && Double(text) == nil ? text : "\"\(text)\""
     }
 
     /// IPv6 addresses start with '[', which YAML reads as a list unless quoted.

@@ -218,6 +218,32 @@ struct SpacesFileTests {
         #expect(try F.tree(SpacesFile.render(tree)) == tree)
     }
 
+    @Test(
+        "a tree rendered afresh keeps every setting: trusted proxies, propagation, admin, an instance's protocol"
+    )
+    func renderKeepsEverySetting() throws {
+        var text = "admin: 127.0.0.1:9901\ntrusted_proxies: [10.0.0.0/8, \"fd00::/8\", 192.168.1.7]\n"
+        text += "propagation:\n  write_route_header: false\n"
+        text += "  headers: [x-route, { name: \"x-b!\", write: false }]\n"
+        text += "  baggage: [\"#key\", { name: '*k', write: false }, \"true\", \"10\"]\n"
+        text += "  trace_memory: { seconds: 5, traces: 0 }\n"
+        text += "spaces:\n  default:\n    services:\n"
+        text += "      db: { upstream: 127.0.0.1:5432, listen: 127.0.0.1:15432, protocol: tcp }\n"
+        let tree = try F.tree(text)
+        let settings = tree.settings
+        #expect(settings.trustedProxies.count == 3 && !settings.propagation.writeRouteHeader)
+        #expect(settings.propagation.baggage.map(\.name) == ["#key", "*k", "true", "10"])
+        let rendered = SpacesFile.render(tree)
+        let again = try F.tree(rendered)
+        #expect(again == tree, "rendered as:\n\(rendered)")
+        #expect(again.settings.propagation == settings.propagation)
+        #expect(again.space("default")?.services.first?.protocol == .tcp)
+        // A partial section renders only what differs, and a default tree renders no section.
+        let partial = try F.tree("propagation:\n  trace_memory: { traces: 10 }\nspaces: {}\n")
+        #expect(try F.tree(SpacesFile.render(partial)) == partial)
+        #expect(!SpacesFile.render(try F.tree("spaces: {}\n")).contains("propagation"))
+    }
+
     @Test("a missing file, a folder and a file that is not UTF-8 each say so")
     func unreadableFiles() throws {
         let folder = try F.folder()
