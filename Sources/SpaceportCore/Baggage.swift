@@ -69,7 +69,7 @@ public struct Baggage: Hashable, Sendable {
     /// key repeats, the first occurrence wins, here and when bridging, as the spec lets a system
     /// that deduplicates keep the first.
     public func member(forKey key: String) -> Member? {
-        members.first { $0.key == key }
+        members.first { $0.hasKey(key) }
     }
 
     /// The decoded value of the first member with `key`.
@@ -95,7 +95,7 @@ public struct Baggage: Hashable, Sendable {
         var overLimit: [OverLimit] = []
         for key in keys {
             precondition(HTTPToken.isToken(key), "a baggage key is an HTTP token")
-            if let index = members.firstIndex(where: { $0.key == key }) {
+            if let index = members.firstIndex(where: { $0.hasKey(key) }) {
                 let member = members[index]
                 if member.value == value { continue }
                 let new = member.replacingValue(with: encoded)
@@ -117,35 +117,62 @@ public struct Baggage: Hashable, Sendable {
                 bytes = newBytes
             }
         }
-        guard count > members.count || !replaced.isEmpty else {
-            return Bridge(field: nil, overLimit: overLimit)
+        let added = count - members.count
+        guard added > 0 || !replaced.isEmpty else {
+            return Bridge(field: nil, overLimit: overLimit, addedKeys: 0)
         }
         // Written in place, `bytes` long: appending piece by piece cost a proxied request more than
         // the rest of its bridging.
         let field = String(unsafeUninitializedCapacity: bytes) { out in
-            var end = 0
-            func put(_ text: String) { end = out[end...].initialize(fromContentsOf: text.utf8) }
-            for (index, member) in members.enumerated() {
-                if index > 0 { put(",") }
-                put(replaced.first { $0.index == index }?.text ?? member.text)
+            var field = FieldWriter(out: out)
+            // By index, and members asked whether they have a key: a member taken whole is a copy
+            // of five fields, four of them references to count.
+            for index in members.indices {
+                if index > 0 { field.put(",") }
+                field.put(replaced.first { $0.index == index }?.text ?? members[index].text)
             }
-            for key in keys where !overLimit.contains(where: { $0.key == key }) && member(forKey: key) == nil
+            for key in keys
+            where added > 0 && !members.contains(where: { $0.hasKey(key) })
+                && !overLimit.contains(where: { $0.key == key })
             {
-                if end > 0 { put(",") }
-                put(key)
-                put("=")
-                put(encoded)
+                if field.end > 0 { field.put(",") }
+                field.put(key)
+                field.put("=")
+                field.put(encoded)
             }
-            return end
+            return field.end
         }
-        return Bridge(field: field, overLimit: overLimit)
+        return Bridge(field: field, overLimit: overLimit, addedKeys: added)
+    }
+
+    /// Text copied into a field's storage one piece after another: a value of its own on the stack,
+    /// since a nested function capturing the offset made every piece pay for checks on the capture.
+    private struct FieldWriter {
+        let out: UnsafeMutableBufferPointer<UInt8>
+        var end = 0
+
+        mutating func put(_ text: String) {
+            let count: Int? = text.utf8.withContiguousStorageIfAvailable { piece in
+                guard let source = piece.baseAddress, let base = out.baseAddress else { return 0 }
+                (base + end).initialize(from: source, count: piece.count)
+                return piece.count
+            }
+            if let count {
+                end += count
+            } else {
+                end = out[end...].initialize(fromContentsOf: text.utf8)
+            }
+        }
     }
 
     /// `value` as a baggage value: UTF-8, with `%` and every byte outside the spec's
     /// baggage-octet (controls, space, `"`, `,`, `;`, `\` and non-ASCII) percent-encoded.
     public static func percentEncoded(_ value: String) -> String {
         // A space's name, as a route-as value always is, has nothing to encode.
-        if value.utf8.allSatisfy({ isBaggageOctet($0) && $0 != UInt8(ascii: "%") }) { return value }
+        var value = value
+        if value.withUTF8({ $0.allSatisfy { isBaggageOctet($0) && $0 != UInt8(ascii: "%") } }) {
+            return value
+        }
         let digits = Array("0123456789ABCDEF".utf8)
         var out: [UInt8] = []
         out.reserveCapacity(value.utf8.count)
@@ -174,6 +201,12 @@ extension Baggage {
         public let properties: [Property]
         /// Where the value sits in `text`, as it came (UTF-8 offsets).
         let valueOffsets: Range<Int>
+
+        /// Whether the member's key is `key`, exactly; the lengths first, since most keys differ in
+        /// length and comparing two strings' lengths costs a fraction of comparing their text.
+        func hasKey(_ key: String) -> Bool {
+            self.key.utf8.count == key.utf8.count && self.key == key
+        }
 
         /// The member as it came, its value replaced by `encoded` (already percent-encoded).
         func replacingValue(with encoded: String) -> String {
@@ -247,6 +280,8 @@ extension Baggage {
         /// The keys left out because carrying the value would pass a limit, for the hop to record;
         /// empty when every key carries it.
         public let overLimit: [OverLimit]
+        /// How many keys the field gains as members of their own (the others replace a value).
+        public let addedKeys: Int
     }
 
     /// A key the proxy could not make carry the value without passing the spec's limits.

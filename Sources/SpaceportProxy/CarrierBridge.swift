@@ -30,8 +30,7 @@ struct CarrierBridge {
             baggage = bridge.field
             baggageProblem =
                 bridge.overLimit.isEmpty ? nil : bridge.overLimit.map(\.description).joined(separator: "; ")
-            let left = Set(bridge.overLimit.map(\.key))
-            adds = adds || keys.contains { incoming.value(forKey: $0) == nil && !left.contains($0) }
+            adds = adds || bridge.addedKeys > 0
         } else {
             baggage = known.addedBaggage
             baggageProblem = nil
