@@ -45,6 +45,18 @@ struct FrameBenchCommand: ParsableCommand {
     @Flag(help: "Draw through curses in this terminal instead of off-screen; the terminal is restored after.")
     var terminal = false
 
+    @Option(help: "The hop pane's view: hops (the list) or flows (each request as a tree of its calls).")
+    var view: BenchView = .hops
+
+    @Flag(help: "In the flows view, open every flow into its calls.")
+    var open = false
+
+    @Flag(
+        help:
+            "Make every request a whole chain of three hops (servicea → serviceb → servicec) that succeeds, so --hops 3000 is 1,000 flows of three hops."
+    )
+    var threeHopFlows = false
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
@@ -84,7 +96,9 @@ struct FrameBenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        var bench = FrameBench(hops: hops, hopsPerFrame: hopsPerFrame)
+        var bench = FrameBench(hops: hops, hopsPerFrame: hopsPerFrame, wholeChains: threeHopFlows)
+        bench.dashboard.view.hopsView = view == .flows ? .flows : .hops
+        if open { bench.openEveryFlow = true }
         let report = try terminal ? timeInTerminal(&bench) : timeOffScreen(&bench)
         let text = json ? report.json : report.text
         guard let output else {
@@ -107,7 +121,7 @@ struct FrameBenchCommand: ParsableCommand {
             last = canvas
         }
         // Also keeps the optimizer from dropping frames nobody reads.
-        guard last.text.contains("Hops") else {
+        guard last.text.contains(view == .flows ? "Flows" : "Hops") else {
             throw FrameBenchError.nothingDrawn(size)
         }
         return report
@@ -160,12 +174,16 @@ struct FrameBench {
     private let hopsPerFrame: Int
     private var now = 0.0
 
-    init(hops: Int, hopsPerFrame: Int) {
+    /// Every flow opened into its calls, as they arrive (the flows view).
+    var openEveryFlow = false
+
+    init(hops: Int, hopsPerFrame: Int, wholeChains: Bool = false) {
         self.hopsPerFrame = hopsPerFrame
         let perFrame = max(1, hopsPerFrame)
         let hopsPerSecond = Double(perFrame) * Self.framesPerSecond
         traffic = FrameBenchTraffic(
-            hopsPerSecond: hopsPerSecond, epoch: Date().addingTimeInterval(-Double(hops) / hopsPerSecond))
+            hopsPerSecond: hopsPerSecond, epoch: Date().addingTimeInterval(-Double(hops) / hopsPerSecond),
+            wholeChains: wholeChains)
         let shipped = ThemeCatalog.shipped
         dashboard = Dashboard(
             themes: shipped.themes, themeIndex: shipped.index(of: ThemeCatalog.defaultName) ?? 0,
@@ -198,7 +216,9 @@ struct FrameBench {
         draw: (Dashboard, Double) -> Void
     ) -> FrameBenchReport {
         dashboard.view.size = size
+        openFlows()
         let hopsInRing = dashboard.model.hops.count
+        let flowsInRing = dashboard.model.flows.count
         draw(dashboard, now)
         var times: [Duration] = []
         times.reserveCapacity(frames)
@@ -206,7 +226,17 @@ struct FrameBench {
             times.append(frame(draw: draw))
         }
         return FrameBenchReport(
-            variant: variant, size: size, hopsInRing: hopsInRing, hopsPerFrame: hopsPerFrame, times: times)
+            variant: variant, view: dashboard.view.hopsView == .flows ? "flows" : "hops", size: size,
+            hopsInRing: hopsInRing, flowsInRing: flowsInRing, hopsPerFrame: hopsPerFrame, times: times)
+    }
+
+    /// With `openEveryFlow`, opens the flows that arrived since the last frame.
+    private mutating func openFlows() {
+        guard openEveryFlow else { return }
+        let model = dashboard.model
+        for flow in model.flows.newestFirst(oldest: model.hops.oldestSequence) {
+            guard dashboard.view.expanded.insert(flow.key).inserted else { break }
+        }
     }
 
     /// One frame of the screen thread: what the feed posted since the last frame, then the drawing.
@@ -221,6 +251,7 @@ struct FrameBench {
         let (updates, dropped) = inbox.drain()
         dashboard.receive(updates, at: now)
         if dropped > 0 { dashboard.receive(.handOffDropped(dropped), at: now) }
+        openFlows()
         draw(dashboard, now)
         return clock.now - started
     }
@@ -229,11 +260,15 @@ struct FrameBench {
 /// What `frame-bench` prints: the run's shape and its frame times in milliseconds.
 struct FrameBenchReport: Encodable {
     var variant: String
+    /// The hop pane's view: `hops` or `flows`.
+    var view: String
     var build: String
     var width: Int
     var height: Int
     var frames: Int
     var hopsInRing: Int
+    /// The flows those hops make.
+    var flowsInRing: Int
     var hopsPerFrame: Int
     var medianMs: Double
     var p90Ms: Double
@@ -245,17 +280,22 @@ struct FrameBenchReport: Encodable {
     /// The share of one core the dashboard's 30 frames a second would take, at the mean.
     var corePercentAt30fps: Double
 
-    init(variant: String, size: Size, hopsInRing: Int, hopsPerFrame: Int, times: [Duration]) {
+    init(
+        variant: String, view: String, size: Size, hopsInRing: Int, flowsInRing: Int, hopsPerFrame: Int,
+        times: [Duration]
+    ) {
         #if DEBUG
             build = "debug"
         #else
             build = "release"
         #endif
         self.variant = variant
+        self.view = view
         width = size.width
         height = size.height
         frames = times.count
         self.hopsInRing = hopsInRing
+        self.flowsInRing = flowsInRing
         self.hopsPerFrame = hopsPerFrame
         let sorted = times.map(Self.milliseconds).sorted()
         func rank(_ percent: Double) -> Double {
@@ -276,8 +316,8 @@ struct FrameBenchReport: Encodable {
     var text: String {
         func ms(_ value: Double) -> String { String(format: "%.3f ms", value) }
         return """
-            frame-bench, \(variant) (\(build) build): \(frames) frames of \(width)×\(height), \
-            \(hopsInRing) hops in the ring, \(hopsPerFrame) new a frame
+            frame-bench, \(variant) (\(build) build), \(view) view: \(frames) frames of \(width)×\(height), \
+            \(hopsInRing) hops (\(flowsInRing) flows) in the ring, \(hopsPerFrame) new a frame
             median \(ms(medianMs))  p90 \(ms(p90Ms))  p99 \(ms(p99Ms))  max \(ms(maxMs))  mean \(ms(meanMs))
             \(Int(framesPerSecond)) frames a second fit in one core; at the dashboard's \
             \(Int(FrameBench.framesPerSecond)) frames a second, drawing takes \
@@ -298,4 +338,9 @@ struct FrameBenchReport: Encodable {
 
     /// Microsecond precision is all a frame time needs.
     private static func rounded(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
+}
+
+/// The hop pane's view a bench draws.
+enum BenchView: String, ExpressibleByArgument, CaseIterable {
+    case hops, flows
 }

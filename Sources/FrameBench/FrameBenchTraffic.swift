@@ -37,11 +37,14 @@ struct FrameBenchTraffic {
     private var inFlight: [HopEvent] = []
     /// How many hops have started and not yet ended at any moment, so the newest rows show "…".
     private let concurrency = 3
+    /// Every request a whole chain, servicea → serviceb → servicec, that succeeds.
+    private let wholeChains: Bool
 
-    init(hopsPerSecond: Double, epoch: Date = Date()) {
+    init(hopsPerSecond: Double, epoch: Date = Date(), wholeChains: Bool = false) {
         self.tree = Self.demoTree()
         self.hopsPerSecond = hopsPerSecond
         self.epoch = epoch
+        self.wholeChains = wholeChains
     }
 
     /// The demo's tree with the ports the demo prefers: default owns servicea, serviceb and
@@ -126,10 +129,11 @@ struct FrameBenchTraffic {
                 "servicec.\(domain)", "feature-\(random.next(90) + 10).s.default.servicea.\(domain)",
                 "default.servicez.\(domain)", "hotfix.s.default.serviceb.\(domain)",
             ]
-        let roll = random.next(100)
+        let roll = wholeChains ? random.next(70) : random.next(100)
         let host: String
         var routeHeader: String?
         switch roll {
+        case 0..<70 where wholeChains: host = hosts[random.next(3)]
         case 0..<70: host = hosts[random.next(5)]
         case 70..<82:
             host = "servicea.\(domain)"
@@ -193,7 +197,7 @@ struct FrameBenchTraffic {
 
     /// Mostly fine; now and then refused, timed out, failing or not modified.
     private mutating func outcome(label: String, upstream: Address) -> (Int, String?) {
-        switch random.next(1000) {
+        switch wholeChains ? 200 + random.next(800) : random.next(1000) {
         case 0..<15: return (502, "\(label) at \(upstream) could not be reached: connection refused")
         case 15..<20:
             return (504, "\(label) at \(upstream) did not answer within 60000 ms")

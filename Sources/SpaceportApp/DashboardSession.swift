@@ -91,7 +91,9 @@ public final class DashboardSession: Sendable {
     ) async throws(TerminalError) {
         let forwarding = embedded.forward(to: self, shaping: shaping)
         defer { forwarding.cancel() }
-        try await run(apply: { request in embedded.apply(request.edit) }, custom: custom)
+        try await run(
+            apply: { request in embedded.apply(request.edit) },
+            replay: { request in await embedded.replay(hop: request.hop, as: request.space) }, custom: custom)
     }
 
     /// Shows the proxies at `targets` until the user quits, edits sent to them as feed
@@ -108,14 +110,23 @@ public final class DashboardSession: Sendable {
             throw .feed(error)
         }
         do {
-            try await run(apply: { request in
-                do {
-                    try await client.send(request.edit, to: request.source)
-                    return nil
-                } catch {
-                    return "\(error)"
-                }
-            })
+            try await run(
+                apply: { request in
+                    do {
+                        try await client.send(request.edit, to: request.source)
+                        return nil
+                    } catch {
+                        return "\(error)"
+                    }
+                },
+                replay: { request in
+                    do {
+                        try await client.replay(hop: request.hop, as: request.space, to: request.source)
+                        return nil
+                    } catch {
+                        return "\(error)"
+                    }
+                })
         } catch {
             await client.stop()
             throw .terminal(error)
@@ -123,10 +134,12 @@ public final class DashboardSession: Sendable {
         await client.stop()
     }
 
-    /// Takes over the terminal until the user quits. `apply` carries out an edit and returns
-    /// nil or the sentence saying why it failed; `custom` hears the extra bindings' actions.
+    /// Takes over the terminal until the user quits. `apply` carries out an edit and `replay` a
+    /// replay, each returning nil or the sentence saying why it failed; `custom` hears the extra
+    /// bindings' actions.
     public func run(
         apply: @escaping @Sendable (EditRequest) async -> String?,
+        replay: @escaping @Sendable (ReplayRequest) async -> String?,
         custom: @escaping @Sendable (String) -> Void = { _ in }
     ) async throws(TerminalError) {
         health.start()
@@ -138,6 +151,11 @@ public final class DashboardSession: Sendable {
                 Task.detached {
                     let error = await apply(request)
                     inbox.post(.editResult(id: request.id, error: error))
+                }
+            case .replay(let request):
+                Task.detached {
+                    let error = await replay(request)
+                    inbox.post(.replayResult(id: request.id, error: error))
                 }
             case .custom(let name):
                 custom(name)

@@ -76,6 +76,7 @@ public final class EmbeddedProxy: Sendable {
             throw error
         }
         hub.hello = hello(listeners.descriptions)
+        hub.replayer = proxy
         let server = FeedServer(
             hub: hub,
             options: FeedServerOptions(name: name, directory: feedDirectory, tcp: tcp, token: token),
@@ -125,11 +126,20 @@ public final class EmbeddedProxy: Sendable {
         }
     }
 
+    /// Sends hop `hop`'s kept request again routed as `space`; nil or why it was not sent.
+    public func replay(hop: String, as space: String) async -> String? {
+        switch await proxy.replay(hop: hop, as: space) {
+        case .success: return nil
+        case .failure(let error): return error.description
+        }
+    }
+
     /// Stops taking requests, lets those in flight finish for up to `drainMs` (nil: the
     /// spaces file's drain timeout), then closes the feed and, last, the admin listener.
     public func stop(drainMs: Int? = 1000) async {
         await proxy.shutdown(drainMs: drainMs)
         await server.shutdown()
+        hub.replayer = nil
         hub.close()
         await admin?.shutdown()
         admin?.metrics.close()

@@ -11,10 +11,16 @@ public enum FeedCommand: Equatable, Sendable {
     /// From now on, at most `perSecond` hops a second, and a `tally` of every hop (sent or
     /// not) four times a second while hops flow: exact counts at any rate, and a sample to read.
     case sampleHops(id: String?, perSecond: Int)
+    /// Send the request hop `hop` kept again through the proxy, routed as `space`, as a new hop
+    /// marked a replay of it; answered once its response begins.
+    case replay(id: String?, hop: String, space: String)
+    /// The request hop `hop` kept, answered with a `request` event that leaves out the values
+    /// of sensitive fields.
+    case request(id: String?, hop: String)
 
     public static let names = [
         "auth", "override", "set-upstream", "remove-service", "create-space", "delete-space", "coalesce-hops",
-        "sample-hops",
+        "sample-hops", "replay", "request",
     ]
 
     /// The range `sample-hops` takes.
@@ -46,6 +52,15 @@ extension FeedCommand: Codable {
         case .sampleHops(let id, let perSecond):
             try put("cmd", "sample-hops")
             try put("perSecond", perSecond)
+            try put(id: id)
+        case .replay(let id, let hop, let space):
+            try put("cmd", "replay")
+            try put("hop", hop)
+            try put("space", space)
+            try put(id: id)
+        case .request(let id, let hop):
+            try put("cmd", "request")
+            try put("hop", hop)
             try put(id: id)
         case .edit(let id, let edit):
             switch edit {
@@ -146,6 +161,14 @@ extension FeedCommand: Codable {
                         "'perSecond' must be a whole number from \(range.lowerBound) to \(range.upperBound)")
             }
             self = .sampleHops(id: id, perSecond: Int(rate))
+        case "replay":
+            let space = try text("space")
+            if let problem = Names.problem(with: space) {
+                throw FeedCommandError(id: id, message: "bad space name: \(problem)")
+            }
+            self = .replay(id: id, hop: try text("hop"), space: space)
+        case "request":
+            self = .request(id: id, hop: try text("hop"))
         default:
             throw FeedCommandError(
                 id: id, message: "unknown command '\(Printable.clip(cmd))'; expected one of: \(names)")

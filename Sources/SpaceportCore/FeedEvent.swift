@@ -118,6 +118,8 @@ public enum FeedEvent: Equatable, Sendable {
     case tally(HopTally)
     case error(message: String, id: String?)
     case ack(id: String)
+    /// The answer to a `request` command: the request a hop kept, sensitive values left out.
+    case request(id: String, KeptRequestView)
 
     public static let version = 1
 
@@ -130,6 +132,7 @@ public enum FeedEvent: Equatable, Sendable {
         case .tally: return "tally"
         case .error: return "error"
         case .ack: return "ack"
+        case .request: return "request"
         }
     }
 }
@@ -151,6 +154,9 @@ extension FeedEvent: Codable {
             try c.encode(message, forKey: .message)
             try c.encode(id, forKey: .id)
         case .ack(let id): try c.encode(id, forKey: .id)
+        case .request(let id, let view):
+            try c.encode(id, forKey: .id)
+            try view.encode(to: encoder)
         }
     }
 
@@ -168,6 +174,8 @@ extension FeedEvent: Codable {
                 message: try c.decode(String.self, forKey: .message),
                 id: try c.decodeIfPresent(String.self, forKey: .id))
         case "ack": self = .ack(id: try c.decode(String.self, forKey: .id))
+        case "request":
+            self = .request(id: try c.decode(String.self, forKey: .id), try KeptRequestView(from: decoder))
         default:
             throw DecodingError.dataCorruptedError(
                 forKey: .type, in: c, debugDescription: "unknown event type '\(type)'")

@@ -76,6 +76,9 @@ public struct HopEvent: Codable, Equatable, Sendable {
     public var expected: String?
     /// Why the forwarded request's baggage was left as it came instead of carrying route-as.
     public var bridgeProblem: String?
+    /// The hop whose request this one sends again, routed as another space (a replay a feed
+    /// client asked for); nil for every request a client sent itself.
+    public var replayOf: String?
     public var service: String?
     public var tried: [String]
     public var space: String?
@@ -96,7 +99,9 @@ public struct HopEvent: Codable, Equatable, Sendable {
         from: HopCaller? = nil, routeAs: String? = nil, unknownRouteAs: String? = nil,
         routeAsSource: RouteAsSource? = nil, routeAsCarrier: String? = nil, conflicts: [HopConflict] = [],
         traceId: String? = nil, propagation: HopPropagation? = nil, lostBy: HopCaller? = nil,
-        expected: String? = nil, bridgeProblem: String? = nil, service: String? = nil, tried: [String] = [],
+        expected: String? = nil, bridgeProblem: String? = nil, replayOf: String? = nil,
+        service: String? = nil,
+        tried: [String] = [],
         space: String? = nil, upstream: String? = nil,
         protocol: HopProtocol = .http, method: String? = nil, host: String? = nil, path: String? = nil,
         status: Int? = nil, durationMs: Double? = nil, bytesIn: Int = 0, bytesOut: Int = 0,
@@ -119,6 +124,7 @@ public struct HopEvent: Codable, Equatable, Sendable {
         self.lostBy = lostBy
         self.expected = expected
         self.bridgeProblem = bridgeProblem
+        self.replayOf = replayOf
         self.service = service
         self.tried = tried
         self.space = space
@@ -140,11 +146,19 @@ public struct HopEvent: Codable, Equatable, Sendable {
         return space != first
     }
 
+    /// When a finished hop started, in milliseconds since 1970: its end's time less its duration.
+    public var endedStart: Double? {
+        EventTime.milliseconds(time).map { $0 - (durationMs ?? 0) }
+    }
+
+    /// It failed: it ended with an error, or a status of 500 or more.
+    public var isFailed: Bool { error != nil || (status ?? 0) >= 500 }
+
     /// Every field of a hop, as the feed names it: the fast encoder and decoder of the feed
     /// are held to this list by a test.
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case id, flow, phase, time, proxy, listener, from, routeAs, unknownRouteAs, routeAsSource
-        case routeAsCarrier, conflicts, traceId, propagation, lostBy, expected, bridgeProblem
+        case routeAsCarrier, conflicts, traceId, propagation, lostBy, expected, bridgeProblem, replayOf
         case service, tried, space, upstream, `protocol`, method, host, path, status, durationMs
         case bytesIn, bytesOut, error
     }
@@ -170,6 +184,7 @@ public struct HopEvent: Codable, Equatable, Sendable {
         try c.encodeIfPresent(lostBy, forKey: .lostBy)
         try c.encodeIfPresent(expected, forKey: .expected)
         try c.encodeIfPresent(bridgeProblem, forKey: .bridgeProblem)
+        try c.encodeIfPresent(replayOf, forKey: .replayOf)
         try c.encode(service, forKey: .service)
         try c.encode(tried, forKey: .tried)
         try c.encode(space, forKey: .space)
@@ -204,6 +219,7 @@ public struct HopEvent: Codable, Equatable, Sendable {
             lostBy: try c.decodeIfPresent(HopCaller.self, forKey: .lostBy),
             expected: try c.decodeIfPresent(String.self, forKey: .expected),
             bridgeProblem: try c.decodeIfPresent(String.self, forKey: .bridgeProblem),
+            replayOf: try c.decodeIfPresent(String.self, forKey: .replayOf),
             service: try c.decodeIfPresent(String.self, forKey: .service),
             tried: try c.decode([String].self, forKey: .tried),
             space: try c.decodeIfPresent(String.self, forKey: .space),
@@ -233,6 +249,48 @@ public enum EventTime {
         last.withLock { $0 = (millis, text) }
         return text
     }
+
+    /// `2026-03-01T12:03:04.120Z` in milliseconds since 1970; nil for a time the proxy does not write.
+    public static func milliseconds(_ time: String) -> Double? {
+        // The proxy's own shape, read digit by digit: the flows view reads a time per hop it draws.
+        if let fast = fixedMilliseconds(time) { return fast }
+        guard let date = try? timeFormat.parse(time) else { return nil }
+        return (date.timeIntervalSince1970 * 1000).rounded()
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS.mmmZ` exactly, as `format` writes it; nil for anything else.
+    private static func fixedMilliseconds(_ time: String) -> Double? {
+        var text = time
+        return text.withUTF8 { bytes -> Double? in
+            guard bytes.count == 24, bytes[4] == 0x2D, bytes[7] == 0x2D, bytes[10] == 0x54, bytes[13] == 0x3A,
+                bytes[16] == 0x3A, bytes[19] == 0x2E, bytes[23] == 0x5A
+            else { return nil }
+            func number(_ range: Range<Int>) -> Int? {
+                var value = 0
+                for index in range {
+                    let digit = Int(bytes[index]) - 0x30
+                    guard (0...9).contains(digit) else { return nil }
+                    value = value * 10 + digit
+                }
+                return value
+            }
+            guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
+                let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
+                let millis = number(20..<23), (1...12).contains(month), (1...31).contains(day), hour < 24,
+                minute < 60, second < 61
+            else { return nil }
+            // Days from 1970-01-01 to the date (Howard Hinnant's days_from_civil).
+            let y = month <= 2 ? year - 1 : year
+            let era = (y >= 0 ? y : y - 399) / 400
+            let yearOfEra = y - era * 400
+            let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+            let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+            let days = era * 146_097 + dayOfEra - 719_468
+            return Double(((days * 24 + hour) * 60 + minute) * 60 + second) * 1000 + Double(millis)
+        }
+    }
+
+    private static let timeFormat = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 
     public static func format(_ date: Date) -> String {
         format(millis: Int64((date.timeIntervalSince1970 * 1000).rounded(.down)))

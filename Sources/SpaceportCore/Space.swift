@@ -108,8 +108,20 @@ public struct Limits: Equatable, Sendable {
     public var maxUpstreamQueue = 1024
     /// Idle keep-alive connections kept per upstream; more are closed as they come back.
     public var maxIdleUpstreamConnections = 128
+    /// Requests whose heads the proxy keeps, the latest first, so a feed client can replay one
+    /// as another space; 0 keeps none and turns replay off.
+    public var replayRequests = 100
+    /// The most the kept requests take together, bodies included; 0 turns replay off.
+    public var replayBytes = 1024 * 1024
+    /// The largest body kept with its head; 0 keeps none, so a request with a body cannot be replayed.
+    public var replayBodyBytes = 0
+    /// The most `replayBodyBytes` may be: replay is for looking again, not for uploads.
+    public static let maxReplayBodyBytes = 1024 * 1024
 
     public init() {}
+
+    /// Whether the proxy keeps requests to replay.
+    public var keepsRequests: Bool { replayRequests > 0 && replayBytes > 0 }
 }
 
 /// Everything in the spaces file apart from the spaces.
@@ -128,6 +140,11 @@ public struct Settings: Equatable, Sendable {
     public var trustedProxies: [IPRange] = []
     /// Which fields carry route-as, and what the proxy does with them.
     public var propagation = Propagation()
+    /// Header names, lowercase, whose values never leave the proxy on the feed, besides
+    /// `alwaysSensitive`: a replay sends them again only from inside the proxy.
+    public var sensitiveHeaders: [String] = []
+    /// The headers that carry credentials whatever the spaces file says.
+    public static let alwaysSensitive = ["authorization", "cookie", "proxy-authorization"]
     /// Where the file wrote `default_space` and `ingress`; nil when it did not.
     public var defaultSpaceLocation: SourceLocation?
     public var ingressLocation: SourceLocation?
@@ -145,6 +162,12 @@ public struct Settings: Equatable, Sendable {
         a.routeHeader == b.routeHeader && a.domain == b.domain && a.defaultSpace == b.defaultSpace
             && a.ingress == b.ingress && a.admin == b.admin && a.limits == b.limits
             && a.trustedProxies == b.trustedProxies
-            && a.propagation == b.propagation
+            && a.propagation == b.propagation && a.sensitiveHeaders == b.sensitiveHeaders
+    }
+
+    /// Whether a header's value stays inside the proxy: a credential, or one the file names.
+    public func isSensitive(_ name: some StringProtocol) -> Bool {
+        let lower = name.lowercased()
+        return Self.alwaysSensitive.contains(lower) || sensitiveHeaders.contains(lower)
     }
 }

@@ -6,7 +6,7 @@ import Yams
 public enum SpacesFile {
     static let topKeys = [
         "route_header", "domain", "default_space", "ingress", "admin", "trusted_proxies", "propagation",
-        "limits", "spaces",
+        "sensitive_headers", "limits", "spaces",
     ]
     static let propagationKeys = ["write_route_header", "headers", "baggage", "trace_memory"]
     static let carrierKeys = ["name", "write"]
@@ -21,8 +21,12 @@ public enum SpacesFile {
             ("drain_timeout_ms", \.drainTimeoutMs), ("max_upstream_connections", \.maxUpstreamConnections),
             ("max_upstream_queue", \.maxUpstreamQueue),
             ("max_idle_upstream_connections", \.maxIdleUpstreamConnections),
+            ("replay_requests", \.replayRequests), ("replay_bytes", \.replayBytes),
+            ("replay_body_bytes", \.replayBodyBytes),
         ]
     }
+    /// The limits 0 turns off rather than makes nonsense of.
+    static let limitsOffAtZero: Set<String> = ["replay_requests", "replay_bytes", "replay_body_bytes"]
 
     /// Reads and validates the file at `path`.
     public static func load(path: String) throws(SpacesError) -> SpaceTree {
@@ -254,10 +258,38 @@ public enum SpacesFile {
                 try checkKeys(limits, allowed: SpacesFile.limitKeys.map(\.0))
                 for (key, path) in SpacesFile.limitKeys {
                     guard let value = limits[key] else { continue }
-                    guard let number = value.int, number > 0 else {
-                        throw .badValue(key: key, problem: "must be a whole number above 0", at: at(value))
+                    let offAtZero = SpacesFile.limitsOffAtZero.contains(key)
+                    guard let number = value.int, number > 0 || (offAtZero && number == 0) else {
+                        throw .badValue(
+                            key: key,
+                            problem: offAtZero
+                                ? "must be a whole number, 0 or more (0 turns replay off)"
+                                : "must be a whole number above 0", at: at(value))
+                    }
+                    if key == "replay_body_bytes", number > Limits.maxReplayBodyBytes {
+                        throw .badValue(
+                            key: key,
+                            problem:
+                                "must be at most \(Limits.maxReplayBodyBytes): bodies are kept to look at a request again, not to upload files",
+                            at: at(value))
                     }
                     settings.limits[keyPath: path] = number
+                }
+            }
+            if let node = top["sensitive_headers"], node.null == nil {
+                guard let list = node.sequence else {
+                    throw .wrongType(
+                        key: "sensitive_headers", expected: "a list of header names", at: at(node))
+                }
+                for item in list {
+                    let name = try string(item, "sensitive_headers").lowercased()
+                    guard HTTPToken.isToken(name) else {
+                        throw .badValue(
+                            key: "sensitive_headers",
+                            problem: "'\(Printable.clip(name))' is not a header name (letters, digits, '-')",
+                            at: at(item))
+                    }
+                    if !settings.isSensitive(name) { settings.sensitiveHeaders.append(name) }
                 }
             }
             guard let spacesNode = top["spaces"] else {

@@ -45,6 +45,15 @@ extension SpacesFile {
         #   max_upstream_connections: 512
         #   max_upstream_queue: 1024
         #   max_idle_upstream_connections: 128
+        #   # Requests kept so one can be sent again as another space (R in the dashboard), what
+        #   # they take at most, and the largest body kept (at most 1048576). 0 keeps none.
+        #   replay_requests: 100
+        #   replay_bytes: 1048576
+        #   replay_body_bytes: 0
+
+        # Headers whose values never leave the proxy on its feed, besides authorization, cookie
+        # and proxy-authorization; a replay sends them again from inside the proxy only.
+        # sensitive_headers: [x-api-key]
 
         # Spaces form a tree at most three levels deep: root, child, grandchild. Names are
         # DNS labels: lowercase letters, digits and '-'.

@@ -18,6 +18,9 @@ extension SpacesFile {
                 "trusted_proxies: [\(settings.trustedProxies.map { scalar($0.description) }.joined(separator: ", "))]\n"
         }
         out += propagation(settings.propagation)
+        if !settings.sensitiveHeaders.isEmpty {
+            out += "sensitive_headers: [\(settings.sensitiveHeaders.map { scalar($0) }.joined(separator: ", "))]\n"
+        }
         if settings.limits != defaults.limits {
             out += "limits:\n"
             for (key, path) in limitKeys

@@ -90,6 +90,31 @@ extension Dashboard {
         model.source(source)?.hello?.spacesFile.map { " from \(Sanitized.line($0))" } ?? ""
     }
 
+    /// R on a hop: ask which space to send its request again as, the space selected in the tree
+    /// when it is of the hop's proxy, else the one the hop was routed as.
+    mutating func askToReplay(at now: Double) {
+        let record: HopRecord?
+        if case .detail(let page, _) = view.modal {
+            record = model.hops.record(source: page.source, id: page.id)
+        } else {
+            record = selectedHop
+        }
+        guard let record else {
+            let how = keyMap.key(for: .nextPane, in: .global).map { " (\($0) to the hop pane)" } ?? ""
+            note("select a hop first\(how)", isError: true, at: now)
+            return
+        }
+        let hop = record.hop
+        let selected = view.selectedSpace.flatMap { $0.source == record.source ? $0.space : nil }
+        let what =
+            "\(Sanitized.line(hop.method, placeholder: "?")) \(HopsPane.withoutPort(Sanitized.line(hop.host, placeholder: "")))\(Sanitized.line(hop.path, placeholder: ""))"
+        view.modal = .prompt(
+            Prompt(
+                purpose: .replay(HopKey(source: record.source, id: hop.id)),
+                question: "Replay \(what) (hop \(Sanitized.line(hop.id))) routed as space:",
+                text: selected ?? Sanitized.line(hop.routeAs, placeholder: ""), problem: nil))
+    }
+
     /// Changes the open prompt's text; the filter applies as it is typed whenever it parses.
     mutating func edit(_ change: (inout String) -> Void) {
         guard case .prompt(var prompt) = view.modal else { return }
@@ -131,6 +156,15 @@ extension Dashboard {
                 pendingSelection = SpaceRef(source: parent.source, space: text)
                 return send(.createSpace(name: text, parent: parent.space), to: parent.source, at: now)
             }
+        case .replay(let key):
+            if let problem = Names.problem(with: text) {
+                prompt.problem = problem
+            } else if let tree = model.source(key.source)?.tree, !tree.contains(text) {
+                prompt.problem = "there is no space '\(text)'; name one in the tree"
+            } else {
+                view.modal = nil
+                return replay(key, as: text, at: now)
+            }
         case .upstream(let ref, let service):
             do {
                 let address = try Address(parsing: text)
@@ -170,6 +204,15 @@ extension Dashboard {
             view.filter = previous
         }
         view.modal = nil
+    }
+
+    private mutating func replay(_ key: HopKey, as space: String, at now: Double) -> [Effect] {
+        let request = ReplayRequest(id: nextEditID, source: key.source, hop: key.id, space: space)
+        nextEditID += 1
+        pendingReplays[request.id] = request
+        awaitedReplays.insert(key)
+        note("replaying \(key.id) as \(space)…", isError: false, at: now)
+        return [.replay(request)]
     }
 
     private mutating func send(_ edit: SpaceEdit, to source: String, at now: Double) -> [Effect] {

@@ -51,7 +51,12 @@ extension Dashboard {
             view.focus = Pane(
                 rawValue: (view.focus.rawValue + Pane.allCases.count - 1) % Pane.allCases.count)!
         case .open where isShowingDetail: openSelectedFlowHop()
+        case .open where view.hopsView == .flows && flowWindow.selected?.node == nil: toggleFlow()
         case .open: openSelectedHop()
+        case .expand where view.hopsView == .flows: toggleFlow()
+        case .expand: break
+        case .switchView: switchView(at: now)
+        case .replay: askToReplay(at: now)
         case .back: goBack()
         case .quit: return [.quit]
         case .toggleOverride: return toggleOverride(at: now)
@@ -60,9 +65,11 @@ extension Dashboard {
         case .deleteSpace: askToDeleteSpace()
         case .filter:
             // The prompt opens on the filter in force, to edit as a shell line is (Ctrl-U clears it).
+            let question =
+                view.hopsView == .flows ? "Filter flows (those with a hop that matches):" : "Filter hops:"
             view.modal = .prompt(
                 Prompt(
-                    purpose: .filter(previous: view.filter), question: "Filter hops:", text: view.filter.text,
+                    purpose: .filter(previous: view.filter), question: question, text: view.filter.text,
                     problem: nil))
         case .clearFilter:
             guard !view.filter.isEmpty else { break }
@@ -101,6 +108,7 @@ extension Dashboard {
             switch view.focus {
             case .tree: moveSpace(by: delta)
             case .services: moveService(by: delta)
+            case .hops where view.hopsView == .flows: moveFlow(by: delta)
             case .hops: moveHop(by: delta)
             }
         default: break
@@ -166,6 +174,39 @@ extension Dashboard {
         return min(max(sum, 0), count - 1)
     }
 
+    mutating func moveFlow(by delta: Int) {
+        let list = FlowList(model: model, view: view)
+        guard let current = list.index(of: view.following ? nil : view.flowAnchor),
+            let row = flowWindow.selectedRow
+        else { return }
+        let (wanted, overflow) = current.addingReportingOverflow(delta)
+        let last = list.count(upTo: overflow || delta < 0 ? current + 1 : wanted + 1) - 1
+        let target = overflow ? (delta < 0 ? 0 : last) : min(max(wanted, 0), last)
+        guard let id = list.id(at: target) else { return }
+        let height = layout.rows[.hops]?.height ?? 1
+        view.following = false
+        view.flowAnchor = id
+        view.flowRow = min(max(row + target - current, 0), max(0, height - 1))
+    }
+
+    /// Opens the selected flow into its calls, or closes it (selecting its own row).
+    private mutating func toggleFlow() {
+        let window = flowWindow
+        guard let row = window.selected, let selectedRow = window.selectedRow else { return }
+        let key = row.shape.flow.key
+        // Flows that have left the index are forgotten, so the set stays as small as the list.
+        view.expanded = view.expanded.filter { model.flows.flow($0) != nil }
+        if view.expanded.remove(key) == nil { view.expanded.insert(key) }
+        view.following = false
+        view.flowAnchor = FlowRowID(flow: row.shape.flow.number)
+        view.flowRow = max(0, selectedRow - (row.node.map { $0 + 1 } ?? 0))
+    }
+
+    private mutating func switchView(at now: Double) {
+        view.hopsView = view.hopsView == .hops ? .flows : .hops
+        note(view.hopsView == .flows ? "showing flows" : "showing hops", isError: false, at: now)
+    }
+
     private mutating func openSelectedHop() {
         guard let record = selectedHop else { return }
         view.modal = .detail(HopPage(source: record.source, id: record.hop.id), back: [])
@@ -185,6 +226,8 @@ extension Dashboard {
         view.following = true
         view.hopAnchor = nil
         view.hopRow = 0
+        view.flowAnchor = nil
+        view.flowRow = 0
     }
 
     private mutating func click(_ event: MouseEvent) {
@@ -219,6 +262,12 @@ extension Dashboard {
             let count = serviceRows(at: 0).count
             let index = Self.top(selected: view.serviceIndex, height: height) + row
             if index < count { view.serviceIndex = index }
+        case .hops where view.hopsView == .flows:
+            let window = flowWindow
+            guard row < window.rows.count else { return }
+            view.following = false
+            view.flowAnchor = window.rows[row].id
+            view.flowRow = row
         case .hops:
             let window = hopWindow
             guard row < window.sequences.count else { return }

@@ -9,9 +9,14 @@ extension Dashboard {
             drawTooSmall(on: &canvas)
             return
         }
-        TreePane.draw(view, layout: layout, at: now, on: &canvas)
+        let flows = self.view.hopsView == .flows ? view.flowWindow : nil
+        TreePane.draw(view, layout: layout, crossed: crossedSpaces(in: flows), at: now, on: &canvas)
         ServicesPane.draw(view, layout: layout, at: now, on: &canvas)
-        HopsPane.draw(view, layout: layout, on: &canvas)
+        if let flows {
+            FlowsPane.draw(view, window: flows, layout: layout, on: &canvas)
+        } else {
+            HopsPane.draw(view, layout: layout, on: &canvas)
+        }
         StatusBar.draw(view, layout: layout, at: now, on: &canvas)
         switch self.view.modal {
         case nil: break

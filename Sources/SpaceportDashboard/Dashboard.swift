@@ -18,6 +18,10 @@ public struct Dashboard: Sendable {
     public private(set) var statusItems: [StatusItem] = []
     /// Edits sent and not yet answered, by id.
     public internal(set) var pendingEdits: [Int: EditRequest] = [:]
+    /// Replays sent and not yet answered, by id.
+    public internal(set) var pendingReplays: [Int: ReplayRequest] = [:]
+    /// Hops replayed whose new flow has not arrived yet: it opens beside the original when it does.
+    var awaitedReplays: Set<HopKey> = []
     var nextEditID = 1
     /// A space just asked for, selected as soon as a tree holds it.
     var pendingSelection: SpaceRef?
@@ -57,9 +61,25 @@ public struct Dashboard: Sendable {
         HopWindow.make(model: model, view: view, height: layout.rows[.hops]?.height ?? 0)
     }
 
-    /// The hop Enter would open.
+    public var flowWindow: FlowWindow {
+        FlowWindow.make(model: model, view: view, height: layout.rows[.hops]?.height ?? 0)
+    }
+
+    /// The hop selected in the hop pane: the list's row, or in flows the call (or the flow's first hop).
     public var selectedHop: HopRecord? {
-        hopWindow.selected.flatMap { model.hops[$0] }
+        switch view.hopsView {
+        case .hops: return hopWindow.selected.flatMap { model.hops[$0] }
+        case .flows: return flowWindow.selected?.record
+        }
+    }
+
+    /// The spaces the selected flow's hops were served in, which the tree pane highlights.
+    public func crossedSpaces(in window: FlowWindow?) -> Set<SpaceRef> {
+        guard let shape = window?.selected?.shape else { return [] }
+        return Set(
+            shape.records.compactMap { record in
+                record.hop.space.map { SpaceRef(source: record.source, space: $0) }
+            })
     }
 
     public var selectedTree: SpaceTree? {
@@ -85,7 +105,12 @@ public struct Dashboard: Sendable {
         case .feed(let source, let event):
             let isTree = if case .spaces = event { true } else { false }
             let problem = if case .error(let message, _) = event { message } else { String?.none }
+            var replay: (original: HopKey, flow: String)?
+            if !awaitedReplays.isEmpty, case .hop(let hop) = event, let original = hop.replayOf {
+                replay = (HopKey(source: source, id: original), hop.flow)
+            }
             model.ingest(consume event, from: source, at: now)
+            if let replay { showReplay(of: replay.original, flow: replay.flow) }
             if isTree { keepSelection() }
             if let problem { note("\(source): \(Sanitized.line(problem))", isError: true, at: now) }
         case .connected(let source):
@@ -99,6 +124,16 @@ public struct Dashboard: Sendable {
                 view.modal = .message(Sanitized.line(error), isError: true)
             } else if let request {
                 note("done: \(request.edit)", isError: false, at: now)
+            }
+        case .replayResult(let id, let error):
+            let request = pendingReplays.removeValue(forKey: id)
+            if let error {
+                if let request { awaitedReplays.remove(HopKey(source: request.source, id: request.hop)) }
+                view.modal = .message(Sanitized.line(error), isError: true)
+            } else if let request {
+                note(
+                    "replayed \(request.hop) as \(Sanitized.line(request.space)): its flow is the newest",
+                    isError: false, at: now)
             }
         case .health(let health):
             model.setHealth(health)
@@ -117,6 +152,20 @@ public struct Dashboard: Sendable {
         case .handOffDropped(let count):
             model.handOffDropped += count
         }
+    }
+
+    /// The flow of a replay just arrived: in the flows view it opens, selected, and the original's
+    /// flow opens too, to compare.
+    private mutating func showReplay(of original: HopKey, flow: String) {
+        awaitedReplays.remove(original)
+        guard view.hopsView == .flows, let number = model.flows.flow(flow)?.number else { return }
+        view.expanded.insert(flow)
+        if let before = model.hops.record(source: original.source, id: original.id) {
+            view.expanded.insert(before.hop.flow)
+        }
+        view.following = false
+        view.flowAnchor = FlowRowID(flow: number)
+        view.flowRow = 0
     }
 
     mutating func note(_ text: String, isError: Bool, at now: Double) {

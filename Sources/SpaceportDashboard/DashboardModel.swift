@@ -38,6 +38,8 @@ public enum Health: Equatable, Sendable {
 public struct DashboardModel: Sendable {
     public private(set) var sources: [SourceState] = []
     public private(set) var hops: HopRing
+    /// The ring's hops by flow, for the flows view and a hop's detail.
+    public private(set) var flows: FlowIndex
     private var rates = RateMeter<RateKey>()
     /// How far back the services pane counts the route contexts each instance dropped: long
     /// enough to find the service after the request, short enough that a fix clears the mark.
@@ -59,8 +61,9 @@ public struct DashboardModel: Sendable {
     /// Bumped on every change, so the screen redraws only when something changed.
     public private(set) var revision = 0
 
-    public init(hopCapacity: Int = HopRing.defaultCapacity) {
+    public init(hopCapacity: Int = HopRing.defaultCapacity, hopsPerFlow: Int = FlowIndex.defaultHopsPerFlow) {
         hops = HopRing(capacity: hopCapacity)
+        flows = FlowIndex(capacity: hopCapacity, hopsPerFlow: hopsPerFlow)
     }
 
     public func source(_ name: String) -> SourceState? { sources.first { $0.name == name } }
@@ -101,7 +104,9 @@ public struct DashboardModel: Sendable {
             let space = hop.routeAs
             let service = hop.service
             let droppedBy = hop.propagation == .lost && !replayed ? hop.lostBy : nil
-            guard hops.record(consume hop, source: source) else { return }
+            let flow = hop.flow
+            guard hops.record(consume hop, source: source), let sequence = hops.newestSequence else { return }
+            flows.add(flow: flow, sequence: sequence, oldest: hops.oldestSequence)
             if let droppedBy {
                 drops.add(
                     RateKey(source: source, space: droppedBy.space, service: droppedBy.service), at: now)
@@ -127,7 +132,7 @@ public struct DashboardModel: Sendable {
             }
         case .dropped(let count):
             update(source) { $0.dropped += count }
-        case .error, .ack:
+        case .error, .ack, .request:
             break
         }
     }
@@ -192,12 +197,18 @@ public struct DashboardModel: Sendable {
         return (counted, sampled / counted)
     }
 
-    /// The hops sharing `record`'s request id, in the order they started: the request as it
-    /// came in first, then the calls it made.
+    /// The hops of `record`'s feed sharing its flow, in the order they started: the request as
+    /// it came in first, then the calls it made.
     public func flow(of record: HopRecord) -> [HopRecord] {
-        hops.newestFirst().filter { $0.source == record.source && $0.hop.flow == record.hop.flow }
+        guard let flow = flows.flow(record.hop.flow) else { return [record] }
+        return records(of: flow).filter { $0.source == record.source }
             .map { (start: $0.startedAt ?? .infinity, record: $0) }
             .sorted { ($0.start, $0.record.sequence) < ($1.start, $1.record.sequence) }.map(\.record)
+    }
+
+    /// The hops of `flow` the ring still holds, up to sequence `limit` (a paused list), in arrival order.
+    public func records(of flow: FlowIndex.Flow, through limit: Int = .max) -> [HopRecord] {
+        flow.sequences.compactMap { $0 <= limit ? hops[$0] : nil }
     }
 
     /// Every upstream the trees name, for the health check.

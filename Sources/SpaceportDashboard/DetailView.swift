@@ -50,6 +50,15 @@ enum DetailView {
         }
         lines.append(Line([(facts, .muted)]))
         if let error = hop.error { lines.append(Line([("error: " + Sanitized.line(error), .error)])) }
+        if let original = hop.replayOf {
+            lines.append(
+                Line([
+                    (
+                        "\(glyphs.replay) a replay of hop \(Sanitized.line(original)), sent again by the proxy",
+                        .replay
+                    )
+                ]))
+        }
         lines.append(Line())
         lines.append(contentsOf: routeLines(hop, tree: tree))
         lines.append(Line())

@@ -45,6 +45,36 @@ enum HelpView {
                 ("  \(glyphs.restored) ", .restored),
                 ("trace memory restored the hop's route context (filter: restored)", .help),
             ]))
+        lines.append(
+            Line([
+                ("  \(glyphs.failed) ", .failed),
+                ("the hop failed: an error, or a status of 500 or more", .help),
+            ]))
+        lines.append(
+            Line([
+                ("  \(glyphs.replay) ", .replay),
+                ("a replay: the proxy sent an earlier hop's request again", .help),
+            ]))
+        lines.append(
+            Line([
+                ("  \(glyphs.collapsed) \(glyphs.expanded) ", .titleFocused),
+                ("a flow shut, and opened into its calls (flows view)", .help),
+            ]))
+        lines.append(
+            Line([
+                ("  \(glyphs.guessLastBranch) ", .muted),
+                ("a call placed under another by timing alone, a guess", .help),
+            ]))
+        lines.append(
+            Line([
+                ("  \(glyphs.unseen) ", .muted),
+                ("a call whose caller's hop was not seen (sampled out, or gone)", .help),
+            ]))
+        lines.append(
+            Line([
+                ("  \(glyphs.bar) ", .waterfall),
+                ("when the call ran within its flow; \(glyphs.barOpen) still running", .help),
+            ]))
         return lines
     }
 

@@ -22,20 +22,13 @@ public struct HopRecord: Sendable {
 
     /// When the hop started, in milliseconds since 1970; nil when its time is not one the proxy writes.
     public var startedAt: Double? {
-        guard let time = Self.milliseconds(hop.time) else { return nil }
-        return cameAsStart ? time : time - (hop.durationMs ?? 0)
+        cameAsStart ? EventTime.milliseconds(hop.time) : hop.endedStart
     }
-
-    /// `2026-03-01T12:03:04.120Z` in milliseconds since 1970.
-    static func milliseconds(_ time: String) -> Double? {
-        guard let date = try? Self.timeFormat.parse(time) else { return nil }
-        return (date.timeIntervalSince1970 * 1000).rounded()
-    }
-
-    private static let timeFormat = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 
     /// Takes the end phase's outcome, keeping what only the start knew.
     mutating func merge(_ next: consuming HopEvent) {
+        // A start that arrives after its end (feeds merged out of order) says nothing the end did not.
+        if hasEnded && next.phase == .start { return }
         // Built in `next`, checked through `inout`, so no field is copied unless it is missing.
         Self.fill(&next.from, from: hop.from)
         Self.fill(&next.routeAs, from: hop.routeAs)

@@ -15,16 +15,30 @@ enum HopsPane {
         var error = 0
     }
 
-    static func draw(_ dashboard: Dashboard, layout: Layout, on canvas: inout some Canvas) {
+    /// The hop pane's frame, titled `name` and whether the list is paused or filtered; the area
+    /// of its rows, and whether it has the focus, unless it has no room for rows.
+    static func frame(
+        _ dashboard: Dashboard, named name: String, layout: Layout, on canvas: inout some Canvas
+    )
+        -> (area: Rect, focused: Bool)?
+    {
         let view = dashboard.view
         let focused = view.focus == .hops && view.modal == nil
-        var title = "Hops"
+        var title = name
         if view.isPaused { title += " (paused)" }
         if !view.filter.isEmpty { title += " matching \(view.filter.text)" }
         PaneFrame.draw(
             .hops, title: Sanitized.line(title), layout: layout, focused: focused, glyphs: dashboard.glyphs,
             on: &canvas)
-        guard let area = layout.rows[.hops], !area.isEmpty else { return }
+        guard let area = layout.rows[.hops], !area.isEmpty else { return nil }
+        return (area, focused)
+    }
+
+    static func draw(_ dashboard: Dashboard, layout: Layout, on canvas: inout some Canvas) {
+        let view = dashboard.view
+        guard let (area, focused) = frame(dashboard, named: "Hops", layout: layout, on: &canvas) else {
+            return
+        }
         let window = HopWindow.make(model: dashboard.model, view: view, height: area.height)
         let shown = window.sequences.compactMap { dashboard.model.hops[$0] }
         let widths = self.widths(for: area.width, needs: needs(of: shown, glyphs: dashboard.glyphs))

@@ -6,6 +6,8 @@ public enum Action: Hashable, Sendable {
     case open, back, quit
     case toggleOverride, removeInstance, newSpace, deleteSpace
     case filter, clearFilter, pause, follow, cycleTheme, help
+    /// The hop pane between hops and flows; a flow opened or closed; a hop sent again as another space.
+    case switchView, expand, replay
     case submit, confirm, cancel
     /// Editing the prompt's line: its last character, its last word, all of it.
     case eraseCharacter, eraseWord, eraseLine

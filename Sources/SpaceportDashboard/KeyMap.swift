@@ -75,7 +75,11 @@ public struct KeyMap: Equatable, Sendable {
             "filter hops: service:X space:X 5xx method:GET path:/x lost restored text, !term negates"),
         KeyBinding([.escape], .clearFilter, .global, "clear the filter"),
         KeyBinding([.character("p")], .pause, .global, "pause the hop list (new hops wait), or resume it"),
-        KeyBinding([.character("f")], .follow, .global, "follow: resume the list and select the newest hop"),
+        KeyBinding(
+            [.character("f")], .follow, .global, "follow: resume the list and select the newest hop or flow"),
+        KeyBinding(
+            [.character("v")], .switchView, .global,
+            "show flows (each request as a tree of its calls) or hops in the hop pane"),
         KeyBinding([.character("t")], .cycleTheme, .global, "next theme"),
         KeyBinding([.character("?")], .help, .global, "this help"),
         KeyBinding([.character("q"), .control("c")], .quit, .global, "quit"),
@@ -90,10 +94,17 @@ public struct KeyMap: Equatable, Sendable {
         KeyBinding(
             [.character("d")], .removeInstance, .services,
             "remove the space's own instance, so it inherits the service (asks first)"),
-        KeyBinding([.enter], .open, .hops, "open the hop: chain tried, route headers, its flow"),
+        KeyBinding(
+            [.enter], .open, .hops,
+            "open the hop (chain tried, route headers, its flow) or a flow's calls"),
+        KeyBinding([.space], .expand, .hops, "open or close the selected flow's calls"),
+        KeyBinding(
+            [.character("R")], .replay, .hops,
+            "replay: send the hop's request again, routed as a space you name"),
         KeyBinding([.up, .character("k")], .up, .detail, "select the flow's hop above"),
         KeyBinding([.down, .character("j")], .down, .detail, "select the flow's hop below"),
         KeyBinding([.enter], .open, .detail, "open the selected hop of the flow"),
+        KeyBinding([.character("R")], .replay, .detail, "replay this hop's request routed as another space"),
         KeyBinding([.pageUp], .pageUp, .detail, "scroll up"),
         KeyBinding([.pageDown, .space], .pageDown, .detail, "scroll down"),
         KeyBinding(

@@ -7,6 +7,7 @@ public enum Role: String, CaseIterable, Sendable {
     case titleFocused = "title-focused"
     case header
     case tree
+    case flowSpace = "flow-space"
     case owned
     case inherited
     case missing
@@ -25,6 +26,9 @@ public enum Role: String, CaseIterable, Sendable {
     case fallback
     case lost
     case restored
+    case failed
+    case replay
+    case waterfall
     case chainServed = "chain-served"
     case chainSkipped = "chain-skipped"
     case selection

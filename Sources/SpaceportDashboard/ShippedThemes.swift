@@ -14,6 +14,7 @@ enum ShippedThemes {
             title-focused      = 81 default bold
             header             = 245 default underline
             tree               = 117
+            flow-space         = 229/yellow default bold underline
             owned              = 114 default bold
             inherited          = 180
             missing            = 203
@@ -32,6 +33,9 @@ enum ShippedThemes {
             fallback           = 214 default bold
             lost               = 207/magenta default bold
             restored           = 79/cyan
+            failed             = 196/red default bold
+            replay             = 75/blue default bold
+            waterfall          = 110/cyan
             chain-served       = 114 default bold
             chain-skipped      = 203
             selection          = 16 117 bold
@@ -59,6 +63,7 @@ enum ShippedThemes {
             title-focused      = 25 default bold
             header             = 243 default underline
             tree               = 25
+            flow-space         = 130/yellow default bold underline
             owned              = 28 default bold
             inherited          = 130
             missing            = 160
@@ -77,6 +82,9 @@ enum ShippedThemes {
             fallback           = 166 default bold
             lost               = 163/magenta default bold
             restored           = 30/cyan
+            failed             = 160/red default bold
+            replay             = 26/blue default bold
+            waterfall          = 31/cyan
             chain-served       = 28 default bold
             chain-skipped      = 160
             selection          = 231 25 bold
@@ -104,6 +112,7 @@ enum ShippedThemes {
             title-focused      = default default bold underline
             header             = default default underline
             tree               = default
+            flow-space         = default default bold underline
             owned              = default default bold
             inherited          = default
             missing            = default default dim
@@ -122,6 +131,9 @@ enum ShippedThemes {
             fallback           = default default bold
             lost               = default default bold
             restored           = default
+            failed             = default default reverse
+            replay             = default default underline
+            waterfall          = default
             chain-served       = default default bold
             chain-skipped      = default default dim
             selection          = default default reverse

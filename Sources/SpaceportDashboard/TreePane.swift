@@ -1,6 +1,10 @@
-/// The space tree, each space with the requests per second routed as it.
+/// The space tree, each space with the requests per second routed as it; the spaces the flow
+/// selected in the flows view crossed stand out.
 enum TreePane {
-    static func draw(_ dashboard: Dashboard, layout: Layout, at now: Double, on canvas: inout some Canvas) {
+    static func draw(
+        _ dashboard: Dashboard, layout: Layout, crossed: Set<SpaceRef> = [], at now: Double,
+        on canvas: inout some Canvas
+    ) {
         let focused = dashboard.view.focus == .tree && dashboard.view.modal == nil
         PaneFrame.draw(
             .tree, title: "Spaces", layout: layout, focused: focused, glyphs: dashboard.glyphs, on: &canvas)
@@ -22,7 +26,7 @@ enum TreePane {
                 line.add(row.label, .muted)
             case .space(let ref):
                 line.add(row.guides, .border)
-                line.add(row.label, .tree)
+                line.add(row.label, crossed.contains(ref) ? .flowSpace : .tree)
                 let rate = dashboard.model.spaceRate(source: ref.source, space: ref.space, at: now)
                 line.right = [(Formatting.rate(rate), .rate)]
                 if !line.right[0].text.isEmpty { line.right.insert((" ", .normal), at: 0) }

@@ -12,6 +12,34 @@ public enum Pane: Int, CaseIterable, Sendable {
     }
 }
 
+/// What the hop pane lists: every hop, newest first, or every flow with its calls.
+public enum HopsView: Sendable {
+    case hops, flows
+}
+
+/// A hop of one feed, by id.
+public struct HopKey: Hashable, Sendable {
+    public var source: String
+    public var id: String
+
+    public init(source: String, id: String) {
+        self.source = source
+        self.id = id
+    }
+}
+
+/// A row of the flows view: a flow's own row (`hop` nil), or one of its hops.
+public struct FlowRowID: Hashable, Sendable {
+    /// The flow's arrival number (`FlowIndex.Flow.number`).
+    public var flow: Int
+    public var hop: HopKey?
+
+    public init(flow: Int, hop: HopKey? = nil) {
+        self.flow = flow
+        self.hop = hop
+    }
+}
+
 /// A space of one feed's tree.
 public struct SpaceRef: Hashable, Sendable {
     public var source: String
@@ -30,6 +58,8 @@ public struct Prompt: Equatable, Sendable {
         case filter(previous: HopFilter)
         case newSpace(parent: SpaceRef)
         case upstream(SpaceRef, service: String)
+        /// The hop to send again, routed as the space typed.
+        case replay(HopKey)
     }
 
     public var purpose: Purpose
@@ -88,6 +118,14 @@ public struct ViewState: Equatable, Sendable {
     /// The selected hop's row in the hop pane, kept while newer hops arrive above.
     public var hopRow = 0
     public var filter: HopFilter = .none
+    /// Hops or flows; both keep their selection while the other shows.
+    public var hopsView: HopsView = .hops
+    /// The selected row of the flows view when not following; nil selects the newest flow.
+    public var flowAnchor: FlowRowID?
+    /// The selected row's place in the pane, kept while newer flows arrive above.
+    public var flowRow = 0
+    /// Flows opened into their calls, by flow id.
+    public var expanded: Set<String> = []
     public var following = true
     /// The newest hop shown while paused.
     public var pausedAt: Int?

@@ -56,7 +56,8 @@ public final class FeedClient: Sendable {
 
     struct Pending {
         var source: String
-        var continuation: CheckedContinuation<Result<Void, FeedClientError>, Never>
+        /// Resumed with the answer: an `ack`, or the event a command asked for.
+        var continuation: CheckedContinuation<Result<FeedEvent, FeedClientError>, Never>
         var timer: Task<Void, Never>? = nil
     }
 
@@ -135,6 +136,34 @@ public final class FeedClient: Sendable {
     public func send(_ edit: SpaceEdit, to source: String? = nil, timeout: Duration = .seconds(10))
         async throws(FeedClientError)
     {
+        _ = try await command(to: source, timeout: timeout) { .edit(id: $0, edit) }
+    }
+
+    /// Asks `source`'s proxy to send hop `hop`'s request again routed as `space`, and waits for
+    /// its `ack`, which comes once the replay's response begins.
+    public func replay(
+        hop: String, as space: String, to source: String? = nil, timeout: Duration = .seconds(70)
+    )
+        async throws(FeedClientError)
+    {
+        _ = try await command(to: source, timeout: timeout) { .replay(id: $0, hop: hop, space: space) }
+    }
+
+    /// The request hop `hop` kept in `source`'s proxy, sensitive values left out.
+    public func request(hop: String, from source: String? = nil, timeout: Duration = .seconds(10))
+        async throws(FeedClientError) -> KeptRequestView
+    {
+        let answer = try await command(to: source, timeout: timeout) { .request(id: $0, hop: hop) }
+        guard case .request(_, let view) = answer else {
+            throw .rejected("the proxy answered without the request")
+        }
+        return view
+    }
+
+    /// Sends the command `make` builds with an id of this client's, and waits for its answer.
+    private func command(
+        to source: String?, timeout: Duration, _ make: (String) -> FeedCommand
+    ) async throws(FeedClientError) -> FeedEvent {
         let (writer, chosen, id) = try state.withLock {
             state throws(FeedClientError) -> (NIOAsyncChannelOutboundWriter<ByteBuffer>, String, String) in
             guard !state.stopped else { throw .stopped }
@@ -153,7 +182,7 @@ public final class FeedClient: Sendable {
             state.nextCommand += 1
             return (writer, chosen, "c\(state.nextCommand)")
         }
-        let line = ByteBuffer(string: FeedCommand.edit(id: id, edit).jsonLine())
+        let line = ByteBuffer(string: make(id).jsonLine())
         let result = await withCheckedContinuation { continuation in
             let accepted = state.withLock { state in
                 guard !state.stopped else { return false }
@@ -177,7 +206,7 @@ public final class FeedClient: Sendable {
                 }
             }
         }
-        try result.get()
+        return try result.get()
     }
 
     /// Detaches from every feed and ends `events`.
@@ -353,13 +382,13 @@ public final class FeedClient: Sendable {
 
     private func resolveReply(to event: FeedEvent) {
         switch event {
-        case .ack(let id): resolve(id, .success(()))
+        case .ack(let id), .request(let id, _): resolve(id, .success(event))
         case .error(let message, let id?): resolve(id, .failure(.rejected(message)))
         default: break
         }
     }
 
-    private func resolve(_ id: String, _ result: Result<Void, FeedClientError>) {
+    private func resolve(_ id: String, _ result: Result<FeedEvent, FeedClientError>) {
         let waiting = state.withLock { $0.pending.removeValue(forKey: id) }
         waiting?.timer?.cancel()
         waiting?.continuation.resume(returning: result)

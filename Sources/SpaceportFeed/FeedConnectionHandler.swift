@@ -122,7 +122,8 @@ final class FeedConnectionHandler: ChannelDuplexHandler {
             }
             authTimer?.cancel()
             startStreaming()
-        case (.awaitingAuth, .edit), (.awaitingAuth, .coalesceHops), (.awaitingAuth, .sampleHops):
+        case (.awaitingAuth, .edit), (.awaitingAuth, .coalesceHops), (.awaitingAuth, .sampleHops),
+            (.awaitingAuth, .replay), (.awaitingAuth, .request):
             fail("authenticate first: send {\"cmd\":\"auth\",\"token\":\"…\"}")
         case (.streaming, .auth), (.closed, _):
             break
@@ -136,6 +137,40 @@ final class FeedConnectionHandler: ChannelDuplexHandler {
             answer(.ack(id: id ?? ""))
         case (.streaming(let subscription), .edit(let id, let edit)):
             apply(edit, id: id, replyingTo: subscription)
+        case (.streaming(let subscription), .replay(let id, let hop, let space)):
+            ask(id: id, replyingTo: subscription) { replayer in
+                switch await replayer.replay(hop: hop, as: space) {
+                case .success: return .ack(id: id ?? "")
+                case .failure(let error): return .error(message: error.description, id: id)
+                }
+            }
+        case (.streaming(let subscription), .request(let id, let hop)):
+            ask(id: id, replyingTo: subscription) { replayer in
+                switch await replayer.keptRequest(hop: hop) {
+                case .success(let view): return .request(id: id ?? "", view)
+                case .failure(let error): return .error(message: error.description, id: id)
+                }
+            }
+        }
+    }
+
+    /// A command for the proxy's replayer: it may wait on a whole request, so it runs on its own
+    /// and is answered when done (other commands' answers may come first), counted among the
+    /// commands in flight so a flood of them stops the reading.
+    private func ask(
+        id: String?, replyingTo subscription: FeedSubscription,
+        _ work: @escaping @Sendable (any RequestReplayer) async -> FeedEvent
+    ) {
+        guard let context, let replayer = hub.replayer else {
+            answer(.error(message: ReplayError.notOffered.description, id: id))
+            return
+        }
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let loop = context.eventLoop
+        commandsInFlight += 1
+        Task {
+            subscription.reply(await work(replayer))
+            loop.execute { bound.value.commandDone() }
         }
     }
 

@@ -67,6 +67,13 @@ public final class FeedHub: EventSink {
 
     deinit { close() }
 
+    /// Where `replay` and `request` commands go: the proxy that keeps the requests; nil refuses them.
+    public var replayer: (any RequestReplayer)? {
+        get { replayers.withLock { $0 } }
+        set { replayers.withLock { $0 = newValue } }
+    }
+    private let replayers = Mutex<(any RequestReplayer)?>(nil)
+
     /// What every new subscriber is greeted with. Setting it tells the current subscribers too.
     public var hello: FeedHello {
         get { state.withLock { $0.helloValue } }
@@ -207,7 +214,7 @@ public final class FeedHub: EventSink {
                 case .hello(let hello):
                     state.helloValue = hello
                     state.hello = entry
-                case .dropped, .tally, .error, .ack: break
+                case .dropped, .tally, .error, .ack, .request: break
                 }
             }
             var wakes: [Wake] = []
@@ -375,7 +382,7 @@ final class Subscriber {
             greeting.since = since
             hello = FeedEntry(.hello(greeting))
         case .spaces: spaces = entry
-        case .hop, .dropped, .tally, .error, .ack:
+        case .hop, .dropped, .tally, .error, .ack, .request:
             if stream.append(entry) != nil {
                 dropped += 1
                 droppedTotal += 1

@@ -5,13 +5,14 @@ import SpaceportCore
 /// with what became of the route context when it was lost or restored before the status.
 /// Every string from the network is clipped and escaped first.
 public enum HopLine {
-    public static func format(_ hop: HopEvent) -> String {
-        var parts = [clock(hop.time)]
+    public static func format(_ hop: HopEvent, withClock: Bool = true) -> String {
+        var parts = withClock ? [clock(hop.time)] : []
         parts.append(verb(hop))
         parts.append(target(hop))
         parts.append(routeAs(hop))
         parts.append(resolution(hop))
         if let mark = mark(hop) { parts.append(mark) }
+        if let original = hop.replayOf { parts.append("replay of \(Printable.clip(original, max: 63))") }
         parts.append(hop.status.map(String.init) ?? "—")
         if let duration = hop.durationMs { parts.append(milliseconds(duration)) }
         if let error = hop.error { parts.append("! " + Printable.clip(error, max: 120)) }

@@ -16,7 +16,7 @@ struct HopFacts {
     init(_ hop: borrowing HopEvent) {
         phase = hop.phase
         key = Self.key(hop.id)
-        failed = hop.error != nil || (hop.status ?? 0) >= 500
+        failed = hop.isFailed
         notable = failed || hop.propagation == .lost
         routeAs = hop.routeAs
         service = hop.service

@@ -2,23 +2,46 @@ import SpaceportCore
 import SpaceportWire
 
 /// What `spaceport tail` prints for each event a client hears: hop and spaces lines for
-/// the output, attach and detach notes for the terminal. Pure, so it is tested as is.
-public struct TailPrinter {
+/// the output (with `flows`, each finished flow instead of its hops), attach and detach notes
+/// for the terminal. Pure, so it is tested as is: time comes in as `now`.
+public struct TailPrinter: Sendable {
     public struct Lines: Equatable, Sendable {
         public var output: [String] = []
         public var notes: [String] = []
     }
 
     public var json: Bool
+    /// Hops are gathered into flows, each printed once it has finished.
+    public var flows: Bool
     private var spaces: [String: SpacesSnapshot] = [:]
     private var connected: Set<String> = []
     private var proxies: [String: String] = [:]
+    private var waiting = TailFlows()
 
-    public init(json: Bool) {
+    public init(json: Bool, flows: Bool = false) {
         self.json = json
+        self.flows = flows
     }
 
-    public mutating func lines(for event: FeedClientEvent) -> Lines {
+    /// How often a tail printing flows should `flush`, so a flow prints soon after it finished.
+    public static let flushSeconds = 0.25
+
+    /// The flows that have finished by `now` (tail's own clock, in seconds), or all that wait
+    /// when `all` (tail is stopping); nothing when not printing flows.
+    public mutating func flush(at now: Double, all: Bool = false) -> [String] {
+        guard flows else { return [] }
+        return printed(waiting.finished(at: now, all: all))
+    }
+
+    private func printed(_ done: [TailFlows.Flow]) -> [String] {
+        done.flatMap { json ? [TailFlows.json($0)] : TailFlows.text($0) }
+    }
+
+    public mutating func lines(for event: FeedClientEvent, at now: Double = 0) -> Lines {
+        if flows, case .event(let source, .hop(let hop)) = event {
+            let pushed = waiting.add(hop, from: source, at: now)
+            return Lines(output: printed(pushed) + flush(at: now))
+        }
         var lines = Lines()
         switch event {
         case .connected(let source):
@@ -92,7 +115,7 @@ public struct TailPrinter {
             lines.output.append(
                 "\(prefix)\(now)  …  \(tally.leftOut) of \(tally.hops) hops not shown (sampled), \(rate) hops/s"
             )
-        case .ack:
+        case .ack, .request:
             break
         }
         return lines

@@ -39,7 +39,7 @@ final class Hop {
     private(set) var bytesIn = 0
     private(set) var bytesOut = 0
     /// The event's id, kept apart: `HopEvent.idLength` characters, stored inside the string itself.
-    private let id = RequestID.make()
+    let id = RequestID.make()
 
     fileprivate init(
         reporter: HopReporter, flow: String, method: String?, host: String?, path: String?,
@@ -80,6 +80,9 @@ final class Hop {
     }
 
     func setProtocol(_ value: HopProtocol) { event?.protocol = value }
+
+    /// Marks the hop a replay of hop `original`, sent again by the proxy for a feed client.
+    func replays(_ original: String) { event?.replayOf = original }
 
     /// `<service>@<space>`, the value of `x-spaceport-route`, once a space serves the hop.
     var routeLabel: String? { event?.routeLabel }

@@ -20,13 +20,16 @@ final class LoopState {
     /// What every loop shares: traces' routes, and the routes each instance is serving now.
     let traces: TraceMemory
     let inFlight: InFlightRoutes
+    /// The replays on their way to the ingress, and this loop's share of the requests kept for them.
+    let replays: ReplayTickets
+    let kept: KeptRequests
     /// Requests an upstream failed on this loop, by how; read by `counts`.
     private var upstreamFaults: [UpstreamFault: Int] = [:]
 
     /// `loops`: how many event loops share the proxy's limits.
     init(
         loop: any EventLoop, live: LiveTree, loops: Int = 1, traces: TraceMemory = TraceMemory(),
-        inFlight: InFlightRoutes = InFlightRoutes()
+        inFlight: InFlightRoutes = InFlightRoutes(), replays: ReplayTickets = ReplayTickets()
     ) {
         self.loop = loop
         self.live = live
@@ -37,6 +40,8 @@ final class LoopState {
         pool = UpstreamPool(loop: loop, share: loops)
         self.traces = traces
         self.inFlight = inFlight
+        self.replays = replays
+        kept = KeptRequests(loops: loops)
     }
 
     /// The carriers of the tree in effect, and which the proxy writes.
@@ -139,13 +144,20 @@ struct LoopStates: Sendable {
         let loops = Array(group.makeIterator())
         let traces = TraceMemory()
         let inFlight = InFlightRoutes()
+        let replays = ReplayTickets()
         for loop in loops {
             states[ObjectIdentifier(loop)] = .makeBoxSendingValue(
-                LoopState(loop: loop, live: live, loops: loops.count, traces: traces, inFlight: inFlight),
+                LoopState(
+                    loop: loop, live: live, loops: loops.count, traces: traces, inFlight: inFlight,
+                    replays: replays),
                 eventLoop: loop)
         }
         self.states = states
+        self.replays = replays
     }
+
+    /// What every loop shares of replays.
+    let replays: ReplayTickets
 
     /// The state of the loop the caller runs on.
     func on(_ loop: any EventLoop) -> LoopState {

@@ -7,6 +7,8 @@ struct ConnectionInfo {
     let reporter: HopReporter
     let loop: LoopState
     let clientIP: String?
+    /// The client's port: with its IP, what tells the proxy's own replays apart.
+    var clientPort: Int? = nil
 
     /// The limits as the spaces file has them now; the decoder's are fixed when the connection opens.
     var limits: Limits { loop.limits }
@@ -61,7 +63,8 @@ struct ListenerContext: Sendable {
         let state = loops.on(channel.eventLoop)
         state.track(channel)
         let info = ConnectionInfo(
-            role: role, reporter: reporter, loop: state, clientIP: channel.remoteAddress?.ipAddress)
+            role: role, reporter: reporter, loop: state, clientIP: channel.remoteAddress?.ipAddress,
+            clientPort: channel.remoteAddress?.port)
         switch role {
         case .listen(let instance):
             try ProxyConnection.installListen(on: channel.pipeline.syncOperations, info, instance: instance)

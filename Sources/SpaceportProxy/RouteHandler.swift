@@ -14,6 +14,8 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let info: ConnectionInfo
     /// A request's head has come and its end has not: a syntax error now is in its body.
     private var inRequest = false
+    /// Where the request being read is kept for replay, for its body.
+    private var keeping: KeptRequests.Ticket?
 
     init(_ info: ConnectionInfo) {
         self.info = info
@@ -24,12 +26,15 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .head(let head):
             inRequest = !head.isWhole
             let exchange = route(head)
+            keeping = info.loop.kept.keep(hop: exchange.hop.id, head: head, limits: info.limits)
             if exchange.forwarding != nil { exchange.hop.start() }
             context.fireChannelRead(wrapInboundOut(.head(exchange)))
         case .body(let buffer):
+            if let keeping { info.loop.kept.body(buffer, for: keeping) }
             context.fireChannelRead(wrapInboundOut(.body(buffer)))
         case .end(let trailers):
             inRequest = false
+            keeping = nil
             context.fireChannelRead(wrapInboundOut(.end(trailers)))
         }
     }
@@ -56,6 +61,11 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
         let hop = info.reporter.begin(
             flow: trace?.description ?? fields.requestID, method: head.method.rawValue, host: host,
             path: target == nil ? uri : target?.path)
+        if case .ingress = info.role,
+            let original = info.loop.replays.claim(ip: info.clientIP, port: info.clientPort)
+        {
+            hop.replays(original)
+        }
         func refusal(_ status: HTTPResponseStatus, _ message: String) -> Exchange {
             Exchange(head: head, hop: hop, routing: .refuse(ErrorAnswer(status, message)))
         }

@@ -16,9 +16,9 @@ public final class RoutingProxy: Sendable {
     private let requestedIngress: Address?
     private let sink: (any EventSink)?
     private let logger: Logger
-    private let group: any EventLoopGroup
-    private let live: LiveTree
-    private let loops: LoopStates
+    let group: any EventLoopGroup
+    let live: LiveTree
+    let loops: LoopStates
     private let run = Mutex(Run.ready)
 
     private struct BoundListener: Sendable {

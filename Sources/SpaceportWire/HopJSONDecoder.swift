@@ -40,7 +40,8 @@ extension HopJSON {
 /// A hop's keys, in the order the proxy writes them, so each is found at the first guess.
 private enum Field: String, CaseIterable {
     case bridgeProblem, bytesIn, bytesOut, conflicts, durationMs, error, expected, flow, from, host, id
-    case listener, lostBy, method, path, phase, propagation, `protocol`, proxy, routeAs, routeAsCarrier
+    case listener, lostBy, method, path, phase, propagation, `protocol`, proxy, replayOf, routeAs
+    case routeAsCarrier
     case routeAsSource, service, space, status, time, traceId, tried, type, unknownRouteAs, upstream, v
 
     /// Each key's bytes, made once, to compare with a line's.
@@ -68,6 +69,7 @@ private struct Draft {
     var lostBy: HopCaller??
     var expected: String??
     var bridgeProblem: String??
+    var replayOf: String??
     var service: String??
     var tried: [String]?
     var space: String??
@@ -91,6 +93,7 @@ private struct Draft {
         case .propagation:
             return fill(&propagation, reader.nullable { $0.string().flatMap(HopPropagation.init(rawValue:)) })
         case .routeAsCarrier: return fill(&routeAsCarrier, reader.nullable { $0.string() })
+        case .replayOf: return fill(&replayOf, reader.nullable { $0.string() })
         case .traceId: return fill(&traceId, reader.nullable { $0.string() })
         case .bytesIn: return fill(&bytesIn, reader.int())
         case .bytesOut: return fill(&bytesOut, reader.int())
@@ -135,7 +138,8 @@ private struct Draft {
             routeAsSource: routeAsSource ?? nil, routeAsCarrier: routeAsCarrier ?? nil,
             conflicts: conflicts ?? [], traceId: traceId ?? nil, propagation: propagation ?? nil,
             lostBy: lostBy ?? nil, expected: expected ?? nil, bridgeProblem: bridgeProblem ?? nil,
-            service: service ?? nil, tried: tried, space: space ?? nil, upstream: upstream ?? nil,
+            replayOf: replayOf ?? nil, service: service ?? nil, tried: tried, space: space ?? nil,
+            upstream: upstream ?? nil,
             protocol: transport, method: method ?? nil, host: host ?? nil, path: path ?? nil,
             status: status ?? nil, durationMs: durationMs ?? nil, bytesIn: bytesIn, bytesOut: bytesOut,
             error: error ?? nil)

@@ -17,7 +17,7 @@ public enum HopJSON {
             + size(hop.routeAs) + size(hop.unknownRouteAs) + size(hop.service) + size(hop.space)
             + size(hop.time) + size(hop.upstream) + size(hop.routeAsCarrier) + size(hop.traceId)
             + size(hop.expected) + size(hop.bridgeProblem) + size(hop.lostBy?.service)
-            + size(hop.lostBy?.space)
+            + size(hop.lostBy?.space) + size(hop.replayOf)
         for conflict in hop.conflicts {
             textBytes += conflict.carrier.utf8.count + conflict.value.utf8.count + 32
         }
@@ -89,6 +89,10 @@ public enum HopJSON {
         line.string(hop.protocol.rawValue)
         line.raw(",\"proxy\":")
         line.string(hop.proxy)
+        if let original = hop.replayOf {
+            line.raw(",\"replayOf\":")
+            line.string(original)
+        }
         line.raw(",\"routeAs\":")
         line.string(hop.routeAs)
         if let carrier = hop.routeAsCarrier {

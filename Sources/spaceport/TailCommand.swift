@@ -3,6 +3,7 @@ import Foundation
 import SpaceportApp
 import SpaceportCore
 import SpaceportFeed
+import Synchronization
 
 struct TailCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,6 +18,12 @@ struct TailCommand: AsyncParsableCommand {
 
     @Flag(help: "Print each feed event as one JSON line instead (docs/feed-protocol.md).")
     var json = false
+
+    @Flag(
+        help:
+            "Print each request flow once it has finished, as a tree of its hops (each call under its caller); with --json, one object per flow with its hops nested."
+    )
+    var flows = false
 
     @Option(
         name: .customLong("feed"),
@@ -56,24 +63,38 @@ struct TailCommand: AsyncParsableCommand {
             )
         }
         let stopper = SignalStopper(signals: [SIGINT, SIGTERM]) { Task { await client.stop() } }
-        var printer = TailPrinter(json: json)
-        for await event in client.events {
-            let lines = printer.lines(for: event)
-            for note in lines.notes { Self.note(note) }
-            guard !lines.output.isEmpty else { continue }
-            do {
-                try FileHandle.standardOutput.write(
-                    contentsOf: Data((lines.output.joined(separator: "\n") + "\n").utf8))
-            } catch {
-                await client.stop()
-                break
+        // One printer for the events and the clock that finishes flows, so lines never interleave.
+        let printer = SharedPrinter(TailPrinter(json: json, flows: flows))
+        let flows = self.flows
+        let ticker = Task {
+            guard flows else { return }
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(TailPrinter.flushSeconds))
+                if !printer.flush() { await client.stop() }
             }
         }
+        for await event in client.events where !printer.print(event) {
+            await client.stop()
+            break
+        }
+        ticker.cancel()
+        _ = printer.flush(all: true)
         stopper.cancel()
     }
 
-    private static func note(_ line: String) {
+    fileprivate static func note(_ line: String) {
         try? FileHandle.standardError.write(contentsOf: Data((line + "\n").utf8))
+    }
+
+    /// Writes `lines` to standard output; false once it cannot be written (a closed pipe).
+    fileprivate static func write(_ lines: [String]) -> Bool {
+        guard !lines.isEmpty else { return true }
+        do {
+            try FileHandle.standardOutput.write(contentsOf: Data((lines.joined(separator: "\n") + "\n").utf8))
+            return true
+        } catch {
+            return false
+        }
     }
 
     private func targets() throws -> [FeedTarget] {
@@ -84,5 +105,30 @@ struct TailCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError(error.description)
         }
+    }
+}
+
+/// The printer the events and the flows' clock share, one at a time.
+private final class SharedPrinter: Sendable {
+    private let printer: Mutex<TailPrinter>
+
+    init(_ printer: TailPrinter) {
+        self.printer = Mutex(printer)
+    }
+
+    private var now: Double { ProcessInfo.processInfo.systemUptime }
+
+    /// Prints what `event` makes; false once standard output is gone.
+    func print(_ event: FeedClientEvent) -> Bool {
+        printer.withLock { printer in
+            let lines = printer.lines(for: event, at: now)
+            for note in lines.notes { TailCommand.note(note) }
+            return TailCommand.write(lines.output)
+        }
+    }
+
+    /// Prints the flows that have finished (all of them when tail stops); false once standard output is gone.
+    func flush(all: Bool = false) -> Bool {
+        printer.withLock { TailCommand.write($0.flush(at: now, all: all)) }
     }
 }

@@ -62,7 +62,7 @@ struct SpacesFileTests {
             ),
             (
                 "sapces: {}\n",
-                "spaces.yaml:1:1: unknown key 'sapces'; expected one of: route_header, domain, default_space, ingress, admin, trusted_proxies, propagation, limits, spaces"
+                "spaces.yaml:1:1: unknown key 'sapces'; expected one of: route_header, domain, default_space, ingress, admin, trusted_proxies, propagation, sensitive_headers, limits, spaces"
             ),
             (
                 "spaces:\n  default:\n    services:\n      a: 127.0.0.1:99999\n",

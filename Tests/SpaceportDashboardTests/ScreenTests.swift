@@ -216,7 +216,8 @@ struct ScreenTests {
             │ │   /                filter hops: service:X space:X 5xx method:GET path:/x lost restored text… │ │
             │ │   Esc              clear the filter                                                          │ │
             │ │   p                pause the hop list (new hops wait), or resume it                          │ │
-            │ │   f                follow: resume the list and select the newest hop                         │ │
+            │ │   f                follow: resume the list and select the newest hop or flow                 │ │
+            │ │   v                show flows (each request as a tree of its calls) or hops in the hop pane  │ │
             │ │   t                next theme                                                                │ │
             │ │   ?                this help                                                                 │ │
             │ │   q Ctrl-C         quit                                                                      │ │
@@ -231,16 +232,15 @@ struct ScreenTests {
             │ │   d                remove the space's own instance, so it inherits the service (asks first)  │ │
             │ │                                                                                              │ │
             │ │ Hops pane                                                                                    │ │
-            │ │   Enter            open the hop: chain tried, route headers, its flow                        │ │
+            │ │   Enter            open the hop (chain tried, route headers, its flow) or a flow's calls     │ │
+            │ │   Space            open or close the selected flow's calls                                   │ │
+            │ │   R                replay: send the hop's request again, routed as a space you name          │ │
             │ │                                                                                              │ │
             │ │ Hop detail                                                                                   │ │
             │ │   ↑ k              select the flow's hop above                                               │ │
             │ │   ↓ j              select the flow's hop below                                               │ │
             │ │   Enter            open the selected hop of the flow                                         │ │
-            │ │   PgUp             scroll up                                                                 │ │
-            │ │   PgDn Space       scroll down                                                               │ │
-            │ │   Esc q            back: to the hop opened before, or the list                               │ │
-            │ │                                                                                              │ │
+            │ │   R                replay this hop's request routed as another space                         │ │
             │ └───────────────────────────────────────────────────────────────────────────────────── → more ─┘ │
             └────────────────────┘└────────────────────────────────────────────────────────────────────────────┘
              following  ingress 127.0.0.1:8080  1.0 ev/s  dropped 0  feeds 1/1                           ? help

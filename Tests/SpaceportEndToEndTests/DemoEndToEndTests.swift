@@ -182,6 +182,92 @@ struct DemoEndToEndTests {
     }
 }
 
+/// The flows view on the demo, and a replay as another space, in a real terminal.
+@Suite("Flows and replays in the demo", .serialized)
+struct DemoFlowsEndToEndTests {
+    @Test(
+        "the flows view shows servicea → serviceb → servicec as one tree with its spaces and fallbacks, and a replay as hotfix of a request routed as azureuser is a second flow whose serviceb runs in hotfix"
+    )
+    func flowsAndReplay() async throws {
+        let curl = try RequiredTool.curl.path()
+        let demo = try DemoTerminal(name: "e2eflows", width: 200)
+        defer { demo.stop() }
+        let terminal = demo.terminal
+        let ready = try await eventually("the demo runs", terminal: terminal) { screen in
+            screen.contains("└─hotfix") && screen.contains("ingress 127.0.0.1:")
+        }
+        let ingress = try #require(ready.range(of: "ingress 127.0.0.1:"))
+        let port = try #require(Int(ready[ingress.upperBound...].prefix { $0.isNumber }), "\(ready)")
+        // servicea@azureuser starts out dropping the route: cycle it to passing everything on.
+        try terminal.keys("r", "r")
+        try await eventually("servicea passes the route on", terminal: terminal) {
+            $0.contains("passes on everything")
+        }
+        try terminal.keys("g")
+        try await eventually("the traffic stops", terminal: terminal) { $0.contains("traffic off") }
+        try await Task.sleep(for: .seconds(1))
+        let answer = try Curl.get(curl, "http://azureuser.s.default.servicea.localhost:\(port)/flow-e2e")
+        #expect(answer.route == "servicea@azureuser")
+
+        // hotfix selected in the tree: the space a replay defaults to.
+        try terminal.keys("j", "j")
+        try await eventually("hotfix is selected", terminal: terminal) { $0.contains("Services of hotfix") }
+        try terminal.keys("v", "Tab", "Tab")
+        try await eventually("the flows view", terminal: terminal) { $0.contains("FLOW / CALL") }
+        // Only this request's flow, whatever else is still arriving.
+        try terminal.keys("/", "flow-e2e", "Enter")
+        try await eventually("the filter applies to flows", terminal: terminal) {
+            $0.contains("Flows matching flow-e2e")
+        }
+        try terminal.keys("Enter")
+        let tree = try await eventually("the request opens into its calls", terminal: terminal) { screen in
+            screen.contains("/flow-e2e") && screen.contains("└─GET serviceb/")
+                && screen.contains("└─GET servicec/")
+        }
+        let lines = tree.split(separator: "\n").map(String.init)
+        let root = try #require(
+            lines.firstIndex { $0.contains("  GET azureuser.s.default.servicea.localhost/flow-e2e") },
+            "\(tree)")
+        #expect(lines[root].contains("servicea → azureuser"), "\(tree)")
+        #expect(
+            lines[root + 1].contains("└─GET serviceb/") && lines[root + 1].contains("serviceb → default ↑"),
+            "\(tree)")
+        #expect(
+            lines[root + 2].contains("└─GET servicec/") && lines[root + 2].contains("servicec → default ↑"),
+            "\(tree)")
+        #expect(lines[root + 2].contains("━"), "each call has its waterfall bar")
+
+        try terminal.keys("R")
+        try await eventually("R asks which space, hotfix first", terminal: terminal) { screen in
+            screen.contains("routed as space:") && screen.contains("> hotfix_")
+        }
+        try terminal.keys("Enter")
+        let replayed = try await eventually("the replay's flow opens above the original", terminal: terminal)
+        { screen in
+            screen.contains("serviceb → hotfix") && screen.contains("↻")
+        }
+        let after = replayed.split(separator: "\n").map(String.init)
+        let replayServiceb = try #require(
+            after.firstIndex { $0.contains("└─GET serviceb/") && $0.contains("serviceb → hotfix") },
+            "\(replayed)")
+        let originalServiceb = try #require(
+            after.firstIndex { $0.contains("└─GET serviceb/") && $0.contains("serviceb → default ↑") },
+            "\(replayed)")
+        #expect(
+            replayServiceb < originalServiceb, "the replay is the newer flow, and both are open:\n\(replayed)"
+        )
+        let replayRoot = try #require(after[..<replayServiceb].lastIndex { $0.contains("/flow-e2e") })
+        #expect(
+            after[replayRoot].contains("servicea → azureuser ↑ ↻"),
+            "servicea in hotfix's chain is azureuser's:\n\(replayed)")
+
+        try terminal.keys("q")
+        try await eventually("q ends the demo", terminal: terminal) {
+            FileManager.default.fileExists(atPath: demo.exitFile)
+        }
+    }
+}
+
 /// `spaceport demo --name NAME` in a tmux server and a folder of its own, as a newcomer runs it.
 struct DemoTerminal {
     let name: String

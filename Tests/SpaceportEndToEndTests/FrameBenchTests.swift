@@ -21,6 +21,25 @@ struct FrameBenchTests {
         var meanMs: Double
     }
 
+    @Test("frame-bench --view flows times the flows view: 300 hops of whole chains are 100 flows of three")
+    func flowsView() throws {
+        struct FlowsReport: Decodable {
+            var view: String
+            var hopsInRing: Int
+            var flowsInRing: Int
+            var frames: Int
+        }
+        let run = try FrameBenchRun(
+            .frameBench,
+            ["--hops", "300", "--three-hop-flows", "--view", "flows", "--open", "--frames", "3", "--json"])
+        #expect(run.status == 0, "\(run)")
+        let report = try JSONDecoder().decode(FlowsReport.self, from: Data(run.stdout.utf8))
+        #expect(report.view == "flows")
+        #expect(report.hopsInRing == 300)
+        #expect(report.flowsInRing == 100)
+        #expect(report.frames == 3)
+    }
+
     @Test("frame-bench --json reports the frames and hops asked for, with times that are not negative")
     func reportsItsRun() throws {
         let run = try FrameBenchRun(.frameBench, ["--hops", "1000", "--frames", "5", "--json"])

@@ -30,6 +30,7 @@ struct FeedProtocolDocTests {
         }
         for field in [
             "routeAsCarrier", "conflicts", "traceId", "propagation", "lostBy", "expected", "bridgeProblem",
+            "replayOf",
         ] {
             #expect(fields.contains(field), "docs/feed-protocol.md shows no hop with \(field)")
         }

@@ -36,6 +36,14 @@ struct FeedProtocolTests {
                     ])),
             .error(message: "bad line", id: nil),
             .ack(id: "7"),
+            .request(
+                id: "9",
+                KeptRequestView(
+                    hop: "h1", method: "POST", target: "/orders", version: "HTTP/1.1",
+                    fields: [
+                        .init(name: "Host", value: "servicea"),
+                        .init(name: "Authorization", value: nil, sensitive: true),
+                    ], bodyBytes: 12, bodyProblem: nil)),
         ]
     }
 
@@ -117,6 +125,8 @@ struct FeedProtocolTests {
             .coalesceHops(id: nil),
             .sampleHops(id: "s", perSecond: 1000),
             .sampleHops(id: nil, perSecond: 1),
+            .replay(id: "r1", hop: "9f2c4e1a7b3d5c6", space: "hotfix"),
+            .request(id: nil, hop: "9f2c4e1a7b3d5c6"),
         ]
         for command in commands {
             #expect(try FeedCommand.decode(line: command.jsonLine()) == command)
@@ -150,11 +160,11 @@ struct FeedProtocolTests {
             ("[1]", nil, "not a JSON object; send one command per line, as {\"cmd\":\"override\",...}"),
             (
                 #"{"id":"1"}"#, "1",
-                "'cmd' is missing; expected one of: auth, override, set-upstream, remove-service, create-space, delete-space, coalesce-hops, sample-hops"
+                "'cmd' is missing; expected one of: auth, override, set-upstream, remove-service, create-space, delete-space, coalesce-hops, sample-hops, replay, request"
             ),
             (
                 #"{"cmd":"fly","id":"2"}"#, "2",
-                "unknown command 'fly'; expected one of: auth, override, set-upstream, remove-service, create-space, delete-space, coalesce-hops, sample-hops"
+                "unknown command 'fly'; expected one of: auth, override, set-upstream, remove-service, create-space, delete-space, coalesce-hops, sample-hops, replay, request"
             ),
             (
                 #"{"cmd":"sample-hops","id":"8"}"#, "8",
