@@ -87,21 +87,61 @@ enum FlowScreens {
     }
 
     /// The flows view on `size`, the flows 1, 2 and 6 opened, the first (newest) selected.
-    static func dashboard(width: Int, height: Int, glyphs: Glyphs = .unicode) -> Dashboard {
+    static func dashboard(width: Int, height: Int, glyphs: Glyphs = .unicode, theme: String = "dark") -> Dashboard {
         var dashboard = Fixtures.dashboard(width: width, height: height, hops: hops, tree: tree())
         dashboard.glyphs = glyphs
+        dashboard.view.themeIndex = ThemeCatalog.shipped.index(of: theme) ?? 0
         dashboard.view.hopsView = .flows
         dashboard.view.focus = .hops
         dashboard.view.expanded = ["f1", "f2", "f6"]
         return dashboard
     }
+
+    /// The marks, each glyph beside the roles it may be drawn in wherever it is not selected (a
+    /// failed call's bar is drawn as failed).
+    static let marks: [(glyph: String, roles: Set<Role>)] = [
+        ("↑", [.fallback]), ("✗", [.failed]), ("⚠", [.lost]), ("↺", [.restored]), ("↻", [.replay]),
+        ("━", [.waterfall, .failed]), ("┅", [.statusPending]),
+    ]
+
+    /// Checks what a golden screen's text cannot: each mark on `screen` is drawn in its own role
+    /// (in the selected row, the selection's), and `theme` styles those roles apart from plain
+    /// text and from each other; monochrome, without colour, tells restored and the bar by glyph.
+    static func expectMarks(
+        on screen: GridCanvas, theme name: String, shown: [String],
+        sourceLocation: Testing.SourceLocation = #_sourceLocation
+    ) {
+        for glyph in shown {
+            #expect(screen.text.contains(glyph), "the screen shows \(glyph)", sourceLocation: sourceLocation)
+        }
+        let selected: Set<Role> = [.selection, .selectionInactive]
+        for (glyph, allowed) in marks {
+            let roles = Set(screen.cells.filter { String($0.character) == glyph }.map(\.role)).subtracting(selected)
+            #expect(roles.isSubset(of: allowed), "\(name): \(glyph) drawn as \(roles)", sourceLocation: sourceLocation)
+        }
+        guard let theme = ThemeCatalog.shipped.themes.first(where: { $0.name == name }) else {
+            Issue.record("no shipped theme \(name)", sourceLocation: sourceLocation)
+            return
+        }
+        let plain = theme.style(for: .normal)
+        var required: [Role] = [.fallback, .failed, .lost, .replay, .flowSpace]
+        if name != ThemeCatalog.monochromeName { required += [.restored, .waterfall] }
+        for role in required {
+            #expect(theme.style(for: role) != plain, "\(name): \(role) looks like text", sourceLocation: sourceLocation)
+        }
+        if name != ThemeCatalog.monochromeName {
+            let styles = Glyphs.markRoles.map { "\(theme.style(for: $0))" }
+            #expect(Set(styles).count == styles.count, "\(name): two marks look alike", sourceLocation: sourceLocation)
+        }
+    }
 }
 
 @Suite("The flows view drawn on an in-memory canvas")
 struct FlowScreenTests {
-    @Test("at 120×40: each flow newest first, opened ones as trees with spaces, marks and waterfall bars")
-    func wide() {
-        let screen = Fixtures.screen(FlowScreens.dashboard(width: 120, height: 40))
+    @Test("at 120×40: each flow newest first, opened ones as trees with spaces, marks and waterfall bars, in every theme", arguments: ThemeCatalog.shipped.names)
+    func wide(theme: String) {
+        let screen = Fixtures.screen(FlowScreens.dashboard(width: 120, height: 40, theme: theme))
+        FlowScreens.expectMarks(on: screen, theme: theme, shown: ["↑", "✗", "⚠", "↺", "↻", "━", "┅"])
         expectScreen(
             screen,
             #"""
@@ -148,9 +188,10 @@ struct FlowScreenTests {
             """#)
     }
 
-    @Test("at 80×24 the route-as gives way, and every mark stays")
-    func standard() {
-        let screen = Fixtures.screen(FlowScreens.dashboard(width: 80, height: 24))
+    @Test("at 80×24 the route-as gives way, and every mark stays, in every theme", arguments: ThemeCatalog.shipped.names)
+    func standard(theme: String) {
+        let screen = Fixtures.screen(FlowScreens.dashboard(width: 80, height: 24, theme: theme))
+        FlowScreens.expectMarks(on: screen, theme: theme, shown: ["↑", "✗", "⚠", "↺", "↻", "━", "┅"])
         expectScreen(
             screen,
             #"""
@@ -181,9 +222,10 @@ struct FlowScreenTests {
             """#)
     }
 
-    @Test("at 40×10 the stacked layout keeps the tree, the marks, the status and a short bar")
-    func smallest() {
-        let screen = Fixtures.screen(FlowScreens.dashboard(width: 40, height: 10))
+    @Test("at 40×10 the stacked layout keeps the tree, the marks, the status and a short bar, in every theme", arguments: ThemeCatalog.shipped.names)
+    func smallest(theme: String) {
+        let screen = Fixtures.screen(FlowScreens.dashboard(width: 40, height: 10, theme: theme))
+        FlowScreens.expectMarks(on: screen, theme: theme, shown: ["↑", "↻", "┅"])
         expectScreen(
             screen,
             #"""
@@ -200,9 +242,33 @@ struct FlowScreenTests {
             """#)
     }
 
-    @Test("without UTF-8 the same screen in ASCII")
-    func ascii() {
-        let screen = Fixtures.screen(FlowScreens.dashboard(width: 80, height: 24, glyphs: .ascii))
+    @Test(
+        "at 40×10, scrolled down, a failure and lost context keep their marks, in every theme",
+        arguments: ThemeCatalog.shipped.names)
+    func smallestScrolled(theme: String) {
+        var dashboard = FlowScreens.dashboard(width: 40, height: 10, theme: theme)
+        _ = dashboard.press(.down, .down, .down, .down, .down, .down, .down, .down)
+        let screen = Fixtures.screen(dashboard)
+        FlowScreens.expectMarks(on: screen, theme: theme, shown: ["↑", "✗", "⚠"])
+        expectScreen(
+            screen,
+            #"""
+            Spaces ─────────────────────────────────
+            default
+            Services of default ────────────────────
+            ● servicea owned                    on
+            Flows ──────────────────────────────────
+            ▸ GET azureus… azureuser ✗   502 2… ↑ ✗
+            ▾ GET hotfix.… azureuser ↑   200 3… ↑ ⚠
+              GET hotfix.… azureuser ↑   200 ━━━━━━
+              └─GET servi… default ↑ ⚠   200  ━━━━
+             ingress 127.0.0.1:8080          ? help
+            """#)
+    }
+
+    @Test("without UTF-8 the same screen in ASCII, in every theme", arguments: ThemeCatalog.shipped.names)
+    func ascii(theme: String) {
+        let screen = Fixtures.screen(FlowScreens.dashboard(width: 80, height: 24, glyphs: .ascii, theme: theme))
         expectScreen(
             screen,
             #"""
@@ -249,24 +315,11 @@ struct FlowViewTests {
             _ = dashboard.press(.end)
             let screen = Fixtures.screen(dashboard)
             texts.insert(screen.text)
-            let marks: [(String, Role)] = [
-                ("↑", .fallback), ("✗", .failed), ("⚠", .lost), ("↺", .restored), ("↻", .replay),
-                ("━", .waterfall),
-                ("┅", .statusPending),
-            ]
-            for (glyph, role) in marks {
-                #expect(screen.role(of: glyph) == role, "\(theme.name): \(glyph)")
+            for (glyph, roles) in FlowScreens.marks {
+                let role = screen.role(of: glyph)
+                #expect(role.map(roles.contains) == true, "\(theme.name): \(glyph) drawn as \(String(describing: role))")
             }
-            let styles = Glyphs.markRoles.map { theme.style(for: $0) }
-            if theme.name != ThemeCatalog.monochromeName {
-                #expect(
-                    Set(styles.map { "\($0)" }).count == styles.count, "\(theme.name): two marks look alike")
-            }
-            for role in [Role.fallback, .failed, .lost, .replay, .flowSpace] {
-                #expect(
-                    theme.style(for: role) != theme.style(for: .normal),
-                    "\(theme.name): \(role) looks like text")
-            }
+            FlowScreens.expectMarks(on: screen, theme: theme.name, shown: FlowScreens.marks.map(\.glyph))
         }
         #expect(texts.count == 1, "a theme changes how the screen looks, never what it says")
         let unicode = Glyphs.unicode
