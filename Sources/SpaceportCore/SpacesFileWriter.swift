@@ -19,7 +19,8 @@ extension SpacesFile {
         }
         out += propagation(settings.propagation)
         if !settings.sensitiveHeaders.isEmpty {
-            out += "sensitive_headers: [\(settings.sensitiveHeaders.map { scalar($0) }.joined(separator: ", "))]\n"
+            out +=
+                "sensitive_headers: [\(settings.sensitiveHeaders.map { scalar($0) }.joined(separator: ", "))]\n"
         }
         if settings.limits != defaults.limits {
             out += "limits:\n"

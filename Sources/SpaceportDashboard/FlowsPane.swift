@@ -35,10 +35,7 @@ enum FlowsPane {
                 on: &canvas, x: header.x, y: header.y, width: header.width)
         }
         if window.rows.isEmpty {
-            let text =
-                view.filter.isEmpty
-                ? "no flows yet: send a request through the proxy" : "no flow matches the filter"
-            canvas.write(text, x: area.x, y: area.y, width: area.width, role: .muted)
+            HopsPane.drawNone("flow", filtered: !view.filter.isEmpty, area: area, on: &canvas)
             return
         }
         var guides: [Int: [String]] = [:]

@@ -34,6 +34,13 @@ enum HopsPane {
         return (area, focused)
     }
 
+    /// What the pane says when it has no `noun` to show: none yet, or none the filter keeps.
+    static func drawNone(_ noun: String, filtered: Bool, area: Rect, on canvas: inout some Canvas) {
+        let text =
+            filtered ? "no \(noun) matches the filter" : "no \(noun)s yet: send a request through the proxy"
+        canvas.write(text, x: area.x, y: area.y, width: area.width, role: .muted)
+    }
+
     static func draw(_ dashboard: Dashboard, layout: Layout, on canvas: inout some Canvas) {
         let view = dashboard.view
         guard let (area, focused) = frame(dashboard, named: "Hops", layout: layout, on: &canvas) else {
@@ -50,10 +57,7 @@ enum HopsPane {
                 on: &canvas, x: header.x, y: header.y, width: header.width)
         }
         if window.sequences.isEmpty {
-            let text =
-                view.filter.isEmpty
-                ? "no hops yet: send a request through the proxy" : "no hop matches the filter"
-            canvas.write(text, x: area.x, y: area.y, width: area.width, role: .muted)
+            drawNone("hop", filtered: !view.filter.isEmpty, area: area, on: &canvas)
             return
         }
         for (offset, record) in shown.enumerated() {

@@ -87,7 +87,9 @@ enum FlowScreens {
     }
 
     /// The flows view on `size`, the flows 1, 2 and 6 opened, the first (newest) selected.
-    static func dashboard(width: Int, height: Int, glyphs: Glyphs = .unicode, theme: String = "dark") -> Dashboard {
+    static func dashboard(width: Int, height: Int, glyphs: Glyphs = .unicode, theme: String = "dark")
+        -> Dashboard
+    {
         var dashboard = Fixtures.dashboard(width: width, height: height, hops: hops, tree: tree())
         dashboard.glyphs = glyphs
         dashboard.view.themeIndex = ThemeCatalog.shipped.index(of: theme) ?? 0
@@ -116,8 +118,11 @@ enum FlowScreens {
         }
         let selected: Set<Role> = [.selection, .selectionInactive]
         for (glyph, allowed) in marks {
-            let roles = Set(screen.cells.filter { String($0.character) == glyph }.map(\.role)).subtracting(selected)
-            #expect(roles.isSubset(of: allowed), "\(name): \(glyph) drawn as \(roles)", sourceLocation: sourceLocation)
+            let roles = Set(screen.cells.filter { String($0.character) == glyph }.map(\.role)).subtracting(
+                selected)
+            #expect(
+                roles.isSubset(of: allowed), "\(name): \(glyph) drawn as \(roles)",
+                sourceLocation: sourceLocation)
         }
         guard let theme = ThemeCatalog.shipped.themes.first(where: { $0.name == name }) else {
             Issue.record("no shipped theme \(name)", sourceLocation: sourceLocation)
@@ -127,18 +132,24 @@ enum FlowScreens {
         var required: [Role] = [.fallback, .failed, .lost, .replay, .flowSpace]
         if name != ThemeCatalog.monochromeName { required += [.restored, .waterfall] }
         for role in required {
-            #expect(theme.style(for: role) != plain, "\(name): \(role) looks like text", sourceLocation: sourceLocation)
+            #expect(
+                theme.style(for: role) != plain, "\(name): \(role) looks like text",
+                sourceLocation: sourceLocation)
         }
         if name != ThemeCatalog.monochromeName {
             let styles = Glyphs.markRoles.map { "\(theme.style(for: $0))" }
-            #expect(Set(styles).count == styles.count, "\(name): two marks look alike", sourceLocation: sourceLocation)
+            #expect(
+                Set(styles).count == styles.count, "\(name): two marks look alike",
+                sourceLocation: sourceLocation)
         }
     }
 }
 
 @Suite("The flows view drawn on an in-memory canvas")
 struct FlowScreenTests {
-    @Test("at 120×40: each flow newest first, opened ones as trees with spaces, marks and waterfall bars, in every theme", arguments: ThemeCatalog.shipped.names)
+    @Test(
+        "at 120×40: each flow newest first, opened ones as trees with spaces, marks and waterfall bars, in every theme",
+        arguments: ThemeCatalog.shipped.names)
     func wide(theme: String) {
         let screen = Fixtures.screen(FlowScreens.dashboard(width: 120, height: 40, theme: theme))
         FlowScreens.expectMarks(on: screen, theme: theme, shown: ["↑", "✗", "⚠", "↺", "↻", "━", "┅"])
@@ -188,7 +199,9 @@ struct FlowScreenTests {
             """#)
     }
 
-    @Test("at 80×24 the route-as gives way, and every mark stays, in every theme", arguments: ThemeCatalog.shipped.names)
+    @Test(
+        "at 80×24 the route-as gives way, and every mark stays, in every theme",
+        arguments: ThemeCatalog.shipped.names)
     func standard(theme: String) {
         let screen = Fixtures.screen(FlowScreens.dashboard(width: 80, height: 24, theme: theme))
         FlowScreens.expectMarks(on: screen, theme: theme, shown: ["↑", "✗", "⚠", "↺", "↻", "━", "┅"])
@@ -222,7 +235,9 @@ struct FlowScreenTests {
             """#)
     }
 
-    @Test("at 40×10 the stacked layout keeps the tree, the marks, the status and a short bar, in every theme", arguments: ThemeCatalog.shipped.names)
+    @Test(
+        "at 40×10 the stacked layout keeps the tree, the marks, the status and a short bar, in every theme",
+        arguments: ThemeCatalog.shipped.names)
     func smallest(theme: String) {
         let screen = Fixtures.screen(FlowScreens.dashboard(width: 40, height: 10, theme: theme))
         FlowScreens.expectMarks(on: screen, theme: theme, shown: ["↑", "↻", "┅"])
@@ -268,7 +283,8 @@ struct FlowScreenTests {
 
     @Test("without UTF-8 the same screen in ASCII, in every theme", arguments: ThemeCatalog.shipped.names)
     func ascii(theme: String) {
-        let screen = Fixtures.screen(FlowScreens.dashboard(width: 80, height: 24, glyphs: .ascii, theme: theme))
+        let screen = Fixtures.screen(
+            FlowScreens.dashboard(width: 80, height: 24, glyphs: .ascii, theme: theme))
         expectScreen(
             screen,
             #"""
@@ -317,7 +333,9 @@ struct FlowViewTests {
             texts.insert(screen.text)
             for (glyph, roles) in FlowScreens.marks {
                 let role = screen.role(of: glyph)
-                #expect(role.map(roles.contains) == true, "\(theme.name): \(glyph) drawn as \(String(describing: role))")
+                #expect(
+                    role.map(roles.contains) == true,
+                    "\(theme.name): \(glyph) drawn as \(String(describing: role))")
             }
             FlowScreens.expectMarks(on: screen, theme: theme.name, shown: FlowScreens.marks.map(\.glyph))
         }
