@@ -106,7 +106,7 @@ public struct Limits: Equatable, Sendable {
     public var maxUpstreamConnections = 512
     /// Requests that may wait for a connection to one upstream; one more is answered 503.
     public var maxUpstreamQueue = 1024
-    /// Idle keep-alive connections kept per upstream; more are closed as they come back.
+    /// Idle keep-alive connections kept per upstream; more close after a second unused.
     public var maxIdleUpstreamConnections = 128
     /// Requests whose heads the proxy keeps, the latest first, so a feed client can replay one
     /// as another space; 0 keeps none and turns replay off.

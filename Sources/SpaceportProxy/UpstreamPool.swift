@@ -40,7 +40,7 @@ final class UpstreamPool: UpstreamOwner {
     /// requests waiting for one. A class, so taking and parking change it in place instead of
     /// moving arrays in and out of the dictionary (an allocation per request).
     private final class Lane {
-        /// Oldest first: a request takes the newest, the sweep closes the oldest.
+        /// Oldest first: a request takes the newest; the sweep closes those whose time is up.
         var parked: [Parked] = []
         var open = 0
         var waiting = CircularBuffer<Waiter>(initialCapacity: 0)
@@ -59,6 +59,12 @@ final class UpstreamPool: UpstreamOwner {
     private var retired = false
     /// Connections dialled since the pool began, for the admin listener's metrics.
     private(set) var dials = 0
+
+    /// How long a connection given back beyond the idle limit stays for a request to take it: a
+    /// burst of answers gives back more connections than the limit, and the next burst of requests
+    /// wants them again (closing them at once made 1,000 keep-alive clients dial the upstream a
+    /// third of their requests).
+    static let overLimitLinger = TimeAmount.seconds(1)
 
     init(loop: any EventLoop, share: Int = 1) {
         self.loop = loop
@@ -170,8 +176,9 @@ final class UpstreamPool: UpstreamOwner {
     }
 
     /// Takes back a connection whose last exchange ended cleanly: it goes to the first request
-    /// waiting for one, or idles, closing after `limits.idleTimeoutMs` unused or at once when the
-    /// address has its share of `max_idle_upstream_connections` idle already.
+    /// waiting for one, or idles, closing after `limits.idleTimeoutMs` unused, or after
+    /// `overLimitLinger` when the address has its share of `max_idle_upstream_connections` idle
+    /// already.
     func release(_ upstream: UpstreamHandler, limits: Limits) {
         guard !retired, upstream.isReusable, let lane = lanes[upstream.address] else {
             upstream.close()
@@ -198,12 +205,15 @@ final class UpstreamPool: UpstreamOwner {
     }
 
     private func park(_ upstream: UpstreamHandler, _ lane: Lane, _ limits: Limits) {
-        guard !retired, upstream.isReusable, lane.parked.count < part(limits.maxIdleUpstreamConnections)
-        else {
+        guard !retired, upstream.isReusable else {
             upstream.close()
             return
         }
-        let expires = loop.now + .milliseconds(Int64(limits.idleTimeoutMs))
+        var idleFor = TimeAmount.milliseconds(Int64(limits.idleTimeoutMs))
+        if lane.parked.count >= part(limits.maxIdleUpstreamConnections) {
+            idleFor = min(idleFor, Self.overLimitLinger)
+        }
+        let expires = loop.now + idleFor
         lane.parked.append(Parked(upstream: upstream, expires: expires))
         if sweepAt.map({ expires < $0 }) ?? true { armSweep(at: expires) }
     }
@@ -247,9 +257,9 @@ final class UpstreamPool: UpstreamOwner {
         var expired: [UpstreamHandler] = []
         var next: NIODeadline?
         for lane in lanes.values {
-            let stale = lane.parked.prefix { $0.expires <= now }.count
-            expired += lane.parked.prefix(stale).map(\.upstream)
-            lane.parked.removeFirst(stale)
+            // Not in order of expiry: one given back past the idle limit expires sooner.
+            expired += lane.parked.lazy.filter { $0.expires <= now }.map(\.upstream)
+            lane.parked.removeAll { $0.expires <= now }
             if let first = lane.parked.map(\.expires).min(), next.map({ first < $0 }) ?? true {
                 next = first
             }

@@ -240,7 +240,7 @@ struct UpstreamPoolTests {
         }
     }
 
-    @Test("connections given back beyond max_idle_upstream_connections are closed")
+    @Test("connections given back beyond max_idle_upstream_connections close a second later, unused")
     func idleLimit() async throws {
         try await Rig.with { rig in
             let limits = Self.limits { $0.maxIdleUpstreamConnections = 1 }
@@ -249,10 +249,27 @@ struct UpstreamPoolTests {
             #expect(first != second)
             try await rig.run { $0.release(first, limits) }
             try await rig.run { $0.release(second, limits) }
+            #expect(try await rig.run { $0.pool.idleCount } == 2)
+            try await Task.sleep(for: .milliseconds(1_300))
             #expect(try await rig.run { $0.isOpen(second) } == false)
             #expect(try await rig.run { $0.pool.idleCount } == 1)
             #expect(try await rig.run { $0.takeIdle() } == first)
             try await Self.serverSees(closed: 1, rig.server)
+        }
+    }
+
+    @Test("a burst given back beyond max_idle_upstream_connections is taken again by the next burst, no dial")
+    func idleLimitBurst() async throws {
+        try await Rig.with { rig in
+            let limits = Self.limits { $0.maxIdleUpstreamConnections = 1 }
+            var burst: [Int] = []
+            for _ in 0..<3 { burst.append(try await rig.result { $0.connect(limits) }) }
+            for connection in burst { try await rig.run { $0.release(connection, limits) } }
+            var again: [Int] = []
+            for _ in 0..<3 { again.append(try await rig.run { $0.takeIdle() } ?? -1) }
+            #expect(Set(again) == Set(burst))
+            #expect(rig.server.accepted.load(ordering: .relaxed) == 3)
+            #expect(rig.server.closed.load(ordering: .relaxed) == 0)
         }
     }
 
