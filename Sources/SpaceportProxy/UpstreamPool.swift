@@ -64,11 +64,12 @@ final class UpstreamPool: UpstreamOwner {
     /// burst of answers gives back more connections than the limit, and the next burst of requests
     /// wants them again (closing them at once made 1,000 keep-alive clients dial the upstream a
     /// third of their requests).
-    static let overLimitLinger = TimeAmount.seconds(1)
+    let overLimitLinger: TimeAmount
 
-    init(loop: any EventLoop, share: Int = 1) {
+    init(loop: any EventLoop, share: Int = 1, overLimitLinger: TimeAmount = .seconds(1)) {
         self.loop = loop
         self.share = max(share, 1)
+        self.overLimitLinger = overLimitLinger
     }
 
     /// This loop's part of a proxy-wide limit: at least one.
@@ -211,7 +212,7 @@ final class UpstreamPool: UpstreamOwner {
         }
         var idleFor = TimeAmount.milliseconds(Int64(limits.idleTimeoutMs))
         if lane.parked.count >= part(limits.maxIdleUpstreamConnections) {
-            idleFor = min(idleFor, Self.overLimitLinger)
+            idleFor = min(idleFor, overLimitLinger)
         }
         let expires = loop.now + idleFor
         lane.parked.append(Parked(upstream: upstream, expires: expires))
