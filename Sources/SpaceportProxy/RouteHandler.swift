@@ -109,10 +109,12 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
             callerSpace = instance.space
         }
         let context: RouteContext
+        // One clock read for trace memory's look-up and its remembering, none without a trace.
+        let now = trace == nil ? NIODeadline.distantPast : .now()
         do {
             context = try RouteContext(
                 fields: fields, host: routedHost, caller: callerSpace, trace: trace, plan: plan,
-                remembered: { loop.traces.space(of: $0, propagation) }, route: loop.route)
+                remembered: { loop.traces.space(of: $0, propagation, now: now) }, route: loop.route)
         } catch {
             return Exchange(head: head, hop: hop, routing: .refuse(error))
         }
@@ -121,7 +123,7 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
         let route = known.route
         if let trace, route.routeAsSource != .default {
             // Seen again, a trace is remembered afresh: its memory lasts from its last request.
-            loop.traces.remember(trace, as: route.routeAs, propagation)
+            loop.traces.remember(trace, as: route.routeAs, propagation, now: now)
         }
         let bridge = context.bridge
         hop.propagated(
