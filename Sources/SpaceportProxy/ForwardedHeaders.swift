@@ -50,61 +50,70 @@ enum ForwardedHeaders {
         var hasForwardedProto = false
         var upgrades = 0
         let upgrade = head.isUpgrade
+        // Every field twice (an upgrade's and X-Forwarded-For's are written again) with room for
+        // ": " and CRLF, what the proxy adds, and its fixed text (under 200 bytes).
+        var bound = 2 * head.bytes.readableBytes + 4 * head.fields.count + 256
+        bound += head.method.rawValue.utf8.count + path.utf8.count + 2 * (host?.utf8.count ?? 0)
+        bound += bridge.headers.reduce(0) { $0 + $1.name.utf8.count + bridge.routeAs.utf8.count + 4 }
+        bound += (bridge.baggage?.utf8.count ?? 0) + requestID.utf8.count + (clientIP?.utf8.count ?? 0)
+        bound += via.utf8.count
         head.bytes.withUnsafeReadableBytes { raw in
-            buffer.writeString(head.method.rawValue)
-            buffer.writeStaticString(" ")
-            buffer.writeString(path)
-            buffer.writeStaticString(" HTTP/1.1\r\n")
-            for field in head.fields {
-                switch field.kind {
-                case .other, .contentLength, .via: break
-                case .host: if host != nil { continue }
-                case .hopByHop, .connection, .transferEncoding: continue
-                case .named: if !isEndToEnd(raw[field.name], bridge) { continue }
-                case .traceparent: break
-                // The proxy's own baggage field, carrying route-as, stands for the client's.
-                case .baggage: if bridge.baggage != nil { continue }
-                case .upgrade:
-                    if upgrade { upgrades += 1 }
-                    continue
-                case .requestID: hasRequestID = true
-                case .forwardedHost:
-                    if !keepsForwarded { continue }
-                    hasForwardedHost = true
-                case .forwardedProto:
-                    if !keepsForwarded { continue }
-                    hasForwardedProto = true
-                case .forwardedFor: if clientIP != nil { continue }
+            buffer.writeHead(atMost: bound) { out in
+                out.put(head.method.rawValue)
+                out.put(" ")
+                out.put(path)
+                out.put(" HTTP/1.1\r\n")
+                for field in head.fields {
+                    switch field.kind {
+                    case .other, .contentLength, .via: break
+                    case .host: if host != nil { continue }
+                    case .hopByHop, .connection, .transferEncoding: continue
+                    case .named: if !isEndToEnd(raw[field.name], bridge) { continue }
+                    case .traceparent: break
+                    // The proxy's own baggage field, carrying route-as, stands for the client's.
+                    case .baggage: if bridge.baggage != nil { continue }
+                    case .upgrade:
+                        if upgrade { upgrades += 1 }
+                        continue
+                    case .requestID: hasRequestID = true
+                    case .forwardedHost:
+                        if !keepsForwarded { continue }
+                        hasForwardedHost = true
+                    case .forwardedProto:
+                        if !keepsForwarded { continue }
+                        hasForwardedProto = true
+                    case .forwardedFor: if clientIP != nil { continue }
+                    }
+                    out.field(raw, field.name, field.value)
                 }
-                buffer.writeField(raw, field.name, field.value)
-            }
-            if upgrades > 0 {
-                for field in head.fields where field.kind == .upgrade {
-                    buffer.writeField(raw, field.name, field.value)
+                if upgrades > 0 {
+                    for field in head.fields where field.kind == .upgrade {
+                        out.field(raw, field.name, field.value)
+                    }
+                    out.put("connection: upgrade\r\n")
                 }
-                buffer.writeStaticString("connection: upgrade\r\n")
-            }
-            // The decoder took the chunks apart; the upstream handler puts them back on this hop.
-            if head.framing == .chunked { buffer.writeStaticString("transfer-encoding: chunked\r\n") }
-            if let host { buffer.writeField("host", host) }
-            bridge.forEachAddedHeader { buffer.writeField($0, bridge.routeAs) }
-            if let baggage = bridge.baggage { buffer.writeField("baggage", baggage) }
-            if !hasRequestID { buffer.writeField(requestIDHeader, requestID) }
-            if let clientIP {
-                buffer.writeStaticString("x-forwarded-for: ")
-                // Every X-Forwarded-For the client sent, in order, then the client itself.
-                for field in head.fields where field.kind == .forwardedFor {
-                    buffer.writeBytes(UnsafeRawBufferPointer(rebasing: raw[field.value]))
-                    buffer.writeStaticString(", ")
+                // The decoder took the chunks apart; the upstream handler puts them back on this hop.
+                if head.framing == .chunked { out.put("transfer-encoding: chunked\r\n") }
+                if let host { out.field("host", host) }
+                bridge.forEachAddedHeader { out.field($0, bridge.routeAs) }
+                if let baggage = bridge.baggage { out.field("baggage", baggage) }
+                if !hasRequestID { out.field(requestIDHeader, requestID) }
+                if let clientIP {
+                    out.put("x-forwarded-for: ")
+                    // Every X-Forwarded-For the client sent, in order, then the client itself.
+                    for field in head.fields where field.kind == .forwardedFor {
+                        out.put(raw[field.value])
+                        out.put(", ")
+                    }
+                    out.put(clientIP)
+                    out.put("\r\n")
                 }
-                buffer.writeString(clientIP)
-                buffer.writeStaticString("\r\n")
+                if let host, !hasForwardedHost { out.field("x-forwarded-host", host) }
+                if !hasForwardedProto { out.put("x-forwarded-proto: http\r\n") }
+                writeVia(head.version, via, into: &out)
+                out.put("\r\n")
             }
-            if let host, !hasForwardedHost { buffer.writeField("x-forwarded-host", host) }
-            if !hasForwardedProto { buffer.writeStaticString("x-forwarded-proto: http\r\n") }
         }
-        writeVia(head.version, via, into: &buffer)
-        buffer.writeStaticString("\r\n")
         return head.framing == .chunked
     }
 
@@ -147,59 +156,52 @@ enum ForwardedHeaders {
         _ head: UpstreamHead, into buffer: inout ByteBuffer, version: HTTPVersion, route: String, via: String,
         upgrade: Bool, close: Bool, chunked: Bool
     ) {
-        buffer.writeStaticString(version.isAtLeast11 ? "HTTP/1.1 " : "HTTP/1.0 ")
-        buffer.writeString(String(head.status))
-        buffer.writeStaticString(" ")
+        // The upstream's fields with room for ": " and CRLF, the proxy's own and its fixed text.
+        let bound = head.bytes.readableBytes + 4 * head.fields.count + route.utf8.count + via.utf8.count + 256
         head.bytes.withUnsafeReadableBytes { bytes in
-            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[head.reason]))
-            buffer.writeStaticString("\r\n")
-            for field in head.fields {
-                switch field.kind {
-                case .endToEnd: break
-                case .dropped: continue
-                case .upgrade: if !upgrade { continue }
+            buffer.writeHead(atMost: bound) { out in
+                out.put(version.isAtLeast11 ? "HTTP/1.1 " : "HTTP/1.0 ")
+                out.put(String(head.status))
+                out.put(" ")
+                out.put(bytes[head.reason])
+                out.put("\r\n")
+                for field in head.fields {
+                    switch field.kind {
+                    case .endToEnd: break
+                    case .dropped: continue
+                    case .upgrade: if !upgrade { continue }
+                    }
+                    out.field(bytes, field.name, field.value)
                 }
-                buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[field.name]))
-                buffer.writeStaticString(": ")
-                buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[field.value]))
-                buffer.writeStaticString("\r\n")
+                if upgrade { out.put("connection: upgrade\r\n") }
+                out.put("x-spaceport-route: ")
+                out.put(route)
+                out.put("\r\n")
+                writeVia(head.version, via, into: &out)
+                if close {
+                    out.put("connection: close\r\n")
+                } else if !version.isAtLeast11 {
+                    out.put("connection: keep-alive\r\n")
+                }
+                if chunked { out.put("transfer-encoding: chunked\r\n") }
+                out.put("\r\n")
             }
         }
-        if upgrade { buffer.writeStaticString("connection: upgrade\r\n") }
-        buffer.writeStaticString("x-spaceport-route: ")
-        buffer.writeString(route)
-        buffer.writeStaticString("\r\n")
-        writeVia(head.version, via, into: &buffer)
-        if close {
-            buffer.writeStaticString("connection: close\r\n")
-        } else if !version.isAtLeast11 {
-            buffer.writeStaticString("connection: keep-alive\r\n")
-        }
-        if chunked { buffer.writeStaticString("transfer-encoding: chunked\r\n") }
-        buffer.writeStaticString("\r\n")
     }
 
     /// A Via field (RFC 9110 §7.6.3): the protocol version the message arrived in, then the proxy.
-    static func writeVia(_ version: HTTPVersion, _ via: String, into buffer: inout ByteBuffer) {
+    static func writeVia(_ version: HTTPVersion, _ via: String, into out: inout HeadBytes) {
         if version == .http1_1 {
-            buffer.writeStaticString("via: 1.1 ")
+            out.put("via: 1.1 ")
         } else {
-            buffer.writeString("via: \(version.major).\(version.minor) ")
+            out.put("via: \(version.major).\(version.minor) ")
         }
-        buffer.writeString(via)
-        buffer.writeStaticString("\r\n")
+        out.put(via)
+        out.put("\r\n")
     }
 }
 
 extension ByteBuffer {
-    /// One field line copied from a received head's bytes.
-    mutating func writeField(_ raw: UnsafeRawBufferPointer, _ name: Range<Int>, _ value: Range<Int>) {
-        writeBytes(UnsafeRawBufferPointer(rebasing: raw[name]))
-        writeStaticString(": ")
-        writeBytes(UnsafeRawBufferPointer(rebasing: raw[value]))
-        writeStaticString("\r\n")
-    }
-
     /// One field line of a head: `name: value` and its CRLF.
     mutating func writeField(_ name: String, _ value: String) {
         writeString(name)
