@@ -13,6 +13,7 @@ public enum HopLine {
         parts.append(resolution(hop))
         if let mark = mark(hop) { parts.append(mark) }
         parts.append(hop.status.map(String.init) ?? "—")
+        if let code = hop.grpcStatus { parts.append(GRPCStatus.describe(code)) }
         if let duration = hop.durationMs { parts.append(milliseconds(duration)) }
         if let error = hop.error { parts.append("! " + Printable.clip(error, max: 120)) }
         return parts.joined(separator: "  ")
@@ -30,6 +31,8 @@ public enum HopLine {
         case .tcp: return "TCP"
         case .websocket: return "WS " + Printable.clip(hop.method ?? "GET", max: 10)
         case .http: return Printable.clip(hop.method ?? "?", max: 10)
+        case .h2: return "H2 " + Printable.clip(hop.method ?? "?", max: 10)
+        case .grpc: return "gRPC"
         }
     }
 
