@@ -81,6 +81,8 @@ final class Hop {
 
     func setProtocol(_ value: HopProtocol) { event?.protocol = value }
 
+    func setGRPCStatus(_ code: Int) { event?.grpcStatus = code }
+
     /// `<service>@<space>`, the value of `x-spaceport-route`, once a space serves the hop.
     var routeLabel: String? { event?.routeLabel }
 
