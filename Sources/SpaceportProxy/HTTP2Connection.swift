@@ -107,6 +107,25 @@ final class HTTP2ConnectionKeeper: ChannelInboundHandler {
         context.eventLoop.assumeIsolated().execute { context.close(promise: nil) }
     }
 
+    /// swift-nio-http2 has sent GOAWAY for these and leaves closing to its user: a peer that
+    /// floods or breaks the framing is not kept waiting for the idle timeout.
+    static func endsConnection(_ error: any Error) -> Bool {
+        switch error {
+        case is NIOHTTP2Errors.ExcessiveRSTFrames, is NIOHTTP2Errors.ExcessiveControlFrames,
+            is NIOHTTP2Errors.ExcessiveEmptyDataFrames, is NIOHTTP2Errors.ExcessiveStreamErrors,
+            is NIOHTTP2Errors.ExcessiveContinuationFrames, is NIOHTTP2Errors.ExcessiveNumberOfGlitches,
+            is NIOHTTP2Errors.ExcessiveOutboundFrameBuffering, is NIOHTTP2Errors.ExcessivelyLargeHeaderBlock,
+            is NIOHTTP2Errors.UnableToParseFrame, is NIOHTTP2Errors.BadClientMagic:
+            return true
+        default:
+            return false
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if Self.endsConnection(error) { closeSoon(context) }
+    }
+
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is ChannelShouldQuiesceEvent { goAway(context) }
         context.fireUserInboundEventTriggered(event)

@@ -230,7 +230,9 @@ final class H2Client: Sendable {
             var buffer = ByteBuffer(string: body)
             if grpc {
                 // One length-prefixed message, as gRPC frames them.
-                buffer = ByteBuffer(bytes: [0, 0, 0, 0, UInt8(body.utf8.count)] + Array(body.utf8))
+                buffer = ByteBuffer(bytes: [0])
+                buffer.writeInteger(UInt32(body.utf8.count))
+                buffer.writeString(body)
             }
             // The proxy may have answered (and ended the stream) before the body goes.
             try? await stream.channel.writeAndFlush(

@@ -236,6 +236,22 @@ struct HTTP2Tests {
         }
     }
 
+    @Test("a 4 MB gRPC message goes up and comes back whole, through both flow-control windows")
+    func largeMessages() async throws {
+        try await H2World.with { w in
+            let client = try await H2Client.connect(port: w.proxy.port)
+            let message = String(repeating: "0123456789abcdef", count: 4 << 16)
+            let answer = try await client.request(
+                "/echo.Echo/Big", authority: "greeter.localhost", body: message, grpc: true)
+            #expect(answer.grpcStatus == 0)
+            #expect(answer.body.readableBytes == message.utf8.count + 5)
+            let hop = try await w.proxy.hops.end()
+            #expect(hop.bytesIn == message.utf8.count + 5)
+            #expect(hop.bytesOut == message.utf8.count + 5)
+            await client.close()
+        }
+    }
+
     @Test("streams to one upstream share a connection")
     func multiplexedUpstream() async throws {
         try await H2World.with { w in
