@@ -10,7 +10,7 @@ import Synchronization
 /// swift-nio-http2. What a stream gets depends on its path:
 /// - `/hang` never answers (a reset from the proxy is counted in `resets`);
 /// - `/reset` resets the stream (INTERNAL_ERROR) without answering;
-/// - `/slow` answers after 300 ms;
+/// - `/slow` answers after 300 ms (a gRPC call: its head too);
 /// - a gRPC call (content-type `application/grpc`) is answered with its own DATA echoed back,
 ///   then trailers whose `grpc-status` is the request's `x-test-grpc-status` (else 0);
 /// - anything else answers `200` with text: `server=<name> authority=<:authority> route=<azds-route-as> bytes=<body>`.
@@ -118,6 +118,8 @@ private final class H2AppHandler: ChannelInboundHandler {
                     answered = true
                 case "/hang":
                     answered = true
+                case "/slow":
+                    break
                 default:
                     if block.headers.first(name: "content-type") == "application/grpc" {
                         let head: HPACKHeaders = [":status": "200", "content-type": "application/grpc"]
@@ -145,13 +147,23 @@ private final class H2AppHandler: ChannelInboundHandler {
     private func requestEnded(_ context: ChannelHandlerContext) {
         guard !answered, let request else { return }
         answered = true
+        let slow = request.first(name: ":path") == "/slow"
         if request.first(name: "content-type") == "application/grpc" {
             let trailers: HPACKHeaders = [
                 "grpc-status": request.first(name: "x-test-grpc-status") ?? "0",
                 "grpc-message": "from \(name)",
             ]
-            context.writeAndFlush(
-                wrapOutboundOut(.headers(.init(headers: trailers, endStream: true))), promise: nil)
+            guard slow else {
+                context.writeAndFlush(
+                    wrapOutboundOut(.headers(.init(headers: trailers, endStream: true))), promise: nil)
+                return
+            }
+            context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(300)) {
+                let head: HPACKHeaders = [":status": "200", "content-type": "application/grpc"]
+                context.write(self.wrapOutboundOut(.headers(.init(headers: head))), promise: nil)
+                context.writeAndFlush(
+                    self.wrapOutboundOut(.headers(.init(headers: trailers, endStream: true))), promise: nil)
+            }
             return
         }
         let text =
@@ -163,7 +175,7 @@ private final class H2AppHandler: ChannelInboundHandler {
             context.writeAndFlush(
                 self.wrapOutboundOut(.data(.init(data: .byteBuffer(body), endStream: true))), promise: nil)
         }
-        if request.first(name: ":path") == "/slow" {
+        if slow {
             context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(300)) { answer() }
         } else {
             answer()

@@ -13,7 +13,8 @@ struct H2World {
     let proxy: RunningProxy
 
     static func with(
-        greeterDefault: H2Upstream? = nil, extra: String = "", _ body: (H2World) async throws -> Void
+        greeterDefault: H2Upstream? = nil, extra: String = "", limits: String = "{}",
+        _ body: (H2World) async throws -> Void
     ) async throws {
         var given = greeterDefault
         if given == nil { given = try await H2Upstream.start("greeter-default") }
@@ -21,6 +22,7 @@ struct H2World {
         let gUser = try await H2Upstream.start("greeter-azureuser")
         let proxy = try await RunningProxy.start(
             """
+            limits: \(limits)
             spaces:
               default:
                 services:
@@ -249,6 +251,42 @@ struct HTTP2Tests {
             #expect(hop.bytesIn == message.utf8.count + 5)
             #expect(hop.bytesOut == message.utf8.count + 5)
             await client.close()
+        }
+    }
+
+    @Test("a call whose grpc-timeout is longer than upstream_timeout_ms is not cut short by the proxy")
+    func longerDeadline() async throws {
+        try await H2World.with(limits: "{ upstream_timeout_ms: 100 }") { w in
+            let client = try await H2Client.connect(port: w.proxy.port)
+            let plain = try await client.request("/slow", authority: "greeter.localhost")
+            #expect(plain.status == 504, "without a deadline the proxy's own timeout holds")
+            let call = try await client.request(
+                "/slow", authority: "greeter.localhost", headers: [("grpc-timeout", "2S")], body: "x",
+                grpc: true)
+            #expect(call.status == 200)
+            #expect(call.grpcStatus == 0)
+            #expect(call.grpcMessage == "from greeter-default", "answered by the upstream, not the proxy")
+            await client.close()
+        }
+    }
+
+    @Test("a stream whose frames keep flowing outlives the idle timeout; an idle connection does not")
+    func idleTimeout() async throws {
+        try await H2World.with(limits: "{ idle_timeout_ms: 200 }") { w in
+            let client = try await H2Client.connect(port: w.proxy.port)
+            let stream = try await client.open(
+                "/stream", authority: "greeter.localhost", grpc: true, ends: false)
+            for index in 0..<8 {
+                try await Task.sleep(for: .milliseconds(100))
+                let message = ByteBuffer(bytes: [0, 0, 0, 0, 1, UInt8(index)])
+                try await stream.channel.writeAndFlush(
+                    HTTP2Frame.FramePayload.data(.init(data: .byteBuffer(message), endStream: index == 7)))
+            }
+            let answer = try await stream.response.get()
+            #expect(answer.grpcStatus == 0, "the call lasted 800 ms with an idle timeout of 200 ms")
+            #expect(answer.body.readableBytes == 8 * 6, "every message came back")
+            try await client.channel.closeFuture.get()
+            #expect(client.goAway.withLock { $0 } != nil, "the idle connection was sent away")
         }
     }
 
