@@ -259,11 +259,18 @@ final class H2Client: Sendable {
         ends: Bool = true
     ) async throws -> (channel: any Channel, response: EventLoopFuture<H2Response>) {
         let promise = channel.eventLoop.makePromise(of: H2Response.self)
-        let stream = try await multiplexer.createStreamChannel { stream in
-            stream.eventLoop.makeCompletedFuture {
-                try stream.pipeline.syncOperations.addHandler(H2ResponseCollector(promise))
-            }
-        }.get()
+        let stream: any Channel
+        do {
+            stream = try await multiplexer.createStreamChannel { stream in
+                stream.eventLoop.makeCompletedFuture {
+                    try stream.pipeline.syncOperations.addHandler(H2ResponseCollector(promise))
+                }
+            }.get()
+        } catch {
+            // A connection the proxy sent away opens no stream: the answer never comes.
+            promise.fail(error)
+            throw error
+        }
         var headers: HPACKHeaders = [
             ":method": "POST", ":scheme": "http", ":path": path, ":authority": authority,
         ]
@@ -327,6 +334,10 @@ private final class H2ResponseCollector: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        promise.succeed(response)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
         promise.succeed(response)
     }
 }

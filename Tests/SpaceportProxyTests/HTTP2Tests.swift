@@ -272,18 +272,18 @@ struct HTTP2Tests {
 
     @Test("a stream whose frames keep flowing outlives the idle timeout; an idle connection does not")
     func idleTimeout() async throws {
-        try await H2World.with(limits: "{ idle_timeout_ms: 200 }") { w in
+        try await H2World.with(limits: "{ idle_timeout_ms: 500 }") { w in
             let client = try await H2Client.connect(port: w.proxy.port)
             let stream = try await client.open(
                 "/stream", authority: "greeter.localhost", grpc: true, ends: false)
             for index in 0..<8 {
-                try await Task.sleep(for: .milliseconds(100))
+                try await Task.sleep(for: .milliseconds(200))
                 let message = ByteBuffer(bytes: [0, 0, 0, 0, 1, UInt8(index)])
                 try await stream.channel.writeAndFlush(
                     HTTP2Frame.FramePayload.data(.init(data: .byteBuffer(message), endStream: index == 7)))
             }
             let answer = try await stream.response.get()
-            #expect(answer.grpcStatus == 0, "the call lasted 800 ms with an idle timeout of 200 ms")
+            #expect(answer.grpcStatus == 0, "the call lasted 1.6 s with an idle timeout of 0.5 s")
             #expect(answer.body.readableBytes == 8 * 6, "every message came back")
             try await client.channel.closeFuture.get()
             #expect(client.goAway.withLock { $0 } != nil, "the idle connection was sent away")
