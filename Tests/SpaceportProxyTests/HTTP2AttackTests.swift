@@ -74,6 +74,34 @@ struct HTTP2AttackTests {
         }
     }
 
+    @Test("a CONTINUATION flood (a header block that never ends): the connection is closed, others served")
+    func continuationFlood() async throws {
+        try await H2World.with { w in
+            let attacker = try RawClient(Address(host: "127.0.0.1", port: w.proxy.port), timeoutSeconds: 5)
+            defer { attacker.close() }
+            /// One frame: 24-bit length, type, flags, stream id, payload (RFC 9113 §4.1).
+            func frame(_ type: UInt8, stream: UInt32, _ payload: [UInt8]) -> [UInt8] {
+                let length = payload.count
+                return [UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF), type, 0]
+                    + withUnsafeBytes(of: stream.bigEndian, Array.init) + payload
+            }
+            var bytes = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8) + frame(0x4, stream: 0, [])
+            // HEADERS without END_HEADERS (:method GET, indexed), then CONTINUATION after CONTINUATION.
+            bytes += frame(0x1, stream: 1, [0x82])
+            for _ in 0..<10_000 { bytes += frame(0x9, stream: 1, [0x84]) }
+            _ = attacker.trySend(bytes)
+            let sent = ContinuousClock.now
+            let answer = attacker.readToEnd()
+            #expect(
+                ContinuousClock.now - sent < .seconds(4),
+                "the proxy closed the connection (the read waits 5 s)")
+            // The proxy's SETTINGS, perhaps its ack, then GOAWAY (type 7), then the close.
+            #expect(answer.count < 256, "the proxy answered \(answer.count) bytes, not a GOAWAY and a close")
+            #expect(answer.contains(0x07), "no GOAWAY frame among \(answer)")
+            try await Self.freshClientServed(w)
+        }
+    }
+
     @Test(
         "a header block with more fields than max_header_count is refused: 431, or RESOURCE_EXHAUSTED for gRPC"
     )
