@@ -13,7 +13,8 @@ public struct HopCaller: Codable, Equatable, Sendable {
 }
 
 public enum HopPhase: String, Codable, Sendable { case start, end }
-public enum HopProtocol: String, Codable, Sendable { case http, websocket, tcp }
+/// How a hop's request came: HTTP/1.x, a WebSocket, raw TCP, an HTTP/2 stream, or a gRPC call on one.
+public enum HopProtocol: String, Codable, Sendable { case http, websocket, tcp, h2, grpc }
 
 /// What became of a request's route context on this hop (docs/routing.md, "Carrying the route").
 public enum HopPropagation: String, Codable, Sendable, CaseIterable {
@@ -89,6 +90,8 @@ public struct HopEvent: Codable, Equatable, Sendable {
     public var host: String?
     public var path: String?
     public var status: Int?
+    /// A gRPC call's status code: from the upstream's trailers, or the proxy's own answer.
+    public var grpcStatus: Int?
     public var durationMs: Double?
     public var bytesIn: Int
     public var bytesOut: Int
@@ -104,8 +107,8 @@ public struct HopEvent: Codable, Equatable, Sendable {
         tried: [String] = [],
         space: String? = nil, upstream: String? = nil,
         protocol: HopProtocol = .http, method: String? = nil, host: String? = nil, path: String? = nil,
-        status: Int? = nil, durationMs: Double? = nil, bytesIn: Int = 0, bytesOut: Int = 0,
-        error: String? = nil
+        status: Int? = nil, grpcStatus: Int? = nil, durationMs: Double? = nil, bytesIn: Int = 0,
+        bytesOut: Int = 0, error: String? = nil
     ) {
         self.id = id
         self.flow = flow
@@ -134,6 +137,7 @@ public struct HopEvent: Codable, Equatable, Sendable {
         self.host = host
         self.path = path
         self.status = status
+        self.grpcStatus = grpcStatus
         self.durationMs = durationMs
         self.bytesIn = bytesIn
         self.bytesOut = bytesOut
@@ -159,8 +163,8 @@ public struct HopEvent: Codable, Equatable, Sendable {
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case id, flow, phase, time, proxy, listener, from, routeAs, unknownRouteAs, routeAsSource
         case routeAsCarrier, conflicts, traceId, propagation, lostBy, expected, bridgeProblem, replayOf
-        case service, tried, space, upstream, `protocol`, method, host, path, status, durationMs
-        case bytesIn, bytesOut, error
+        case service, tried, space, upstream, `protocol`, method, host, path, status, grpcStatus
+        case durationMs, bytesIn, bytesOut, error
     }
 
     /// Writes every field the first version of the feed had, nulls included, so a reader sees
@@ -194,6 +198,7 @@ public struct HopEvent: Codable, Equatable, Sendable {
         try c.encode(host, forKey: .host)
         try c.encode(path, forKey: .path)
         try c.encode(status, forKey: .status)
+        try c.encodeIfPresent(grpcStatus, forKey: .grpcStatus)
         try c.encode(durationMs, forKey: .durationMs)
         try c.encode(bytesIn, forKey: .bytesIn)
         try c.encode(bytesOut, forKey: .bytesOut)
@@ -229,6 +234,7 @@ public struct HopEvent: Codable, Equatable, Sendable {
             host: try c.decodeIfPresent(String.self, forKey: .host),
             path: try c.decodeIfPresent(String.self, forKey: .path),
             status: try c.decodeIfPresent(Int.self, forKey: .status),
+            grpcStatus: try c.decodeIfPresent(Int.self, forKey: .grpcStatus),
             durationMs: try c.decodeIfPresent(Double.self, forKey: .durationMs),
             bytesIn: try c.decode(Int.self, forKey: .bytesIn),
             bytesOut: try c.decode(Int.self, forKey: .bytesOut),

@@ -37,6 +37,10 @@ enum DetailView {
         ])
         if let status = hop.status {
             summary.add("  \(status)", Role.status(status))
+            if let code = hop.grpcStatus {
+                summary.add(
+                    "  grpc-status \(code) \(GRPCStatus.describe(code))", Role.status(code == 0 ? 200 : 500))
+            }
         } else if !record.hasEnded {
             summary.add("  in flight", .statusPending)
         }

@@ -5,6 +5,7 @@ import SpaceportCore
 ///
 ///     service:servicea   space:azureuser   status:5xx  5xx  status:404
 ///     method:POST  POST   path:/api   lost  restored  kept  bridged
+///     proto:grpc   grpc:UNAVAILABLE   grpc:14
 ///     anything-else (host or path contains it)
 public struct HopFilter: Equatable, Sendable {
     public enum Term: Equatable, Sendable {
@@ -17,6 +18,10 @@ public struct HopFilter: Equatable, Sendable {
         case path(String)
         /// What became of the hop's route context: `lost`, `restored`, `kept`, `bridged`.
         case propagation(HopPropagation)
+        /// How the request came: `http`, `websocket`, `tcp`, `h2`, `grpc`.
+        case transport(HopProtocol)
+        /// A gRPC call's status, by name or number.
+        case grpcStatus(GRPCStatus)
         /// Host or path contains it.
         case text(String)
     }
@@ -65,11 +70,29 @@ public struct HopFilter: Equatable, Sendable {
             case "status", "code": return try status(value, word: word)
             case "method": return .method(value.uppercased())
             case "path": return .path(value)
+            case "proto", "protocol":
+                guard let transport = HopProtocol(rawValue: value.lowercased()) else {
+                    throw HopFilterError(
+                        term: word,
+                        problem:
+                            "'\(Sanitized.line(value))' is not a protocol; use http, websocket, tcp, h2 or grpc"
+                    )
+                }
+                return .transport(transport)
+            case "grpc":
+                guard let status = GRPCStatus(named: value) else {
+                    throw HopFilterError(
+                        term: word,
+                        problem:
+                            "'\(Sanitized.line(value))' is not a gRPC status; use a name such as UNAVAILABLE or a number from 0 to 16"
+                    )
+                }
+                return .grpcStatus(status)
             default:
                 throw HopFilterError(
                     term: word,
                     problem:
-                        "unknown key '\(Sanitized.line(key))'; use service:, space:, status:, method: or path:"
+                        "unknown key '\(Sanitized.line(key))'; use service:, space:, status:, method:, path:, proto: or grpc:"
                 )
             }
         }
@@ -106,6 +129,8 @@ public struct HopFilter: Equatable, Sendable {
         case .method(let method): return hop.method?.uppercased() == method
         case .path(let text): return contains(hop.path, text)
         case .propagation(let propagation): return hop.propagation == propagation
+        case .transport(let transport): return hop.protocol == transport
+        case .grpcStatus(let status): return hop.grpcStatus == status.rawValue
         case .text(let text): return contains(hop.path, text) || contains(hop.host, text)
         }
     }

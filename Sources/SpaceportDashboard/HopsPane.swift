@@ -88,7 +88,10 @@ enum HopsPane {
         }
         if let mark = glyphs.mark(for: hop.propagation) { served.append((" " + mark.glyph, mark.role)) }
         let status: (String, Role)
-        if let code = hop.status {
+        if let code = hop.grpcStatus {
+            // A gRPC call's outcome is its own status, by name; its HTTP status is nearly always 200.
+            status = (GRPCStatus.describe(code), Role.status(code == 0 ? 200 : 500))
+        } else if let code = hop.status {
             status = (String(code), Role.status(code))
         } else if hop.error != nil || record.hasEnded {
             status = ("ERR", .status5xx)
@@ -97,7 +100,13 @@ enum HopsPane {
         }
         return [
             [(Formatting.clock(hop.time, milliseconds: widths.time >= 12), .muted)],
-            [(Sanitized.line(hop.method, placeholder: hop.protocol.rawValue.uppercased()), .method)],
+            [
+                (
+                    hop.protocol == .grpc
+                        ? "gRPC"
+                        : Sanitized.line(hop.method, placeholder: hop.protocol.rawValue.uppercased()), .method
+                )
+            ],
             [
                 (widths.method < 6 ? "" : withoutPort(Sanitized.line(hop.host, placeholder: "")), .muted),
                 (Sanitized.line(hop.path, placeholder: "-"), .normal),
@@ -120,6 +129,7 @@ enum HopsPane {
             needs.target = max(needs.target, cells[2])
             needs.route = max(needs.route, cells[3])
             needs.served = max(needs.served, cells[4])
+            needs.status = max(needs.status, cells[5])
             needs.error = max(needs.error, cells[7])
         }
         return needs
@@ -142,6 +152,8 @@ enum HopsPane {
             widths.method = 4
             widths.duration = 0
         }
+        // A gRPC status by name (`UNAVAILABLE`) widens the column from the three digits of HTTP's.
+        widths.status = max(widths.status, min(needs.status, width >= 90 ? 17 : 11))
         let fixed = [widths.time, widths.method, widths.route, widths.status, widths.duration].filter {
             $0 > 0
         }

@@ -14,6 +14,7 @@ public enum HopLine {
         if let mark = mark(hop) { parts.append(mark) }
         if let original = hop.replayOf { parts.append("replay of \(Printable.clip(original, max: 63))") }
         parts.append(hop.status.map(String.init) ?? "—")
+        if let code = hop.grpcStatus { parts.append(GRPCStatus.describe(code)) }
         if let duration = hop.durationMs { parts.append(milliseconds(duration)) }
         if let error = hop.error { parts.append("! " + Printable.clip(error, max: 120)) }
         return parts.joined(separator: "  ")
@@ -31,6 +32,8 @@ public enum HopLine {
         case .tcp: return "TCP"
         case .websocket: return "WS " + Printable.clip(hop.method ?? "GET", max: 10)
         case .http: return Printable.clip(hop.method ?? "?", max: 10)
+        case .h2: return "H2 " + Printable.clip(hop.method ?? "?", max: 10)
+        case .grpc: return "gRPC"
         }
     }
 

@@ -84,6 +84,8 @@ final class Hop {
     /// Marks the hop a replay of hop `original`, sent again by the proxy for a feed client.
     func replays(_ original: String) { event?.replayOf = original }
 
+    func setGRPCStatus(_ code: Int) { event?.grpcStatus = code }
+
     /// `<service>@<space>`, the value of `x-spaceport-route`, once a space serves the hop.
     var routeLabel: String? { event?.routeLabel }
 

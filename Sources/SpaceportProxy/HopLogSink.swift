@@ -47,9 +47,12 @@ public final class HopLogSink: EventSink {
         case .http: parts.append("\(hop.method ?? "-") \(hop.host ?? "")\(hop.path ?? "")")
         case .websocket: parts.append("websocket \(hop.host ?? "")\(hop.path ?? "")")
         case .tcp: parts.append("tcp \(hop.listener)")
+        case .h2: parts.append("h2 \(hop.method ?? "-") \(hop.host ?? "")\(hop.path ?? "")")
+        case .grpc: parts.append("grpc \(hop.host ?? "")\(hop.path ?? "")")
         }
         parts.append("→ \(hop.service.map { "\($0)@\(hop.space ?? "nowhere")" } ?? "unrouted")")
         parts.append(hop.status.map(String.init) ?? "-")
+        if let code = hop.grpcStatus { parts.append(GRPCStatus.describe(code)) }
         parts.append(hop.durationMs.map { String(format: "%.1f ms", $0) } ?? "- ms")
         var detail: [String] = []
         if let routeAs = hop.routeAs, let source = hop.routeAsSource {

@@ -6,6 +6,8 @@ import SpaceportCore
 final class LoopState {
     let loop: any EventLoop
     let pool: UpstreamPool
+    /// HTTP/2 streams' upstream connections, each carrying many streams.
+    let http2: HTTP2UpstreamPool
     private let live: LiveTree
     private var generation: Int
     private var cached: SpaceTree
@@ -38,6 +40,7 @@ final class LoopState {
         cached = snapshot.tree
         carrierPlan = CarrierPlan(snapshot.tree.settings)
         pool = UpstreamPool(loop: loop, share: loops)
+        http2 = HTTP2UpstreamPool(loop: loop)
         self.traces = traces
         self.inFlight = inFlight
         self.replays = replays
@@ -102,9 +105,9 @@ final class LoopState {
     var counts: ProxyCounts {
         var counts = ProxyCounts()
         counts.clientConnections = connections.count
-        counts.upstreamConnections = pool.openCount
+        counts.upstreamConnections = pool.openCount + http2.openCount
         counts.idleUpstreamConnections = pool.idleCount
-        counts.dials = pool.dials
+        counts.dials = pool.dials + http2.dials
         counts.upstreamFaults = upstreamFaults
         return counts
     }
@@ -126,12 +129,14 @@ final class LoopState {
             channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
         }
         pool.closeAll()
+        http2.drain()
         return EventLoopFuture.andAllComplete(open.map(\.closeFuture), on: loop)
     }
 
     func closeAll() {
         for channel in connections.values { channel.close(promise: nil) }
         pool.closeAll()
+        http2.closeAll()
     }
 }
 

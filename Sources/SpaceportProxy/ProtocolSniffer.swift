@@ -10,8 +10,14 @@ enum Sniff: Equatable {
     /// A request line longer than this without its end is taken for HTTP; the decoder judges it.
     static let longestLine = 8 * 1024
 
-    /// HTTP when the bytes start `METHOD target HTTP/1.x` and a line end; raw as soon as they cannot.
+    /// HTTP when the bytes start `METHOD target HTTP/1.x` and a line end, or with the HTTP/2
+    /// preface; raw as soon as they cannot.
     static func classify(_ bytes: ByteBufferView) -> Sniff {
+        switch HTTP2Preface.classify(bytes) {
+        case .http2: return .http
+        case .undecided: return .undecided
+        case .http1: break
+        }
         var index = bytes.startIndex
         while index < bytes.endIndex, bytes[index] != UInt8(ascii: " ") {
             guard index - bytes.startIndex < Methods.longest else { return .raw }

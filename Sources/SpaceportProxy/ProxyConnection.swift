@@ -22,25 +22,31 @@ struct ConnectionInfo {
     }
 }
 
-/// The pipelines of client connections. HTTP reads like its diagram:
+/// The pipelines of client connections. HTTP/1 reads like its diagram:
 /// time the head → decode → one request at a time → route → exchange (→ glue, once upgraded).
-/// Responses go back as bytes.
+/// Responses go back as bytes. A client that opens with the HTTP/2 preface gets
+/// `HTTP2Connection`'s pipeline instead: one `HTTP2StreamHandler` per stream.
 enum ProxyConnection {
     static func installHTTP(on pipeline: ChannelPipeline.SynchronousOperations, _ info: ConnectionInfo) throws
     {
         let limits = info.limits
         let headTimer = HeadTimer(info)
-        try pipeline.addHandler(headTimer)
         // Responses leave as bytes the exchange handler writes itself, so there is no response
         // encoder. The decoder hands over the bytes that follow an upgrade request (for the
         // glue, after a 101) instead of dropping them.
-        try pipeline.addHandler(
-            ByteToMessageHandler(
-                RequestDecoder(maxHeaderBytes: limits.maxHeaderBytes, maxHeaderCount: limits.maxHeaderCount)))
+        let decoder = ByteToMessageHandler(
+            RequestDecoder(maxHeaderBytes: limits.maxHeaderBytes, maxHeaderCount: limits.maxHeaderCount))
         let sequencer = RequestSequencer()
+        let route = RouteHandler(info)
+        let exchange = ExchangeHandler(info, headTimer: headTimer, sequencer: sequencer)
+        // HTTP/1 is in place from the start, so its header timeout holds for a silent client too.
+        try pipeline.addHandler(
+            HTTPVersionSniffer(info, http1: [headTimer, decoder, sequencer, route, exchange]))
+        try pipeline.addHandler(headTimer)
+        try pipeline.addHandler(decoder)
         try pipeline.addHandler(sequencer)
-        try pipeline.addHandler(RouteHandler(info))
-        try pipeline.addHandler(ExchangeHandler(info, headTimer: headTimer, sequencer: sequencer))
+        try pipeline.addHandler(route)
+        try pipeline.addHandler(exchange)
     }
 
     static func installListen(

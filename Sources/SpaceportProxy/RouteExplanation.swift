@@ -1,4 +1,5 @@
 import NIOCore
+import NIOHPACK
 import SpaceportCore
 
 /// What the proxy would do with a request, worked out by the proxy's own code and sending
@@ -25,6 +26,8 @@ public struct RouteExplanation: Sendable {
     public let bridgeProblem: String?
     /// The forwarded request's route carriers; nil when no space serves it (a 404).
     public let forwarded: Forwarded?
+    /// How the request was asked as: `h2` or `grpc` for an HTTP/2 stream, nil for HTTP/1.1.
+    public let stream: HopProtocol?
 
     /// The route carriers of the forwarded request, as the proxy writes them.
     public struct Forwarded: Equatable, Sendable {
@@ -50,12 +53,33 @@ public struct RouteExplanation: Sendable {
     /// Explains how the proxy would route `method / HTTP/1.1` with `host` (unless `headers`
     /// hold a Host) and `headers`, at the ingress, or through an egress of the space `caller`.
     /// `traceKnown`: the space trace memory remembers the request's trace as.
+    /// With `http2`, the request is an HTTP/2 stream (as a gRPC client sends one): its header
+    /// block is read as the proxy reads a stream's, `host` as its `:authority`.
     public static func explain(
         method: String = "GET", host: String, headers: [(name: String, value: String)], from caller: String?,
-        traceKnown: String?, tree: SpaceTree
+        traceKnown: String?, tree: SpaceTree, http2: Bool = false
     ) throws(Refusal) -> RouteExplanation {
         let settings = tree.settings
         let plan = CarrierPlan(settings)
+        if http2 {
+            var block: HPACKHeaders = [
+                ":method": method, ":scheme": "http", ":path": "/", ":authority": host,
+            ]
+            for header in headers where header.name.lowercased() != "host" {
+                block.add(name: header.name.lowercased(), value: header.value)
+            }
+            let fields = RoutingFields(block, plan: plan)
+            return try explain(fields, from: caller, traceKnown: traceKnown, tree: tree, plan: plan) {
+                context in
+                guard context.known.upstream != nil else { return nil }
+                let written = HTTP2Headers.forwardedRequest(
+                    block, bridge: context.bridge, requestID: fields.requestID ?? "", clientIP: nil,
+                    via: "spaceport", keepsForwarded: true)
+                return carriers(written.map { ($0.name, $0.value) }, plan: plan)
+            } stream: {
+                HTTP2Headers.isGRPC(block) ? .grpc : .h2
+            }
+        }
         var bytes = ByteBuffer(string: "\(method) / HTTP/1.1\r\n")
         if !headers.contains(where: { $0.name.lowercased() == "host" }) { bytes.writeField("host", host) }
         for header in headers { bytes.writeField(header.name, header.value) }
@@ -72,6 +96,19 @@ public struct RouteExplanation: Sendable {
             throw Refusal(HTTPSyntaxError.request(.badRequest, "the request head is incomplete").answer)
         }
         let fields = RoutingFields(head, plan: plan)
+        return try explain(fields, from: caller, traceKnown: traceKnown, tree: tree, plan: plan) { context in
+            forwarded(head, fields: fields, context: context, plan: plan)
+        } stream: {
+            nil
+        }
+    }
+
+    /// The route of a request read into `fields`, on the path every request takes.
+    private static func explain(
+        _ fields: RoutingFields, from caller: String?, traceKnown: String?, tree: SpaceTree,
+        plan: CarrierPlan,
+        forwarded: (RouteContext) -> Forwarded?, stream: () -> HopProtocol?
+    ) throws(Refusal) -> RouteExplanation {
         let trace = fields.traceID
         let memory = TraceMemory()
         if let trace, let traceKnown { memory.remember(trace, as: traceKnown, plan.propagation) }
@@ -91,7 +128,7 @@ public struct RouteExplanation: Sendable {
             propagation: context.mark(from: nil, expected: { _ in nil })?.propagation,
             skippedBaggage: context.carried.baggage?.skipped ?? [],
             bridgeProblem: context.bridge.baggageProblem,
-            forwarded: forwarded(head, fields: fields, context: context, plan: plan))
+            forwarded: forwarded(context), stream: stream())
     }
 
     /// The carrier lines of the head the proxy would write upstream.
@@ -103,12 +140,20 @@ public struct RouteExplanation: Sendable {
         ForwardedHeaders.writeRequest(
             head, into: &written, path: "/", host: fields.host, bridge: context.bridge,
             requestID: fields.requestID ?? "", clientIP: nil, via: "spaceport")
-        var headers: [Field] = []
-        var baggage: [String] = []
+        var fields: [(String, String)] = []
         for line in String(buffer: written).components(separatedBy: "\r\n").dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            let name = String(line[..<colon])
-            let value = String(line[line.index(after: colon)...].drop { $0 == " " })
+            fields.append(
+                (String(line[..<colon]), String(line[line.index(after: colon)...].drop { $0 == " " })))
+        }
+        return carriers(fields, plan: plan)
+    }
+
+    /// The route carriers among a forwarded request's fields.
+    private static func carriers(_ fields: [(String, String)], plan: CarrierPlan) -> Forwarded {
+        var headers: [Field] = []
+        var baggage: [String] = []
+        for (name, value) in fields {
             let lowered = name.lowercased()
             if lowered == "baggage" {
                 baggage.append(value)

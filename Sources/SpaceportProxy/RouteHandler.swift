@@ -92,10 +92,33 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
                 "the request has passed through \(info.reporter.proxy) \(ForwardedHeaders.maxPassesThrough) times; an upstream probably points back at the proxy"
             )
         }
-        let propagation = plan.propagation
+        let context: RouteContext
+        do {
+            context = try Self.resolve(fields, host: host, trace: trace, info, hop)
+        } catch {
+            return Exchange(head: head, hop: hop, routing: .refuse(error))
+        }
+        let known = context.known
+        let bridge = context.bridge
+        guard let upstream = known.upstream, let label = known.label else {
+            return refusal(.notFound, Unserved(known.route, in: info.loop.tree).description)
+        }
+        if head.isUpgrade && head.upgradesToWebSocket { hop.setProtocol(.websocket) }
+        let forwarding = Forwarding(
+            target: target, host: host, route: known, bridge: bridge, upstream: upstream, routeLabel: label)
+        return Exchange(head: head, hop: hop, routing: .forward(forwarding))
+    }
+
+    /// Routes a request by the rules (docs/routing.md) as the listener it came to sees it, for
+    /// HTTP/1 requests and HTTP/2 streams alike: an instance's own listeners route as its space
+    /// when nothing else names one, and at its `listen` address the service is the instance's
+    /// whatever the Host says. Records the route and its context on the hop.
+    static func resolve(
+        _ fields: RoutingFields, host: String?, trace: TraceID?, _ info: ConnectionInfo, _ hop: Hop
+    ) throws(ErrorAnswer) -> RouteContext {
         let loop = info.loop
-        // An instance's own listeners route as its space when nothing else names one; at its
-        // `listen` address the service is the instance's whatever the Host says.
+        let plan = loop.carriers
+        let propagation = plan.propagation
         var routedHost = host
         var callerSpace: String?
         var caller: InstanceRef?
@@ -108,34 +131,21 @@ final class RouteHandler: ChannelInboundHandler, RemovableChannelHandler {
             routedHost = instance.service
             callerSpace = instance.space
         }
-        let context: RouteContext
         // One clock read for trace memory's look-up and its remembering, none without a trace.
         let now = trace == nil ? NIODeadline.distantPast : .now()
-        do {
-            context = try RouteContext(
-                fields: fields, host: routedHost, caller: callerSpace, trace: trace, plan: plan,
-                remembered: { loop.traces.space(of: $0, propagation, now: now) }, route: loop.route)
-        } catch {
-            return Exchange(head: head, hop: hop, routing: .refuse(error))
-        }
+        let context = try RouteContext(
+            fields: fields, host: routedHost, caller: callerSpace, trace: trace, plan: plan,
+            remembered: { loop.traces.space(of: $0, propagation, now: now) }, route: loop.route)
         let known = context.known
         hop.routed(known)
-        let route = known.route
-        if let trace, route.routeAsSource != .default {
+        if let trace, known.route.routeAsSource != .default {
             // Seen again, a trace is remembered afresh: its memory lasts from its last request.
-            loop.traces.remember(trace, as: route.routeAs, propagation, now: now)
+            loop.traces.remember(trace, as: known.route.routeAs, propagation, now: now)
         }
-        let bridge = context.bridge
         hop.propagated(
             HopContext(
-                traceID: trace, conflicts: context.carried.conflicts, bridge: bridge,
+                traceID: trace, conflicts: context.carried.conflicts, bridge: context.bridge,
                 mark: context.mark(from: caller, expected: loop.inFlight.expected(from:))))
-        guard let upstream = known.upstream, let label = known.label else {
-            return refusal(.notFound, Unserved(route, in: loop.tree).description)
-        }
-        if head.isUpgrade && head.upgradesToWebSocket { hop.setProtocol(.websocket) }
-        let forwarding = Forwarding(
-            target: target, host: host, route: known, bridge: bridge, upstream: upstream, routeLabel: label)
-        return Exchange(head: head, hop: hop, routing: .forward(forwarding))
+        return context
     }
 }

@@ -39,8 +39,8 @@ extension HopJSON {
 
 /// A hop's keys, in the order the proxy writes them, so each is found at the first guess.
 private enum Field: String, CaseIterable {
-    case bridgeProblem, bytesIn, bytesOut, conflicts, durationMs, error, expected, flow, from, host, id
-    case listener, lostBy, method, path, phase, propagation, `protocol`, proxy, replayOf, routeAs
+    case bridgeProblem, bytesIn, bytesOut, conflicts, durationMs, error, expected, flow, from, grpcStatus
+    case host, id, listener, lostBy, method, path, phase, propagation, `protocol`, proxy, replayOf, routeAs
     case routeAsCarrier
     case routeAsSource, service, space, status, time, traceId, tried, type, unknownRouteAs, upstream, v
 
@@ -79,6 +79,7 @@ private struct Draft {
     var host: String??
     var path: String??
     var status: Int??
+    var grpcStatus: Int??
     var durationMs: Double??
     var bytesIn: Int?
     var bytesOut: Int?
@@ -117,6 +118,7 @@ private struct Draft {
         case .service: return fill(&service, reader.nullable { $0.string() })
         case .space: return fill(&space, reader.nullable { $0.string() })
         case .status: return fill(&status, reader.nullable { $0.int() })
+        case .grpcStatus: return fill(&grpcStatus, reader.nullable { $0.int() })
         case .time: return fill(&time, reader.string())
         case .tried: return fill(&tried, reader.strings())
         case .upstream: return fill(&upstream, reader.nullable { $0.string() })
@@ -141,7 +143,8 @@ private struct Draft {
             replayOf: replayOf ?? nil, service: service ?? nil, tried: tried, space: space ?? nil,
             upstream: upstream ?? nil,
             protocol: transport, method: method ?? nil, host: host ?? nil, path: path ?? nil,
-            status: status ?? nil, durationMs: durationMs ?? nil, bytesIn: bytesIn, bytesOut: bytesOut,
+            status: status ?? nil, grpcStatus: grpcStatus ?? nil, durationMs: durationMs ?? nil,
+            bytesIn: bytesIn, bytesOut: bytesOut,
             error: error ?? nil)
     }
 }

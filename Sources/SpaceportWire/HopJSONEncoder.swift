@@ -65,6 +65,10 @@ public enum HopJSON {
         line.string(hop.flow)
         line.raw(",\"from\":")
         line.caller(hop.from)
+        if let grpcStatus = hop.grpcStatus {
+            line.raw(",\"grpcStatus\":")
+            line.int(grpcStatus)
+        }
         line.raw(",\"host\":")
         line.string(hop.host)
         line.raw(",\"id\":")

@@ -49,6 +49,13 @@ struct RouteCommand: ParsableCommand {
     var traceKnown: String?
 
     @Flag(
+        name: .customLong("http2"),
+        help:
+            "Ask as an HTTP/2 stream, as a gRPC client sends it: the host is its :authority, the headers its header block (-H 'content-type: application/grpc' for a gRPC call)."
+    )
+    var http2 = false
+
+    @Flag(
         help:
             "Print the answer as JSON: {routeAs, routeAsSource, routeAsCarrier, conflicts, traceId, service, tried, space, upstream, propagation, forwarded, …} or {error}."
     )
@@ -89,7 +96,7 @@ struct RouteCommand: ParsableCommand {
         do {
             explanation = try RouteExplanation.explain(
                 host: question.host, headers: question.headers, from: caller, traceKnown: traceKnown,
-                tree: tree)
+                tree: tree, http2: http2)
         } catch {
             throw fail(error.description)
         }
@@ -265,6 +272,9 @@ struct RouteAnswer: Encodable {
             routeAs += ": there is no space '\(unknown)', so it is routed as \(resolution.routeAs)"
         }
         var rows = [["route-as", routeAs]]
+        if let stream = explanation.stream {
+            rows.append(["as", stream == .grpc ? "a gRPC call on an HTTP/2 stream" : "an HTTP/2 stream"])
+        }
         rows += labelled(
             "conflicts", explanation.conflicts.map { "the \($0.carrier) said '\($0.value)'" })
         if let trace = trace(explanation, traceKnown: traceKnown, settings: settings) {
@@ -281,6 +291,9 @@ struct RouteAnswer: Encodable {
                 served += " (inherited: no enabled \(route.service) in \(passed.joined(separator: " or ")))"
             }
             rows.append(["served by", served])
+        } else if explanation.stream == .grpc {
+            let code = GRPCStatus(answering: 404)
+            rows.append(["served by", "nothing: the proxy would answer \(code.name) (\(code.rawValue))"])
         } else {
             rows.append(["served by", "nothing: the proxy would answer 404"])
         }

@@ -45,6 +45,42 @@ struct FilterTests {
         #expect(try ids("path:kept") == ["k1"], "a path still matches with path:")
     }
 
+    @Test("proto: narrows to a protocol, and grpc: to gRPC calls that ended with a status, by name or number")
+    func grpcCalls() throws {
+        func hop(_ id: String, _ transport: HopProtocol, grpc: Int?) -> HopEvent {
+            HopEvent(
+                id: id, flow: id, phase: .end, time: "2026-12-07T02:00:00.000Z", proxy: "p",
+                listener: "ingress",
+                service: "greeter", tried: ["default"], space: "default", protocol: transport, method: "POST",
+                host: "greeter.localhost", path: "/helloworld.Greeter/SayHello", status: 200, grpcStatus: grpc
+            )
+        }
+        var model = DashboardModel()
+        for event in [hop("g1", .grpc, grpc: 0), hop("g2", .grpc, grpc: 14), hop("h1", .h2, grpc: nil)] {
+            model.ingest(.hop(event), from: "main", at: 1)
+        }
+        func ids(_ filter: String) throws -> [String] {
+            let parsed = try HopFilter.parse(filter)
+            return model.hops.newestFirst().filter(parsed.matches).map(\.hop.id).reversed()
+        }
+        #expect(try ids("proto:grpc") == ["g1", "g2"])
+        #expect(try ids("proto:h2") == ["h1"])
+        #expect(try ids("grpc:UNAVAILABLE") == ["g2"])
+        #expect(try ids("grpc:unavailable") == ["g2"])
+        #expect(try ids("grpc:0") == ["g1"])
+        #expect(try ids("proto:grpc !grpc:OK") == ["g2"])
+        let screen = Fixtures.screen(
+            Fixtures.dashboard(hops: [hop("g1", .grpc, grpc: 0), hop("g2", .grpc, grpc: 14)])
+        ).text
+        let rows = screen.split(separator: "\n").filter { $0.contains("greeter → default") }
+        #expect(rows.count == 2, "the hop list shows both calls:\n\(screen)")
+        #expect(rows.allSatisfy { $0.contains("gRPC") }, "a gRPC call shows as gRPC, not POST:\n\(screen)")
+        #expect(rows.contains { $0.contains("UNAVAILABLE") }, "its status by name:\n\(screen)")
+        #expect(rows.contains { $0.contains(" OK ") }, "\(screen)")
+        #expect(throws: HopFilterError.self) { try HopFilter.parse("grpc:BROKEN") }
+        #expect(throws: HopFilterError.self) { try HopFilter.parse("proto:spdy") }
+    }
+
     @Test("terms are all required, and ! negates one")
     func combining() throws {
         #expect(try ids("!2xx") == ["h3", "h4"])

@@ -262,6 +262,37 @@ struct CLITests {
                 """)
     }
 
+    @Test(
+        "route --http2 explains an HTTP/2 stream as the proxy routes it, and a gRPC call no space serves as UNIMPLEMENTED"
+    )
+    func routeHTTP2() throws {
+        let space = try Workspace()
+        defer { space.remove() }
+        _ = try space.run("init")
+        let stream = try space.run(
+            "route", "--http2", "http://servicea.localhost:8080/", "-H", "azds-route-as: azureuser")
+        #expect(stream.status == 0)
+        #expect(
+            stream.stdout
+                == """
+                route-as   azureuser (from the azds-route-as header)
+                as         an HTTP/2 stream
+                service    servicea
+                tried      azureuser
+                served by  azureuser at 127.0.0.1:6001
+                marked     bridged: the proxy adds route-as on the carriers it lacks
+                forwarded  azds-route-as: azureuser
+                           kubernetes-route-as: azureuser
+                           baggage: azds-route-as=azureuser,okteto-divert=azureuser
+
+                """)
+        let call = try space.run(
+            "route", "--http2", "http://cart.localhost:8080/", "-H", "content-type: application/grpc")
+        #expect(call.status == 1)
+        #expect(call.stdout.contains("as         a gRPC call on an HTTP/2 stream\n"))
+        #expect(call.stdout.contains("served by  nothing: the proxy would answer UNIMPLEMENTED (12)\n"))
+    }
+
     @Test("route for a service no space runs says so first, offers the nearest names, and exits 1")
     func routeUnknownService() throws {
         let space = try Workspace()

@@ -367,7 +367,7 @@ enum AttackTable {
         attack("HTTP/1.2 on the request line", "GET / HTTP/1.2\r\n\(host)\r\n", [400], .closed),
         attack("a version that is not a number", "GET / HTTP/1.x\r\n\(host)\r\n", [400], .closed),
         attack("a lowercase version", "GET / http/1.1\r\n\(host)\r\n", [400], .closed),
-        attack("the HTTP/2 connection preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", [400], .closed),
+        attack("the HTTP/2 preface cut short", "PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n", [400], .closed),
         attack(
             "two spaces inside the request line are read as one, as RFC 9112 allows",
             "GET  /two HTTP/1.1\r\n\(host)\r\n", [200], .open, forwarded: ["/two"]),

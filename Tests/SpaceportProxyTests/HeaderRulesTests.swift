@@ -152,7 +152,7 @@ struct HeaderRulesTests {
         #expect(RequestTarget("http://", isConnect: false) == nil)
     }
 
-    @Test("a request line is HTTP; TLS, Redis and HTTP/2 prefaces are not; a partial line waits")
+    @Test("a request line and the HTTP/2 preface are HTTP; TLS and Redis are not; a partial line waits")
     func sniffing() {
         func classify(_ text: String) -> Sniff { Sniff.classify(ByteBuffer(string: text).readableBytesView) }
         #expect(classify("GET / HTTP/1.1\r\n") == .http)
@@ -161,7 +161,8 @@ struct HeaderRulesTests {
         #expect(classify("GET /path/with/no/end") == .undecided)
         #expect(classify("GET key\r\n") == .raw)
         #expect(classify("*2\r\n$3\r\nGET\r\n") == .raw)
-        #expect(classify("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") == .raw)
+        #expect(classify("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") == .http)
+        #expect(classify("PRI * HTTP/2.0\r\n") == .undecided)
         #expect(Sniff.classify(ByteBuffer(bytes: [0x16, 0x03, 0x01, 0x02, 0x00]).readableBytesView) == .raw)
         #expect(classify("get / HTTP/1.1\r\n") == .raw)
     }

@@ -21,7 +21,8 @@ struct HopFieldsTests {
         bridgeProblem: "the baggage has 64 members", replayOf: "fedcba987654321", service: "serviceb",
         tried: ["default"], space: "default", upstream: "127.0.0.1:5002", protocol: .websocket,
         method: "PATCH",
-        host: "serviceb", path: "/p?q=1", status: 418, durationMs: 1.5, bytesIn: 3, bytesOut: 4, error: "boom"
+        host: "serviceb", path: "/p?q=1", status: 418, grpcStatus: 14, durationMs: 1.5, bytesIn: 3,
+        bytesOut: 4, error: "boom"
     )
 
     /// The line the hand-written encoder writes.

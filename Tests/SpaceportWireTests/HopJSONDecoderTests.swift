@@ -32,10 +32,11 @@ struct HopLineDecoderTests {
                 service: index % 5 == 2 ? nil : "servicea",
                 tried: Array([text, "default", "x"].prefix(index % 4)),
                 space: index % 2 == 0 ? nil : text, upstream: index % 3 == 1 ? nil : "127.0.0.1:5001",
-                protocol: [HopProtocol.http, .websocket, .tcp][index % 3],
+                protocol: [HopProtocol.http, .websocket, .tcp, .h2, .grpc][index % 5],
                 method: index % 4 == 0 ? nil : text,
                 host: index % 3 == 2 ? nil : text, path: index % 5 == 0 ? nil : text,
-                status: [nil, 200, -1, Int.max, 0][index % 5], durationMs: durations[index % durations.count],
+                status: [nil, 200, -1, Int.max, 0][index % 5], grpcStatus: [nil, 0, 14][index % 3],
+                durationMs: durations[index % durations.count],
                 bytesIn: counts[index % counts.count], bytesOut: counts[(index + 2) % counts.count],
                 error: index % 2 == 1 ? nil : text)
         }
@@ -63,7 +64,8 @@ struct HopLineDecoderTests {
             ("service", json(hop.service)), ("tried", json(hop.tried)), ("space", json(hop.space)),
             ("upstream", json(hop.upstream)), ("protocol", json(hop.protocol)), ("method", json(hop.method)),
             ("host", json(hop.host)), ("path", json(hop.path)), ("status", json(hop.status)),
-            ("durationMs", json(hop.durationMs)), ("bytesIn", json(hop.bytesIn)),
+            ("grpcStatus", json(hop.grpcStatus)), ("durationMs", json(hop.durationMs)),
+            ("bytesIn", json(hop.bytesIn)),
             ("bytesOut", json(hop.bytesOut)), ("error", json(hop.error)), ("type", "\"hop\""), ("v", "1"),
         ]
     }
