@@ -437,7 +437,7 @@ struct ClientRequestParser {
         }
         while index < line.upperBound && raw[index] == space { index += 1 }
         let version = raw[index..<line.upperBound]
-        guard version.count == 8, version.starts(with: "HTTP/1.".utf8) else {
+        guard version.count == 8, Bytes.isHTTP1Prefix(raw, at: index) else {
             let shown = version.isEmpty ? "no version" : "the version '\(Bytes.quoted(version))'"
             throw HTTPSyntaxError.request(
                 .badRequest, "its request line has \(shown); Spaceport speaks HTTP/1.0 and 1.1")

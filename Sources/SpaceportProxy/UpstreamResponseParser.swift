@@ -219,12 +219,11 @@ struct UpstreamResponseParser {
     private static func parseStatusLine(_ raw: UnsafeRawBufferPointer, _ line: Range<Int>)
         throws(HTTPSyntaxError) -> (Int, Int, Range<Int>)
     {
-        let prefix = "HTTP/1.".utf8
-        guard line.count >= 12, raw[line].starts(with: prefix) else {
+        guard line.count >= 12, Bytes.isHTTP1Prefix(raw, at: line.lowerBound) else {
             throw HTTPSyntaxError(
                 "the upstream's status line '\(Bytes.quoted(raw[line]))' is not HTTP/1.x")
         }
-        var index = line.lowerBound + prefix.count
+        var index = line.lowerBound + "HTTP/1.".utf8.count
         let minorByte = raw[index]
         guard minorByte == UInt8(ascii: "0") || minorByte == UInt8(ascii: "1"),
             raw[index + 1] == UInt8(ascii: " ")
