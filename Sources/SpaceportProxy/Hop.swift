@@ -59,15 +59,20 @@ final class Hop {
 
     /// Records the route context: the trace, conflicting carriers, the mark, the bridge's trouble.
     func propagated(_ context: HopContext) {
-        guard event != nil else { return }
+        // Each field written through `event?`, in place: comparing the stored event with nil, or
+        // unwrapping it with `!`, copied all of its fields (two copies a request).
         // A traced request's flow is its trace id already: the same string, not another copy.
-        if context.traceID != nil { event!.traceId = event!.flow }
-        if !context.conflicts.isEmpty { event!.conflicts = context.conflicts }
-        event!.bridgeProblem = context.bridge.baggageProblem
-        event!.propagation = context.mark?.propagation
+        if context.traceID != nil {
+            // Read first: reading the event while writing into it is an overlapping access.
+            let flow = self.flow
+            event?.traceId = flow
+        }
+        if !context.conflicts.isEmpty { event?.conflicts = context.conflicts }
+        event?.bridgeProblem = context.bridge.baggageProblem
+        event?.propagation = context.mark?.propagation
         if case .lost(let by, let expected)? = context.mark {
-            event!.lostBy = HopCaller(space: by.space, service: by.service)
-            event!.expected = expected
+            event?.lostBy = HopCaller(space: by.space, service: by.service)
+            event?.expected = expected
         }
     }
 
