@@ -108,14 +108,16 @@ final class HTTP2ConnectionKeeper: ChannelInboundHandler {
     }
 
     /// swift-nio-http2 has sent GOAWAY for these and leaves closing to its user: a peer that
-    /// floods or breaks the framing is not kept waiting for the idle timeout.
+    /// floods, breaks the framing or opens more streams than SETTINGS_MAX_CONCURRENT_STREAMS is not
+    /// kept waiting for the idle timeout (RFC 9113 §5.4.1), nor are its streams.
     static func endsConnection(_ error: any Error) -> Bool {
         switch error {
         case is NIOHTTP2Errors.ExcessiveRSTFrames, is NIOHTTP2Errors.ExcessiveControlFrames,
             is NIOHTTP2Errors.ExcessiveEmptyDataFrames, is NIOHTTP2Errors.ExcessiveStreamErrors,
             is NIOHTTP2Errors.ExcessiveContinuationFrames, is NIOHTTP2Errors.ExcessiveNumberOfGlitches,
             is NIOHTTP2Errors.ExcessiveOutboundFrameBuffering, is NIOHTTP2Errors.ExcessivelyLargeHeaderBlock,
-            is NIOHTTP2Errors.UnableToParseFrame, is NIOHTTP2Errors.BadClientMagic:
+            is NIOHTTP2Errors.UnableToParseFrame, is NIOHTTP2Errors.BadClientMagic,
+            is NIOHTTP2Errors.MaxStreamsViolation:
             return true
         default:
             return false
