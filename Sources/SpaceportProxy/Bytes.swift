@@ -34,7 +34,7 @@ enum Bytes {
         }
         var colon = line.lowerBound
         while colon < line.upperBound && raw[colon] != UInt8(ascii: ":") {
-            guard isTokenByte(raw[colon]) else {
+            guard HTTPToken.isTokenByte(raw[colon]) else {
                 throw HTTPSyntaxError("the header name '\(quoted(raw[line]))' of \(message) is not a token")
             }
             colon += 1
@@ -134,19 +134,6 @@ enum Bytes {
         case UInt8(ascii: "a")...UInt8(ascii: "f"): return Int(byte - UInt8(ascii: "a") + 10)
         case UInt8(ascii: "A")...UInt8(ascii: "F"): return Int(byte - UInt8(ascii: "A") + 10)
         default: return nil
-        }
-    }
-
-    /// tchar (RFC 9110 §5.6.2). Every byte of every field name is checked, so the set is two
-    /// constant words of bits (bit n of the first: byte n; of the second: byte 64 + n) rather
-    /// than a table, whose lazily made global cost a check at every byte.
-    static func isTokenByte(_ byte: UInt8) -> Bool {
-        let below64: UInt64 = 0x03FF_6CFA_0000_0000  // ! # $ % & ' * + - . and the digits
-        let below128: UInt64 = 0x57FF_FFFF_C7FF_FFFE  // the letters, ^ _ ` | ~
-        switch byte {
-        case 0..<64: return (below64 >> UInt64(byte)) & 1 == 1
-        case 64..<128: return (below128 >> UInt64(byte - 64)) & 1 == 1
-        default: return false
         }
     }
 

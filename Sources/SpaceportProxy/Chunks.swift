@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import SpaceportCore
 
 /// Chunked transfer coding (RFC 9112 §7.1) as the proxy writes it, towards the upstream
 /// (a chunked request) and towards the client (a body whose length is not known).
@@ -152,7 +153,7 @@ struct ChunkedBodyReader {
         }
         func token() -> Bool {
             let start = index
-            while index < range.upperBound, Bytes.isTokenByte(raw[index]) { index += 1 }
+            while index < range.upperBound, HTTPToken.isTokenByte(raw[index]) { index += 1 }
             return index > start
         }
         while true {

@@ -1,3 +1,4 @@
+import SpaceportCore
 import Testing
 
 @testable import SpaceportProxy
@@ -9,7 +10,7 @@ struct BytesTests {
         let tchars = Set("!#$%&'*+-.^_`|~0123456789".utf8)
             .union("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8)
         for byte in UInt8.min...UInt8.max {
-            #expect(Bytes.isTokenByte(byte) == tchars.contains(byte), "byte \(byte)")
+            #expect(HTTPToken.isTokenByte(byte) == tchars.contains(byte), "byte \(byte)")
         }
     }
 
