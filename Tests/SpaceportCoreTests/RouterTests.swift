@@ -82,7 +82,10 @@ struct RouterTests {
         #expect(route.routeAs == "alice")
         #expect(route.space == "default")
         let error = failure("servicea.localhost", domain: "dev.example.test")
-        #expect(error?.description == "host 'servicea.localhost' is not under the domain 'dev.example.test'")
+        #expect(
+            error?.description.hasPrefix(
+                "host 'servicea.localhost' is not under the domain 'dev.example.test'")
+                == true)
     }
 
     @Test("no host at all is a 400")
