@@ -120,6 +120,26 @@ struct HealthTests {
         #expect(right.status == 200 && right.body.contains("spaceport_build_info"), "\(right)")
         await server.shutdown()
     }
+
+    @Test("with a token, the probes still answer a kubelet that sends none, and nothing else does")
+    func probesWithoutToken() async throws {
+        let store = SpacesStore(tree: try SpaceTree(settings: Settings(), spaces: [Space(name: "default")]))
+        let metrics = ProxyMetrics(store: store)
+        defer { metrics.close() }
+        let proxy = RoutingProxy(store: store, name: "probes", ingress: loopback, logger: quiet)
+        let server = AdminServer(
+            settings: try AdminSettings(address: loopback, token: "s3cret", source: "test"), proxy: proxy,
+            metrics: metrics, hub: nil, logger: quiet)
+        let admin = "http://127.0.0.1:\(try await server.start().port)"
+        let live = try await answer(["\(admin)/healthz"])
+        #expect(live.status == 200 && live.body == "ok\n", "\(live)")
+        let ready = try await answer(["\(admin)/readyz?verbose"])
+        #expect(ready.status == 503 && ready.body.hasPrefix("not ready"), "\(ready)")
+        #expect(try await answer(["\(admin)/tree"]).status == 401)
+        #expect(try await answer(["--path-as-is", "\(admin)/healthz/../tree"]).status == 401)
+        #expect(try await answer(["-X", "POST", "\(admin)/healthz"]).status == 405)
+        await server.shutdown()
+    }
 }
 
 @Suite("The README's metrics")
