@@ -103,13 +103,8 @@ struct HealthTests {
                 address: Address(host: "0.0.0.0", port: 9901), token: "s3cret", source: "--admin")
         }
 
-        let store = SpacesStore(tree: try SpaceTree(settings: Settings(), spaces: [Space(name: "default")]))
-        let metrics = ProxyMetrics(store: store)
+        let (server, metrics) = try tokenServer(name: "token")
         defer { metrics.close() }
-        let proxy = RoutingProxy(store: store, name: "token", ingress: loopback, logger: quiet)
-        let server = AdminServer(
-            settings: try AdminSettings(address: loopback, token: "s3cret", source: "test"), proxy: proxy,
-            metrics: metrics, hub: nil, logger: quiet)
         let admin = "http://127.0.0.1:\(try await server.start().port)"
         let without = try await answer(["\(admin)/metrics"])
         #expect(without.status == 401 && without.head.lowercased().contains("www-authenticate: bearer"))
@@ -121,15 +116,21 @@ struct HealthTests {
         await server.shutdown()
     }
 
-    @Test("with a token, the probes still answer a kubelet that sends none, and nothing else does")
-    func probesWithoutToken() async throws {
+    /// An admin listener that wants the token `s3cret`, for a proxy routing an empty tree.
+    func tokenServer(name: String) throws -> (AdminServer, ProxyMetrics) {
         let store = SpacesStore(tree: try SpaceTree(settings: Settings(), spaces: [Space(name: "default")]))
         let metrics = ProxyMetrics(store: store)
-        defer { metrics.close() }
-        let proxy = RoutingProxy(store: store, name: "probes", ingress: loopback, logger: quiet)
+        let proxy = RoutingProxy(store: store, name: name, ingress: loopback, logger: quiet)
         let server = AdminServer(
             settings: try AdminSettings(address: loopback, token: "s3cret", source: "test"), proxy: proxy,
             metrics: metrics, hub: nil, logger: quiet)
+        return (server, metrics)
+    }
+
+    @Test("with a token, the probes still answer a kubelet that sends none, and nothing else does")
+    func probesWithoutToken() async throws {
+        let (server, metrics) = try tokenServer(name: "probes")
+        defer { metrics.close() }
         let admin = "http://127.0.0.1:\(try await server.start().port)"
         let live = try await answer(["\(admin)/healthz"])
         #expect(live.status == 200 && live.body == "ok\n", "\(live)")

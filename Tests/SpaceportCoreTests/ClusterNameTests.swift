@@ -11,15 +11,8 @@ struct ClusterNameTests {
         return try F.tree(file).route(RouteRequest(host: host, routeHeaderValue: header))
     }
 
-    func failure(_ host: String, domain: String? = nil) -> RouteError? {
-        do {
-            _ = try route(host, domain: domain)
-            return nil
-        } catch let error as RouteError {
-            return error
-        } catch {
-            return nil
-        }
+    func failure(_ host: String) -> RouteError? {
+        F.routeError(F.threeLevels, RouteRequest(host: host))
     }
 
     @Test(
