@@ -100,6 +100,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .executableTarget(
@@ -138,7 +139,10 @@ let package = Package(
         .testTarget(name: "SpaceportCoreTests", dependencies: ["SpaceportCore", "SpaceportTestSupport"]),
         .testTarget(
             name: "SpaceportWireTests",
-            dependencies: ["SpaceportCore", "SpaceportWire", "SpaceportTestSupport"]),
+            dependencies: [
+                "SpaceportCore", "SpaceportWire", "SpaceportTestSupport",
+                .product(name: "Yams", package: "Yams"),
+            ]),
         .testTarget(
             name: "SpaceportProxyTests",
             dependencies: [
@@ -204,6 +208,9 @@ let package = Package(
         ),
         .testTarget(
             name: "SpaceportEndToEndTests",
-            dependencies: ["SpaceportCore", "SpaceportWire", "SpaceportTestSupport"]),
+            dependencies: [
+                "SpaceportCore", "SpaceportWire", "SpaceportTestSupport",
+                .product(name: "Yams", package: "Yams"),
+            ]),
     ]
 )

@@ -12,7 +12,9 @@ struct RouteCommand: ParsableCommand {
             baggage members the spaces file lists (-H 'baggage: okteto-divert=alice'), else the \
             host (<space>.s.<root>.<service>.<domain>, <space>.s.<service>.<domain>, \
             <root>.<service>.<domain>, <service>.<domain>), else trace memory (-H 'traceparent: …' \
-            with --trace-known), else --from, else default_space. The service comes from the host. \
+            with --trace-known), else --from, else default_space. The service comes from the host, \
+            which may also be a cluster name (serviceb.team, serviceb.team.svc, \
+            serviceb.team.svc.cluster.local) whose namespace must be a space. \
             The answer says which carrier decided and which disagreed, the spaces tried, nearest \
             first, the space and upstream chosen, and the route carriers the forwarded request \
             would carry. When no space serves it, the answer starts with why (and the nearest \
@@ -183,6 +185,8 @@ struct RouteAnswer: Encodable {
     /// Why the request's traceparent names no trace, when it has one that does not.
     var traceProblem: String?
     var service: String
+    /// The namespace a cluster name named (serviceb.team.svc.cluster.local), nil for other hosts.
+    var namespace: String?
     var tried: [String]
     var space: String?
     var upstream: String?
@@ -221,6 +225,7 @@ struct RouteAnswer: Encodable {
         traceId = explanation.traceID?.description
         traceProblem = explanation.ignoredTrace
         service = route.service
+        namespace = route.namespace
         tried = route.tried
         space = route.space
         upstream = route.upstream?.description
@@ -247,6 +252,7 @@ struct RouteAnswer: Encodable {
         try container.encode(traceId, forKey: .traceId)
         try container.encode(traceProblem, forKey: .traceProblem)
         try container.encode(service, forKey: .service)
+        try container.encode(namespace, forKey: .namespace)
         try container.encode(tried, forKey: .tried)
         try container.encode(space, forKey: .space)
         try container.encode(upstream, forKey: .upstream)
@@ -260,7 +266,8 @@ struct RouteAnswer: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case routeAs, unknownRouteAs, routeAsSource, routeAsCarrier, conflicts, traceId, traceProblem, service
-        case tried, space, upstream, propagation, forwarded, bridgeProblem, skippedBaggage, problem,
+        case namespace, tried, space, upstream, propagation, forwarded, bridgeProblem, skippedBaggage,
+            problem,
             didYouMean
     }
 
@@ -280,9 +287,14 @@ struct RouteAnswer: Encodable {
         if let trace = trace(explanation, traceKnown: traceKnown, settings: settings) {
             rows.append(["trace", trace])
         }
+        rows.append(["service", route.service])
+        if let namespace = route.namespace {
+            rows.append([
+                "namespace", "\(namespace) (a space, from the cluster name; a namespace never sets route-as)",
+            ])
+        }
         rows += [
-            ["service", route.service],
-            ["tried", route.tried.isEmpty ? "no space" : route.tried.joined(separator: " → ")],
+            ["tried", route.tried.isEmpty ? "no space" : route.tried.joined(separator: " → ")]
         ]
         if let space = route.space, let upstream = route.upstream {
             var served = "\(space) at \(upstream)"

@@ -339,7 +339,8 @@ struct CLITests {
         #expect(
             Set(object.keys) == [
                 "routeAs", "unknownRouteAs", "routeAsSource", "routeAsCarrier", "conflicts", "traceId",
-                "traceProblem", "service", "tried", "space", "upstream", "propagation", "forwarded",
+                "traceProblem", "service", "namespace", "tried", "space", "upstream", "propagation",
+                "forwarded",
                 "bridgeProblem", "skippedBaggage", "problem", "didYouMean",
             ])
         #expect(object["routeAs"] as? String == "azureuser")
@@ -680,7 +681,7 @@ struct CLITests {
             ),
             (
                 ["route", "a.b.c.d.e.localhost"], 1,
-                "the proxy would answer 404: host 'a.b.c.d.e.localhost' names no service; use <space>.s.<root>.<service>.<domain>, <space>.s.<service>.<domain>, <root>.<service>.<domain>, <service>.<domain> or a bare service name"
+                "the proxy would answer 404: host 'a.b.c.d.e.localhost' names no service; use <space>.s.<root>.<service>.<domain>, <space>.s.<service>.<domain>, <root>.<service>.<domain>, <service>.<domain>, a bare service name or a cluster name <service>.<namespace>.svc.cluster.local"
             ),
             (
                 ["dash", "--sample-hops=-5"], 64,
