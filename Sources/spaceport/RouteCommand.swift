@@ -186,6 +186,8 @@ struct RouteAnswer: Encodable {
     var tried: [String]
     var space: String?
     var upstream: String?
+    /// The HTTP spoken to the upstream when not the client's (the instance's `protocol:`).
+    var upstreamProtocol: String?
     /// The hop's mark: kept, bridged, restored, or nil.
     var propagation: String?
     var forwarded: Forwarded?
@@ -224,6 +226,7 @@ struct RouteAnswer: Encodable {
         tried = route.tried
         space = route.space
         upstream = route.upstream?.description
+        upstreamProtocol = explanation.upstreamProtocol?.rawValue
         propagation = explanation.propagation?.rawValue
         forwarded = explanation.forwarded.map {
             Forwarded(headers: $0.headers.map { Field(name: $0.name, value: $0.value) }, baggage: $0.baggage)
@@ -250,6 +253,7 @@ struct RouteAnswer: Encodable {
         try container.encode(tried, forKey: .tried)
         try container.encode(space, forKey: .space)
         try container.encode(upstream, forKey: .upstream)
+        try container.encode(upstreamProtocol, forKey: .upstreamProtocol)
         try container.encode(propagation, forKey: .propagation)
         try container.encode(forwarded, forKey: .forwarded)
         try container.encode(bridgeProblem, forKey: .bridgeProblem)
@@ -260,7 +264,8 @@ struct RouteAnswer: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case routeAs, unknownRouteAs, routeAsSource, routeAsCarrier, conflicts, traceId, traceProblem, service
-        case tried, space, upstream, propagation, forwarded, bridgeProblem, skippedBaggage, problem,
+        case tried, space, upstream, upstreamProtocol, propagation, forwarded, bridgeProblem, skippedBaggage,
+            problem,
             didYouMean
     }
 
@@ -291,6 +296,18 @@ struct RouteAnswer: Encodable {
                 served += " (inherited: no enabled \(route.service) in \(passed.joined(separator: " or ")))"
             }
             rows.append(["served by", served])
+            if let spoken = explanation.upstreamProtocol {
+                rows.append([
+                    "upstream",
+                    "over \(spoken == .h2c ? "h2c (HTTP/2 with prior knowledge)" : "HTTP/1.1"): the instance says protocol: \(spoken.rawValue)",
+                ])
+            }
+            if let refusal = explanation.grpcRefusal {
+                let code = GRPCStatus(answering: refusal.status)
+                rows.append([
+                    "answer", "the proxy would answer \(code.name) (\(code.rawValue)): \(refusal.message)",
+                ])
+            }
         } else if explanation.stream == .grpc {
             let code = GRPCStatus(answering: 404)
             rows.append(["served by", "nothing: the proxy would answer \(code.name) (\(code.rawValue))"])
