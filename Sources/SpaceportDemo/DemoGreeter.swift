@@ -48,12 +48,7 @@ public final class DemoGreeter: Sendable {
                     }
                 }
             }
-        let bound: any Channel
-        do {
-            bound = try await bootstrap.bind(host: "127.0.0.1", port: preferredPort).get()
-        } catch {
-            bound = try await bootstrap.bind(host: "127.0.0.1", port: 0).get()
-        }
+        let bound = try await bootstrap.bindLoopback(preferring: preferredPort)
         channel.withLock { $0 = bound }
         return Address(host: "127.0.0.1", port: bound.localAddress?.port ?? preferredPort)
     }

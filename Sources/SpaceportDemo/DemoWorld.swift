@@ -120,6 +120,17 @@ public final class DemoWorld: Sendable {
     }
 }
 
+extension ServerBootstrap {
+    /// Binds `preferred` on loopback when it is free, else a port the kernel picks.
+    func bindLoopback(preferring preferred: Int) async throws -> any Channel {
+        do {
+            return try await bind(host: "127.0.0.1", port: preferred).get()
+        } catch {
+            return try await bind(host: "127.0.0.1", port: 0).get()
+        }
+    }
+}
+
 /// Finds a port to bind: the preferred one when nothing holds it, else one the kernel picks.
 public enum PortProbe {
     public static func free(preferred: Int) -> Int {

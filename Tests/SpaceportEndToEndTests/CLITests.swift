@@ -194,7 +194,11 @@ struct CLITests {
         #expect(spaces[1]["parent"] as? String == "default")
         #expect(spaces.map { $0["depth"] as? Int } == [0, 1])
         let services = try #require(spaces[1]["services"] as? [[String: Any]])
-        #expect(Set(services[0].keys) == ["name", "state", "servedBy", "upstream", "override"])
+        #expect(
+            Set(services[0].keys) == [
+                "name", "state", "servedBy", "upstream", "override", "upstreamProtocol",
+            ])
+        #expect(services[0]["upstreamProtocol"] is NSNull, "the instance speaks the client's protocol")
         #expect(services[0]["name"] as? String == "servicea")
         #expect(services[0]["state"] as? String == "inherited")
         #expect(services[0]["servedBy"] as? String == "default")
@@ -339,7 +343,8 @@ struct CLITests {
         #expect(
             Set(object.keys) == [
                 "routeAs", "unknownRouteAs", "routeAsSource", "routeAsCarrier", "conflicts", "traceId",
-                "traceProblem", "service", "tried", "space", "upstream", "propagation", "forwarded",
+                "traceProblem", "service", "tried", "space", "upstream", "upstreamProtocol", "propagation",
+                "forwarded",
                 "bridgeProblem", "skippedBaggage", "problem", "didYouMean",
             ])
         #expect(object["routeAs"] as? String == "azureuser")

@@ -10,17 +10,24 @@ import Testing
 @Suite(
     "An instance's protocol: HTTP/1.1 clients to h2c-only upstreams and HTTP/2 clients to HTTP/1-only ones")
 struct UpstreamProtocolTests {
-    @Test("an HTTP/1.1 curl reaches an upstream that speaks only h2c through protocol: h2c, bodies both ways")
-    func http1ClientToH2C() async throws {
-        let greeter = try await H2Upstream.start("greeter-h2c")
+    /// A proxy whose one service, in `default`, is at `upstream` and says `protocol: <spoken>`.
+    static func proxy(
+        _ service: String, at upstream: Address, speaking spoken: String,
+        _ body: (RunningProxy) async throws -> Void
+    ) async throws {
         try await RunningProxy.with(
             """
             spaces:
               default:
                 services:
-                  greeter: { upstream: \(greeter.address), protocol: h2c }
-            """
-        ) { proxy in
+                  \(service): { upstream: \(upstream), protocol: \(spoken) }
+            """, body)
+    }
+
+    @Test("an HTTP/1.1 curl reaches an upstream that speaks only h2c through protocol: h2c, bodies both ways")
+    func http1ClientToH2C() async throws {
+        let greeter = try await H2Upstream.start("greeter-h2c")
+        try await Self.proxy("greeter", at: greeter.address, speaking: "h2c") { proxy in
             let get = try await Curl.run([proxy.url("greeter.localhost", "/hello")])
             #expect(get.status == 200)
             #expect(get.text.hasPrefix("server=greeter-h2c authority=greeter.localhost"), "\(get.text)")
@@ -54,14 +61,7 @@ struct UpstreamProtocolTests {
     )
     func trailersOnlyWhenAsked() async throws {
         let greeter = try await H2Upstream.start("greeter-h2c")
-        try await RunningProxy.with(
-            """
-            spaces:
-              default:
-                services:
-                  greeter: { upstream: \(greeter.address), protocol: h2c }
-            """
-        ) { proxy in
+        try await Self.proxy("greeter", at: greeter.address, speaking: "h2c") { proxy in
             let address = Address(host: "127.0.0.1", port: proxy.port)
             func call(te: Bool) throws -> String {
                 let client = try RawClient(address)
@@ -93,14 +93,7 @@ struct UpstreamProtocolTests {
     )
     func http2ClientToHTTP1() async throws {
         let plain = try await TestUpstream.start("plain-http1")
-        try await RunningProxy.with(
-            """
-            spaces:
-              default:
-                services:
-                  plain: { upstream: \(plain.address), protocol: http1 }
-            """
-        ) { proxy in
+        try await Self.proxy("plain", at: plain.address, speaking: "http1") { proxy in
             let get = try await Curl.run(["--http2-prior-knowledge", proxy.url("plain.localhost", "/hello")])
             #expect(get.status == 200)
             let seen = try get.seen()
@@ -144,14 +137,7 @@ struct UpstreamProtocolTests {
     @Test("a gRPC call to an instance configured protocol: http1 is UNAVAILABLE, saying so")
     func grpcToHTTP1() async throws {
         let plain = try await TestUpstream.start("plain-http1")
-        try await RunningProxy.with(
-            """
-            spaces:
-              default:
-                services:
-                  greeter: { upstream: \(plain.address), protocol: http1 }
-            """
-        ) { proxy in
+        try await Self.proxy("greeter", at: plain.address, speaking: "http1") { proxy in
             let client = try await H2Client.connect(port: proxy.port)
             let call = try await client.request(
                 "/helloworld.Greeter/SayHello", authority: "greeter.localhost", body: "hi", grpc: true)
