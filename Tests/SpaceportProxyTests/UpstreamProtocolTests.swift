@@ -50,8 +50,13 @@ struct UpstreamProtocolTests {
                 ],
                 stdin: body)
             #expect(chunked.text.hasSuffix("bytes=65536"), "\(chunked.text)")
+            let down = try await Curl.download([proxy.url("greeter.localhost", "/bytes/65536")])
+            #expect(down.status == 200 && down.bytes == 65536)
+            // Larger than the stream's window: it comes as the HTTP/1.1 client reads it.
+            let streamed = try await Curl.download([proxy.url("greeter.localhost", "/bytes/4194304")])
+            #expect(streamed.status == 200 && streamed.bytes == 4_194_304)
             // Each request was a stream of its own.
-            #expect(greeter.streams == 3)
+            #expect(greeter.streams == 5)
         }
         await greeter.stop()
     }
@@ -130,6 +135,25 @@ struct UpstreamProtocolTests {
             ])
             #expect(noContent.status == 204)
             #expect(plain.requests == 6)
+        }
+        await plain.stop()
+    }
+
+    @Test(
+        "an HTTP/1 upstream's chunked trailers reach an HTTP/2 client as trailers, its connection fields do not"
+    )
+    func http1TrailersToHTTP2() async throws {
+        let plain = try await TestUpstream.start("plain-http1")
+        try await Self.proxy("plain", at: plain.address, speaking: "http1") { proxy in
+            let client = try await H2Client.connect(port: proxy.port)
+            let response = try await client.request("/trailers", authority: "plain.localhost")
+            #expect(response.status == 200)
+            #expect(response.text == "hello")
+            #expect(response.trailers?.first(name: "x-checksum") == "42")
+            #expect(response.headers.first(name: "connection") == nil)
+            #expect(response.headers.first(name: "transfer-encoding") == nil)
+            #expect(response.headers.first(name: "x-spaceport-route") == "plain@default")
+            await client.close()
         }
         await plain.stop()
     }
