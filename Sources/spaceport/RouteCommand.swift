@@ -110,8 +110,9 @@ struct RouteCommand: ParsableCommand {
                 RouteAnswer.text(explanation, traceKnown: traceKnown, settings: tree.settings), terminator: ""
             )
         }
-        // A script asks `route` whether a request would reach a service: a 404 is a no.
-        if unserved != nil { throw ExitCode.failure }
+        // A script asks `route` whether a request would reach a service: a 404 is a no, and so
+        // is a gRPC call its instance cannot take.
+        if unserved != nil || explanation.grpcRefusal != nil { throw ExitCode.failure }
     }
 
     /// Ends the command: `{"error": ...}` on stdout with --json, else one line on stderr.
@@ -318,7 +319,8 @@ struct RouteAnswer: Encodable {
         rows += labelled(
             "skipped", explanation.skippedBaggage.map { "baggage member '\($0.text)': \($0.problem)" })
         if let problem = explanation.bridgeProblem { rows.append(["baggage", problem]) }
-        if let forwarded = explanation.forwarded {
+        // A call the proxy refuses itself is forwarded nowhere.
+        if let forwarded = explanation.forwarded, explanation.grpcRefusal == nil {
             rows += labelled(
                 "forwarded",
                 forwarded.headers.map { "\($0.name): \($0.value)" }

@@ -297,6 +297,37 @@ struct CLITests {
         #expect(call.stdout.contains("served by  nothing: the proxy would answer UNIMPLEMENTED (12)\n"))
     }
 
+    @Test(
+        "route says which HTTP an instance is spoken to when it is not the client's, and a gRPC call its instance cannot take exits 1"
+    )
+    func routeUpstreamProtocol() throws {
+        let space = try Workspace()
+        defer { space.remove() }
+        try space.write(
+            """
+            spaces:
+              default:
+                services:
+                  greeter: { upstream: 127.0.0.1:50051, protocol: h2c }
+                  legacy: { upstream: 127.0.0.1:8081, protocol: http1 }
+            """)
+        let plain = try space.run("route", "http://greeter.localhost/")
+        #expect(plain.status == 0)
+        #expect(
+            plain.stdout.contains(
+                "upstream   over h2c (HTTP/2 with prior knowledge): the instance says protocol: h2c\n"))
+        let stream = try space.run("route", "--http2", "http://greeter.localhost/")
+        #expect(!stream.stdout.contains("upstream "), "an HTTP/2 stream goes over h2c anyway")
+        let call = try space.run(
+            "route", "--http2", "http://legacy.localhost/", "-H", "content-type: application/grpc")
+        #expect(call.status == 1)
+        #expect(
+            call.stdout.contains(
+                "answer     the proxy would answer UNAVAILABLE (14): legacy@default at 127.0.0.1:8081 is configured `protocol: http1`"
+            ))
+        #expect(!call.stdout.contains("forwarded"))
+    }
+
     @Test("route for a service no space runs says so first, offers the nearest names, and exits 1")
     func routeUnknownService() throws {
         let space = try Workspace()
