@@ -55,8 +55,15 @@ struct UpstreamProtocolTests {
             // Larger than the stream's window: it comes as the HTTP/1.1 client reads it.
             let streamed = try await Curl.download([proxy.url("greeter.localhost", "/bytes/4194304")])
             #expect(streamed.status == 200 && streamed.bytes == 4_194_304)
+            // Two requests on one kept-alive connection: a stream each.
+            let client = try RawClient(Address(host: "127.0.0.1", port: proxy.port))
+            for path in ["/first", "/second"] {
+                try client.send("GET \(path) HTTP/1.1\r\nHost: greeter.localhost\r\n\r\n")
+                let answer = try client.readResponse()
+                #expect(answer.status == 200 && answer.text.hasPrefix("server=greeter-h2c"), "\(answer.text)")
+            }
             // Each request was a stream of its own.
-            #expect(greeter.streams == 5)
+            #expect(greeter.streams == 7)
         }
         await greeter.stop()
     }
@@ -134,7 +141,14 @@ struct UpstreamProtocolTests {
                 "--http2-prior-knowledge", proxy.url("plain.localhost", "/status/204"),
             ])
             #expect(noContent.status == 204)
-            #expect(plain.requests == 6)
+            let hangup = try await Curl.run([
+                "--http2-prior-knowledge", proxy.url("plain.localhost", "/hangup"),
+            ])
+            #expect(hangup.status == 502)
+            #expect(hangup.text.contains("plain@default at \(plain.address)"), "\(hangup.text)")
+            // A hang-up on a kept-alive connection sends the GET once more, on a new one; whether the
+            // request found one kept alive depends on the event loop it landed on.
+            #expect((7...8).contains(plain.requests))
         }
         await plain.stop()
     }
