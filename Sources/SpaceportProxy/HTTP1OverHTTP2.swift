@@ -100,7 +100,8 @@ final class HTTP1OverHTTP2Bridge: ChannelDuplexHandler {
     }
 
     /// The header block for a request head the proxy wrote: its request line as pseudo-fields,
-    /// Host as `:authority`, and the framing fields read for the body that follows, not sent.
+    /// Host as `:authority`, and its framing read for the body that follows (a content-length
+    /// goes on; `transfer-encoding` and the other connection-specific fields do not).
     private func requestBlock(_ head: String) -> HPACKHeaders {
         var lines = head.split(separator: "\r\n").makeIterator()
         let requestLine = (lines.next() ?? "").split(separator: " ")
