@@ -112,8 +112,9 @@ struct RouteCommand: ParsableCommand {
                 RouteAnswer.text(explanation, traceKnown: traceKnown, settings: tree.settings), terminator: ""
             )
         }
-        // A script asks `route` whether a request would reach a service: a 404 is a no.
-        if unserved != nil { throw ExitCode.failure }
+        // A script asks `route` whether a request would reach a service: a 404 is a no, and so
+        // is a gRPC call its instance cannot take.
+        if unserved != nil || explanation.grpcRefusal != nil { throw ExitCode.failure }
     }
 
     /// Ends the command: `{"error": ...}` on stdout with --json, else one line on stderr.
@@ -190,6 +191,8 @@ struct RouteAnswer: Encodable {
     var tried: [String]
     var space: String?
     var upstream: String?
+    /// The HTTP spoken to the upstream when not the client's (the instance's `protocol:`).
+    var upstreamProtocol: String?
     /// The hop's mark: kept, bridged, restored, or nil.
     var propagation: String?
     var forwarded: Forwarded?
@@ -229,6 +232,7 @@ struct RouteAnswer: Encodable {
         tried = route.tried
         space = route.space
         upstream = route.upstream?.description
+        upstreamProtocol = explanation.upstreamProtocol?.rawValue
         propagation = explanation.propagation?.rawValue
         forwarded = explanation.forwarded.map {
             Forwarded(headers: $0.headers.map { Field(name: $0.name, value: $0.value) }, baggage: $0.baggage)
@@ -256,6 +260,7 @@ struct RouteAnswer: Encodable {
         try container.encode(tried, forKey: .tried)
         try container.encode(space, forKey: .space)
         try container.encode(upstream, forKey: .upstream)
+        try container.encode(upstreamProtocol, forKey: .upstreamProtocol)
         try container.encode(propagation, forKey: .propagation)
         try container.encode(forwarded, forKey: .forwarded)
         try container.encode(bridgeProblem, forKey: .bridgeProblem)
@@ -266,7 +271,8 @@ struct RouteAnswer: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case routeAs, unknownRouteAs, routeAsSource, routeAsCarrier, conflicts, traceId, traceProblem, service
-        case namespace, tried, space, upstream, propagation, forwarded, bridgeProblem, skippedBaggage,
+        case namespace, tried, space, upstream, upstreamProtocol, propagation, forwarded, bridgeProblem,
+            skippedBaggage,
             problem,
             didYouMean
     }
@@ -303,6 +309,18 @@ struct RouteAnswer: Encodable {
                 served += " (inherited: no enabled \(route.service) in \(passed.joined(separator: " or ")))"
             }
             rows.append(["served by", served])
+            if let spoken = explanation.upstreamProtocol {
+                rows.append([
+                    "upstream",
+                    "over \(spoken == .h2c ? "h2c (HTTP/2 with prior knowledge)" : "HTTP/1.1"): the instance says protocol: \(spoken.rawValue)",
+                ])
+            }
+            if let refusal = explanation.grpcRefusal {
+                let code = GRPCStatus(answering: refusal.status)
+                rows.append([
+                    "answer", "the proxy would answer \(code.name) (\(code.rawValue)): \(refusal.message)",
+                ])
+            }
         } else if explanation.stream == .grpc {
             let code = GRPCStatus(answering: 404)
             rows.append(["served by", "nothing: the proxy would answer \(code.name) (\(code.rawValue))"])
@@ -313,7 +331,8 @@ struct RouteAnswer: Encodable {
         rows += labelled(
             "skipped", explanation.skippedBaggage.map { "baggage member '\($0.text)': \($0.problem)" })
         if let problem = explanation.bridgeProblem { rows.append(["baggage", problem]) }
-        if let forwarded = explanation.forwarded {
+        // A call the proxy refuses itself is forwarded nowhere.
+        if let forwarded = explanation.forwarded, explanation.grpcRefusal == nil {
             rows += labelled(
                 "forwarded",
                 forwarded.headers.map { "\($0.name): \($0.value)" }

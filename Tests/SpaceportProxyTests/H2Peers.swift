@@ -11,6 +11,7 @@ import Synchronization
 /// - `/hang` never answers (a reset from the proxy is counted in `resets`);
 /// - `/reset` resets the stream (INTERNAL_ERROR) without answering;
 /// - `/slow` answers after 300 ms (a gRPC call: its head too);
+/// - `/bytes/N` answers N bytes of `x` in DATA frames of 16 KiB, with no content-length;
 /// - a gRPC call (content-type `application/grpc`) is answered with its own DATA echoed back,
 ///   then trailers whose `grpc-status` is the request's `x-test-grpc-status` (else 0);
 /// - anything else answers `200` with text: `server=<name> authority=<:authority> route=<azds-route-as> bytes=<body>`.
@@ -164,6 +165,23 @@ private final class H2AppHandler: ChannelInboundHandler {
                 context.writeAndFlush(
                     self.wrapOutboundOut(.headers(.init(headers: trailers, endStream: true))), promise: nil)
             }
+            return
+        }
+        if let size = request.first(name: ":path").flatMap({
+            $0.hasPrefix("/bytes/") ? Int($0.dropFirst(7)) : nil
+        }) {
+            let head: HPACKHeaders = [":status": "200", "content-type": "application/octet-stream"]
+            context.write(wrapOutboundOut(.headers(.init(headers: head))), promise: nil)
+            var left = size
+            repeat {
+                let count = min(left, 16 * 1024)
+                left -= count
+                let piece = context.channel.allocator.buffer(repeating: UInt8(ascii: "x"), count: count)
+                context.write(
+                    wrapOutboundOut(.data(.init(data: .byteBuffer(piece), endStream: left == 0))),
+                    promise: nil)
+            } while left > 0
+            context.flush()
             return
         }
         let text =
