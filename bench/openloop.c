@@ -56,7 +56,7 @@ static int connections, epoll_fd, timer_fd;
 static int64_t *samples;
 static size_t sample_count, sample_room;
 static struct {
-    long long requests, bytes, connect, read, write, status, timeout, late, unsent;
+    long long requests, in_window, bytes, connect, read, write, status, timeout, late, unsent;
     int64_t max_delay;
 } totals;
 static int *idle_ring;
@@ -221,6 +221,7 @@ static void finish(struct conn *c, int64_t now, int64_t window_end) {
         totals.requests++;
         record(now - c->due);
     }
+    if (now <= window_end) totals.in_window++;
     if (c->status < 200 || c->status > 399) totals.status++;
     if (c->closing) {
         reconnect(c);
@@ -463,10 +464,10 @@ int main(int argc, char **argv) {
     printf("BENCH {\"requests\":%lld,\"duration_us\":%.0f,\"bytes\":%lld,\"connect\":%lld,\"read\":%lld,"
            "\"write\":%lld,\"status\":%lld,\"timeout\":%lld,\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,"
            "\"p999_us\":%.1f,\"max_us\":%.1f,\"mean_us\":%.1f,\"rate\":%.0f,\"scheduled\":%lld,\"late\":%lld,"
-           "\"unsent\":%lld,\"max_send_delay_us\":%.1f,\"connections\":%d}\n",
+           "\"unsent\":%lld,\"max_send_delay_us\":%.1f,\"connections\":%d,\"answered_in_window\":%lld}\n",
            totals.requests, window / 1000.0, totals.bytes, totals.connect, totals.read, totals.write, totals.status,
            totals.timeout, percentile(50), percentile(90), percentile(99), percentile(99.9),
            sample_count ? (double)samples[sample_count - 1] / 1000.0 : 0, sample_count ? sum / sample_count / 1000.0 : 0,
-           rate, total, totals.late, totals.unsent, (double)totals.max_delay / 1000.0, connections);
+           rate, total, totals.late, totals.unsent, (double)totals.max_delay / 1000.0, connections, totals.in_window);
     return 0;
 }
