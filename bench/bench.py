@@ -38,7 +38,14 @@ FALLBACK_HOST = "grandchild.s.default.svc.localhost"
 # Spaceport it is the svc of a root space of its own, appended to the spaces file (H2_SPACES).
 H2_SPACE = "h2"
 H2_HOST = f"{H2_SPACE}.svc.localhost"
-GRPC_METHOD = "/bench.Bench/Unary"
+# The gRPC rows' upstream is nghttpd, which reads a call's whole request before it answers, as gRPC
+# servers do: nginx answers at the request's headers and resets the stream after its answer (RST_STREAM
+# NO_ERROR, which RFC 9113 allows), a different load. Spaceport reaches it as svc of a root space of its
+# own; the other proxies send the service's path there.
+GRPC_SPACE = "grpc"
+GRPC_HOST = f"{GRPC_SPACE}.svc.localhost"
+GRPC_SERVICE = "/bench.Bench"
+GRPC_METHOD = f"{GRPC_SERVICE}/Unary"
 # One length-prefixed gRPC message (uncompressed, 18 bytes of protobuf: field 1, a 16-byte string),
 # sent by h2load as every call's request and written by the upstream as every call's answer.
 GRPC_PAYLOAD = b"\x0a\x10" + b"spaceport-bench."
@@ -119,10 +126,10 @@ def standard_rows():
             Row("nginx", "nginx"), Row("haproxy", "haproxy"), Row("caddy", "caddy")]
 
 
-def h2_rows():
-    return [Row("direct (limit)", "direct", host=H2_HOST), Row("spaceport", "spaceport", host=H2_HOST),
-            Row("nginx (grpc_pass)", "nginx", host=H2_HOST), Row("haproxy", "haproxy", host=H2_HOST),
-            Row("caddy", "caddy", host=H2_HOST)]
+def h2_rows(host=H2_HOST):
+    return [Row("direct (limit)", "direct", host=host), Row("spaceport", "spaceport", host=host),
+            Row("nginx (grpc_pass)", "nginx", host=host), Row("haproxy", "haproxy", host=host),
+            Row("caddy", "caddy", host=host)]
 
 
 # The fixed rates every target is measured at; each proxy is also measured at half its own maximum.
@@ -198,8 +205,8 @@ SCENARIOS = [
              kind="latency"),
     Scenario("h2-small", "HTTP/2, small (100 B)", "/small", H2_CLIENTS, h2_rows(), kind="h2", streams=H2_STREAMS),
     Scenario("h2-64k", "HTTP/2, 64 KiB", "/64k", H2_CLIENTS, h2_rows(), kind="h2", streams=H2_STREAMS),
-    Scenario("grpc", "gRPC unary calls", GRPC_METHOD, H2_CLIENTS, h2_rows(), kind="h2", streams=H2_STREAMS,
-             grpc=True),
+    Scenario("grpc", "gRPC unary calls", GRPC_METHOD, H2_CLIENTS, h2_rows(GRPC_HOST), kind="h2",
+             streams=H2_STREAMS, grpc=True),
 ]
 # Not run unless asked for: wrk and openloop's closed loop, one after the other, on the same load.
 GENERATOR = Scenario("generator", "load generators agree at saturation", "/small", 64, [], kind="generator")
@@ -237,10 +244,13 @@ def render(template_name, values, destination):
 
 # Appended to a Spaceport's spaces file when an HTTP/2 scenario runs (conf/spaces.yaml is shared with
 # Benchmarks/, which fills only its own placeholders).
-H2_SPACES = f"""  # The HTTP/2 rows: a root space whose svc is the upstream's h2c listener.
+H2_SPACES = f"""  # The HTTP/2 rows: root spaces whose svc is the upstream's h2c listener, and the gRPC upstream.
   {H2_SPACE}:
     services:
       svc: {{ upstream: 127.0.0.1:${{upstream_h2_port}} }}
+  {GRPC_SPACE}:
+    services:
+      svc: {{ upstream: 127.0.0.1:${{upstream_grpc_port}} }}
 """
 
 
@@ -693,13 +703,14 @@ class Bench:
         self.ports = {name: free_port() for name in ("upstream", "nginx", "haproxy", "caddy", "spaceport", "baseline",
                                                       "dash", "spaceport_relay", "baseline_relay", NO_PROPAGATION,
                                                       NO_PROPAGATION + "_relay", "admin", "admin_relay",
-                                                      "admin_listener", "upstream_h2", "nginx_h2", "haproxy_h2",
-                                                      "caddy_h2")}
+                                                      "admin_listener", "upstream_h2", "upstream_grpc", "nginx_h2",
+                                                      "haproxy_h2", "caddy_h2")}
         values = {"dir": d, "small_body": SMALL_BODY, "upstream_port": self.ports["upstream"],
                   "nginx_port": self.ports["nginx"], "haproxy_port": self.ports["haproxy"],
                   "caddy_port": self.ports["caddy"], "upstream_h2_port": self.ports["upstream_h2"],
                   "nginx_h2_port": self.ports["nginx_h2"], "haproxy_h2_port": self.ports["haproxy_h2"],
-                  "caddy_h2_port": self.ports["caddy_h2"], "h2_space": H2_SPACE, "grpc_method": GRPC_METHOD}
+                  "caddy_h2_port": self.ports["caddy_h2"], "upstream_grpc_port": self.ports["upstream_grpc"],
+                  "h2_space": H2_SPACE, "grpc_space": GRPC_SPACE, "grpc_service": GRPC_SERVICE}
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
 
@@ -709,6 +720,13 @@ class Bench:
             threads="nginx, 1 worker")
         wait_for_port(self.ports["upstream"], self.servers["upstream"])
         wait_for_port(self.ports["upstream_h2"], self.servers["upstream"])
+        if any(s.grpc for s in self.chosen()):
+            nghttpd = shutil.which("nghttpd") or "/usr/sbin/nghttpd"
+            self.servers["upstream-grpc"] = Server(
+                "upstream-grpc", [nghttpd, "--no-tls", "-a", "127.0.0.1", "-d", os.path.join(d, "www"),
+                                  "--trailer", "grpc-status: 0", str(self.ports["upstream_grpc"])],
+                CLIENT_CORE, d, threads="nghttpd, 1 worker")
+            wait_for_port(self.ports["upstream_grpc"], self.servers["upstream-grpc"])
 
         targets = self.options.targets
         if "nginx" in targets:
@@ -797,11 +815,13 @@ class Bench:
     def port_of(self, target):
         return self.ports["upstream" if target == "direct" else target]
 
-    def port_h2(self, target):
+    def port_h2(self, target, scenario):
         """Where a target takes HTTP/2: Spaceport on its one ingress, the others on a listener of their own."""
         if target in ("spaceport", NO_PROPAGATION, "baseline", "dash", "admin"):
             return self.port_of(target)
-        return self.ports[("upstream" if target == "direct" else target) + "_h2"]
+        if target == "direct":
+            return self.ports["upstream_grpc" if scenario.grpc else "upstream_h2"]
+        return self.ports[target + "_h2"]
 
     def chosen(self):
         return [s for s in SCENARIOS + [GENERATOR] if s.key in self.options.scenarios]
@@ -834,8 +854,9 @@ class Bench:
             for row in scenario.rows:
                 if row.target not in self.options.targets:
                     continue
-                problems = probe_h2(self.port_h2(row.target), scenario.path, row.host,
-                                    None if row.target == "direct" else H2_SPACE, self.dir)
+                # nghttpd, the gRPC upstream, cannot echo the route header it saw.
+                problems = probe_h2(self.port_h2(row.target, scenario), scenario.path, row.host,
+                                    None if row.target == "direct" or scenario.grpc else H2_SPACE, self.dir)
                 if problems:
                     server = self.servers.get(row.target)
                     raise SystemExit(f"{row.target} over HTTP/2, {row.host}{scenario.path}: {'; '.join(problems)}\n"
@@ -923,7 +944,7 @@ class Bench:
     def load(self, scenario, row, duration, log_file):
         """One run of the scenario's load tool against the row's target."""
         if scenario.kind == "h2":
-            return run_h2load(self.port_h2(row.target), scenario, row, duration, log_file, self.dir)
+            return run_h2load(self.port_h2(row.target, scenario), scenario, row, duration, log_file, self.dir)
         if scenario.kind == "latency":
             return run_openloop(self.options.openloop, self.port_of(row.target), scenario, row,
                                 self.options.latency_duration, log_file, rate=row.rate)
@@ -953,8 +974,8 @@ class Bench:
             figures = self.load(scenario, row, duration, log_file)
             figures["peak_rss_kib"] = None
             figures["cpu_us_per_request"] = None
-        # Minus one: the second status query's own connection.
-        figures["upstream_dials"] = upstream_accepts(self.ports["upstream"]) - accepts_before - 1
+        # Minus one: the second status query's own connection. nghttpd, the gRPC upstream, counts none.
+        figures["upstream_dials"] = None if scenario.grpc else upstream_accepts(self.ports["upstream"]) - accepts_before - 1
         if scraper is not None:
             figures["scrape"] = scraper.finish()
         if feed is not None:
@@ -1055,7 +1076,7 @@ def table(scenarios, results):
                 f"| {ms(m['p99_us'])} | {ratio(m['p99_us'], ref.get('p99_us'))} "
                 f"| {mib(m['peak_rss_kib'])} | {ratio(m['peak_rss_kib'], ref.get('peak_rss_kib'))} "
                 f"| {micros(m['cpu_us_per_request'])} | {ratio(m['cpu_us_per_request'], ref.get('cpu_us_per_request'))} "
-                f"| {m.get('upstream_dials', '–')} | {describe_errors(m)} |")
+                f"| {dials(m)} | {describe_errors(m)} |")
     return "\n".join(lines)
 
 
@@ -1200,6 +1221,11 @@ def all_rounds(scenarios, results):
     return "\n".join(lines)
 
 
+def dials(figures):
+    value = figures.get("upstream_dials")
+    return "–" if value is None else value
+
+
 def middle(values):
     """The median of a list (the lower middle for an even count), None for none."""
     ordered = sorted(v for v in values if v is not None)
@@ -1278,7 +1304,7 @@ def latency_tables(scenarios, results, maxima):
         full.append(f"| {r.label}{over} | {m['rps']:,.0f} | {us(m['p50_us'])} | {us(m['p99_us'])} | {us(m['p999_us'])} "
                     f"| {us(m['max_us'])} | {us(a['p50']) if a else '–'} | {us(a['p99']) if a else '–'} "
                     f"| {us(a['p99.9']) if a else '–'} | {', '.join(us(v) for v in a['per_round_p99']) if a else '–'} "
-                    f"| {m['late']:.0f} | {micros(m_round['cpu_us_per_request'])} | {m_round.get('upstream_dials', '–')} "
+                    f"| {m['late']:.0f} | {micros(m_round['cpu_us_per_request'])} | {dials(m_round)} "
                     f"| {describe_errors(m_round)} |")
     maxima_text = ", ".join(f"{t} {v:,.0f}" for t, v in maxima.items())
     return "\n".join(side), "\n".join(full), maxima_text
