@@ -6,7 +6,7 @@ import Testing
 
 /// However an HTTP/2 stream through the proxy ends, its client gets an answer and the proxy's
 /// slots for it (the client connection's stream, the upstream connection's stream) are freed.
-@Suite("HTTP/2 streams end and free their slots")
+@Suite("HTTP/2 streams end and free their slots", .serialized)
 struct HTTP2StreamEndTests {
     /// A request body of DATA frames of 16 KiB, still going up when an early answer comes back:
     /// more than the proxy's receive window for a stream (`HTTP2Connection.windowSize`), so the
@@ -176,5 +176,63 @@ struct HTTP2StreamEndTests {
             await client.close()
         }
         await plain.stop()
+    }
+
+    /// How a stream ends in `slotsFreed`.
+    enum Ending: String, CaseIterable, Sendable {
+        case upstreamReset = "the upstream resets it (INTERNAL_ERROR)"
+        case clientReset = "the client resets it"
+        case timeout = "the upstream does not answer in time"
+        case earlyAnswer = "the upstream answers early and resets with NO_ERROR"
+    }
+
+    @Test(
+        "after 300 streams that end each way, the pool's upstream connections still take new streams",
+        arguments: Ending.allCases)
+    func slotsFreed(_ ending: Ending) async throws {
+        // Ten streams at most on an upstream connection: a slot kept after its stream ended
+        // would soon send new streams to another connection.
+        let upstream = try await H2Upstream.start("greeter-default", maxStreams: 10)
+        let limits = ending == .timeout ? "{ upstream_timeout_ms: 50 }" : "{}"
+        try await H2World.with(greeterDefault: upstream, limits: limits) { w in
+            // Three clients of 100 streams each, one stream at a time: with the streams just
+            // ending still closing, well under the ten.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<3 {
+                    group.addTask {
+                        let client = try await H2Client.connect(port: w.proxy.port)
+                        for _ in 0..<100 { try await Self.end(client, ending) }
+                        await client.close()
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let client = try await H2Client.connect(port: w.proxy.port)
+            try await Self.servedWithinASecond(client, "a fresh stream after 300 that \(ending.rawValue)")
+            // Each event loop pools its own: at most one connection for each of the three clients'
+            // loops, where slots kept after their streams would have needed thirty.
+            #expect(upstream.connections <= 3, "streams went to \(upstream.connections) connections")
+            let counts = await w.proxy.proxy.counts()
+            #expect(counts.dials == upstream.connections)
+            await client.close()
+        }
+    }
+
+    /// One stream, ended as `ending` says; what the client sees is checked on the way.
+    static func end(_ client: H2Client, _ ending: Ending) async throws {
+        switch ending {
+        case .upstreamReset:
+            let stream = try await client.open("/reset", authority: "greeter.localhost")
+            #expect(try await answer(stream.response, "/reset").status == 502)
+        case .clientReset:
+            let stream = try await client.open("/hang", authority: "greeter.localhost", ends: false)
+            try await Task.sleep(for: .milliseconds(5))
+            try? await stream.channel.close()
+        case .timeout:
+            let stream = try await client.open("/hang", authority: "greeter.localhost")
+            #expect(try await answer(stream.response, "/hang").status == 504)
+        case .earlyAnswer:
+            #expect(try await post(client, "/early", frames: 4).status == 200)
+        }
     }
 }
