@@ -185,6 +185,8 @@ final class HTTP1StreamUpstream: UpstreamOwner {
             }
             // The connection's read ends with the pool as its owner: the end goes out now.
             client.upstreamReadComplete()
+            // An early answer: its connection is closed, so the rest of the request has nowhere to go.
+            if !requestEnded { client.upstreamClosed(reason: nil) }
         case .unsolicited:
             break
         }

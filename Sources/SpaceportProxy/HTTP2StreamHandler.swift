@@ -302,7 +302,7 @@ final class HTTP2StreamHandler: ChannelDuplexHandler {
     /// The proxy's own answer, ending the stream; a client still sending is told to stop.
     private func answer(_ answer: ErrorAnswer, _ context: ChannelHandlerContext) {
         timer?.cancel()
-        state = .answered
+        stopRelaying(context)
         responseStarted = true
         responseEnded = true
         status = Int(answer.status.code)
@@ -313,6 +313,12 @@ final class HTTP2StreamHandler: ChannelDuplexHandler {
         }
         if !requestEnded { context.write(wrapOutboundOut(.rstStream(.noError)), promise: nil) }
         context.flush()
+    }
+
+    /// Nothing more goes upstream: what the client still sends is dropped, and a read held
+    /// for the upstream's window (which a closed stream never reopens) goes ahead.
+    private func stopRelaying(_ context: ChannelHandlerContext) {
+        state = .answered
         if readHeld {
             readHeld = false
             context.read()
@@ -381,7 +387,14 @@ final class HTTP2StreamHandler: ChannelDuplexHandler {
 
     /// The upstream's stream closed: normally after its answer; else reset (`reason`) or gone with its connection.
     func upstreamClosed(reason: HTTP2ErrorCode?) {
-        guard let context, case .relaying(let upstream) = state, !responseEnded, let route else { return }
+        guard let context, case .relaying(let upstream) = state, let route else { return }
+        if responseEnded {
+            // A complete answer before the whole request (RFC 9113 §8.1): the rest of the body has
+            // nowhere to go, so the client is told to stop sending it, without error.
+            stopRelaying(context)
+            if !requestEnded { context.writeAndFlush(wrapOutboundOut(.rstStream(.noError)), promise: nil) }
+            return
+        }
         if !responseStarted {
             let refused: Bool
             switch upstream {
@@ -399,7 +412,7 @@ final class HTTP2StreamHandler: ChannelDuplexHandler {
             answer(ErrorAnswer(.badGateway, "\(route.label) at \(route.upstream) \(why)"), context)
             return
         }
-        state = .answered
+        stopRelaying(context)
         let why =
             reason.map { "the upstream reset the stream (\($0))" } ?? "the upstream closed the connection"
         responseEnded = true
