@@ -261,7 +261,7 @@ struct HTTP2Tests {
             let plain = try await client.request("/slow", authority: "greeter.localhost")
             #expect(plain.status == 504, "without a deadline the proxy's own timeout holds")
             let call = try await client.request(
-                "/slow", authority: "greeter.localhost", headers: [("grpc-timeout", "2S")], body: "x",
+                "/slow", authority: "greeter.localhost", headers: [("grpc-timeout", "20S")], body: "x",
                 grpc: true)
             #expect(call.status == 200)
             #expect(call.grpcStatus == 0)
