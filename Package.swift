@@ -252,6 +252,8 @@ let package = Package(
         ),
         .testTarget(
             name: "SpaceportEndToEndTests",
-            dependencies: ["SpaceportCore", "SpaceportWire", "SpaceportTestSupport"]),
+            dependencies: [
+                "SpaceportCore", "SpaceportWire", "SpaceportTestSupport", "SpaceportKubeTestSupport",
+            ]),
     ]
 )

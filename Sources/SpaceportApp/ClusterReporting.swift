@@ -7,7 +7,7 @@ extension EmbeddedProxy {
     /// status bar what the cluster's spaces report: what they leave out, and the watch's state.
     public func report(_ spaces: ClusterSpaces, logger: Logger, session: DashboardSession? = nil) {
         let access = spaces.source.client.access
-        session?.setStatus("cluster", access.summary)
+        session?.setStatus("cluster", access.shortSummary)
         session?.setStatus("watch", spaces.connection.description)
         let hub = hub
         let tell = { @Sendable (problems: [ClusterProblem]) in

@@ -172,7 +172,14 @@ public struct ClusterAccess: Sendable {
         }
     }
 
-    /// "context NAME on SERVER", or "in-cluster on SERVER", for the status bar and logs.
+    /// "CONTEXT @ HOST:PORT", short enough for the status bar.
+    public var shortSummary: String {
+        let host = server.replacingOccurrences(of: "https://", with: "").replacingOccurrences(
+            of: "http://", with: "")
+        return "\(context ?? "in-cluster") @ \(host)"
+    }
+
+    /// "context NAME on SERVER", or "in-cluster on SERVER", for logs and messages.
     public var summary: String {
         "\(context.map { "context \($0)" } ?? "in-cluster") on \(server)"
     }

@@ -170,8 +170,8 @@ extension ClusterSource {
     ) async throws(KubeError) -> ClusterSource {
         let access = try ClusterAccess.find(
             kubeconfig: target.kubeconfig, context: target.context, environment: environment)
-        let client = KubeClient(access: access, logger: logger)
         let place = try ClusterSettings.location(flag: target.settingsConfigMap, access: access)
+        let client = KubeClient(access: access, logger: logger)
         let settings: Settings
         do {
             let read = try await ClusterSettings.read(

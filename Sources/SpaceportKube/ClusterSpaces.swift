@@ -55,6 +55,8 @@ public final class ClusterSpaces: Sendable {
             var made: ClusterSpaces?
             let timer = Task {
                 try? await Task.sleep(for: wait)
+                // Cancelled: the first tree (or a refusal) came in time.
+                guard !Task.isCancelled else { return }
                 let reason = lastReason.value
                 finish(
                     .failure(
@@ -69,11 +71,11 @@ public final class ClusterSpaces: Sendable {
                 }
                 switch update {
                 case .tree(let tree, let problems):
-                    timer.cancel()
                     let spaces = ClusterSpaces(
                         store: SpacesStore(tree: tree, editor: source), source: source, problems: problems)
                     made = spaces
                     finish(.success(spaces))
+                    timer.cancel()
                 case .refused(let problems):
                     timer.cancel()
                     finish(

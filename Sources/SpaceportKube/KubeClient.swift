@@ -5,6 +5,7 @@ import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
 import NIOSSL
+import Synchronization
 
 /// The few calls the cluster source makes to the Kubernetes API: list, watch, get a
 /// ConfigMap, merge-patch a Service's annotation. Every answer but 2xx becomes a `KubeError`
@@ -13,6 +14,7 @@ public final class KubeClient: Sendable {
     public let access: ClusterAccess
     let http: HTTPClient
     let logger: Logger
+    private let closed = Atomic<Bool>(false)
     /// How long a list, a patch or a watch's first answer may take.
     let requestTimeout: TimeAmount
 
@@ -41,8 +43,17 @@ public final class KubeClient: Sendable {
         .nanoseconds(Int64((duration / .nanoseconds(1)).rounded()))
     }
 
+    /// Closes the client's connections; call it once done.
     public func shutdown() async {
+        guard !closed.exchange(true, ordering: .relaxed) else { return }
         try? await http.shutdown()
+    }
+
+    deinit {
+        // Dropped without shutdown (an error on the way): the task keeps the HTTP client until it has closed.
+        guard !closed.load(ordering: .relaxed) else { return }
+        let http = http
+        Task.detached { try? await http.shutdown() }
     }
 
     /// What a call is, for a 403's advice when the Status body does not say.

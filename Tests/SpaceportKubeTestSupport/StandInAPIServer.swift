@@ -69,6 +69,8 @@ public final class StandInAPIServer: Sendable {
         var faults: [Kind: [Fault]] = [:]
         var forbidPatches = false
         var requests: [Request] = []
+        /// While set, watch events wait here instead of going out, as a slow watch would keep them.
+        var held: [(line: Data, channel: any Channel)]?
     }
 
     private init(certificates: TestCertificates, port: Int, channel: any Channel, tokens: Set<String>) {
@@ -125,6 +127,17 @@ public final class StandInAPIServer: Sendable {
     }
 
     public var requests: [Request] { state.withLock { $0.requests } }
+
+    /// Holds every watch event back until `release()`, so a client's view lags the cluster.
+    public func hold() { state.withLock { $0.held = $0.held ?? [] } }
+
+    /// Sends the events held back, in order, and stops holding.
+    public func release() {
+        state.withLock { state in
+            for (line, channel) in state.held ?? [] { Self.send(line, on: channel) }
+            state.held = nil
+        }
+    }
 
     /// The requests of a kind's watches, in order.
     public func watches(of kind: Kind) -> [Request] {
@@ -237,6 +250,11 @@ public final class StandInAPIServer: Sendable {
         }
     }
 
+    /// How many watches of `kind` are open and hearing changes.
+    public func openWatches(_ kind: Kind) -> Int {
+        state.withLock { $0.watches.values.filter { $0.kind == kind }.count }
+    }
+
     /// Closes every open watch of `kind` mid-body, as a lost connection would.
     public func dropWatches(_ kind: Kind) {
         let open = state.withLock { state -> [any Channel] in
@@ -297,7 +315,10 @@ public final class StandInAPIServer: Sendable {
             version: state.version, kind: kind, type: type, object: object, labelsBefore: before)
         state.history.append(change)
         for watch in state.watches.values where watch.kind == kind {
-            if let line = Self.line(for: change, selector: watch.selector) {
+            guard let line = Self.line(for: change, selector: watch.selector) else { continue }
+            if state.held != nil {
+                state.held?.append((line, watch.channel))
+            } else {
                 Self.send(line, on: watch.channel)
             }
         }

@@ -124,7 +124,9 @@ struct ClusterProxyTests {
         api.inject(.expiredInStream, into: .namespaces)
         api.inject(.httpGone, into: .namespaces)
         api.inject(.expiredInStream, into: .services)
+        try await eventually("the namespaces watch to be open") { api.openWatches(.namespaces) == 1 }
         api.dropWatches(.namespaces)
+        try await eventually("the services watch to be open") { api.openWatches(.services) == 1 }
         api.dropWatches(.services)
         try await eventually("three relists of namespaces") { api.lists(of: .namespaces).count == 3 }
         try await eventually("two relists of services") { api.lists(of: .services).count == 2 }

@@ -115,6 +115,7 @@ struct ClusterSourceTests {
         let now = fixture.api.resourceVersion
         fixture.api.bookmark(.namespaces)
         try await Task.sleep(for: .milliseconds(200))
+        try await eventually("the namespaces watch to be open") { fixture.api.openWatches(.namespaces) == 1 }
         fixture.api.dropWatches(.namespaces)
         try await eventually("a second namespaces watch") { fixture.api.watches(of: .namespaces).count == 2 }
         #expect(before != String(now))
@@ -153,6 +154,7 @@ struct ClusterSourceTests {
         fixture.api.putService("servicec", namespace: "team")
         try await eventually("servicec in team") { spaces.store.tree.instance("servicec", in: "team") != nil }
         let seen = fixture.api.resourceVersion
+        try await eventually("the services watch to be open") { fixture.api.openWatches(.services) == 1 }
         fixture.api.dropWatches(.services)
         try await eventually("a second services watch") { fixture.api.watches(of: .services).count == 2 }
         #expect(fixture.api.watches(of: .services)[1].query["resourceVersion"] == String(seen))
@@ -190,6 +192,7 @@ struct ClusterSourceTests {
         let spaces = try await ClusterSpaces.start(source: try fixture.source())
         let updates = Updates()
         spaces.listen { if case .connection(let state) = $0 { updates.add(.connection(state)) } }
+        try await eventually("the services watch to be open") { fixture.api.openWatches(.services) == 1 }
         fixture.api.revoke(token: KubeFixture.token)
         fixture.api.dropWatches(.services)
         try await eventually("a refusal said") { updates.reasons.contains { $0.contains("401") } }

@@ -21,6 +21,7 @@ struct CredentialsTests {
         try "second-token\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
         fixture.api.accept(token: "second-token")
         fixture.api.revoke(token: "first-token")
+        try await eventually("the namespaces watch to be open") { fixture.api.openWatches(.namespaces) == 1 }
         fixture.api.dropWatches(.namespaces)
         try await eventually("a watch with the new token") {
             fixture.api.watches(of: .namespaces).last?.token == "second-token"

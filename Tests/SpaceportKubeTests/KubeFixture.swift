@@ -50,8 +50,8 @@ struct KubeFixture {
     }
 }
 
-/// Waits until `condition` holds, checking every 20 ms, for `seconds` at most.
-func eventually(_ what: String, within seconds: Double = 10, _ condition: () async throws -> Bool)
+/// Waits until `condition` holds, checking every 20 ms, for `seconds` at most (a loaded machine is slow).
+func eventually(_ what: String, within seconds: Double = 60, _ condition: () async throws -> Bool)
     async throws
 {
     let deadline = Date().addingTimeInterval(seconds)
