@@ -92,6 +92,14 @@ public struct Status: Codable, Equatable, Sendable {
     public var reason: String?
     public var details: Details?
     public var code: Int?
+
+    public init(status: String?, message: String?, reason: String?, details: Details? = nil, code: Int?) {
+        self.status = status
+        self.message = message
+        self.reason = reason
+        self.details = details
+        self.code = code
+    }
 }
 
 /// One line of a watch stream: `{"type": "ADDED", "object": {...}}`.

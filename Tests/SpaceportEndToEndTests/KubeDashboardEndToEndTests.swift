@@ -46,6 +46,9 @@ struct KubeDashboardEndToEndTests {
         try await eventually("team's services are focused", terminal: terminal) { screen in
             screen.contains("Services of team") && screen.contains("● serviceb owned")
         }
+        try await eventually("the dashboard watches the Services", terminal: terminal) {
+            api.openWatches(.services) == 1
+        }
         api.hold()
         try terminal.keys("Space")
         try await eventually("the Service is annotated", terminal: terminal) {

@@ -435,6 +435,11 @@ public final class StandInAPIServer: Sendable {
                 channel.eventLoop.scheduleTask(in: .seconds(Int64(seconds))) { [weak self] in
                     self?.endWatch(channel)
                 }
+                // Held: what the watch would start with waits too, after its head.
+                if state.held != nil {
+                    state.held? += lines.map { ($0, channel) }
+                    return .stream(lines: [], then: .stayOpen)
+                }
                 return .stream(lines: lines, then: .stayOpen)
             }
         }
