@@ -106,10 +106,20 @@ struct KubeOptions: ParsableArguments {
         await source.client.shutdown()
     }
 
-    /// The cluster's spaces, listed, watched and kept in a store, for a proxy.
-    func spaces(logger: Logger) async throws -> ClusterSpaces {
+    /// The store a proxy routes from: the cluster's spaces, listed, watched and kept, with --kube;
+    /// else the spaces file's.
+    func store(or file: SpacesFileOptions, logger: Logger) async throws -> (SpacesStore, ClusterSpaces?) {
+        guard kube else {
+            do {
+                return (try SpacesStore(path: file.path), nil)
+            } catch {
+                throw CommandFailure.report(file.describe(error))
+            }
+        }
         do {
-            return try await ClusterSpaces.start(source: try await ClusterSource.open(target, logger: logger))
+            let spaces = try await ClusterSpaces.start(
+                source: try await ClusterSource.open(target, logger: logger))
+            return (spaces.store, spaces)
         } catch {
             throw CommandFailure.report(error.description)
         }

@@ -85,17 +85,7 @@ struct DashCommand: AsyncParsableCommand {
     }
 
     private func runEmbedded(_ session: DashboardSession) async throws {
-        let clusterSpaces = cluster.kube ? try await cluster.spaces(logger: session.logger) : nil
-        let store: SpacesStore
-        if let clusterSpaces {
-            store = clusterSpaces.store
-        } else {
-            do {
-                store = try SpacesStore(path: spaces.path)
-            } catch {
-                throw CommandFailure.report(spaces.describe(error))
-            }
-        }
+        let (store, clusterSpaces) = try await cluster.store(or: spaces, logger: session.logger)
         let embedded: EmbeddedProxy
         do {
             embedded = try await EmbeddedProxy.start(

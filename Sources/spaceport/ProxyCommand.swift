@@ -118,17 +118,7 @@ struct ProxyCommand: AsyncParsableCommand {
         let logSettings = log.settings
         CommandLogHandler.bootstrap(logSettings, level: quiet ? .notice : .info)
         let logger = Logger(label: SpaceportLog.label)
-        let clusterSpaces = cluster.kube ? try await cluster.spaces(logger: logger) : nil
-        let store: SpacesStore
-        if let clusterSpaces {
-            store = clusterSpaces.store
-        } else {
-            do {
-                store = try SpacesStore(path: spaces.path)
-            } catch {
-                throw CommandFailure.report(spaces.describe(error))
-            }
-        }
+        let (store, clusterSpaces) = try await cluster.store(or: spaces, logger: logger)
         let token = feedTcp == nil ? nil : try tokenSource.token()
         let adminSettings = try adminSettings(store.tree.settings)
         let embedded: EmbeddedProxy

@@ -11,15 +11,21 @@ struct PendingOverrideTests {
         }
     }
 
-    @Test(
-        "toggled, taken by the proxy but not yet in its tree (a cluster's watch), the row says pending, then off"
-    )
-    func pendingUntilWatched() throws {
+    /// The dashboard on azureuser's own servicea, in the services pane.
+    private func onServicea() throws -> Dashboard {
         var dashboard = Fixtures.dashboard()
         dashboard.selectSpace(SpaceRef(source: Fixtures.source, space: "azureuser"))
         dashboard.view.focus = .services
         dashboard.view.serviceIndex = try #require(
             dashboard.serviceRows(at: 0).firstIndex { $0.service == "servicea" })
+        return dashboard
+    }
+
+    @Test(
+        "toggled, taken by the proxy but not yet in its tree (a cluster's watch), the row says pending, then off"
+    )
+    func pendingUntilWatched() throws {
+        var dashboard = try onServicea()
         #expect(servicesRow("servicea", in: Fixtures.screen(dashboard))?.contains(" on ") == true)
         guard case .edit(let request) = dashboard.press(.space).first else {
             Issue.record("no edit")
@@ -47,11 +53,7 @@ struct PendingOverrideTests {
 
     @Test("a tree that already shows the override when the proxy answers leaves nothing pending")
     func fileEditsAreDoneAtOnce() throws {
-        var dashboard = Fixtures.dashboard()
-        dashboard.selectSpace(SpaceRef(source: Fixtures.source, space: "azureuser"))
-        dashboard.view.focus = .services
-        dashboard.view.serviceIndex = try #require(
-            dashboard.serviceRows(at: 0).firstIndex { $0.service == "servicea" })
+        var dashboard = try onServicea()
         guard case .edit(let request) = dashboard.press(.space).first else {
             Issue.record("no edit")
             return
