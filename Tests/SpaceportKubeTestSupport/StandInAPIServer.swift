@@ -38,6 +38,8 @@ public final class StandInAPIServer: Sendable {
     }
 
     public let certificates: TestCertificates
+    /// Whether the handshake asked for, and checked, a client certificate.
+    let clientCertificates: Bool
     public let port: Int
     private let channel: any Channel
     let state: Mutex<State>
@@ -73,7 +75,11 @@ public final class StandInAPIServer: Sendable {
         var held: [(line: Data, channel: any Channel)]?
     }
 
-    private init(certificates: TestCertificates, port: Int, channel: any Channel, tokens: Set<String>) {
+    private init(
+        certificates: TestCertificates, port: Int, channel: any Channel, tokens: Set<String>,
+        clientCertificates: Bool
+    ) {
+        self.clientCertificates = clientCertificates
         self.certificates = certificates
         self.port = port
         self.channel = channel
@@ -82,12 +88,20 @@ public final class StandInAPIServer: Sendable {
 
     public var server: String { "https://127.0.0.1:\(port)" }
 
-    public static func start(tokens: Set<String>) async throws -> StandInAPIServer {
+    /// With `clientCertificates`, the handshake asks for a certificate the test CA signed, and
+    /// a client that shows one is signed in without a token, as the API server's x509 authenticator does.
+    public static func start(tokens: Set<String>, clientCertificates: Bool = false) async throws
+        -> StandInAPIServer
+    {
         let certificates = try TestCertificates()
         let key = try NIOSSLPrivateKey(bytes: Array(certificates.serverKeyPEM.utf8), format: .pem)
         let chain = try NIOSSLCertificate.fromPEMBytes(Array(certificates.serverCertificatePEM.utf8))
-        let tls = TLSConfiguration.makeServerConfiguration(
+        var tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        if clientCertificates {
+            tls.certificateVerification = .noHostnameVerification
+            tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(certificates.caPEM.utf8)))
+        }
         let context = try NIOSSLContext(configuration: tls)
         let box = ServerBox()
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -102,7 +116,7 @@ public final class StandInAPIServer: Sendable {
             .bind(host: "127.0.0.1", port: 0).get()
         let server = StandInAPIServer(
             certificates: certificates, port: channel.localAddress?.port ?? 0, channel: channel,
-            tokens: tokens)
+            tokens: tokens, clientCertificates: clientCertificates)
         box.server.withLock { $0 = server }
         return server
     }
@@ -354,7 +368,10 @@ public final class StandInAPIServer: Sendable {
 
     func handle(_ request: Request, on channel: any Channel) -> Answer {
         state.withLock { $0.requests.append(request) }
-        guard let token = request.token, state.withLock({ $0.tokens.contains(token) }) else {
+        let signedIn =
+            clientCertificates
+            || request.token.map { token in state.withLock { $0.tokens.contains(token) } } == true
+        guard signedIn else {
             return .status(401, Resource.document("Status-401", [:]))
         }
         let parts = request.path.split(separator: "/").map(String.init)

@@ -3,12 +3,15 @@ import Foundation
 import SwiftASN1
 import X509
 
-/// A certificate authority made for one test run, and a server certificate it signed for
-/// 127.0.0.1, so the stand-in API server speaks real TLS that the client must verify.
+/// A certificate authority made for one test run, a server certificate it signed for
+/// 127.0.0.1, so the stand-in API server speaks real TLS that the client must verify, and a
+/// client certificate it signed, for a kubeconfig user that signs in with one.
 public struct TestCertificates: Sendable {
     public let caPEM: String
     public let serverCertificatePEM: String
     public let serverKeyPEM: String
+    public let clientCertificatePEM: String
+    public let clientKeyPEM: String
 
     public init(commonName: String = "spaceport stand-in CA") throws {
         let caKey = P256.Signing.PrivateKey()
@@ -38,6 +41,20 @@ public struct TestCertificates: Sendable {
                 ])
             },
             issuerPrivateKey: .init(caKey))
+        let clientKey = P256.Signing.PrivateKey()
+        let client = try Certificate(
+            version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: .init(clientKey.publicKey),
+            notValidBefore: now - 3600, notValidAfter: now + 86_400, issuer: caName,
+            subject: try DistinguishedName { CommonName("tester") },
+            signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.notCertificateAuthority)
+                Critical(KeyUsage(digitalSignature: true))
+                try ExtendedKeyUsage([.clientAuth])
+            },
+            issuerPrivateKey: .init(caKey))
+        clientCertificatePEM = try client.serializeAsPEM().pemString
+        clientKeyPEM = clientKey.pemRepresentation
         caPEM = try ca.serializeAsPEM().pemString
         serverCertificatePEM = try server.serializeAsPEM().pemString
         serverKeyPEM = serverKey.pemRepresentation

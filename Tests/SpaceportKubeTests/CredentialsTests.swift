@@ -157,6 +157,38 @@ struct CredentialsTests {
         await client.shutdown()
     }
 
+    @Test(
+        "a client certificate and key from the kubeconfig sign in where the server asks for one; without them the handshake fails"
+    )
+    func clientCertificate() async throws {
+        let api = try await StandInAPIServer.start(tokens: [], clientCertificates: true)
+        defer { Task { await api.stop() } }
+        api.putNamespace("default", labels: ["azds.io/space": "true"])
+        let folder = temporaryFolder("cert")
+        try api.certificates.clientKeyPEM.write(
+            toFile: "\(folder)/client.key", atomically: true, encoding: .utf8)
+        let certificate = Data(api.certificates.clientCertificatePEM.utf8).base64EncodedString()
+        let withCertificate = try api.kubeconfig(
+            in: folder, user: "client-certificate-data: \(certificate)\nclient-key: client.key")
+        let client = KubeClient(access: try ClusterAccess.find(kubeconfig: withCertificate, context: nil))
+        #expect(
+            try await client.list(Namespace.self, labelSelector: "azds.io/space=true").items.map(
+                \.metadata.name) == ["default"])
+        #expect(api.requests.last?.token == nil, "the certificate alone signed in")
+        await client.shutdown()
+        let bare = temporaryFolder("cert")
+        let without = KubeClient(
+            access: try ClusterAccess.find(kubeconfig: try api.kubeconfig(in: bare, user: "{}"), context: nil)
+        )
+        do {
+            _ = try await without.list(Namespace.self)
+            Issue.record("a client without a certificate was let in")
+        } catch {
+            #expect(api.requests.count == 1, "nothing reached the server without a certificate: \(error)")
+        }
+        await without.shutdown()
+    }
+
     @Test("a certificate the kubeconfig's CA did not sign is refused")
     func wrongCA() async throws {
         let fixture = try await KubeFixture.start()
