@@ -190,6 +190,26 @@ struct ClusterProxyTests {
         await world.stop()
     }
 
+    @Test("a namespace left out is a feed error event while the rest keeps routing")
+    func problemsOnTheFeed() async throws {
+        let world = try await ClusterWorld.start()
+        let errors = Mutex<[String]>([])
+        let feed = FeedClient(targets: [.unix(world.embedded.feed.socketPath)]) { event in
+            if case .event(_, .error(let message, _)) = event { errors.withLock { $0.append(message) } }
+        }
+        try await feed.start()
+        world.fixture.api.putNamespace(
+            "stray", labels: ["azds.io/space": "true", "azds.io/parent-space": "nowhere"])
+        try await eventually("the feed to tell of stray") {
+            errors.withLock { $0 }.contains {
+                $0.hasPrefix("namespace stray: its azds.io/parent-space 'nowhere'")
+            }
+        }
+        #expect(try await world.answer(routedAs: "team") == "serviceb@team answered (route-as: team)\n")
+        await feed.stop()
+        await world.stop()
+    }
+
     @Test("an edit other than an override is refused with where to make it")
     func otherEditsRefused() async throws {
         let world = try await ClusterWorld.start()
