@@ -174,6 +174,17 @@ public final class SpacesStore: Sendable {
         }
     }
 
+    /// `apply` for a caller on a task: a source's answer is awaited without holding a thread
+    /// (the blocking `apply` is for threads of their own, as the feed's command queue).
+    @discardableResult
+    public func applyAwaitingSource(_ edit: SpaceEdit) async throws(SpacesError) -> Saved {
+        guard let editor else { return try apply(edit) }
+        let base = tree
+        _ = try base.applying(edit)
+        try await editor.apply(edit, to: base)
+        return Saved(tree: tree, rewroteWhole: false)
+    }
+
     /// Re-reads the file now. Returns what changed, or nil when nothing did.
     @discardableResult
     public func reload() -> SpacesChange? {

@@ -146,7 +146,8 @@ struct ClusterProxyTests {
         let api = world.fixture.api
         let store = world.spaces.store
         #expect(try await world.answer(routedAs: "team") == "serviceb@team answered (route-as: team)\n")
-        let refused = world.embedded.apply(.override(space: "team", service: "serviceb", enabled: false))
+        let refused = await world.embedded.apply(
+            .override(space: "team", service: "serviceb", enabled: false))
         #expect(refused == nil)
         #expect(
             api.annotations(ofService: "serviceb", namespace: "team")?["spaceport.dev/enabled"] == "false")
@@ -154,7 +155,8 @@ struct ClusterProxyTests {
             store.tree.instance("serviceb", in: "team")?.enabled == false
         }
         #expect(try await world.answer(routedAs: "team") == "serviceb@default answered (route-as: team)\n")
-        #expect(world.embedded.apply(.override(space: "team", service: "serviceb", enabled: true)) == nil)
+        #expect(
+            await world.embedded.apply(.override(space: "team", service: "serviceb", enabled: true)) == nil)
         #expect(api.annotations(ofService: "serviceb", namespace: "team")?["spaceport.dev/enabled"] == nil)
         try await eventually("the watch to bring it back") {
             store.tree.instance("serviceb", in: "team")?.enabled == true
@@ -173,7 +175,7 @@ struct ClusterProxyTests {
         let world = try await ClusterWorld.start()
         world.fixture.api.forbidPatches = true
         let said = try #require(
-            world.embedded.apply(.override(space: "team", service: "serviceb", enabled: false)))
+            await world.embedded.apply(.override(space: "team", service: "serviceb", enabled: false)))
         #expect(said.hasPrefix("forbidden: the account may not patch services in namespace team"))
         #expect(said.contains("grant 'patch' on 'services' in its ClusterRole"))
         #expect(world.spaces.store.tree.instance("serviceb", in: "team")?.enabled == true)
@@ -213,7 +215,7 @@ struct ClusterProxyTests {
     @Test("an edit other than an override is refused with where to make it")
     func otherEditsRefused() async throws {
         let world = try await ClusterWorld.start()
-        let said = try #require(world.embedded.apply(.createSpace(name: "newspace", parent: nil)))
+        let said = try #require(await world.embedded.apply(.createSpace(name: "newspace", parent: nil)))
         #expect(
             said.contains(
                 "the spaces come from the cluster (context stand-in on \(world.fixture.api.server))"))
