@@ -61,6 +61,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
             ]
         ),
         .target(
@@ -121,6 +123,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .executableTarget(
@@ -186,7 +189,10 @@ let package = Package(
         .testTarget(name: "SpaceportCoreTests", dependencies: ["SpaceportCore", "SpaceportTestSupport"]),
         .testTarget(
             name: "SpaceportWireTests",
-            dependencies: ["SpaceportCore", "SpaceportWire", "SpaceportTestSupport"]),
+            dependencies: [
+                "SpaceportCore", "SpaceportWire", "SpaceportTestSupport",
+                .product(name: "Yams", package: "Yams"),
+            ]),
         .testTarget(
             name: "SpaceportProxyTests",
             dependencies: [
@@ -254,6 +260,7 @@ let package = Package(
             name: "SpaceportEndToEndTests",
             dependencies: [
                 "SpaceportCore", "SpaceportWire", "SpaceportTestSupport", "SpaceportKubeTestSupport",
+                .product(name: "Yams", package: "Yams"),
             ]),
     ]
 )

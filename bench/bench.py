@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Spaceport's proxy beside nginx, haproxy and a direct connection, in one run.
+"""Spaceport's proxy beside nginx, haproxy, Caddy and a direct connection, in one run.
 
-Started by bench/run, which installs the tools and builds the release binary. This
-script starts every server in a temporary folder on free loopback ports, drives each
-target with wrk in interleaved rounds, and writes bench/results.md.
+Started by bench/run, which installs the tools, builds the release binary and compiles the
+open-loop generator. This script starts every server in a temporary folder on free loopback
+ports, drives each target with wrk (HTTP/1.1), openloop (fixed rates) and h2load (HTTP/2 and
+gRPC) in interleaved rounds, and writes bench/results.md.
 """
 
 import argparse
@@ -11,7 +12,9 @@ import datetime
 import http.client
 import json
 import os
+import math
 import platform
+import struct
 import re
 import shlex
 import shutil
@@ -31,6 +34,23 @@ NICE = os.geteuid() == 0
 
 HOST = "default.svc.localhost"
 FALLBACK_HOST = "grandchild.s.default.svc.localhost"
+# The HTTP/2 rows' upstream is the upstream nginx's h2c listener, which speaks nothing else, so in
+# Spaceport it is the svc of a root space of its own, appended to the spaces file (H2_SPACES).
+H2_SPACE = "h2"
+H2_HOST = f"{H2_SPACE}.svc.localhost"
+# The gRPC rows' upstream is nghttpd, which reads a call's whole request before it answers, as gRPC
+# servers do: nginx answers at the request's headers and resets the stream after its answer (RST_STREAM
+# NO_ERROR, which RFC 9113 allows), a different load. Spaceport reaches it as svc of a root space of its
+# own; the other proxies send the service's path there.
+GRPC_SPACE = "grpc"
+GRPC_HOST = f"{GRPC_SPACE}.svc.localhost"
+GRPC_SERVICE = "/bench.Bench"
+GRPC_METHOD = f"{GRPC_SERVICE}/Unary"
+# One length-prefixed gRPC message (uncompressed, 18 bytes of protobuf: field 1, a 16-byte string),
+# sent by h2load as every call's request and written by the upstream as every call's answer.
+GRPC_PAYLOAD = b"\x0a\x10" + b"spaceport-bench."
+GRPC_MESSAGE = b"\x00" + struct.pack(">I", len(GRPC_PAYLOAD)) + GRPC_PAYLOAD
+GRPC_HEADERS = ["content-type: application/grpc", "te: trailers"]
 DEFAULT_OUTPUT = os.path.join(HERE, "results.md")
 SMALL_BODY = ("spaceport-bench " * 7)[:99] + "."
 # The relay row's listen address belongs to an instance whose `protocol` is `tcp`, so its bytes are
@@ -42,7 +62,9 @@ LEGACY_RELAY_METHOD = "NOTIFY"
 def relay_method(target):
     """The method the relay row sends to `target`'s listen address; None for wrk's GET."""
     return LEGACY_RELAY_METHOD if target == "baseline" else None
-SIZES = {"/small": len(SMALL_BODY), "/64k": 64 * 1024, "/1m": 1024 * 1024}
+SIZES = {"/small": len(SMALL_BODY), "/64k": 64 * 1024, "/1m": 1024 * 1024, GRPC_METHOD: len(GRPC_MESSAGE)}
+# Every proxy that is not Spaceport, each one process on the proxy core.
+OTHER_PROXIES = ("nginx", "haproxy", "caddy")
 
 
 def pinned(core, command):
@@ -64,11 +86,13 @@ class Row:
     A baseline row's twin is the label of the spaceport row it is compared with.
     """
 
-    def __init__(self, label, target, host=HOST, feed=None, twin=None, relay=False):
+    def __init__(self, label, target, host=HOST, feed=None, twin=None, relay=False, rate=None, tool=None):
         self.label, self.target, self.host, self.feed, self.twin = label, target, host, feed, twin
         # Sent to the target's `listen` address, whose instance speaks raw TCP: the bytes pass through
         # untouched (routing rule 7, docs/routing.md), while the upstream nginx answers them like any request.
         self.relay = relay
+        # The latency scenario's fixed rate in requests a second; the generator check's load tool.
+        self.rate, self.tool = rate, tool
 
 
 def with_baseline_twins(rows, name):
@@ -83,16 +107,38 @@ def with_baseline_twins(rows, name):
 
 
 class Scenario:
-    """`traced`: every request carries a traceparent of its own, a new trace (bench/report.lua makes it)."""
+    """`traced`: every request carries a traceparent of its own, a new trace (bench/report.lua makes it).
 
-    def __init__(self, key, title, path, connections, rows, headers=(), traced=False):
+    `kind` says what drives it: "wrk" (HTTP/1.1, closed loop), "latency" (openloop at fixed rates, its
+    rows made once each target's maximum is known), "h2" (h2load, `streams` per connection, a gRPC
+    call when `grpc`) or "generator" (wrk against openloop's closed loop, the same load).
+    """
+
+    def __init__(self, key, title, path, connections, rows, headers=(), traced=False, kind="wrk", streams=1,
+                 grpc=False):
         self.key, self.title, self.path, self.connections = key, title, path, connections
         self.rows, self.headers, self.traced = rows, list(headers), traced
+        self.kind, self.streams, self.grpc = kind, streams, grpc
 
 
 def standard_rows():
     return [Row("direct (limit)", "direct"), Row("spaceport", "spaceport"),
-            Row("nginx", "nginx"), Row("haproxy", "haproxy")]
+            Row("nginx", "nginx"), Row("haproxy", "haproxy"), Row("caddy", "caddy")]
+
+
+def h2_rows(host=H2_HOST):
+    return [Row("direct (limit)", "direct", host=host), Row("spaceport", "spaceport", host=host),
+            Row("nginx (grpc_pass)", "nginx", host=host), Row("haproxy", "haproxy", host=host),
+            Row("caddy", "caddy", host=host)]
+
+
+# The fixed rates every target is measured at; each proxy is also measured at half its own maximum.
+LATENCY_RATES = (1000, 10000)
+LATENCY_SHARE = 0.5
+LATENCY_CONNECTIONS = 64
+# HTTP/2 load: h2load's clients, each with this many streams open at once.
+H2_CLIENTS = 50
+H2_STREAMS = 10
 
 
 # What a browser sends besides Host (Firefox 128 loading a page), about 500 bytes: wrk's default
@@ -152,8 +198,19 @@ SCENARIOS = [
         Row(BRIDGE_ON, "spaceport"),
         Row(BRIDGE_OFF, NO_PROPAGATION),
         Row("nginx (reference)", "nginx"),
+        Row("caddy (reference)", "caddy"),
     ], headers=[f"baggage: {APP_BAGGAGE}"], traced=True),
+    # Rows made by Bench.plan_latency once each target's maximum is measured.
+    Scenario("latency", "added latency at fixed rates (open loop)", "/small", LATENCY_CONNECTIONS, [],
+             kind="latency"),
+    Scenario("h2-small", "HTTP/2, small (100 B)", "/small", H2_CLIENTS, h2_rows(), kind="h2", streams=H2_STREAMS),
+    Scenario("h2-64k", "HTTP/2, 64 KiB", "/64k", H2_CLIENTS, h2_rows(), kind="h2", streams=H2_STREAMS),
+    Scenario("grpc", "gRPC unary calls", GRPC_METHOD, H2_CLIENTS, h2_rows(GRPC_HOST), kind="h2",
+             streams=H2_STREAMS, grpc=True),
 ]
+# Not run unless asked for: wrk and openloop's closed loop, one after the other, on the same load.
+GENERATOR = Scenario("generator", "load generators agree at saturation", "/small", 64, [], kind="generator")
+
 
 
 def log(message):
@@ -166,20 +223,35 @@ def free_port():
         return s.getsockname()[1]
 
 
-def render(template_name, values, destination):
+def fill(text, values, source):
     """Fills ${name} placeholders (nginx's own $variables are left alone)."""
-    with open(os.path.join(HERE, "conf", template_name)) as f:
-        text = f.read()
-
-    def fill(match):
+    def value(match):
         name = match.group(1)
         if name not in values:
-            raise SystemExit(f"{template_name}: no value for ${{{name}}}")
+            raise SystemExit(f"{source}: no value for ${{{name}}}")
         return str(values[name])
 
+    return re.sub(r"\$\{([a-z0-9_]+)\}", value, text)
+
+
+def render(template_name, values, destination):
+    with open(os.path.join(HERE, "conf", template_name)) as f:
+        text = f.read()
     with open(destination, "w") as f:
-        f.write(re.sub(r"\$\{([a-z_]+)\}", fill, text))
+        f.write(fill(text, values, template_name))
     return destination
+
+
+# Appended to a Spaceport's spaces file when an HTTP/2 scenario runs (conf/spaces.yaml is shared with
+# Benchmarks/, which fills only its own placeholders).
+H2_SPACES = f"""  # The HTTP/2 rows: root spaces whose svc is the upstream's h2c listener, and the gRPC upstream.
+  {H2_SPACE}:
+    services:
+      svc: {{ upstream: 127.0.0.1:${{upstream_h2_port}} }}
+  {GRPC_SPACE}:
+    services:
+      svc: {{ upstream: 127.0.0.1:${{upstream_grpc_port}} }}
+"""
 
 
 def run_text(command):
@@ -361,17 +433,50 @@ def probe(port, path, host, expected_route_as, method="GET", headers=None):
         connection.request(method, path, headers=dict(headers or {}, Host=host))
         response = connection.getresponse()
         body = response.read()
-        problems = []
-        if response.status != 200:
-            problems.append(f"status {response.status}: {body[:200]!r}")
-        elif len(body) != SIZES[path]:
-            problems.append(f"body of {len(body)} bytes, expected {SIZES[path]}")
-        seen = response.getheader("x-seen-route-as")
-        if expected_route_as and seen != expected_route_as:
-            problems.append(f"upstream saw azds-route-as={seen!r}, expected {expected_route_as!r}")
-        return problems, dict(response.getheaders())
+        return response_problems(response.status, body, path, response.getheader("x-seen-route-as"),
+                                 expected_route_as), dict(response.getheaders())
     finally:
         connection.close()
+
+
+def response_problems(status, body, path, seen, expected_route_as):
+    """What is wrong with one answer: its status, its body's length, the route header the upstream saw."""
+    problems = []
+    if status != 200:
+        problems.append(f"status {status}: {body[:200]!r}")
+    elif len(body) != SIZES[path]:
+        problems.append(f"body of {len(body)} bytes, expected {SIZES[path]}")
+    if expected_route_as and seen != expected_route_as:
+        problems.append(f"upstream saw azds-route-as={seen!r}, expected {expected_route_as!r}")
+    return problems
+
+
+def probe_h2(port, path, host, expected_route_as, workdir):
+    """One HTTP/2 request with prior knowledge (curl), checked as probe checks one; a gRPC call's answer
+    must also end with `grpc-status: 0` as a trailer (nghttp, which prints trailers)."""
+    body_path = os.path.join(workdir, "probe-h2.body")
+    command = ["curl", "-sS", "--http2-prior-knowledge", "--max-time", "10", "-H", f"Host: {host}",
+               "-D", "-", "-o", body_path]
+    grpc = path == GRPC_METHOD
+    request = os.path.join(workdir, "grpc-request.bin")
+    if grpc:
+        command += ["--data-binary", f"@{request}"] + [a for h in GRPC_HEADERS for a in ("-H", h)]
+    result = subprocess.run(command + [f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, timeout=30)
+    if result.returncode != 0:
+        return [f"curl --http2-prior-knowledge failed: {result.stderr.strip()}"]
+    lines = result.stdout.splitlines()
+    status = int(lines[0].split()[1]) if lines and lines[0].startswith("HTTP/2") else 0
+    fields = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+    with open(body_path, "rb") as f:
+        body = f.read()
+    problems = response_problems(status, body, path, fields.get("x-seen-route-as"), expected_route_as)
+    if grpc:
+        command = ["nghttp", "-nv", "-H", f":authority: {host}", "-d", request] + \
+                  [a for h in GRPC_HEADERS for a in ("-H", h)] + [f"http://127.0.0.1:{port}{path}"]
+        trailers = subprocess.run(command, capture_output=True, text=True, timeout=30).stdout
+        if not re.search(r"\) grpc-status: 0$", trailers, re.MULTILINE):
+            problems.append("no `grpc-status: 0` in the answer")
+    return problems
 
 
 def upstream_accepts(port):
@@ -415,6 +520,79 @@ def run_wrk(port, scenario, row, duration, log_file):
     figures["rps"] = figures["requests"] / (figures["duration_us"] / 1e6)
     figures["command"] = shlex.join(command)
     return figures
+
+
+def run_openloop(openloop, port, scenario, row, duration, log_file, rate=None):
+    """bench/openloop.c against one target: at `rate` requests a second (open loop), or closed loop when None."""
+    command = pinned(CLIENT_CORE, [openloop, "-c", str(scenario.connections), "-d", str(duration), "-t", "10",
+                                   "-H", f"Host: {row.host}"] + (["-R", f"{rate:.0f}"] if rate else []))
+    for header in scenario.headers:
+        command += ["-H", header]
+    command.append(f"http://127.0.0.1:{port}{scenario.path}")
+    result = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60, start_new_session=True)
+    log_file.write(f"$ {shlex.join(command)}\n{result.stdout}{result.stderr}\n")
+    log_file.flush()
+    figures = parse_wrk(result.stdout)
+    if figures is None:
+        raise RuntimeError(f"openloop printed no figures: {result.stdout}{result.stderr}")
+    # What the target kept up with: answers inside the run's window (an open loop's late answers come after it).
+    figures["rps"] = figures["answered_in_window"] / (figures["duration_us"] / 1e6)
+    figures["command"] = shlex.join(command)
+    return figures
+
+
+def percentile(ordered, share):
+    """The nearest-rank percentile of a sorted list (share 0.99 for p99), as openloop computes it."""
+    if not ordered:
+        return 0
+    return ordered[max(math.ceil(share * len(ordered)), 1) - 1]
+
+
+def run_h2load(port, scenario, row, duration, log_file, workdir):
+    """h2load against one target over h2c (prior knowledge): figures shaped like wrk's, percentiles from
+    its per-request log (h2load itself prints no percentiles)."""
+    request_log = os.path.join(workdir, "h2load-requests.log")
+    command = pinned(CLIENT_CORE, ["h2load", "-t1", f"-c{scenario.connections}", f"-m{scenario.streams}",
+                                   f"-D{duration}", "--warm-up-time=1", "-T10", "-N10",
+                                   f"--log-file={request_log}", "-H", f":authority: {row.host}"])
+    if scenario.grpc:
+        for header in GRPC_HEADERS:
+            command += ["-H", header]
+        command += ["-d", os.path.join(workdir, "grpc-request.bin")]
+    command.append(f"http://127.0.0.1:{port}{scenario.path}")
+    result = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60, start_new_session=True)
+    output = result.stdout + result.stderr
+    log_file.write(f"$ {shlex.join(command)}\n{output}\n")
+    log_file.flush()
+    finished = re.search(r"finished in ([\d.]+)(m?s), ([\d.]+) req/s", output)
+    counts = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, "
+                       r"(\d+) errored, (\d+) timeout", output)
+    codes = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", output)
+    traffic = re.search(r"traffic: \S+ \((\d+)\) total", output)
+    if not (finished and counts and codes):
+        raise RuntimeError(f"h2load printed no figures: {output}")
+    latencies = []
+    with open(request_log) as f:
+        for line in f:
+            fields = line.split()
+            if len(fields) == 3:
+                latencies.append(int(fields[2]))
+    os.unlink(request_log)
+    latencies.sort()
+    seconds = float(finished.group(1)) / (1000 if finished.group(2) == "ms" else 1)
+    done, failed, errored, timeout = (int(counts.group(i)) for i in (3, 5, 6, 7))
+    if done == 0:
+        # h2load counts no stream it never saw end: none ending in the whole run means every stream open
+        # when the measuring began hung to the end, which it would otherwise report as no error at all.
+        timeout = scenario.connections * scenario.streams
+    refused = int(codes.group(3)) + int(codes.group(4))
+    return {"requests": int(codes.group(1)), "duration_us": seconds * 1e6, "rps": float(finished.group(3)),
+            "bytes": int(traffic.group(1)) if traffic else 0, "connect": 0,
+            "read": errored + max(failed - errored - timeout - refused, 0), "write": 0, "status": refused,
+            "timeout": timeout,
+            "p50_us": percentile(latencies, 0.50), "p90_us": percentile(latencies, 0.90),
+            "p99_us": percentile(latencies, 0.99), "max_us": latencies[-1] if latencies else 0,
+            "mean_us": sum(latencies) / len(latencies) if latencies else 0, "command": shlex.join(command)}
 
 
 class AttachedDashboard:
@@ -504,6 +682,7 @@ class Bench:
         self.feed_socket = None
         self.notes = []
         self.memory_marks = {}
+        self.latency_maxima = {}
         self.tmux_socket = f"spaceport-bench-{os.getpid()}"
 
     # -- servers --
@@ -513,16 +692,25 @@ class Bench:
         os.makedirs(os.path.join(d, "www"))
         os.makedirs(os.path.join(d, "tmp"))
         for path, size in SIZES.items():
-            if path != "/small":
+            if path not in ("/small", GRPC_METHOD):
                 with open(os.path.join(d, "www", path.lstrip("/")), "wb") as f:
                     f.write(b"s" * size)
+        os.makedirs(os.path.join(d, "www", os.path.dirname(GRPC_METHOD).lstrip("/")))
+        for name in ("www" + GRPC_METHOD, "grpc-request.bin"):
+            with open(os.path.join(d, name), "wb") as f:
+                f.write(GRPC_MESSAGE)
         os.chmod(os.path.join(d, "www"), 0o755)
-        self.ports = {name: free_port() for name in ("upstream", "nginx", "haproxy", "spaceport", "baseline", "dash",
-                                                      "spaceport_relay", "baseline_relay", NO_PROPAGATION,
+        self.ports = {name: free_port() for name in ("upstream", "nginx", "haproxy", "caddy", "spaceport", "baseline",
+                                                      "dash", "spaceport_relay", "baseline_relay", NO_PROPAGATION,
                                                       NO_PROPAGATION + "_relay", "admin", "admin_relay",
-                                                      "admin_listener")}
+                                                      "admin_listener", "upstream_h2", "upstream_grpc", "nginx_h2",
+                                                      "haproxy_h2", "caddy_h2")}
         values = {"dir": d, "small_body": SMALL_BODY, "upstream_port": self.ports["upstream"],
-                  "nginx_port": self.ports["nginx"], "haproxy_port": self.ports["haproxy"]}
+                  "nginx_port": self.ports["nginx"], "haproxy_port": self.ports["haproxy"],
+                  "caddy_port": self.ports["caddy"], "upstream_h2_port": self.ports["upstream_h2"],
+                  "nginx_h2_port": self.ports["nginx_h2"], "haproxy_h2_port": self.ports["haproxy_h2"],
+                  "caddy_h2_port": self.ports["caddy_h2"], "upstream_grpc_port": self.ports["upstream_grpc"],
+                  "h2_space": H2_SPACE, "grpc_space": GRPC_SPACE, "grpc_service": GRPC_SERVICE}
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
 
@@ -531,6 +719,14 @@ class Bench:
             "upstream", [nginx, "-e", "stderr", "-p", d, "-c", up_conf], CLIENT_CORE, d,
             threads="nginx, 1 worker")
         wait_for_port(self.ports["upstream"], self.servers["upstream"])
+        wait_for_port(self.ports["upstream_h2"], self.servers["upstream"])
+        if any(s.grpc for s in self.chosen()):
+            nghttpd = shutil.which("nghttpd") or "/usr/sbin/nghttpd"
+            self.servers["upstream-grpc"] = Server(
+                "upstream-grpc", [nghttpd, "--no-tls", "-a", "127.0.0.1", "-d", os.path.join(d, "www"),
+                                  "--trailer", "grpc-status: 0", str(self.ports["upstream_grpc"])],
+                CLIENT_CORE, d, threads="nghttpd, 1 worker")
+            wait_for_port(self.ports["upstream_grpc"], self.servers["upstream-grpc"])
 
         targets = self.options.targets
         if "nginx" in targets:
@@ -541,6 +737,13 @@ class Bench:
             conf = render("haproxy.cfg", values, os.path.join(d, "haproxy.cfg"))
             self.servers["haproxy"] = Server("haproxy", [haproxy, "-db", "-f", conf], PROXY_CORE, d,
                                              threads="nbthread 1")
+        if "caddy" in targets:
+            conf = render("Caddyfile", values, os.path.join(d, "Caddyfile"))
+            # One OS thread runs Go code (GOMAXPROCS=1), the one core every proxy gets; its state stays in the folder.
+            env = dict(os.environ, GOMAXPROCS="1", XDG_CONFIG_HOME=os.path.join(d, "caddy-config"),
+                       XDG_DATA_HOME=os.path.join(d, "caddy-data"))
+            self.servers["caddy"] = Server("caddy", ["caddy", "run", "--config", conf, "--adapter", "caddyfile"],
+                                           PROXY_CORE, d, env=env, threads="GOMAXPROCS=1")
         if "spaceport" in targets:
             self.servers["spaceport"] = self.start_proxy("spaceport", self.options.binary, "run", "bench", values)
             self.feed_socket = os.path.join(d, "run", "spaceport", "bench.sock")
@@ -562,9 +765,11 @@ class Bench:
                        "--ingress", f"127.0.0.1:{self.ports['dash']}", "--name", "benchdash"]
             render("spaces.yaml", dict(values, listen=""), command[3])
             self.servers["dash"] = TmuxServer("dash", command, PROXY_CORE, d, self.tmux_socket, env=env)
-        for name in ("nginx", "haproxy", "spaceport", NO_PROPAGATION, "baseline", "dash", "admin"):
+        for name in ("nginx", "haproxy", "caddy", "spaceport", NO_PROPAGATION, "baseline", "dash", "admin"):
             if name in self.servers:
                 wait_for_port(self.ports[name], self.servers[name])
+                if name in OTHER_PROXIES:
+                    wait_for_port(self.ports[name + "_h2"], self.servers[name])
         self.check_targets()
         for name in ("spaceport", NO_PROPAGATION, "baseline", "dash", "admin"):
             if name in self.servers:
@@ -592,11 +797,12 @@ class Bench:
         spaces = os.path.join(self.dir, f"spaces-{name}.yaml")
         raw = "" if name == "baseline" else ", protocol: tcp"
         render("spaces.yaml", dict(values, listen=f", listen: 127.0.0.1:{self.ports[name + '_relay']}{raw}"), spaces)
-        if spaces_prefix:
-            with open(spaces) as f:
-                text = f.read()
-            with open(spaces, "w") as f:
-                f.write(spaces_prefix + text)
+        with open(spaces) as f:
+            text = spaces_prefix + f.read()
+        if any(s.kind == "h2" for s in self.chosen()):
+            text += fill(H2_SPACES, values, "H2_SPACES")
+        with open(spaces, "w") as f:
+            f.write(text)
         runtime = os.path.join(self.dir, runtime_name)
         os.makedirs(runtime, mode=0o700)
         # Same CPU budget as the others: one event loop (if the proxy uses NIO's singleton group).
@@ -609,12 +815,23 @@ class Bench:
     def port_of(self, target):
         return self.ports["upstream" if target == "direct" else target]
 
+    def port_h2(self, target, scenario):
+        """Where a target takes HTTP/2: Spaceport on its one ingress, the others on a listener of their own."""
+        if target in ("spaceport", NO_PROPAGATION, "baseline", "dash", "admin"):
+            return self.port_of(target)
+        if target == "direct":
+            return self.ports["upstream_grpc" if scenario.grpc else "upstream_h2"]
+        return self.ports[target + "_h2"]
+
+    def chosen(self):
+        return [s for s in SCENARIOS + [GENERATOR] if s.key in self.options.scenarios]
+
     def port_for(self, row):
         return self.ports[row.target + "_relay"] if row.relay else self.port_of(row.target)
 
     def check_targets(self):
         for target in self.options.targets:
-            for path in SIZES:
+            for path in ("/small", "/64k", "/1m"):
                 hosts = [(HOST, "default")]
                 if target in ("spaceport", NO_PROPAGATION, "baseline", "dash", "admin"):
                     hosts.append((FALLBACK_HOST, "grandchild"))
@@ -631,6 +848,19 @@ class Bench:
                 self.check_relay(target)
             if target in ("spaceport", NO_PROPAGATION) and "propagation" in self.options.scenarios:
                 self.check_propagation(target)
+        for scenario in self.chosen():
+            if scenario.kind != "h2":
+                continue
+            for row in scenario.rows:
+                if row.target not in self.options.targets:
+                    continue
+                # nghttpd, the gRPC upstream, cannot echo the route header it saw.
+                problems = probe_h2(self.port_h2(row.target, scenario), scenario.path, row.host,
+                                    None if row.target == "direct" or scenario.grpc else H2_SPACE, self.dir)
+                if problems:
+                    server = self.servers.get(row.target)
+                    raise SystemExit(f"{row.target} over HTTP/2, {row.host}{scenario.path}: {'; '.join(problems)}\n"
+                                     f"{server.tail() if server else ''}")
 
     def check_propagation(self, target):
         """The propagation rows must be what they say: the bridge adds the route to the app's baggage, and
@@ -674,13 +904,53 @@ class Bench:
     # -- runs --
 
     def plan(self):
-        chosen = [s for s in SCENARIOS if s.key in self.options.scenarios]
+        chosen = self.chosen()
         for scenario in chosen:
-            if "baseline" in self.options.targets:
+            if scenario.kind == "generator":
+                # The limit (direct) is where a generator's own speed shows; a proxy row checks it on a slower target.
+                scenario.rows = [Row(f"{target}, {tool}", target, tool=tool)
+                                 for target in ("direct", "spaceport", "nginx") if target in self.options.targets
+                                 for tool in ("wrk", "openloop closed loop")]
+            if "baseline" in self.options.targets and scenario.kind == "wrk":
                 scenario.rows = with_baseline_twins(scenario.rows, self.options.baseline_name)
             scenario.rows = [r for r in scenario.rows if r.target in self.options.targets
                              and (r.feed is None or self.feed_socket)]
-        return [s for s in chosen if s.rows]
+        return [s for s in chosen if s.rows or (s.kind == "latency" and self.latency_targets())]
+
+    def latency_targets(self):
+        return [t for t in ("direct", "spaceport") + OTHER_PROXIES if t in self.options.targets]
+
+    def plan_latency(self, scenario, log_file):
+        """Measures each proxy's maximum (wrk, closed loop, as the small scenario) and makes the rows: every
+        target at each fixed rate, each proxy at half its maximum, and direct at every rate a proxy gets."""
+        maxima = {}
+        for target in self.latency_targets():
+            if target != "direct":
+                maxima[target] = run_wrk(self.port_of(target), scenario, Row(target, target),
+                                         self.options.duration, log_file)["rps"]
+                log(f"latency: {target}'s maximum {maxima[target]:.0f} req/s")
+        self.latency_maxima = maxima
+        rows = []
+        for rate in LATENCY_RATES:
+            rows += [Row(f"{target}, {rate:,} req/s", target, rate=rate) for target in self.latency_targets()]
+        for target, maximum in maxima.items():
+            rate = round(maximum * LATENCY_SHARE / 100) * 100
+            if "direct" in self.options.targets:
+                rows.append(Row(f"direct, {rate:,} req/s ({LATENCY_SHARE:.0%} of {target}'s maximum)", "direct",
+                                rate=rate))
+            rows.append(Row(f"{target}, {rate:,} req/s ({LATENCY_SHARE:.0%} of its maximum)", target, rate=rate))
+        scenario.rows = rows
+
+    def load(self, scenario, row, duration, log_file):
+        """One run of the scenario's load tool against the row's target."""
+        if scenario.kind == "h2":
+            return run_h2load(self.port_h2(row.target, scenario), scenario, row, duration, log_file, self.dir)
+        if scenario.kind == "latency":
+            return run_openloop(self.options.openloop, self.port_of(row.target), scenario, row,
+                                self.options.latency_duration, log_file, rate=row.rate)
+        if row.tool == "openloop closed loop":
+            return run_openloop(self.options.openloop, self.port_of(row.target), scenario, row, duration, log_file)
+        return run_wrk(self.port_for(row), scenario, row, duration, log_file)
 
     def measure(self, scenario, row, duration, log_file):
         server = self.servers.get(row.target)
@@ -693,7 +963,7 @@ class Bench:
         if server is not None:
             cpu_before = server.cpu_seconds()
             with MemorySampler(server) as sampler:
-                figures = run_wrk(self.port_for(row), scenario, row, duration, log_file)
+                figures = self.load(scenario, row, duration, log_file)
             figures["peak_rss_kib"] = sampler.peak
             user, system = (after - before for after, before in zip(server.cpu_seconds(), cpu_before))
             requests = max(figures["requests"], 1)
@@ -701,11 +971,11 @@ class Bench:
             figures["user_us_per_request"] = user * 1e6 / requests
             figures["system_us_per_request"] = system * 1e6 / requests
         else:
-            figures = run_wrk(self.port_for(row), scenario, row, duration, log_file)
+            figures = self.load(scenario, row, duration, log_file)
             figures["peak_rss_kib"] = None
             figures["cpu_us_per_request"] = None
-        # Minus one: the second status query's own connection.
-        figures["upstream_dials"] = upstream_accepts(self.ports["upstream"]) - accepts_before - 1
+        # Minus one: the second status query's own connection. nghttpd, the gRPC upstream, counts none.
+        figures["upstream_dials"] = None if scenario.grpc else upstream_accepts(self.ports["upstream"]) - accepts_before - 1
         if scraper is not None:
             figures["scrape"] = scraper.finish()
         if feed is not None:
@@ -724,6 +994,9 @@ class Bench:
             for target in self.options.targets:
                 row = Row(target, target)
                 run_wrk(self.port_of(target), SCENARIOS[0], row, 1, log_file)
+            for scenario in scenarios:
+                if scenario.kind == "latency":
+                    self.plan_latency(scenario, log_file)
             for round_index in range(rounds):
                 for scenario in scenarios:
                     # Rotate the order each round so no target always runs first or last.
@@ -783,10 +1056,15 @@ def nginx_row(scenario):
     return None
 
 
+def throughput(scenarios):
+    """The scenarios whose rows are as fast as they go (wrk and h2load): the latency and generator ones are not."""
+    return [s for s in scenarios if s.kind in ("wrk", "h2")]
+
+
 def table(scenarios, results):
     lines = ["| scenario | target | req/s | ×nginx | p50 ms | ×nginx | p99 ms | ×nginx | peak RSS MiB | ×nginx | CPU µs/req | ×nginx | upstream dials | errors |",
              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
-    for scenario in scenarios:
+    for scenario in throughput(scenarios):
         reference_row = nginx_row(scenario)
         reference = median_round(results[(scenario.key, reference_row.label)]) if reference_row else None
         for row in scenario.rows:
@@ -798,7 +1076,7 @@ def table(scenarios, results):
                 f"| {ms(m['p99_us'])} | {ratio(m['p99_us'], ref.get('p99_us'))} "
                 f"| {mib(m['peak_rss_kib'])} | {ratio(m['peak_rss_kib'], ref.get('peak_rss_kib'))} "
                 f"| {micros(m['cpu_us_per_request'])} | {ratio(m['cpu_us_per_request'], ref.get('cpu_us_per_request'))} "
-                f"| {m.get('upstream_dials', '–')} | {describe_errors(m)} |")
+                f"| {dials(m)} | {describe_errors(m)} |")
     return "\n".join(lines)
 
 
@@ -898,7 +1176,7 @@ def cpu_split_table(scenarios, results):
     """Each proxy's CPU per request split into its own code (user) and the kernel's (system)."""
     lines = ["| scenario | target | user µs/req | ×nginx | kernel µs/req | ×nginx | user share |",
              "|---|---|---:|---:|---:|---:|---:|"]
-    for scenario in scenarios:
+    for scenario in throughput(scenarios):
         reference_row = nginx_row(scenario)
         ref = median_round(results[(scenario.key, reference_row.label)]) if reference_row else {}
         for row in scenario.rows:
@@ -932,12 +1210,124 @@ def all_rounds(scenarios, results):
     lines = ["| scenario | target | req/s per round | p99 ms per round | peak RSS MiB per round | CPU µs/req per round |",
              "|---|---|---|---|---|---|"]
     for scenario in scenarios:
+        if scenario.kind == "generator":
+            continue
         for row in scenario.rows:
             runs = results[(scenario.key, row.label)]
             lines.append(f"| {scenario.key} | {row.label} | {', '.join('%.0f' % r['rps'] for r in runs)} "
                          f"| {', '.join(ms(r['p99_us']) for r in runs)} "
                          f"| {', '.join(mib(r['peak_rss_kib']) for r in runs)} "
                          f"| {', '.join(micros(r['cpu_us_per_request']) for r in runs)} |")
+    return "\n".join(lines)
+
+
+def dials(figures):
+    value = figures.get("upstream_dials")
+    return "–" if value is None else value
+
+
+def middle(values):
+    """The median of a list (the lower middle for an even count), None for none."""
+    ordered = sorted(v for v in values if v is not None)
+    return ordered[(len(ordered) - 1) // 2] if ordered else None
+
+
+LATENCY_PERCENTILES = (("p50", "p50_us"), ("p99", "p99_us"), ("p99.9", "p999_us"))
+
+
+def added_latency(results, key, row, direct_rows):
+    """Per percentile: the row's figure minus direct's at the same rate, round by round (direct of the same
+    round), and their median; None when direct did not run at that rate."""
+    direct = next((d for d in direct_rows if d.rate == row.rate), None)
+    if direct is None:
+        return None
+    pairs = list(zip(results[(key, row.label)], results[(key, direct.label)]))
+    return {name: middle([ours[field] - theirs[field] for ours, theirs in pairs])
+            for name, field in LATENCY_PERCENTILES} | {
+        "per_round_p99": [ours["p99_us"] - theirs["p99_us"] for ours, theirs in pairs]}
+
+
+def us(value):
+    return "–" if value is None else f"{value:,.0f}"
+
+
+def positive_ratio(value, reference):
+    """value ÷ reference when both are above zero (an added latency within the noise can come out negative)."""
+    if value is None or reference is None or value <= 0 or reference <= 0:
+        return "–"
+    return f"{value / reference:.2f}×"
+
+
+def latency_tables(scenarios, results, maxima):
+    """The latency scenario: added p50/p99/p99.9 per proxy per rate side by side, then each row in full."""
+    scenario = next((s for s in scenarios if s.kind == "latency" and s.rows), None)
+    if scenario is None:
+        return ""
+    key = scenario.key
+    direct_rows = [r for r in scenario.rows if r.target == "direct"]
+    proxies = [t for t in ("spaceport",) + OTHER_PROXIES if any(r.target == t for r in scenario.rows)]
+    added = {r.label: added_latency(results, key, r, direct_rows) for r in scenario.rows if r.target != "direct"}
+
+    def row_for(target, group):
+        for r in scenario.rows:
+            if r.target == target and (r.rate == group if group else "maximum)" in r.label):
+                return r
+        return None
+
+    groups = [(f"{rate:,} req/s", rate) for rate in LATENCY_RATES] + [(f"{LATENCY_SHARE:.0%} of each one's maximum", None)]
+    side = ["| rate | added | " + " | ".join(proxies) + " | spaceport ÷ nginx |",
+            "|---|---|" + "---:|" * len(proxies) + "---:|"]
+    for title, group in groups:
+        for name, _ in LATENCY_PERCENTILES:
+            cells = []
+            for target in proxies:
+                r = row_for(target, group)
+                figures = added.get(r.label) if r else None
+                cell = us(figures[name]) + " µs" if figures else "–"
+                if r and group is None and name == "p50":
+                    cell += f" (at {r.rate:,})"
+                cells.append(cell)
+            ours, theirs = row_for("spaceport", group), row_for("nginx", group)
+            quotient = positive_ratio(added[ours.label][name] if ours and added.get(ours.label) else None,
+                                      added[theirs.label][name] if theirs and added.get(theirs.label) else None)
+            side.append(f"| {title if name == 'p50' else ''} | {name} | " + " | ".join(cells) + f" | {quotient} |")
+    full = ["| row | achieved req/s | p50 µs | p99 µs | p99.9 µs | max µs | added p50 µs | added p99 µs "
+            "| added p99.9 µs | added p99 per round | late sends | CPU µs/req | upstream dials | errors |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|"]
+    for r in scenario.rows:
+        runs = results[(key, r.label)]
+        m = {field: middle([run[field] for run in runs]) for field in ("rps", "p50_us", "p99_us", "p999_us", "max_us",
+                                                                        "late")}
+        m_round = median_round(runs)
+        a = added.get(r.label)
+        over = " (above its maximum)" if r.target in maxima and r.rate > maxima[r.target] else ""
+        full.append(f"| {r.label}{over} | {m['rps']:,.0f} | {us(m['p50_us'])} | {us(m['p99_us'])} | {us(m['p999_us'])} "
+                    f"| {us(m['max_us'])} | {us(a['p50']) if a else '–'} | {us(a['p99']) if a else '–'} "
+                    f"| {us(a['p99.9']) if a else '–'} | {', '.join(us(v) for v in a['per_round_p99']) if a else '–'} "
+                    f"| {m['late']:.0f} | {micros(m_round['cpu_us_per_request'])} | {dials(m_round)} "
+                    f"| {describe_errors(m_round)} |")
+    maxima_text = ", ".join(f"{t} {v:,.0f}" for t, v in maxima.items())
+    return "\n".join(side), "\n".join(full), maxima_text
+
+
+def generator_table(scenarios, results):
+    """wrk against openloop's closed loop on the same target and load, round by round."""
+    scenario = next((s for s in scenarios if s.kind == "generator"), None)
+    if scenario is None:
+        return ""
+    lines = ["| target | wrk req/s per round | openloop req/s per round | openloop ÷ wrk (median of rounds) "
+             "| p50 µs, wrk / openloop | p99 µs, wrk / openloop |",
+             "|---|---|---|---:|---|---|"]
+    for target in dict.fromkeys(r.target for r in scenario.rows):
+        wrk = results.get((scenario.key, f"{target}, wrk"), [])
+        ours = results.get((scenario.key, f"{target}, openloop closed loop"), [])
+        if not wrk or not ours:
+            continue
+        quotient = middle([b["rps"] / a["rps"] for a, b in zip(wrk, ours) if a["rps"]])
+        a, b = median_round(wrk), median_round(ours)
+        lines.append(f"| {target} | {', '.join('%.0f' % r['rps'] for r in wrk)} "
+                     f"| {', '.join('%.0f' % r['rps'] for r in ours)} | {quotient:.3f}× "
+                     f"| {a['p50_us']:.0f} / {b['p50_us']:.0f} | {a['p99_us']:.0f} / {b['p99_us']:.0f} |")
     return "\n".join(lines)
 
 
@@ -957,15 +1347,15 @@ def latest_ratios(scenarios, results, started, load_before, options):
     lines = [f"From `bench/run{' --quick' if options.quick else ''}` on {started.strftime('%Y-%m-%d')}, "
              f"load average {load_before} at the start ({options.rounds} round(s) × {options.duration} s); "
              "full figures in [results.md](results.md).", "",
-             "| scenario | Spaceport row | req/s ×nginx | req/s ×direct | p99 ×nginx | CPU/req ×nginx | peak RSS ×nginx |",
-             "|---|---|---:|---:|---:|---:|---:|"]
-    for scenario in scenarios:
+             "| scenario | Spaceport row | req/s ×nginx | req/s ×direct | req/s ×caddy | p99 ×nginx | CPU/req ×nginx | peak RSS ×nginx |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for scenario in throughput(scenarios):
         def find(target):
             for row in scenario.rows:
                 if row.target == target and row.feed is None and row.host == HOST:
                     return median_round(results[(scenario.key, row.label)])
             return {}
-        nginx, direct = find("nginx"), find("direct")
+        nginx, direct, caddy = find("nginx"), find("direct"), find("caddy")
         small = next((s for s in scenarios if s.key == "small"), None)
         if not direct and small and (small.path, small.connections) == (scenario.path, scenario.connections):
             # Same requests as the small scenario: its direct run is this row's limit too.
@@ -976,7 +1366,8 @@ def latest_ratios(scenarios, results, started, load_before, options):
                 continue
             m = median_round(results[(scenario.key, row.label)])
             lines.append(f"| {scenario.title} | {row.label} | {ratio(m['rps'], nginx.get('rps'))} "
-                         f"| {ratio(m['rps'], direct.get('rps'))} | {ratio(m['p99_us'], nginx.get('p99_us'))} "
+                         f"| {ratio(m['rps'], direct.get('rps'))} | {ratio(m['rps'], caddy.get('rps'))} "
+                         f"| {ratio(m['p99_us'], nginx.get('p99_us'))} "
                          f"| {ratio(m['cpu_us_per_request'], nginx.get('cpu_us_per_request'))} "
                          f"| {ratio(m['peak_rss_kib'], nginx.get('peak_rss_kib'))} |")
     return "\n".join(lines)
@@ -1116,6 +1507,8 @@ def versions(binary):
         "nginx": run_text(["nginx", "-v"]),
         "haproxy": run_text(["haproxy", "-v"]).splitlines()[0],
         "wrk": run_text(["wrk", "-v"]).splitlines()[0],
+        "caddy": "Caddy " + run_text(["caddy", "version"]).split()[0],
+        "h2load": run_text(["h2load", "--version"]).splitlines()[0],
         "python": platform.python_version(),
     }
     if binary:
@@ -1155,11 +1548,11 @@ scenario: above 1× is better for req/s, below 1× is better for latency and mem
 - build: `{os.environ.get('SPACEPORT_BUILD', 'not recorded (binary passed with --binary)')}`{compared}
 - machine: {info['nproc']} cores, {info['cpu']}, {info['memory']} memory, Linux {info['kernel']}
 - load average before / after: {load_before} / {load_after} (other work on this machine shares the cores: treat figures as indicative)
-- versions: {found['swift']}; {found['nginx']}; {found['haproxy']}; {found['wrk']}; Python {found['python']}"""
+- versions: {found['swift']}; {found['nginx']}; {found['haproxy']}; {found['caddy']}; {found['wrk']}; {found['h2load']}; Python {found['python']}"""
     if "spaceport" in found:
         text += f"; spaceport {found['spaceport']} at {found['commit']}"
     text += f"""
-- pinning: every proxy on core {PROXY_CORE}; wrk (1 thread), the upstream nginx, the feed reader and the attached dashboard on core {CLIENT_CORE}{"; all at nice -10, session (autogroup) included, so builds sharing the machine disturb less" if NICE else ""}
+- pinning: every proxy on core {PROXY_CORE}; wrk (1 thread), openloop and h2load (1 thread each), the upstream nginx, the feed reader and the attached dashboard on core {CLIENT_CORE}{"; all at nice -10, session (autogroup) included, so builds sharing the machine disturb less" if NICE else ""}
 {threads}
 
 ## Requests
@@ -1175,6 +1568,53 @@ The raw TCP pass-through row is the floor of Spaceport's design: the same proces
 and SwiftNIO sockets relay the same requests byte for byte (sent with a method its `listen`
 address does not take for HTTP), with no parsing, routing, rewriting or hop events. What
 Spaceport's HTTP row costs beyond it is the HTTP layer's own.
+"""
+    if any(s.kind == "h2" for s in scenarios):
+        text += f"""
+The HTTP/2 rows (`h2-small`, `h2-64k`, `grpc`) are h2load's: `h2load -t1 -c{H2_CLIENTS} -m{H2_STREAMS}`, so
+{H2_CLIENTS} connections with {H2_STREAMS} streams open on each, with prior knowledge (h2c), after a 1 s
+warm-up; p50 and p99 come from its per-request log. Every proxy forwards them over h2c to the upstream
+nginx's HTTP/2 listener (`direct` is h2load straight to it): Spaceport from its one ingress port,
+nginx through `grpc_pass` (its `proxy_pass` speaks only HTTP/1.x upstream), haproxy with `proto h2`
+on both sides, Caddy with `h2c` among its protocols and an `h2c://` upstream. The gRPC rows are one
+unary call, `{GRPC_METHOD}`, with an 18-byte message each way and `grpc-status: 0` as a trailer.
+"""
+    latency = latency_tables(scenarios, results, bench.latency_maxima)
+    if latency:
+        side, full, maxima = latency
+        text += f"""
+## Added latency per hop at fixed rates
+
+{side}
+
+What a hop adds at a steady load, the figure a developer feels: each target at a fixed rate,
+the same rate straight to the upstream (`direct`), and the difference of their percentiles, each
+round's own direct run subtracted, median of rounds. (A difference of percentiles, not a
+percentile of differences: it says how much later the p99 answer comes, not what the p99 hop
+costs.) The generator is `bench/openloop.c`, open loop: request *i* is due at start + *i*/rate
+whatever came before, goes out on the first idle one of {LATENCY_CONNECTIONS} keep-alive
+connections, and its latency runs from when it was due, so a stall is charged to every request
+it held back. `GET /small`, {bench.options.latency_duration} s a run. Each proxy's maximum (wrk,
+as the small scenario, measured once before the rounds): {maxima} req/s; its last rate is half of
+that, with direct at the same rate.
+
+{full}
+
+`late sends` counts requests that went out more than 1 ms after they were due (no idle
+connection, or the generator itself held up); a rate above a target's maximum cannot be kept
+and its latency grows with the run, as the row then says.
+"""
+    generators = generator_table(scenarios, results)
+    if generators:
+        text += f"""
+## Load generators at saturation
+
+{generators}
+
+wrk (`-t1`) and `bench/openloop.c` without a rate (closed loop: each connection sends its next
+request when the last answer ends, as wrk does), one after the other on the same target, the
+same {GENERATOR.connections} connections and `GET /small`, pinned to the same core. The ratio
+near 1× says openloop's own cost does not lower what the latency scenario measures.
 """
     split = cpu_split_table(scenarios, results)
     if split:
@@ -1259,19 +1699,26 @@ than its usual 15 s), against `{ADMIN_REFERENCE}`. The issue's goal is a change 
 
 def parse_options(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="one round of 2 s per target (about a minute)")
+    parser.add_argument("--quick", action="store_true", help="one round of 2 s per target, 3 s per fixed-rate run (about 4 minutes)")
     parser.add_argument("--rounds", type=int, help="interleaved rounds (default 3, quick 1)")
-    parser.add_argument("--duration", type=int, help="seconds per wrk run (default 5, quick 2)")
-    parser.add_argument("--targets", default="direct,spaceport,nginx,haproxy,dash,admin",
-                        help="comma-separated subset of direct,spaceport,nginx,haproxy,dash,admin,baseline "
+    parser.add_argument("--duration", type=int, help="seconds per wrk or h2load run (default 5, quick 2)")
+    parser.add_argument("--latency-duration", type=int,
+                        help="seconds per open-loop run of the latency scenario (default 10, quick 3): at "
+                             "1,000 req/s, 10 s puts 10 samples beyond p99.9")
+    parser.add_argument("--targets", default="direct,spaceport,nginx,haproxy,caddy,dash,admin",
+                        help="comma-separated subset of direct,spaceport,nginx,haproxy,caddy,dash,admin,baseline "
                              "(dash: `spaceport dash` with its embedded proxy, feed scenario only; "
                              "nopropagation, the proxy with propagation off, joins spaceport in the propagation "
                              "scenario by itself; "
                              "admin: the proxy with its admin listener scraped every second, admin scenario only; "
                              "baseline: the --baseline binary, added whenever --baseline is given)")
     parser.add_argument("--scenarios", default=",".join(s.key for s in SCENARIOS),
-                        help="comma-separated subset of " + ",".join(s.key for s in SCENARIOS))
+                        help="comma-separated subset of " + ",".join(s.key for s in SCENARIOS) +
+                             f" (all by default), or {GENERATOR.key}: wrk and openloop's closed loop one after "
+                             "the other on the same load, to show the latency scenario's generator keeps up")
     parser.add_argument("--binary", help="the spaceport executable (bench/run builds and passes it)")
+    parser.add_argument("--openloop", metavar="PATH",
+                        help="the open-loop generator, bench/openloop.c compiled (bench/run compiles and passes it)")
     parser.add_argument("--frame-bench", metavar="PATH",
                         help="the frame-bench executable that times the dashboard's frames (bench/run builds and "
                              "passes it)")
@@ -1286,6 +1733,7 @@ def parse_options(argv):
     options = parser.parse_args(argv)
     options.rounds = options.rounds or (1 if options.quick else 3)
     options.duration = options.duration or (2 if options.quick else 5)
+    options.latency_duration = options.latency_duration or (3 if options.quick else 10)
     options.targets = [t for t in options.targets.split(",") if t]
     options.scenarios = [s for s in options.scenarios.split(",") if s]
     if options.baseline:
@@ -1296,11 +1744,11 @@ def parse_options(argv):
             options.targets.append("baseline")
     elif "baseline" in options.targets:
         parser.error("the baseline target needs --baseline PATH")
-    unknown = set(options.targets) - {"direct", "spaceport", "nginx", "haproxy", "dash", "baseline", "admin",
-                                      NO_PROPAGATION}
+    unknown = set(options.targets) - {"direct", "spaceport", "nginx", "haproxy", "caddy", "dash", "baseline",
+                                      "admin", NO_PROPAGATION}
     if unknown:
         parser.error(f"unknown targets: {', '.join(sorted(unknown))}")
-    unknown = set(options.scenarios) - {s.key for s in SCENARIOS}
+    unknown = set(options.scenarios) - {s.key for s in SCENARIOS + [GENERATOR]}
     if unknown:
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
     # The proxy with propagation off runs beside the default one for the propagation scenario alone.
@@ -1314,6 +1762,8 @@ def parse_options(argv):
         options.targets.remove("admin")
     if {"spaceport", "dash", "admin"} & set(options.targets) and not options.binary:
         parser.error("--binary is required when spaceport is a target")
+    if {"latency", GENERATOR.key} & set(options.scenarios) and not options.openloop:
+        parser.error("--openloop is required for the latency and generator scenarios")
     options.baseline_name = baseline_name(options.binary, options.baseline) if options.baseline else None
     return options
 

@@ -9,11 +9,16 @@ enum AdminEndpoint: String, CaseIterable {
     case readyz = "/readyz"
     case tree = "/tree"
 
+    /// Whether anyone may ask: the probes say only whether the proxy serves, and a kubelet
+    /// probing a pod cannot send a token from a Secret.
+    var isProbe: Bool { self == .healthz || self == .readyz }
+
     /// The endpoint a request asks for, or the answer that refuses it: a method other than GET or
-    /// HEAD, a path it does not serve, or, when a token is set, a request without it
-    /// (`Authorization: Bearer <token>`, as Prometheus's scrape config sends it).
+    /// HEAD, a path it does not serve, or, when a token is set, a request for anything but the
+    /// probes without it (`Authorization: Bearer <token>`, as Prometheus's scrape config sends it).
     static func choose(_ head: HTTPRequestHead, token: String?) -> Result<AdminEndpoint, AdminAnswer> {
-        if let token {
+        let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
+        if let token, AdminEndpoint(rawValue: path)?.isProbe != true {
             let given = head.headers.first(name: "authorization").flatMap { value -> String? in
                 let parts = value.split(separator: " ", maxSplits: 1)
                 guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
@@ -31,7 +36,6 @@ enum AdminEndpoint: String, CaseIterable {
             answer.headers.add(name: "allow", value: "GET, HEAD")
             return .failure(answer)
         }
-        let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
         guard let endpoint = AdminEndpoint(rawValue: path) else {
             let known = allCases.map(\.rawValue).joined(separator: ", ")
             return .failure(AdminAnswer(.notFound, "the admin listener serves \(known)"))

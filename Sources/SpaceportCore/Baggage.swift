@@ -19,49 +19,49 @@ public struct Baggage: Hashable, Sendable {
     }
 
     /// The members of one `baggage` field's value.
-    public init(_ field: some StringProtocol) {
-        self.init(fields: CollectionOfOne(field))
+    public init(_ field: String) {
+        self.init(fields: [field])
     }
 
-    /// The members of the values of every `baggage` field a request carries, in order.
-    public init<Field: StringProtocol>(fields: some Sequence<Field>) {
+    /// The members of the values of every `baggage` field a request carries, in order. Each
+    /// member is a slice of its field: reading a baggage makes no string of its own.
+    public init(fields: [String]) {
         var members: [Member] = []
         var skipped: [Skipped] = []
-        for field in fields {
-            let parsed: Void? = field.utf8.withContiguousStorageIfAvailable {
-                Self.parseList($0, into: &members, skipped: &skipped)
-            }
-            if parsed == nil {
-                Array(field.utf8).withUnsafeBufferPointer {
-                    Self.parseList($0, into: &members, skipped: &skipped)
-                }
+        for var field in fields {
+            field.makeContiguousUTF8()
+            _ = field.utf8.withContiguousStorageIfAvailable {
+                Self.parseList($0, of: field, into: &members, skipped: &skipped)
             }
         }
         self.members = members
         self.skipped = skipped
     }
 
-    /// The members of one field's value, appended to `members`, and those that break the grammar
-    /// to `skipped`.
+    /// The members of one field's value (`bytes`, the UTF-8 of `field`), appended to `members`, and
+    /// those that break the grammar to `skipped`.
     private static func parseList(
-        _ bytes: UnsafeBufferPointer<UInt8>, into members: inout [Member], skipped: inout [Skipped]
+        _ bytes: UnsafeBufferPointer<UInt8>, of field: String, into members: inout [Member],
+        skipped: inout [Skipped]
     ) {
-        // Room for every element at once, rather than growing the list member by member.
-        members.reserveCapacity(members.count + 1 + bytes.count { $0 == UInt8(ascii: ",") })
+        // Room for members of a dozen bytes or so without growing the list member by member.
+        members.reserveCapacity(members.count + 2 + bytes.count / 12)
         var start = 0
-        while start <= bytes.count {
-            let end = bytes[start...].firstIndex(of: UInt8(ascii: ",")) ?? bytes.count
+        for end in 0...bytes.count where end == bytes.count || bytes[end] == UInt8(ascii: ",") {
             let element = trimmed(bytes, start..<end)
-            // An empty element is no member: lists may have them (RFC 9110 §5.6.1).
-            if !element.isEmpty {
-                switch parseMember(bytes[element]) {
-                case .success(let member): members.append(member)
-                case .failure(let problem):
-                    skipped.append(
-                        Skipped(text: String(decoding: bytes[element], as: UTF8.self), problem: problem))
-                }
-            }
             start = end + 1
+            // An empty element is no member: lists may have them (RFC 9110 §5.6.1).
+            guard !element.isEmpty else { continue }
+            switch parseMember(bytes[element]) {
+            case .success(let parts):
+                members.append(
+                    Member(
+                        field: field, bounds: element, keyLength: parts.keyLength,
+                        valueOffsets: parts.valueOffsets))
+            case .failure(let problem):
+                skipped.append(
+                    Skipped(text: String(decoding: bytes[element], as: UTF8.self), problem: problem))
+            }
         }
     }
 
@@ -91,7 +91,7 @@ public struct Baggage: Hashable, Sendable {
         // member has and no limit left out, found again as the field is written.
         var replaced: [(index: Int, text: String)] = []
         var count = members.count
-        var bytes = members.reduce(max(count - 1, 0)) { $0 + $1.text.utf8.count }
+        var bytes = members.reduce(max(count - 1, 0)) { $0 + $1.bounds.count }
         var overLimit: [OverLimit] = []
         for key in keys {
             precondition(HTTPToken.isToken(key), "a baggage key is an HTTP token")
@@ -99,7 +99,7 @@ public struct Baggage: Hashable, Sendable {
                 let member = members[index]
                 if member.value == value { continue }
                 let new = member.replacingValue(with: encoded)
-                let newBytes = bytes - member.text.utf8.count + new.utf8.count
+                let newBytes = bytes - member.bounds.count + new.utf8.count
                 guard Self.fits(members: count, bytes: newBytes) else {
                     overLimit.append(OverLimit(key: key, replacing: true, members: count, bytes: newBytes))
                     continue
@@ -129,7 +129,11 @@ public struct Baggage: Hashable, Sendable {
             // of five fields, four of them references to count.
             for index in members.indices {
                 if index > 0 { field.put(",") }
-                field.put(replaced.first { $0.index == index }?.text ?? members[index].text)
+                if let new = replaced.first(where: { $0.index == index }) {
+                    field.put(new.text)
+                } else {
+                    members[index].withBytes { field.put($0) }
+                }
             }
             for key in keys
             where added > 0 && !members.contains(where: { $0.hasKey(key) })
@@ -152,16 +156,15 @@ public struct Baggage: Hashable, Sendable {
         var end = 0
 
         mutating func put(_ text: String) {
-            let count: Int? = text.utf8.withContiguousStorageIfAvailable { piece in
-                guard let source = piece.baseAddress, let base = out.baseAddress else { return 0 }
-                (base + end).initialize(from: source, count: piece.count)
-                return piece.count
-            }
-            if let count {
-                end += count
-            } else {
+            if text.utf8.withContiguousStorageIfAvailable({ put($0) }) == nil {
                 end = out[end...].initialize(fromContentsOf: text.utf8)
             }
+        }
+
+        mutating func put(_ piece: UnsafeBufferPointer<UInt8>) {
+            guard let source = piece.baseAddress, let base = out.baseAddress else { return }
+            (base + end).initialize(from: source, count: piece.count)
+            end += piece.count
         }
     }
 
@@ -188,37 +191,77 @@ public struct Baggage: Hashable, Sendable {
 }
 
 extension Baggage {
-    /// One `key=value;properties` list member.
+    /// One `key=value;properties` list member, kept as where it sits in its field and where its
+    /// parts sit in it: most members only pass through, so their key, value and properties are
+    /// read out when asked.
     public struct Member: Hashable, Sendable {
-        /// The member as it came, from its key to the end of its last property; the whitespace
-        /// around it belongs to the list.
-        public let text: String
-        public let key: String
+        /// The `baggage` field the member is part of, its UTF-8 contiguous.
+        let field: String
+        /// The member as it came in `field` (UTF-8 offsets), from its key to the end of its last
+        /// property; the whitespace around it belongs to the list.
+        let bounds: Range<Int>
+        /// The key's length: the key starts the member.
+        let keyLength: Int
+        /// Where the value sits in the member, as it came (UTF-8 offsets from its start).
+        let valueOffsets: Range<Int>
+
+        public static func == (left: Member, right: Member) -> Bool {
+            left.withBytes { one in right.withBytes { other in one.elementsEqual(other) } }
+        }
+
+        public func hash(into hasher: inout Hasher) {
+            withBytes { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+        }
+
+        /// The member as it came.
+        public var text: String { string(0..<bounds.count) }
+
+        public var key: String { string(0..<keyLength) }
+
         /// The value percent-decoded as UTF-8: a `+` stays a plus, and bytes that are not UTF-8
         /// become U+FFFD, as the spec says.
-        public let value: String
+        public var value: String {
+            // The parser let only a well-formed percent-encoding through.
+            withBytes { Baggage.percentDecoded($0[valueOffsets]) } ?? encodedValue
+        }
+
+        /// The value as it came, still percent-encoded.
+        public var encodedValue: String { string(valueOffsets) }
+
         /// The properties after the value, in order.
-        public let properties: [Property]
-        /// Where the value sits in `text`, as it came (UTF-8 offsets).
-        let valueOffsets: Range<Int>
+        public var properties: [Property] {
+            withBytes { bytes in
+                var properties: [Property] = []
+                _ = Baggage.scanProperties(bytes[valueOffsets.upperBound...]) { key, value in
+                    properties.append(
+                        Property(
+                            key: String(decoding: bytes[key], as: UTF8.self),
+                            value: value.map { String(decoding: bytes[$0], as: UTF8.self) }))
+                }
+                return properties
+            }
+        }
 
         /// Whether the member's key is `key`, exactly; the lengths first, since most keys differ in
         /// length and comparing two strings' lengths costs a fraction of comparing their text.
         func hasKey(_ key: String) -> Bool {
-            self.key.utf8.count == key.utf8.count && self.key == key
+            keyLength == key.utf8.count && withBytes { $0.starts(with: key.utf8) }
         }
 
         /// The member as it came, its value replaced by `encoded` (already percent-encoded).
         func replacingValue(with encoded: String) -> String {
-            let bytes = Array(text.utf8)
+            let bytes = withBytes { Array($0) }
             return String(decoding: bytes[..<valueOffsets.lowerBound], as: UTF8.self) + encoded
                 + String(decoding: bytes[valueOffsets.upperBound...], as: UTF8.self)
         }
 
-        /// The value as it came, still percent-encoded.
-        public var encodedValue: String {
-            let bytes = Array(text.utf8)
-            return String(decoding: bytes[valueOffsets], as: UTF8.self)
+        private func string(_ offsets: Range<Int>) -> String {
+            withBytes { String(decoding: $0[offsets], as: UTF8.self) }
+        }
+
+        /// The member's bytes; its field was made contiguous when it was read.
+        func withBytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+            field.utf8.withContiguousStorageIfAvailable { body(UnsafeBufferPointer(rebasing: $0[bounds])) }!
         }
     }
 
@@ -332,57 +375,79 @@ extension Baggage {
     }
 
     /// list-member = key OWS "=" OWS value *( OWS ";" OWS property ), given without the
-    /// whitespace around it.
-    static func parseMember(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> Result<Member, Problem> {
+    /// whitespace around it. Checked whole, read out only in part (`Member`).
+    static func parseMember(
+        _ bytes: Slice<UnsafeBufferPointer<UInt8>>
+    ) -> Result<(keyLength: Int, valueOffsets: Range<Int>), Problem> {
         var index = bytes.startIndex
         let end = bytes.endIndex
-        func skipWhitespace() { while index < end, isWhitespace(bytes[index]) { index += 1 } }
-        func take(while accepted: (UInt8) -> Bool) -> Range<Int> {
-            let start = index
-            while index < end, accepted(bytes[index]) { index += 1 }
-            return start..<index
-        }
-
-        let key = take(while: HTTPToken.isTokenByte)
+        let key = take(bytes, from: &index, while: HTTPToken.isTokenByte)
         guard !key.isEmpty else { return .failure(.noKey) }
-        skipWhitespace()
+        skipWhitespace(bytes, from: &index)
         guard index < end, bytes[index] == UInt8(ascii: "=") else { return .failure(.noEquals) }
         index += 1
-        skipWhitespace()
-        let value = take(while: isBaggageOctet)
-        skipWhitespace()
-        guard index == end || bytes[index] == UInt8(ascii: ";") else { return .failure(.badValue) }
+        skipWhitespace(bytes, from: &index)
+        let value = take(bytes, from: &index, while: isBaggageOctet)
+        guard scanProperties(bytes[index...], { _, _ in }) else {
+            let rest = bytes[index...]
+            let afterValue = rest.firstIndex { !isWhitespace($0) } ?? end
+            return .failure(
+                afterValue == end || bytes[afterValue] == UInt8(ascii: ";") ? .badProperty : .badValue)
+        }
+        guard isPercentEncoded(bytes[value]) else { return .failure(.badPercentEncoding) }
+        let start = bytes.startIndex
+        return .success((key.count, (value.lowerBound - start)..<(value.upperBound - start)))
+    }
 
-        var properties: [Property] = []
+    /// *( OWS ";" OWS property ) up to the end of `bytes`, each property's key and value handed to
+    /// `each`; false when the bytes are not that.
+    static func scanProperties(
+        _ bytes: Slice<UnsafeBufferPointer<UInt8>>, _ each: (Range<Int>, Range<Int>?) -> Void
+    ) -> Bool {
+        var index = bytes.startIndex
+        let end = bytes.endIndex
+        skipWhitespace(bytes, from: &index)
         while index < end {
+            guard bytes[index] == UInt8(ascii: ";") else { return false }
             index += 1
-            skipWhitespace()
-            let propertyKey = take(while: HTTPToken.isTokenByte)
-            guard !propertyKey.isEmpty else { return .failure(.badProperty) }
-            skipWhitespace()
+            skipWhitespace(bytes, from: &index)
+            let propertyKey = take(bytes, from: &index, while: HTTPToken.isTokenByte)
+            guard !propertyKey.isEmpty else { return false }
+            skipWhitespace(bytes, from: &index)
             var propertyValue: Range<Int>?
             if index < end, bytes[index] == UInt8(ascii: "=") {
                 index += 1
-                skipWhitespace()
-                propertyValue = take(while: isBaggageOctet)
-                skipWhitespace()
+                skipWhitespace(bytes, from: &index)
+                propertyValue = take(bytes, from: &index, while: isBaggageOctet)
+                skipWhitespace(bytes, from: &index)
             }
-            guard index == end || bytes[index] == UInt8(ascii: ";") else { return .failure(.badProperty) }
-            properties.append(
-                Property(
-                    key: String(decoding: bytes[propertyKey], as: UTF8.self),
-                    value: propertyValue.map { String(decoding: bytes[$0], as: UTF8.self) }))
+            each(propertyKey, propertyValue)
         }
+        return true
+    }
 
-        guard let decoded = percentDecoded(bytes[value]) else { return .failure(.badPercentEncoding) }
-        let start = bytes.startIndex
-        return .success(
-            Member(
-                text: String(decoding: bytes, as: UTF8.self),
-                key: String(decoding: bytes[key], as: UTF8.self),
-                value: decoded,
-                properties: properties,
-                valueOffsets: (value.lowerBound - start)..<(value.upperBound - start)))
+    private static func skipWhitespace(_ bytes: Slice<UnsafeBufferPointer<UInt8>>, from index: inout Int) {
+        while index < bytes.endIndex, isWhitespace(bytes[index]) { index += 1 }
+    }
+
+    private static func take(
+        _ bytes: Slice<UnsafeBufferPointer<UInt8>>, from index: inout Int, while accepted: (UInt8) -> Bool
+    ) -> Range<Int> {
+        let start = index
+        while index < bytes.endIndex, accepted(bytes[index]) { index += 1 }
+        return start..<index
+    }
+
+    /// Whether every `%` in `bytes` is followed by two hex digits.
+    static func isPercentEncoded(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> Bool {
+        var index = bytes.startIndex
+        while let percent = bytes[index...].firstIndex(of: UInt8(ascii: "%")) {
+            guard bytes.endIndex - percent >= 3, hexValue(bytes[percent + 1]) != nil,
+                hexValue(bytes[percent + 2]) != nil
+            else { return false }
+            index = percent + 3
+        }
+        return true
     }
 
     /// The value with each `%XX` turned back into its byte, read as UTF-8; nil when a `%` is not

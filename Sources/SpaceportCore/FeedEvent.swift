@@ -8,6 +8,8 @@ public struct SpaceSnapshot: Codable, Equatable, Sendable {
         public var enabled: Bool
         public var egress: String?
         public var listen: String?
+        /// `h2c` or `http1` when the instance forces what the proxy speaks to it; absent for `auto`.
+        public var upstreamProtocol: UpstreamProtocol?
     }
     public var name: String
     public var parent: String?
@@ -39,7 +41,8 @@ public struct SpacesSnapshot: Codable, Equatable, Sendable {
                 services: space.services.map {
                     .init(
                         name: $0.service, upstream: $0.upstream.description, enabled: $0.enabled,
-                        egress: $0.egress?.description, listen: $0.listen?.description)
+                        egress: $0.egress?.description, listen: $0.listen?.description,
+                        upstreamProtocol: $0.upstreamProtocol == .auto ? nil : $0.upstreamProtocol)
                 })
         }
         routeHeader = tree.settings.routeHeader
@@ -68,10 +71,12 @@ public struct SpacesSnapshot: Codable, Equatable, Sendable {
                 Space(
                     name: space.name, parent: space.parent,
                     services: try space.services.map {
-                        Instance(
+                        var instance = Instance(
                             service: $0.name, upstream: try Address(parsing: $0.upstream),
                             enabled: $0.enabled, egress: try $0.egress.map { try Address(parsing: $0) },
                             listen: try $0.listen.map { try Address(parsing: $0) })
+                        instance.upstreamProtocol = $0.upstreamProtocol ?? .auto
+                        return instance
                     })
             })
     }

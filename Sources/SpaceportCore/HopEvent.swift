@@ -84,6 +84,9 @@ public struct HopEvent: Codable, Equatable, Sendable {
     public var tried: [String]
     public var space: String?
     public var upstream: String?
+    /// The HTTP the proxy spoke to the upstream when it was not the client's (the instance's
+    /// `protocol: h2c` or `protocol: http1`); nil when it was the client's.
+    public var upstreamProtocol: UpstreamProtocol?
     public var `protocol`: HopProtocol
     public var method: String?
     /// The Host the request named, for display.
@@ -105,7 +108,7 @@ public struct HopEvent: Codable, Equatable, Sendable {
         expected: String? = nil, bridgeProblem: String? = nil, replayOf: String? = nil,
         service: String? = nil,
         tried: [String] = [],
-        space: String? = nil, upstream: String? = nil,
+        space: String? = nil, upstream: String? = nil, upstreamProtocol: UpstreamProtocol? = nil,
         protocol: HopProtocol = .http, method: String? = nil, host: String? = nil, path: String? = nil,
         status: Int? = nil, grpcStatus: Int? = nil, durationMs: Double? = nil, bytesIn: Int = 0,
         bytesOut: Int = 0, error: String? = nil
@@ -132,6 +135,7 @@ public struct HopEvent: Codable, Equatable, Sendable {
         self.tried = tried
         self.space = space
         self.upstream = upstream
+        self.upstreamProtocol = upstreamProtocol
         self.protocol = `protocol`
         self.method = method
         self.host = host
@@ -163,7 +167,8 @@ public struct HopEvent: Codable, Equatable, Sendable {
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case id, flow, phase, time, proxy, listener, from, routeAs, unknownRouteAs, routeAsSource
         case routeAsCarrier, conflicts, traceId, propagation, lostBy, expected, bridgeProblem, replayOf
-        case service, tried, space, upstream, `protocol`, method, host, path, status, grpcStatus
+        case service, tried, space, upstream, upstreamProtocol, `protocol`, method, host, path, status,
+            grpcStatus
         case durationMs, bytesIn, bytesOut, error
     }
 
@@ -193,6 +198,7 @@ public struct HopEvent: Codable, Equatable, Sendable {
         try c.encode(tried, forKey: .tried)
         try c.encode(space, forKey: .space)
         try c.encode(upstream, forKey: .upstream)
+        try c.encodeIfPresent(upstreamProtocol, forKey: .upstreamProtocol)
         try c.encode(`protocol`, forKey: .protocol)
         try c.encode(method, forKey: .method)
         try c.encode(host, forKey: .host)
@@ -229,6 +235,7 @@ public struct HopEvent: Codable, Equatable, Sendable {
             tried: try c.decode([String].self, forKey: .tried),
             space: try c.decodeIfPresent(String.self, forKey: .space),
             upstream: try c.decodeIfPresent(String.self, forKey: .upstream),
+            upstreamProtocol: try c.decodeIfPresent(UpstreamProtocol.self, forKey: .upstreamProtocol),
             protocol: try c.decode(HopProtocol.self, forKey: .protocol),
             method: try c.decodeIfPresent(String.self, forKey: .method),
             host: try c.decodeIfPresent(String.self, forKey: .host),

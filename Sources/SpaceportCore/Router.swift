@@ -64,15 +64,18 @@ public struct Route: Equatable, Sendable {
     /// The header or baggage key that carried route-as, when one did.
     public var routeAsCarrier: RouteCarrier?
     public var resolution: Resolution
+    /// The namespace a cluster name (`serviceb.team.svc.cluster.local`) named: a space.
+    public var namespace: String?
 
     public init(
         askedRouteAs: String, routeAsSource: RouteAsSource, routeAsCarrier: RouteCarrier? = nil,
-        resolution: Resolution
+        resolution: Resolution, namespace: String? = nil
     ) {
         self.askedRouteAs = askedRouteAs
         self.routeAsSource = routeAsSource
         self.routeAsCarrier = routeAsCarrier
         self.resolution = resolution
+        self.namespace = namespace
     }
 
     /// The space the request is routed as: the one it asked for, or `default_space` when that
@@ -99,13 +102,15 @@ public enum RouteError: Error, Equatable, Sendable, CustomStringConvertible {
     case badRouteAs(String, source: RouteAsSource, carrier: RouteCarrier?, problem: String)
     case host(HostRouteError)
     case noHost
+    /// A cluster name whose namespace is no space: a service outside the tree.
+    case unknownNamespace(String, host: String, domain: String)
 
     /// The HTTP status the proxy answers with.
     public var status: Int {
         switch self {
         case .badRouteAs, .noHost: return 400
         case .host(.badLabel): return 400
-        case .host: return 404
+        case .host, .unknownNamespace: return 404
         }
     }
 
@@ -118,6 +123,9 @@ public enum RouteError: Error, Equatable, Sendable, CustomStringConvertible {
             return error.description
         case .noHost:
             return "the request has no Host header and no absolute URL, so it names no service"
+        case .unknownNamespace(let namespace, let host, let domain):
+            return
+                "host '\(Printable.clip(host))' is not under the domain '\(domain)', and as a cluster name its namespace '\(namespace)' is no space; call it directly (list it in NO_PROXY) or make the namespace a space"
         }
     }
 }
@@ -133,6 +141,9 @@ extension SpaceTree {
             hostRoute = try HostRoute.parse(host, domain: settings.domain)
         } catch {
             throw .host(error)
+        }
+        if let namespace = hostRoute.namespace, !contains(namespace) {
+            throw .unknownNamespace(namespace, host: host, domain: settings.domain)
         }
         let routeAs: String
         let source: RouteAsSource
@@ -157,6 +168,6 @@ extension SpaceTree {
         }
         return Route(
             askedRouteAs: routeAs, routeAsSource: source, routeAsCarrier: request.carried?.carrier,
-            resolution: resolve(service: hostRoute.service, routeAs: routeAs))
+            resolution: resolve(service: hostRoute.service, routeAs: routeAs), namespace: hostRoute.namespace)
     }
 }

@@ -13,13 +13,13 @@ public struct SourceLocation: Hashable, Sendable, CustomStringConvertible {
     public var description: String { "\(file):\(line):\(column)" }
 }
 
-/// A space's own deployment of a service. While `enabled` is false the space inherits it.
-/// What an instance speaks (`protocol:` in the spaces file).
+/// What an instance's listen address does with what it receives (`protocol: tcp` in the spaces file).
 public enum InstanceProtocol: String, Sendable, CaseIterable {
     case http
     case tcp
 }
 
+/// A space's own deployment of a service. While `enabled` is false the space inherits it.
 public struct Instance: Sendable, CustomStringConvertible {
     /// The service name as the user wrote it; match with `key`.
     public var service: String
@@ -32,6 +32,8 @@ public struct Instance: Sendable, CustomStringConvertible {
     /// What the instance speaks: `http` (its listen address routes HTTP and relays anything
     /// else) or `tcp` (its listen address relays every byte raw, without looking at them).
     public var `protocol`: InstanceProtocol = .http
+    /// Which HTTP the proxy speaks to `upstream`: the client's (`auto`), or always HTTP/1.1 or h2c.
+    public var upstreamProtocol: UpstreamProtocol = .auto
     public var location: SourceLocation?
     /// Where the file wrote `egress` and `listen`, so a clash can point at the address itself.
     public var egressLocation: SourceLocation?
@@ -49,6 +51,25 @@ public struct Instance: Sendable, CustomStringConvertible {
         self.location = location
     }
 
+    /// The values `protocol:` takes: `auto` (as `http`, the default) or `http1` or `h2c`, which
+    /// say how the upstream is spoken to, or `tcp`, which says what the listen address relays.
+    public static let protocolValues = ["auto", "http", "http1", "h2c", "tcp"]
+
+    /// What `protocol:` says, or nil for a value it does not take.
+    public static func protocols(_ value: String) -> (InstanceProtocol, UpstreamProtocol)? {
+        switch value {
+        case "tcp": (.tcp, .auto)
+        case "http": (.http, .auto)
+        default: UpstreamProtocol(rawValue: value).map { (.http, $0) }
+        }
+    }
+
+    /// `protocol:` as the spaces file writes it; nil for the default.
+    public var protocolValue: String? {
+        if self.protocol == .tcp { return "tcp" }
+        return upstreamProtocol == .auto ? nil : upstreamProtocol.rawValue
+    }
+
     public var key: String { Names.serviceKey(service) }
     public var description: String { "\(service) → \(upstream)\(enabled ? "" : " (off)")" }
 }
@@ -58,6 +79,7 @@ extension Instance: Equatable {
     public static func == (a: Instance, b: Instance) -> Bool {
         a.service == b.service && a.upstream == b.upstream && a.enabled == b.enabled
             && a.egress == b.egress && a.listen == b.listen && a.protocol == b.protocol
+            && a.upstreamProtocol == b.upstreamProtocol
     }
 }
 

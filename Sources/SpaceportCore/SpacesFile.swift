@@ -466,14 +466,15 @@ public enum SpacesFile {
             }
             if let node = body["protocol"] {
                 let text = try string(node, "protocol")
-                guard let value = InstanceProtocol(rawValue: text) else {
+                guard let (relayed, spoken) = Instance.protocols(text) else {
                     throw .badValue(
                         key: "protocol",
                         problem:
-                            "'\(Printable.clip(text))' is not one of: \(InstanceProtocol.allCases.map(\.rawValue).joined(separator: ", "))",
+                            "'\(Printable.clip(text))' is not one of: \(Instance.protocolValues.joined(separator: ", ")) (h2c: HTTP/2 with prior knowledge to the upstream, http1: HTTP/1.1, auto: the client's)",
                         at: at(node))
                 }
-                instance.protocol = value
+                instance.protocol = relayed
+                instance.upstreamProtocol = spoken
             }
             if let listen = body["listen"] {
                 instance.listen = try address(listen, "listen")

@@ -47,7 +47,7 @@ extension SpacesFile {
         if !instance.enabled { fields.append("enabled: false") }
         if let egress = instance.egress { fields.append("egress: \(quoted(egress.description))") }
         if let listen = instance.listen { fields.append("listen: \(quoted(listen.description))") }
-        if instance.protocol != .http { fields.append("protocol: \(instance.protocol.rawValue)") }
+        if let value = instance.protocolValue { fields.append("protocol: \(value)") }
         return "{ " + fields.joined(separator: ", ") + " }"
     }
 

@@ -7,6 +7,8 @@ public struct TreeReport: Encodable, Sendable {
         public var servedBy: String?
         public var upstream: String?
         public var override: String?
+        /// `h2c` or `http1` when the serving instance forces what the proxy speaks to it; nil: the client's.
+        public var upstreamProtocol: String?
 
         /// Every field, nulls included, so a reader sees the whole shape every time.
         public func encode(to encoder: Encoder) throws {
@@ -16,9 +18,12 @@ public struct TreeReport: Encodable, Sendable {
             try container.encode(servedBy, forKey: .servedBy)
             try container.encode(upstream, forKey: .upstream)
             try container.encode(override, forKey: .override)
+            try container.encode(upstreamProtocol, forKey: .upstreamProtocol)
         }
 
-        enum CodingKeys: String, CodingKey { case name, state, servedBy, upstream, override }
+        enum CodingKeys: String, CodingKey {
+            case name, state, servedBy, upstream, override, upstreamProtocol
+        }
     }
 
     public struct Space: Encodable, Sendable {
@@ -51,10 +56,12 @@ public struct TreeReport: Encodable, Sendable {
                     case .inherited: kind = "inherited"
                     case .missing: kind = "missing"
                     }
+                    let spoken = state.ownership.instance?.upstreamProtocol ?? .auto
                     return Service(
                         name: state.service, state: kind, servedBy: state.ownership.servedBy(in: space.name),
                         upstream: state.ownership.instance?.upstream.description,
-                        override: state.own.map { $0.enabled ? "on" : "off" })
+                        override: state.own.map { $0.enabled ? "on" : "off" },
+                        upstreamProtocol: spoken == .auto ? nil : spoken.rawValue)
                 })
         }
     }

@@ -47,7 +47,7 @@ enum DetailView {
         if let duration = hop.durationMs { summary.add(" in \(Formatting.duration(duration))", .muted) }
         lines.append(summary)
         var facts =
-            "\(Formatting.clock(hop.time)) UTC  \(hop.protocol.rawValue)  listener \(Sanitized.line(hop.listener))"
+            "\(Formatting.clock(hop.time)) UTC  \(hop.protocol.rawValue)\(hop.upstreamProtocol.map { ", upstream \($0.rawValue)" } ?? "")  listener \(Sanitized.line(hop.listener))"
         facts += "  proxy \(Sanitized.line(hop.proxy))"
         if record.hasEnded {
             facts += "  in \(Formatting.bytes(hop.bytesIn)), out \(Formatting.bytes(hop.bytesOut))"

@@ -8,6 +8,8 @@ public struct ServiceRow: Equatable, Sendable {
     public var own: Instance?
     /// The upstream that serves the space: its own, or the ancestor's it inherits.
     public var upstream: Address?
+    /// What the proxy speaks to that upstream: `auto`, the client's, unless its instance forces one.
+    public var upstreamProtocol: UpstreamProtocol = .auto
     public var health: Health
     public var rate: Double
     /// Route contexts the instance that serves dropped lately (`DashboardModel.dropped`).
@@ -22,6 +24,7 @@ public struct ServiceRow: Equatable, Sendable {
             let upstream = state.ownership.instance?.upstream
             return ServiceRow(
                 service: state.service, ownership: state.ownership, own: state.own, upstream: upstream,
+                upstreamProtocol: state.ownership.instance?.upstreamProtocol ?? .auto,
                 health: upstream.flatMap { model.health[$0.description] } ?? .unknown,
                 rate: model.serviceRate(
                     source: ref.source, space: ref.space, service: state.service, at: now),

@@ -90,10 +90,12 @@ enum ServicesPane {
         }
         let upstreamRole: Role
         if case .owned = row.ownership { upstreamRole = .normal } else { upstreamRole = .muted }
+        var upstream = [(row.upstream?.description ?? "-", upstreamRole)]
+        if row.upstreamProtocol != .auto { upstream.append((" " + row.upstreamProtocol.rawValue, .muted)) }
         var served = [servedBy]
         if row.dropped > 0 { served.append(("  \(glyphs.lost) dropped \(row.dropped)", .lost)) }
         return [
-            [marker], [service], served, [override], [(row.upstream?.description ?? "-", upstreamRole)],
+            [marker], [service], served, [override], upstream,
             [health],
             [(Formatting.rate(row.rate), .rate)],
         ]

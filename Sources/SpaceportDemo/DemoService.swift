@@ -51,12 +51,7 @@ public final class DemoService: Sendable {
                     try channel.pipeline.syncOperations.addHandler(Handler(owner: self))
                 }
             }
-        let channel: any Channel
-        do {
-            channel = try await bootstrap.bind(host: "127.0.0.1", port: preferredPort).get()
-        } catch {
-            channel = try await bootstrap.bind(host: "127.0.0.1", port: 0).get()
-        }
+        let channel = try await bootstrap.bindLoopback(preferring: preferredPort)
         state.withLock { $0.channel = channel }
         return Address(host: "127.0.0.1", port: channel.localAddress?.port ?? preferredPort)
     }

@@ -4,7 +4,8 @@ import NIOPosix
 import SpaceportCore
 
 /// The built-in world of `spaceport demo`: three levels of spaces and a running service
-/// behind every instance, so every kind of fallback is on screen at once.
+/// behind every instance, so every kind of fallback is on screen at once, and a gRPC greeter
+/// in the root and in azureuser.
 public final class DemoWorld: Sendable {
     /// One instance of the demo: where it lives and the ports it prefers.
     struct Plan {
@@ -22,6 +23,8 @@ public final class DemoWorld: Sendable {
         Plan(space: "azureuser", service: "servicea", calls: "serviceb", port: 6001, egressPort: 7004),
         Plan(space: "hotfix", service: "serviceb", calls: "servicec", port: 6002, egressPort: 7005),
     ]
+    /// The gRPC greeter's instances: one in the root, and azureuser's own, which hotfix inherits.
+    static let greeterPlans = [(space: "default", port: 5004), (space: "azureuser", port: 6003)]
     static let parents = ["default": nil, "azureuser": "default", "hotfix": "azureuser"] as [String: String?]
     /// The service that forgets the route: azureuser's servicea, which serves the requests routed
     /// as hotfix too (hotfix has no servicea of its own), so its call to serviceb, routed as its
@@ -35,10 +38,12 @@ public final class DemoWorld: Sendable {
 
     public let tree: SpaceTree
     public let services: [DemoService]
+    public let greeters: [DemoGreeter]
 
-    init(tree: SpaceTree, services: [DemoService]) {
+    init(tree: SpaceTree, services: [DemoService], greeters: [DemoGreeter]) {
         self.tree = tree
         self.services = services
+        self.greeters = greeters
         forgetfulService.forwarding = Self.forgetfulStarts
     }
 
@@ -78,9 +83,19 @@ public final class DemoWorld: Sendable {
             spaces[position].services.append(
                 Instance(service: plan.service, upstream: upstream, egress: egress))
         }
+        var greeters: [DemoGreeter] = []
+        for plan in greeterPlans {
+            let greeter = DemoGreeter(space: plan.space, routeHeader: settings.routeHeader, group: group)
+            let upstream = try await greeter.start(preferredPort: plan.port)
+            greeters.append(greeter)
+            let position = spaces.firstIndex { $0.name == plan.space }!
+            spaces[position].services.append(Instance(service: DemoGreeter.service, upstream: upstream))
+        }
         var withIngress = settings
         withIngress.ingress = ingress
-        return DemoWorld(tree: try SpaceTree(settings: withIngress, spaces: spaces), services: services)
+        return DemoWorld(
+            tree: try SpaceTree(settings: withIngress, spaces: spaces), services: services, greeters: greeters
+        )
     }
 
     /// The documented ports that were taken, lowest first, each with the port used instead:
@@ -92,11 +107,27 @@ public final class DemoWorld: Sendable {
             moved.append((plan.port, instance.upstream.port))
             if let egress = instance.egress { moved.append((plan.egressPort, egress.port)) }
         }
+        for plan in Self.greeterPlans {
+            guard let instance = tree.space(plan.space)?.instance(DemoGreeter.service) else { continue }
+            moved.append((plan.port, instance.upstream.port))
+        }
         return moved.filter { $0.preferred != $0.actual }.sorted { $0.preferred < $1.preferred }
     }
 
     public func stop() async {
         for service in services { await service.stop() }
+        for greeter in greeters { await greeter.stop() }
+    }
+}
+
+extension ServerBootstrap {
+    /// Binds `preferred` on loopback when it is free, else a port the kernel picks.
+    func bindLoopback(preferring preferred: Int) async throws -> any Channel {
+        do {
+            return try await bind(host: "127.0.0.1", port: preferred).get()
+        } catch {
+            return try await bind(host: "127.0.0.1", port: 0).get()
+        }
     }
 }
 

@@ -2,7 +2,8 @@ import SpaceportCore
 
 /// One finished hop as `spaceport tail` prints it:
 /// `12:03:04.123  GET  servicea.localhost/api  as azureuser (header)  servicea → default (fallback)  200  12 ms`,
-/// with what became of the route context when it was lost or restored before the status.
+/// with the HTTP spoken upstream when it was not the client's, and what became of the route
+/// context when it was lost or restored, before the status.
 /// Every string from the network is clipped and escaped first.
 public enum HopLine {
     public static func format(_ hop: HopEvent, withClock: Bool = true) -> String {
@@ -11,6 +12,7 @@ public enum HopLine {
         parts.append(target(hop))
         parts.append(routeAs(hop))
         parts.append(resolution(hop))
+        if let spoken = hop.upstreamProtocol { parts.append("upstream " + spoken.rawValue) }
         if let mark = mark(hop) { parts.append(mark) }
         if let original = hop.replayOf { parts.append("replay of \(Printable.clip(original, max: 63))") }
         parts.append(hop.status.map(String.init) ?? "—")

@@ -175,11 +175,13 @@ public enum ClusterTree {
         case "false": enabled = false
         case let other?: warning = .badEnabled(service: name, namespace: namespace, value: other)
         }
-        return .success(
-            (
-                Instance(service: name, upstream: Address(host: host, port: port.port), enabled: enabled),
-                warning
-            ))
+        var instance = Instance(
+            service: name, upstream: Address(host: host, port: port.port), enabled: enabled)
+        // gRPC and kubernetes.io/h2c ports speak HTTP/2 with prior knowledge: so does the proxy to them.
+        if port.appProtocol == "kubernetes.io/h2c" || (port.name ?? "").hasPrefix("grpc") {
+            instance.upstreamProtocol = .h2c
+        }
+        return .success((instance, warning))
     }
 
     /// The port named http or grpc… (or whose appProtocol says HTTP), else the only TCP

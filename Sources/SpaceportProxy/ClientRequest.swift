@@ -78,6 +78,16 @@ final class ClientHead {
     /// The request-target as sent (bytes that are not UTF-8 repaired).
     var uri: String { string(target) }
 
+    /// The client takes trailers (`TE: trailers`, RFC 9110 §10.1.4).
+    var acceptsTrailers: Bool {
+        fields.contains { field in
+            (field.kind == .hopByHop || field.kind == .named) && string(field.name).lowercased() == "te"
+                && string(field.value).lowercased().split(separator: ",").contains {
+                    $0.drop { $0 == " " || $0 == "\t" }.hasPrefix("trailers")
+                }
+        }
+    }
+
     func string(_ range: Range<Int>) -> String {
         bytes.withUnsafeReadableBytes { String(decoding: $0[range], as: UTF8.self) }
     }

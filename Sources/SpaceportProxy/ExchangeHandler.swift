@@ -89,6 +89,7 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
                 info.loop.inFlight.started(instance, routeAs: routeAs)
                 next.serving = (instance, routeAs)
             }
+            next.hop.spoke(forwarding.route.upstreamProtocol.towards(client: .http1), client: .http1)
             writeRequestHead(next, forwarding)
             run(next.machine.forward(), next)
         case .refuse(let answer):
@@ -188,6 +189,9 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
             upstream?.close()
             upstream = nil
         }
+        if forwarding.route.upstreamProtocol.towards(client: .http1) == .h2c {
+            return openStream(exchange, forwarding)
+        }
         let pool = info.loop.pool
         // Most requests find an idle connection: taken at once, with no callback to allocate.
         if reuse, let idle = pool.takeIdle(forwarding.upstream) {
@@ -205,6 +209,23 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
         }
         pool.connect(forwarding.upstream, limits: limits) { result in
             self.connected(exchange, result)
+        }
+    }
+
+    /// The request goes on a stream of its own to an instance spoken to over h2c, translated
+    /// both ways by `HTTP1OverHTTP2Bridge` under the handlers of any upstream connection.
+    private func openStream(_ exchange: Exchange, _ forwarding: Forwarding) {
+        let wantsTrailers = exchange.head?.acceptsTrailers ?? false
+        let address = forwarding.upstream
+        info.loop.http2.openStream(to: address, limits: limits) { channel in
+            try channel.pipeline.syncOperations.addHandler(HTTP1OverHTTP2Bridge(wantsTrailers: wantsTrailers))
+            try HTTPUpstream.install(on: channel, address: address, reusable: false)
+        }.assumeIsolated().whenComplete { result in
+            self.connected(
+                exchange,
+                result.flatMap { channel in
+                    Result { try channel.pipeline.syncOperations.handler(type: UpstreamHandler.self) }
+                })
         }
     }
 

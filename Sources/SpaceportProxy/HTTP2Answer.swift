@@ -10,6 +10,15 @@ import SpaceportCore
 extension ErrorAnswer {
     var grpcStatus: GRPCStatus { GRPCStatus(answering: Int(status.code)) }
 
+    /// A gRPC call to an instance spoken to over HTTP/1.1, which has no trailers to end it with:
+    /// a 502, so UNAVAILABLE, as for an upstream the proxy cannot use.
+    static func grpcOverHTTP1(_ label: String, at upstream: Address) -> ErrorAnswer {
+        ErrorAnswer(
+            .badGateway,
+            "\(label) at \(upstream) is configured `protocol: http1`, which cannot carry gRPC; set `protocol: h2c` or `auto` on the instance in the spaces file"
+        )
+    }
+
     func frames(grpc: Bool, _ allocator: ByteBufferAllocator) -> [HTTP2Frame.FramePayload] {
         if grpc {
             let headers: HPACKHeaders = [

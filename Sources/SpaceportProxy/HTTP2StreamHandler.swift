@@ -5,9 +5,10 @@ import SpaceportCore
 
 /// One HTTP/2 stream from a client, on its own child channel: routed by its own header block
 /// (by the same rules as an HTTP/1 request, `:authority` as the Host), then relayed frame for
-/// frame to a stream of its own on a pooled h2c connection to the upstream: DATA, trailers and
-/// resets both ways, each side read only while the other can take more (flow control), or
-/// refused with the proxy's own answer (`ErrorAnswer.frames`). Each stream is a hop, `h2` or `grpc`.
+/// frame to a stream of its own on a pooled h2c connection to the upstream (or, to an instance
+/// spoken to over HTTP/1.1, through `HTTP1StreamUpstream`): DATA, trailers and resets both
+/// ways, each side read only while the other can take more (flow control), or refused with the
+/// proxy's own answer (`ErrorAnswer.frames`). Each stream is a hop, `h2` or `grpc`.
 final class HTTP2StreamHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTP2Frame.FramePayload
     typealias OutboundIn = HTTP2Frame.FramePayload
@@ -17,7 +18,7 @@ final class HTTP2StreamHandler: ChannelDuplexHandler {
         case awaitingHead
         /// Frames read meanwhile wait in `pending`.
         case connecting(pending: [HTTP2Frame.FramePayload])
-        case relaying(upstream: any Channel)
+        case relaying(upstream: StreamUpstream)
         /// Answered by the proxy itself: what the client still sends is dropped.
         case answered
     }
@@ -31,6 +32,8 @@ final class HTTP2StreamHandler: ChannelDuplexHandler {
     private var hop: Hop?
     private var grpc = false
     private var route: (label: String, upstream: Address)?
+    /// What the upstream is spoken to in: h2c unless its instance says `protocol: http1`.
+    private var spoken = UpstreamProtocol.h2c
     /// Frames sent upstream before its answer, for one retry on a new connection when the
     /// upstream refused the stream (REFUSED_STREAM, or GOAWAY below its id): it never saw it.
     private var replay: [HTTP2Frame.FramePayload]? = []
@@ -80,12 +83,13 @@ final class HTTP2StreamHandler: ChannelDuplexHandler {
                     responseEnded = true
                     finish(error: "the client reset the stream (\(code))")
                 }
-                upstream.writeAndFlush(payload, promise: nil)
+                upstream.write(payload)
+                upstream.flush()
                 return
             }
             count(payload)
             keep(payload)
-            upstream.write(payload, promise: nil)
+            upstream.write(payload)
         case .answered:
             count(payload)
         }
@@ -126,9 +130,9 @@ final class HTTP2StreamHandler: ChannelDuplexHandler {
                 error: responseStarted
                     ? "the client reset the stream" : "the client reset the stream before the answer")
         }
-        if case .relaying(let upstream) = was, upstream.isActive {
+        if case .relaying(let upstream) = was {
             // The client's cancel reaches the upstream as a reset of its stream.
-            upstream.close(promise: nil)
+            upstream.close()
         }
         context.fireChannelInactive()
     }
@@ -200,6 +204,9 @@ final class HTTP2StreamHandler: ChannelDuplexHandler {
                 ErrorAnswer(.notFound, Unserved(known.route, in: info.loop.tree).description), context)
         }
         route = (label, upstream)
+        spoken = known.upstreamProtocol.towards(client: .h2c)
+        hop.spoke(spoken, client: .h2c)
+        if grpc, !spoken.carriesGRPC { return answer(.grpcOverHTTP1(label, at: upstream), context) }
         hop.start()
         // The call's own deadline, when it has one, is the wait: the proxy never cuts it shorter.
         timeout =
@@ -217,20 +224,44 @@ final class HTTP2StreamHandler: ChannelDuplexHandler {
         state = .connecting(pending: frames)
         timer?.cancel()
         timer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { self.timedOut() }
+        if spoken == .http1 {
+            let pool = info.loop.pool
+            if let idle = pool.takeIdle(route.upstream) {
+                return connected(idle)
+            }
+            pool.connect(route.upstream, limits: info.limits) { result in
+                switch result {
+                case .success(let connection): self.connected(connection)
+                case .failure(let error): self.connectFailed(error)
+                }
+            }
+            return
+        }
         let relay = HTTP2UpstreamRelay(self)
         info.loop.http2.openStream(to: route.upstream, limits: info.limits) { channel in
             try channel.pipeline.syncOperations.addHandler(relay)
         }.assumeIsolated().whenComplete { result in
             switch result {
-            case .success(let channel): self.connected(channel)
+            case .success(let channel): self.connected(.stream(channel))
             case .failure(let error): self.connectFailed(error)
             }
         }
     }
 
-    private func connected(_ upstream: any Channel) {
+    private func connected(_ connection: UpstreamHandler) {
+        guard case .connecting = state, context != nil else {
+            info.loop.pool.release(connection, limits: info.limits)
+            return
+        }
+        connected(
+            .http1(
+                HTTP1StreamUpstream(
+                    client: self, connection: connection, pool: info.loop.pool, limits: info.limits)))
+    }
+
+    private func connected(_ upstream: StreamUpstream) {
         guard case .connecting(let pending) = state, let context else {
-            upstream.close(promise: nil)
+            upstream.close()
             return
         }
         state = .relaying(upstream: upstream)
@@ -238,7 +269,7 @@ final class HTTP2StreamHandler: ChannelDuplexHandler {
         replayBytes = 0
         for frame in pending {
             keep(frame)
-            upstream.write(frame, promise: nil)
+            upstream.write(frame)
         }
         upstream.flush()
         if readHeld {
@@ -256,9 +287,9 @@ final class HTTP2StreamHandler: ChannelDuplexHandler {
     private func timedOut() {
         guard !responseStarted, let context, let route else { return }
         // Answered first, so the reset's echo finds the stream done.
-        var upstream: (any Channel)?
-        if case .relaying(let channel) = state { upstream = channel }
-        defer { upstream?.close(promise: nil) }
+        var upstream: StreamUpstream?
+        if case .relaying(let relaying) = state { upstream = relaying }
+        defer { upstream?.close() }
         info.loop.count(.timeout)
         answer(
             ErrorAnswer(
@@ -271,7 +302,7 @@ final class HTTP2StreamHandler: ChannelDuplexHandler {
     /// The proxy's own answer, ending the stream; a client still sending is told to stop.
     private func answer(_ answer: ErrorAnswer, _ context: ChannelHandlerContext) {
         timer?.cancel()
-        state = .answered
+        stopRelaying(context)
         responseStarted = true
         responseEnded = true
         status = Int(answer.status.code)
@@ -282,6 +313,12 @@ final class HTTP2StreamHandler: ChannelDuplexHandler {
         }
         if !requestEnded { context.write(wrapOutboundOut(.rstStream(.noError)), promise: nil) }
         context.flush()
+    }
+
+    /// Nothing more goes upstream: what the client still sends is dropped, and a read held
+    /// for the upstream's window (which a closed stream never reopens) goes ahead.
+    private func stopRelaying(_ context: ChannelHandlerContext) {
+        state = .answered
         if readHeld {
             readHeld = false
             context.read()
@@ -294,7 +331,7 @@ final class HTTP2StreamHandler: ChannelDuplexHandler {
 
     // MARK: The upstream's side, called by its relay on the same loop.
 
-    fileprivate func upstreamRead(_ payload: HTTP2Frame.FramePayload) {
+    func upstreamRead(_ payload: HTTP2Frame.FramePayload) {
         guard let context, case .relaying = state else { return }
         switch payload {
         case .headers(let block):
@@ -335,24 +372,35 @@ final class HTTP2StreamHandler: ChannelDuplexHandler {
         finish()
     }
 
-    fileprivate func upstreamReadComplete() {
+    func upstreamReadComplete() {
         context?.flush()
     }
 
     /// The upstream's stream may be read: the client can take more.
-    fileprivate var clientWritable: Bool { context?.channel.isWritable ?? false }
+    var clientWritable: Bool { context?.channel.isWritable ?? false }
 
-    fileprivate func upstreamWritable() {
+    func upstreamWritable() {
         guard let context, readHeld else { return }
         readHeld = false
         read(context: context)
     }
 
     /// The upstream's stream closed: normally after its answer; else reset (`reason`) or gone with its connection.
-    fileprivate func upstreamClosed(reason: HTTP2ErrorCode?) {
-        guard let context, case .relaying(let upstream) = state, !responseEnded, let route else { return }
+    func upstreamClosed(reason: HTTP2ErrorCode?) {
+        guard let context, case .relaying(let upstream) = state, let route else { return }
+        if responseEnded {
+            // A complete answer before the whole request (RFC 9113 §8.1): the rest of the body has
+            // nowhere to go, so the client is told to stop sending it, without error.
+            stopRelaying(context)
+            if !requestEnded { context.writeAndFlush(wrapOutboundOut(.rstStream(.noError)), promise: nil) }
+            return
+        }
         if !responseStarted {
-            let refused = reason == .refusedStream || info.loop.http2.neverSaw(upstream)
+            let refused: Bool
+            switch upstream {
+            case .stream(let channel): refused = reason == .refusedStream || info.loop.http2.neverSaw(channel)
+            case .http1(let exchange): refused = exchange.neverSaw
+            }
             if refused, !retried, let replay {
                 // The upstream never saw the stream: it goes again, on another connection if need be.
                 retried = true
@@ -364,7 +412,7 @@ final class HTTP2StreamHandler: ChannelDuplexHandler {
             answer(ErrorAnswer(.badGateway, "\(route.label) at \(route.upstream) \(why)"), context)
             return
         }
-        state = .answered
+        stopRelaying(context)
         let why =
             reason.map { "the upstream reset the stream (\($0))" } ?? "the upstream closed the connection"
         responseEnded = true

@@ -43,19 +43,33 @@ final class HTTP2UpstreamPool {
     func openStream(
         to address: Address, limits: Limits, _ initialize: @escaping (any Channel) throws -> Void
     ) -> EventLoopFuture<any Channel> {
+        openStream(to: address, limits: limits, again: true, initialize)
+    }
+
+    private func openStream(
+        to address: Address, limits: Limits, again: Bool, _ initialize: @escaping (any Channel) throws -> Void
+    ) -> EventLoopFuture<any Channel> {
         let idle = TimeAmount.milliseconds(Int64(limits.idleTimeoutMs))
-        if let connection = connections[address]?.first(where: \.hasRoom) {
-            return open(on: connection, idle: idle, initialize)
-        }
         let connection: EventLoopFuture<Connection>
-        if let pending = dialing[address] {
+        if let roomy = connections[address]?.first(where: \.hasRoom) {
+            connection = loop.makeSucceededFuture(roomy)
+        } else if let pending = dialing[address] {
             connection = pending
         } else {
             connection = dial(address, timeout: .milliseconds(Int64(limits.connectTimeoutMs)))
             dialing[address] = connection
             connection.assumeIsolated().whenComplete { _ in self.dialing[address] = nil }
         }
-        return connection.assumeIsolated().flatMap { self.open(on: $0, idle: idle, initialize) }.nonisolated()
+        return connection.assumeIsolated().flatMap { connection in
+            self.open(on: connection, idle: idle, initialize).assumeIsolated().flatMapError { error in
+                // The connection closed or was sent away as the stream opened: the stream never
+                // left, so it goes on another connection, once.
+                guard again, connection.goingAway || !connection.channel.isActive else {
+                    return self.loop.makeFailedFuture(error)
+                }
+                return self.openStream(to: address, limits: limits, again: false, initialize)
+            }.nonisolated()
+        }.nonisolated()
     }
 
     private func open(

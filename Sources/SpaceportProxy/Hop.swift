@@ -86,6 +86,11 @@ final class Hop {
 
     func setProtocol(_ value: HopProtocol) { event?.protocol = value }
 
+    /// Records the HTTP spoken upstream when it is not the client's (`client`).
+    func spoke(_ upstream: UpstreamProtocol, client: UpstreamProtocol) {
+        if upstream != client { event?.upstreamProtocol = upstream }
+    }
+
     /// Marks the hop a replay of hop `original`, sent again by the proxy for a feed client.
     func replays(_ original: String) { event?.replayOf = original }
 

@@ -60,6 +60,7 @@ public final class HopLogSink: EventSink {
         }
         if hop.isFallback { detail.append("tried \(hop.tried.joined(separator: " → "))") }
         if let from = hop.from { detail.append("from \(from.space)/\(from.service)") }
+        if let spoken = hop.upstreamProtocol { detail.append("upstream \(spoken.rawValue)") }
         if hop.protocol != .http { detail.append("\(hop.bytesIn) B in, \(hop.bytesOut) B out") }
         if let error = hop.error { detail.append("error: \(error)") }
         let head = parts.joined(separator: " ")

@@ -13,6 +13,8 @@ final class KnownRoute {
     /// The serving instance, when it has an egress listener: the requests it serves are counted
     /// while they run, so a call its app makes without a route carrier can be told lost.
     let watched: InstanceRef?
+    /// Which HTTP the serving instance is spoken to (`protocol:`).
+    let upstreamProtocol: UpstreamProtocol
     /// The baggage a forwarded request that came with none carries: each written key, route-as.
     let addedBaggage: String?
 
@@ -21,6 +23,7 @@ final class KnownRoute {
         upstream = route.upstream
         upstreamText = upstream?.description
         label = route.label
+        upstreamProtocol = route.resolution.instance?.upstreamProtocol ?? .auto
         if let space = route.space, let instance = route.resolution.instance, instance.egress != nil {
             watched = InstanceRef(space: space, service: instance.service)
         } else {

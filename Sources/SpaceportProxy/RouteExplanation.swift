@@ -29,6 +29,23 @@ public struct RouteExplanation: Sendable {
     /// How the request was asked as: `h2` or `grpc` for an HTTP/2 stream, nil for HTTP/1.1.
     public let stream: HopProtocol?
 
+    /// The HTTP the proxy would speak to the upstream when it is not the client's: the serving
+    /// instance says `protocol: h2c` or `protocol: http1`.
+    public var upstreamProtocol: UpstreamProtocol? {
+        guard route.upstream != nil else { return nil }
+        let client: UpstreamProtocol = stream == nil ? .http1 : .h2c
+        let spoken = (route.resolution.instance?.upstreamProtocol ?? .auto).towards(client: client)
+        return spoken == client ? nil : spoken
+    }
+
+    /// The proxy's answer to a gRPC call its instance cannot take (`protocol: http1`), else nil.
+    public var grpcRefusal: Refusal? {
+        guard stream == .grpc, upstreamProtocol?.carriesGRPC == false, let label = route.label,
+            let upstream = route.upstream
+        else { return nil }
+        return Refusal(ErrorAnswer.grpcOverHTTP1(label, at: upstream))
+    }
+
     /// The route carriers of the forwarded request, as the proxy writes them.
     public struct Forwarded: Equatable, Sendable {
         /// The carrier headers, in the order of the forwarded head, names as written.

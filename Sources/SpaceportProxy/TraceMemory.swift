@@ -5,22 +5,42 @@ import Synchronization
 /// Which space each recent trace was routed as, for the requests of that trace that come
 /// back without any route carrier (an app that forwards `traceparent` but drops the route
 /// header and baggage): trace memory, `routeAsSource: "trace"`. Shared by every event loop,
-/// since a trace's calls arrive on other connections. Bounded whatever the traffic: at most
-/// `traces` entries, each forgotten `seconds` after its trace was last seen, the oldest first
-/// when full. Split into shards so loops seldom wait on each other's lock.
+/// since a trace's calls arrive on other connections. Bounded whatever the traffic: a table of
+/// at most `traces` slots, made once, each trace forgotten `seconds` after it was last seen.
+/// A trace has a set of eight slots it may take (as a processor's cache has); when all eight
+/// hold traces still remembered, the one seen longest ago makes room. Split into shards so loops
+/// seldom wait on each other's lock.
 final class TraceMemory: Sendable {
     private static let shardCount = 16
-
-    private struct Entry {
-        var space: String
-        var expires: NIODeadline
-    }
+    /// Slots a trace may take: few enough to scan at once, enough that a set seldom evicts early.
+    private static let ways = 8
 
     private struct Shard {
-        var entries: [TraceID: Entry] = [:]
-        /// Insertion order, for forgetting the oldest first; a trace seen again is not moved
-        /// (its entry's expiry is), so the queue may name a trace that is already gone.
-        var order = CircularBuffer<TraceID>(initialCapacity: 16)
+        /// Each slot's trace; a set's are side by side, so finding a trace reads two cache lines.
+        var traces: [TraceID] = []
+        var entries: [Entry] = []
+        /// The slots this shard was made with, from the `traces` setting in effect then.
+        var slots = 0
+
+        struct Entry {
+            var space = ""
+            /// Nanoseconds on the proxy's clock; 0 for an empty slot.
+            var expires: UInt64 = 0
+        }
+
+        /// The first slot of `trace`'s set; made to fit `slots` first when the setting changed.
+        mutating func set(of trace: TraceID, slots wanted: Int) -> Range<Int> {
+            if slots != wanted {
+                slots = wanted
+                traces = Array(repeating: TraceID(high: 0, low: 0), count: wanted)
+                entries = Array(repeating: Entry(), count: wanted)
+            }
+            let ways = min(TraceMemory.ways, slots)
+            // Trace ids are random, but a client may send any: mixed, so counted ones spread too.
+            let mixed = (trace.high ^ trace.low &* 0x9E37_79B9_7F4A_7C15) >> 20
+            let first = Int(truncatingIfNeeded: mixed % UInt64(slots / ways)) * ways
+            return first..<(first + ways)
+        }
     }
 
     private final class Lock: Sendable {
@@ -33,45 +53,47 @@ final class TraceMemory: Sendable {
         shards[Int(truncatingIfNeeded: trace.low % UInt64(Self.shardCount))]
     }
 
+    /// A shard's slots for `settings`: its share of `traces`, whole sets of them.
+    private static func slots(_ settings: Propagation) -> Int {
+        let share = max(settings.traceMemoryTraces / shardCount, 1)
+        return share < ways ? share : share - share % ways
+    }
+
     /// The space `trace` was routed as, if it was seen within the time `settings` keep it.
     func space(of trace: TraceID, _ settings: Propagation, now: NIODeadline = .now()) -> String? {
         guard settings.remembersTraces else { return nil }
+        let slots = Self.slots(settings)
         return shard(trace).shard.withLock { shard in
-            guard let entry = shard.entries[trace] else { return nil }
-            guard entry.expires > now else {
-                shard.entries[trace] = nil
-                return nil
-            }
-            return entry.space
+            let set = shard.set(of: trace, slots: slots)
+            guard let slot = set.first(where: { shard.traces[$0] == trace }),
+                shard.entries[slot].expires > now.uptimeNanoseconds
+            else { return nil }
+            return shard.entries[slot].space
         }
     }
 
     /// Remembers that `trace` was routed as `space`, for `settings.traceMemorySeconds` from now.
     func remember(_ trace: TraceID, as space: String, _ settings: Propagation, now: NIODeadline = .now()) {
         guard settings.remembersTraces else { return }
-        let capacity = max(settings.traceMemoryTraces / Self.shardCount, 1)
-        let expires = now + .seconds(Int64(settings.traceMemorySeconds))
+        let slots = Self.slots(settings)
+        let expires = (now + .seconds(Int64(settings.traceMemorySeconds))).uptimeNanoseconds
         shard(trace).shard.withLock { shard in
-            if shard.entries.updateValue(Entry(space: space, expires: expires), forKey: trace) == nil {
-                shard.order.append(trace)
-            }
-            // The oldest go first: those forgotten already, those expired, then, while the shard
-            // is over its share, whatever is oldest.
-            while let oldest = shard.order.first {
-                // Found once, by index: a lookup in a table this size is a cache miss each time.
-                if let index = shard.entries.index(forKey: oldest) {
-                    guard shard.entries.values[index].expires <= now || shard.entries.count > capacity else {
-                        break
-                    }
-                    shard.entries.remove(at: index)
-                }
-                shard.order.removeFirst()
-            }
+            let set = shard.set(of: trace, slots: slots)
+            // Its own slot, else the one whose trace expires first: an empty or expired one when
+            // there is one, else the trace seen longest ago.
+            let slot =
+                set.first { shard.traces[$0] == trace }
+                ?? set.min { shard.entries[$0].expires < shard.entries[$1].expires }!
+            shard.traces[slot] = trace
+            shard.entries[slot] = Shard.Entry(space: space, expires: expires)
         }
     }
 
     /// How many traces are remembered now (expired ones not yet forgotten included).
-    var count: Int { shards.reduce(0) { total, lock in total + lock.shard.withLock { $0.entries.count } } }
+    var count: Int {
+        shards.reduce(0) { total, lock in total + lock.shard.withLock { $0.entries.count { $0.expires != 0 } }
+        }
+    }
 }
 
 /// The route-as of the requests each instance is serving right now, for the instances that

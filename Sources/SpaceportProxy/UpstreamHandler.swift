@@ -49,10 +49,14 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// that read is over, so bytes behind the response in the same read are seen first.
     private var settling = false
     private var connected = false
+    /// False for a request carried on an HTTP/2 stream of its own (`HTTP1OverHTTP2Bridge`),
+    /// which ends with its response.
+    private let reusable: Bool
 
-    init(address: Address, decoder: UpstreamResponseDecoder) {
+    init(address: Address, decoder: UpstreamResponseDecoder, reusable: Bool = true) {
         self.address = address
         self.decoder = decoder
+        self.reusable = reusable
     }
 
     var channel: (any Channel)? { context?.channel }
@@ -61,7 +65,7 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// channel's events, since asking the channel retains and releases a dozen times.
     var isActive: Bool { connected && !closed }
     /// Open, and nothing came that no request asked for.
-    var isReusable: Bool { isActive && !untrusted }
+    var isReusable: Bool { isActive && !untrusted && reusable }
     /// Reusable, and not in the middle of the read its last response ended in.
     var isReady: Bool { isReusable && !settling }
 

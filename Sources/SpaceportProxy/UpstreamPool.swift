@@ -295,11 +295,13 @@ enum HTTPUpstream {
         dial(address, on: loop, timeout: timeout) { channel in try install(on: channel, address: address) }
     }
 
-    /// An HTTP connection's pipeline: the response decoder, and the handler a request holds.
-    static func install(on channel: any Channel, address: Address) throws {
+    /// An HTTP connection's pipeline: the response decoder, and the handler a request holds;
+    /// `reusable` is false on an HTTP/2 stream, which carries one request.
+    static func install(on channel: any Channel, address: Address, reusable: Bool = true) throws {
         let decoder = UpstreamResponseDecoder()
         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(decoder))
-        try channel.pipeline.syncOperations.addHandler(UpstreamHandler(address: address, decoder: decoder))
+        try channel.pipeline.syncOperations.addHandler(
+            UpstreamHandler(address: address, decoder: decoder, reusable: reusable))
     }
 
     static func connectRaw(to address: Address, on loop: any EventLoop, timeout: TimeAmount)

@@ -42,7 +42,8 @@ private enum Field: String, CaseIterable {
     case bridgeProblem, bytesIn, bytesOut, conflicts, durationMs, error, expected, flow, from, grpcStatus
     case host, id, listener, lostBy, method, path, phase, propagation, `protocol`, proxy, replayOf, routeAs
     case routeAsCarrier
-    case routeAsSource, service, space, status, time, traceId, tried, type, unknownRouteAs, upstream, v
+    case routeAsSource, service, space, status, time, traceId, tried, type, unknownRouteAs, upstream
+    case upstreamProtocol, v
 
     /// Each key's bytes, made once, to compare with a line's.
     static let named = allCases.map { (field: $0, name: Array($0.rawValue.utf8)) }
@@ -74,6 +75,7 @@ private struct Draft {
     var tried: [String]?
     var space: String??
     var upstream: String??
+    var upstreamProtocol: UpstreamProtocol??
     var transport: HopProtocol?
     var method: String??
     var host: String??
@@ -122,6 +124,9 @@ private struct Draft {
         case .time: return fill(&time, reader.string())
         case .tried: return fill(&tried, reader.strings())
         case .upstream: return fill(&upstream, reader.nullable { $0.string() })
+        case .upstreamProtocol:
+            return fill(
+                &upstreamProtocol, reader.nullable { $0.string().flatMap(UpstreamProtocol.init(rawValue:)) })
         // Any other event is left to JSONDecoder as soon as its type is known.
         case .type: return fill(&type, reader.string()) && type == "hop"
         // `FeedEvent` never reads the version, so any value is as good as 1.
@@ -141,7 +146,7 @@ private struct Draft {
             conflicts: conflicts ?? [], traceId: traceId ?? nil, propagation: propagation ?? nil,
             lostBy: lostBy ?? nil, expected: expected ?? nil, bridgeProblem: bridgeProblem ?? nil,
             replayOf: replayOf ?? nil, service: service ?? nil, tried: tried, space: space ?? nil,
-            upstream: upstream ?? nil,
+            upstream: upstream ?? nil, upstreamProtocol: upstreamProtocol ?? nil,
             protocol: transport, method: method ?? nil, host: host ?? nil, path: path ?? nil,
             status: status ?? nil, grpcStatus: grpcStatus ?? nil, durationMs: durationMs ?? nil,
             bytesIn: bytesIn, bytesOut: bytesOut,

@@ -18,6 +18,8 @@ public enum HopJSON {
             + size(hop.time) + size(hop.upstream) + size(hop.routeAsCarrier) + size(hop.traceId)
             + size(hop.expected) + size(hop.bridgeProblem) + size(hop.lostBy?.service)
             + size(hop.lostBy?.space) + size(hop.replayOf)
+            // Its key as well: the fixed rest of the line was measured without it.
+            + (hop.upstreamProtocol == nil ? 0 : 32)
         for conflict in hop.conflicts {
             textBytes += conflict.carrier.utf8.count + conflict.value.utf8.count + 32
         }
@@ -130,6 +132,10 @@ public enum HopJSON {
         }
         line.raw(",\"upstream\":")
         line.string(hop.upstream)
+        if let spoken = hop.upstreamProtocol {
+            line.raw(",\"upstreamProtocol\":")
+            line.string(spoken.rawValue)
+        }
         line.raw(",\"v\":1}\n")
         return line.count
     }

@@ -14,12 +14,13 @@ struct DemoCommand: AsyncParsableCommand {
             Starts, in this process: three spaces (default; azureuser derived from it with its own \
             servicea; hotfix derived from azureuser with its own serviceb), a small HTTP service \
             behind every instance (servicea calls serviceb, which calls servicec, passing on the \
-            route header, baggage and traceparent), the routing proxy with its feed, gentle traffic \
-            (each request a new trace; press g to switch it), and the dashboard. azureuser's \
+            route header, baggage and traceparent), a gRPC greeter (demo.Greeter) in default and in \
+            azureuser, the routing proxy with its feed, gentle traffic (HTTP requests and gRPC calls, \
+            each a new trace; press g to switch it), and the dashboard. azureuser's \
             servicea starts passing on nothing, so its calls for requests routed as hotfix lose the \
             route (lost hops, served by default's serviceb); press r to have it pass on only \
             traceparent (trace memory restores the route), then everything. Everything binds \
-            127.0.0.1: the ingress on 8080 and the services on 5001-5003, 6001-6002 and 7001-7005 \
+            127.0.0.1: the ingress on 8080 and the services on 5001-5004, 6001-6003 and 7001-7005 \
             when free, on free ports otherwise (the status bar says which). Nothing is written to \
             disk unless you pass --write.
 

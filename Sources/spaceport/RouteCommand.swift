@@ -12,7 +12,9 @@ struct RouteCommand: AsyncParsableCommand {
             baggage members the spaces file lists (-H 'baggage: okteto-divert=alice'), else the \
             host (<space>.s.<root>.<service>.<domain>, <space>.s.<service>.<domain>, \
             <root>.<service>.<domain>, <service>.<domain>), else trace memory (-H 'traceparent: …' \
-            with --trace-known), else --from, else default_space. The service comes from the host. \
+            with --trace-known), else --from, else default_space. The service comes from the host, \
+            which may also be a cluster name (serviceb.team, serviceb.team.svc, \
+            serviceb.team.svc.cluster.local) whose namespace must be a space. \
             The answer says which carrier decided and which disagreed, the spaces tried, nearest \
             first, the space and upstream chosen, and the route carriers the forwarded request \
             would carry. When no space serves it, the answer starts with why (and the nearest \
@@ -116,8 +118,9 @@ struct RouteCommand: AsyncParsableCommand {
                 RouteAnswer.text(explanation, traceKnown: traceKnown, settings: tree.settings), terminator: ""
             )
         }
-        // A script asks `route` whether a request would reach a service: a 404 is a no.
-        if unserved != nil { throw ExitCode.failure }
+        // A script asks `route` whether a request would reach a service: a 404 is a no, and so
+        // is a gRPC call its instance cannot take.
+        if unserved != nil || explanation.grpcRefusal != nil { throw ExitCode.failure }
     }
 
     /// Ends the command: `{"error": ...}` on stdout with --json, else one line on stderr.
@@ -189,9 +192,13 @@ struct RouteAnswer: Encodable {
     /// Why the request's traceparent names no trace, when it has one that does not.
     var traceProblem: String?
     var service: String
+    /// The namespace a cluster name named (serviceb.team.svc.cluster.local), nil for other hosts.
+    var namespace: String?
     var tried: [String]
     var space: String?
     var upstream: String?
+    /// The HTTP spoken to the upstream when not the client's (the instance's `protocol:`).
+    var upstreamProtocol: String?
     /// The hop's mark: kept, bridged, restored, or nil.
     var propagation: String?
     var forwarded: Forwarded?
@@ -227,9 +234,11 @@ struct RouteAnswer: Encodable {
         traceId = explanation.traceID?.description
         traceProblem = explanation.ignoredTrace
         service = route.service
+        namespace = route.namespace
         tried = route.tried
         space = route.space
         upstream = route.upstream?.description
+        upstreamProtocol = explanation.upstreamProtocol?.rawValue
         propagation = explanation.propagation?.rawValue
         forwarded = explanation.forwarded.map {
             Forwarded(headers: $0.headers.map { Field(name: $0.name, value: $0.value) }, baggage: $0.baggage)
@@ -253,9 +262,11 @@ struct RouteAnswer: Encodable {
         try container.encode(traceId, forKey: .traceId)
         try container.encode(traceProblem, forKey: .traceProblem)
         try container.encode(service, forKey: .service)
+        try container.encode(namespace, forKey: .namespace)
         try container.encode(tried, forKey: .tried)
         try container.encode(space, forKey: .space)
         try container.encode(upstream, forKey: .upstream)
+        try container.encode(upstreamProtocol, forKey: .upstreamProtocol)
         try container.encode(propagation, forKey: .propagation)
         try container.encode(forwarded, forKey: .forwarded)
         try container.encode(bridgeProblem, forKey: .bridgeProblem)
@@ -266,7 +277,9 @@ struct RouteAnswer: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case routeAs, unknownRouteAs, routeAsSource, routeAsCarrier, conflicts, traceId, traceProblem, service
-        case tried, space, upstream, propagation, forwarded, bridgeProblem, skippedBaggage, problem,
+        case namespace, tried, space, upstream, upstreamProtocol, propagation, forwarded, bridgeProblem,
+            skippedBaggage,
+            problem,
             didYouMean
     }
 
@@ -286,9 +299,14 @@ struct RouteAnswer: Encodable {
         if let trace = trace(explanation, traceKnown: traceKnown, settings: settings) {
             rows.append(["trace", trace])
         }
+        rows.append(["service", route.service])
+        if let namespace = route.namespace {
+            rows.append([
+                "namespace", "\(namespace) (a space, from the cluster name; a namespace never sets route-as)",
+            ])
+        }
         rows += [
-            ["service", route.service],
-            ["tried", route.tried.isEmpty ? "no space" : route.tried.joined(separator: " → ")],
+            ["tried", route.tried.isEmpty ? "no space" : route.tried.joined(separator: " → ")]
         ]
         if let space = route.space, let upstream = route.upstream {
             var served = "\(space) at \(upstream)"
@@ -297,6 +315,18 @@ struct RouteAnswer: Encodable {
                 served += " (inherited: no enabled \(route.service) in \(passed.joined(separator: " or ")))"
             }
             rows.append(["served by", served])
+            if let spoken = explanation.upstreamProtocol {
+                rows.append([
+                    "upstream",
+                    "over \(spoken == .h2c ? "h2c (HTTP/2 with prior knowledge)" : "HTTP/1.1"): the instance says protocol: \(spoken.rawValue)",
+                ])
+            }
+            if let refusal = explanation.grpcRefusal {
+                let code = GRPCStatus(answering: refusal.status)
+                rows.append([
+                    "answer", "the proxy would answer \(code.name) (\(code.rawValue)): \(refusal.message)",
+                ])
+            }
         } else if explanation.stream == .grpc {
             let code = GRPCStatus(answering: 404)
             rows.append(["served by", "nothing: the proxy would answer \(code.name) (\(code.rawValue))"])
@@ -307,7 +337,8 @@ struct RouteAnswer: Encodable {
         rows += labelled(
             "skipped", explanation.skippedBaggage.map { "baggage member '\($0.text)': \($0.problem)" })
         if let problem = explanation.bridgeProblem { rows.append(["baggage", problem]) }
-        if let forwarded = explanation.forwarded {
+        // A call the proxy refuses itself is forwarded nowhere.
+        if let forwarded = explanation.forwarded, explanation.grpcRefusal == nil {
             rows += labelled(
                 "forwarded",
                 forwarded.headers.map { "\($0.name): \($0.value)" }

@@ -15,6 +15,7 @@ struct Spaceport: AsyncParsableCommand {
         subcommands: [
             DemoCommand.self, DashCommand.self, ProxyCommand.self, TailCommand.self, InitCommand.self,
             TreeCommand.self, RouteCommand.self, SpaceCommand.self, OverrideCommand.self, ServiceCommand.self,
+            KubeCommand.self,
         ]
     )
 

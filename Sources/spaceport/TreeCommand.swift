@@ -59,7 +59,8 @@ extension TreeReport {
                 default: (marker, words) = ("✗", "missing")
                 }
                 rows.append([
-                    "\(indent)  \(marker) \(service.name)", words, service.upstream ?? "",
+                    "\(indent)  \(marker) \(service.name)", words,
+                    (service.upstream ?? "") + (service.upstreamProtocol.map { " (\($0))" } ?? ""),
                     service.override.map { "override \($0)" } ?? "",
                 ])
             }

@@ -103,13 +103,8 @@ struct HealthTests {
                 address: Address(host: "0.0.0.0", port: 9901), token: "s3cret", source: "--admin")
         }
 
-        let store = SpacesStore(tree: try SpaceTree(settings: Settings(), spaces: [Space(name: "default")]))
-        let metrics = ProxyMetrics(store: store)
+        let (server, metrics) = try tokenServer(name: "token")
         defer { metrics.close() }
-        let proxy = RoutingProxy(store: store, name: "token", ingress: loopback, logger: quiet)
-        let server = AdminServer(
-            settings: try AdminSettings(address: loopback, token: "s3cret", source: "test"), proxy: proxy,
-            metrics: metrics, hub: nil, logger: quiet)
         let admin = "http://127.0.0.1:\(try await server.start().port)"
         let without = try await answer(["\(admin)/metrics"])
         #expect(without.status == 401 && without.head.lowercased().contains("www-authenticate: bearer"))
@@ -118,6 +113,32 @@ struct HealthTests {
         #expect(wrong.status == 401)
         let right = try await answer(["-H", "Authorization: Bearer s3cret", "\(admin)/metrics"])
         #expect(right.status == 200 && right.body.contains("spaceport_build_info"), "\(right)")
+        await server.shutdown()
+    }
+
+    /// An admin listener that wants the token `s3cret`, for a proxy routing an empty tree.
+    func tokenServer(name: String) throws -> (AdminServer, ProxyMetrics) {
+        let store = SpacesStore(tree: try SpaceTree(settings: Settings(), spaces: [Space(name: "default")]))
+        let metrics = ProxyMetrics(store: store)
+        let proxy = RoutingProxy(store: store, name: name, ingress: loopback, logger: quiet)
+        let server = AdminServer(
+            settings: try AdminSettings(address: loopback, token: "s3cret", source: "test"), proxy: proxy,
+            metrics: metrics, hub: nil, logger: quiet)
+        return (server, metrics)
+    }
+
+    @Test("with a token, the probes still answer a kubelet that sends none, and nothing else does")
+    func probesWithoutToken() async throws {
+        let (server, metrics) = try tokenServer(name: "probes")
+        defer { metrics.close() }
+        let admin = "http://127.0.0.1:\(try await server.start().port)"
+        let live = try await answer(["\(admin)/healthz"])
+        #expect(live.status == 200 && live.body == "ok\n", "\(live)")
+        let ready = try await answer(["\(admin)/readyz?verbose"])
+        #expect(ready.status == 503 && ready.body.hasPrefix("not ready"), "\(ready)")
+        #expect(try await answer(["\(admin)/tree"]).status == 401)
+        #expect(try await answer(["--path-as-is", "\(admin)/healthz/../tree"]).status == 401)
+        #expect(try await answer(["-X", "POST", "\(admin)/healthz"]).status == 405)
         await server.shutdown()
     }
 }

@@ -14,15 +14,9 @@ struct RouterTests {
     }
 
     func failure(_ host: String?, header: String? = nil, domain: String? = nil) -> RouteError? {
-        let file = (domain.map { "domain: \($0)\n" } ?? "") + F.threeLevels
-        do {
-            _ = try route(host, header: header, file: file)
-            return nil
-        } catch let error as RouteError {
-            return error
-        } catch {
-            return nil
-        }
+        F.routeError(
+            (domain.map { "domain: \($0)\n" } ?? "") + F.threeLevels,
+            RouteRequest(host: host, routeHeaderValue: header))
     }
 
     @Test(
@@ -82,7 +76,10 @@ struct RouterTests {
         #expect(route.routeAs == "alice")
         #expect(route.space == "default")
         let error = failure("servicea.localhost", domain: "dev.example.test")
-        #expect(error?.description == "host 'servicea.localhost' is not under the domain 'dev.example.test'")
+        #expect(
+            error?.description.hasPrefix(
+                "host 'servicea.localhost' is not under the domain 'dev.example.test'")
+                == true)
     }
 
     @Test("no host at all is a 400")

@@ -349,3 +349,55 @@ struct SettingsEqualityTests {
         #expect(plain != carried)
     }
 }
+
+@Suite("An instance's protocol towards its upstream (protocol: auto, http1, h2c)")
+struct UpstreamProtocolFileTests {
+    typealias F = SpacesFixtures
+
+    @Test("protocol: h2c and protocol: http1 read, render and read back; auto and http are the default")
+    func valuesRead() throws {
+        let tree = try F.tree(
+            """
+            spaces:
+              default:
+                services:
+                  greeter: { upstream: 127.0.0.1:50051, protocol: h2c }
+                  legacy: { upstream: 127.0.0.1:8081, protocol: http1 }
+                  plain: { upstream: 127.0.0.1:8082, protocol: auto }
+                  web: { upstream: 127.0.0.1:8083, protocol: http }
+            """)
+        let space = try #require(tree.space("default"))
+        #expect(space.instance("greeter")?.upstreamProtocol == .h2c)
+        #expect(space.instance("legacy")?.upstreamProtocol == .http1)
+        #expect(space.instance("plain")?.upstreamProtocol == .auto)
+        #expect(space.instance("web")?.upstreamProtocol == .auto)
+        let rendered = SpacesFile.render(tree)
+        #expect(rendered.contains("protocol: h2c") && rendered.contains("protocol: http1"))
+        #expect(!rendered.contains("protocol: auto"), "the default is not written:\n\(rendered)")
+        #expect(try F.tree(rendered) == tree)
+    }
+
+    @Test("any other protocol is refused at its line and column, naming the values it takes")
+    func badValue() {
+        let message = F.failure(
+            """
+            spaces:
+              default:
+                services:
+                  greeter: { upstream: 127.0.0.1:50051, protocol: h2 }
+            """)
+        #expect(
+            message
+                == "spaces.yaml:4:55: 'protocol': 'h2' is not one of: auto, http, http1, h2c, tcp (h2c: HTTP/2 with prior knowledge to the upstream, http1: HTTP/1.1, auto: the client's)"
+        )
+    }
+
+    @Test("the protocol spoken upstream is the client's unless the instance forces one")
+    func decided() {
+        #expect(UpstreamProtocol.auto.towards(client: .h2c) == .h2c)
+        #expect(UpstreamProtocol.auto.towards(client: .http1) == .http1)
+        #expect(UpstreamProtocol.h2c.towards(client: .http1) == .h2c)
+        #expect(UpstreamProtocol.http1.towards(client: .h2c) == .http1)
+        #expect(!UpstreamProtocol.http1.carriesGRPC && UpstreamProtocol.h2c.carriesGRPC)
+    }
+}

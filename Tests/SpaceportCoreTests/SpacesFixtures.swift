@@ -22,6 +22,19 @@ enum SpacesFixtures {
         return saved
     }
 
+    /// Why the tree in `text` refuses to route `request`; nil when it routes it.
+    static func routeError(_ text: String, _ request: RouteRequest) -> RouteError? {
+        do {
+            _ = try tree(text).route(request)
+            return nil
+        } catch let error as RouteError {
+            return error
+        } catch {
+            Issue.record("the spaces file does not parse: \(error)")
+            return nil
+        }
+    }
+
     /// The message a parse fails with, `file:line:column: message`.
     static func failure(_ text: String, file: String = "spaces.yaml") -> String? {
         do {

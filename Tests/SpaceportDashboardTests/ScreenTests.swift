@@ -152,6 +152,25 @@ struct ScreenTests {
         #expect(screen.role(of: "✗ tried") == .chainSkipped)
     }
 
+    @Test(
+        "an instance that forces its protocol shows it beside its upstream, and a translated hop's detail says what went upstream"
+    )
+    func upstreamProtocolShown() {
+        var spaces = Fixtures.tree().spaces
+        spaces[1].services[0].upstreamProtocol = .h2c
+        let tree = try! SpaceTree(spaces: spaces)
+        var hop = Fixtures.hop("p1")
+        hop.protocol = .h2
+        hop.upstreamProtocol = .http1
+        var dashboard = Fixtures.dashboard(width: 120, height: 30, hops: [hop], tree: tree)
+        _ = dashboard.press(.down, .tab)
+        #expect(Fixtures.screen(dashboard).text.contains("127.0.0.1:6001 h2c"))
+        dashboard.view.focus = .hops
+        _ = dashboard.press(.enter)
+        let detail = Fixtures.screen(dashboard).text
+        #expect(detail.contains("UTC  h2, upstream http1  listener ingress"), "\(detail)")
+    }
+
     @Test("the detail of a hop routed by header names the header and the fallback from an unknown space")
     func detailByHeader() {
         var hop = Fixtures.hop(

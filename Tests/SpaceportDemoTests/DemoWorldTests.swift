@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import NIOPosix
 import SpaceportCore
@@ -19,7 +20,11 @@ struct DemoWorldTests {
         #expect(tree.ownership(of: "serviceb", in: "azureuser").servedBy(in: "azureuser") == "default")
         #expect(tree.ownership(of: "servicea", in: "hotfix").servedBy(in: "hotfix") == "azureuser")
         #expect(tree.ownership(of: "servicec", in: "hotfix").servedBy(in: "hotfix") == "default")
-        #expect(tree.spaces.flatMap(\.services).allSatisfy { $0.upstream.isLoopback && $0.egress != nil })
+        #expect(tree.spaces.flatMap(\.services).allSatisfy { $0.upstream.isLoopback })
+        // Every HTTP service calls the next through its egress; the greeter calls nothing.
+        #expect(
+            tree.spaces.flatMap(\.services).allSatisfy { ($0.egress == nil) == ($0.service == "greeter") })
+        #expect(tree.ownership(of: "greeter", in: "hotfix").servedBy(in: "hotfix") == "azureuser")
     }
 
     @Test("a demo service says which instance answered and which space the request routes as")
@@ -138,5 +143,96 @@ struct DemoWorldTests {
         defer { Task { await second.stop() } }
         #expect(address.port != taken.port)
         #expect(PortProbe.free(preferred: taken.port) != taken.port)
+    }
+}
+
+@Suite("The demo's gRPC greeter")
+struct DemoGreeterTests {
+    static let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("README.md")
+
+    /// The README's gRPC command, as written (continuation lines joined), and the output it shows.
+    static func readmeCall() throws -> (command: String, output: [String]) {
+        let lines = try String(contentsOf: readme, encoding: .utf8).split(
+            separator: "\n", omittingEmptySubsequences: false
+        ).map { $0.trimmingCharacters(in: .whitespaces) }
+        let start = try #require(lines.firstIndex { $0.hasPrefix("$ printf") && $0.contains("world") })
+        var command = String(lines[start].dropFirst(2))
+        var index = start
+        while command.hasSuffix("\\") {
+            index += 1
+            command = command.dropLast() + " " + lines[index]
+        }
+        let output = lines[(index + 1)...].prefix { $0 != "```" }
+        return (command, Array(output))
+    }
+
+    @Test(
+        "the README's curl command makes a real gRPC call through the demo's proxy and prints what the README shows"
+    )
+    func readmeCommand() async throws {
+        _ = try RequiredTool.curl.path()
+        let group = MultiThreadedEventLoopGroup.singleton
+        let world = try await DemoWorld.start(group: group)
+        defer { Task { await world.stop() } }
+        // The ingress alone: the documented egress ports may be another test's.
+        var spaces = world.tree.spaces
+        for space in spaces.indices {
+            for instance in spaces[space].services.indices { spaces[space].services[instance].egress = nil }
+        }
+        let hops = HopCollector()
+        let proxy = RoutingProxy(
+            store: SpacesStore(tree: try SpaceTree(settings: world.tree.settings, spaces: spaces)),
+            ingress: Address(host: "127.0.0.1", port: 0), sink: hops, group: group)
+        let listeners = try await proxy.start()
+        defer { Task { await proxy.shutdown() } }
+        let (command, shown) = try Self.readmeCall()
+        #expect(command.contains(":8080/demo.Greeter/SayHello"), "the README calls the demo's ingress")
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/bin/sh")
+        shell.arguments = [
+            "-c", command.replacingOccurrences(of: ":8080/", with: ":\(listeners.ingress.port)/"),
+        ]
+        let pipe = Pipe()
+        shell.standardOutput = pipe
+        try shell.run()
+        let stdout = pipe.fileHandleForReading.readDataToEndOfFile()
+        shell.waitUntilExit()
+        let printed = String(decoding: stdout, as: UTF8.self).replacingOccurrences(of: "\r", with: "")
+            .replacingOccurrences(of: "\0", with: "")
+        #expect(shell.terminationStatus == 0)
+        // Every line the README shows, in order, the status line's trailing space aside.
+        let lines = printed.split(separator: "\n", omittingEmptySubsequences: false).map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
+        #expect(lines.prefix(shown.count) == shown[...], "printed:\n\(printed)")
+        let hop = try await hops.end()
+        #expect(hop.protocol == .grpc)
+        #expect(hop.path == "/demo.Greeter/SayHello")
+        #expect(hop.space == "azureuser" && hop.grpcStatus == 0)
+    }
+
+    @Test("Lookup ends NOT_FOUND, SayHellos streams three replies, and an unknown method is UNIMPLEMENTED")
+    func methods() async throws {
+        let group = MultiThreadedEventLoopGroup.singleton
+        let greeter = DemoGreeter(space: "default", routeHeader: "azds-route-as", group: group)
+        let address = try await greeter.start(preferredPort: 0)
+        defer { Task { await greeter.stop() } }
+        func call(_ method: String) async throws -> DemoGRPCClient.Answer {
+            try await DemoGRPCClient.call(
+                address, authority: "greeter", method: method, name: "ada",
+                headers: [("azds-route-as", "hotfix")],
+                group: group
+            ).get()
+        }
+        let hello = try await call(DemoGreeter.methods.hello)
+        #expect(hello.status == 0)
+        #expect(hello.replies == ["Hello ada, from greeter@default (route-as: hotfix)\n"])
+        let hellos = try await call(DemoGreeter.methods.hellos)
+        #expect(hellos.replies.count == 3 && hellos.status == 0)
+        let lookup = try await call(DemoGreeter.methods.lookup)
+        #expect(lookup.status == GRPCStatus.notFound.rawValue && lookup.replies.isEmpty)
+        #expect(try await call("/demo.Greeter/Nope").status == GRPCStatus.unimplemented.rawValue)
     }
 }

@@ -194,7 +194,11 @@ struct CLITests {
         #expect(spaces[1]["parent"] as? String == "default")
         #expect(spaces.map { $0["depth"] as? Int } == [0, 1])
         let services = try #require(spaces[1]["services"] as? [[String: Any]])
-        #expect(Set(services[0].keys) == ["name", "state", "servedBy", "upstream", "override"])
+        #expect(
+            Set(services[0].keys) == [
+                "name", "state", "servedBy", "upstream", "override", "upstreamProtocol",
+            ])
+        #expect(services[0]["upstreamProtocol"] is NSNull, "the instance speaks the client's protocol")
         #expect(services[0]["name"] as? String == "servicea")
         #expect(services[0]["state"] as? String == "inherited")
         #expect(services[0]["servedBy"] as? String == "default")
@@ -293,6 +297,37 @@ struct CLITests {
         #expect(call.stdout.contains("served by  nothing: the proxy would answer UNIMPLEMENTED (12)\n"))
     }
 
+    @Test(
+        "route says which HTTP an instance is spoken to when it is not the client's, and a gRPC call its instance cannot take exits 1"
+    )
+    func routeUpstreamProtocol() throws {
+        let space = try Workspace()
+        defer { space.remove() }
+        try space.write(
+            """
+            spaces:
+              default:
+                services:
+                  greeter: { upstream: 127.0.0.1:50051, protocol: h2c }
+                  legacy: { upstream: 127.0.0.1:8081, protocol: http1 }
+            """)
+        let plain = try space.run("route", "http://greeter.localhost/")
+        #expect(plain.status == 0)
+        #expect(
+            plain.stdout.contains(
+                "upstream   over h2c (HTTP/2 with prior knowledge): the instance says protocol: h2c\n"))
+        let stream = try space.run("route", "--http2", "http://greeter.localhost/")
+        #expect(!stream.stdout.contains("upstream "), "an HTTP/2 stream goes over h2c anyway")
+        let call = try space.run(
+            "route", "--http2", "http://legacy.localhost/", "-H", "content-type: application/grpc")
+        #expect(call.status == 1)
+        #expect(
+            call.stdout.contains(
+                "answer     the proxy would answer UNAVAILABLE (14): legacy@default at 127.0.0.1:8081 is configured `protocol: http1`"
+            ))
+        #expect(!call.stdout.contains("forwarded"))
+    }
+
     @Test("route for a service no space runs says so first, offers the nearest names, and exits 1")
     func routeUnknownService() throws {
         let space = try Workspace()
@@ -339,7 +374,9 @@ struct CLITests {
         #expect(
             Set(object.keys) == [
                 "routeAs", "unknownRouteAs", "routeAsSource", "routeAsCarrier", "conflicts", "traceId",
-                "traceProblem", "service", "tried", "space", "upstream", "propagation", "forwarded",
+                "traceProblem", "service", "namespace", "tried", "space", "upstream", "upstreamProtocol",
+                "propagation",
+                "forwarded",
                 "bridgeProblem", "skippedBaggage", "problem", "didYouMean",
             ])
         #expect(object["routeAs"] as? String == "azureuser")
@@ -680,7 +717,7 @@ struct CLITests {
             ),
             (
                 ["route", "a.b.c.d.e.localhost"], 1,
-                "the proxy would answer 404: host 'a.b.c.d.e.localhost' names no service; use <space>.s.<root>.<service>.<domain>, <space>.s.<service>.<domain>, <root>.<service>.<domain>, <service>.<domain> or a bare service name"
+                "the proxy would answer 404: host 'a.b.c.d.e.localhost' names no service; use <space>.s.<root>.<service>.<domain>, <space>.s.<service>.<domain>, <root>.<service>.<domain>, <service>.<domain>, a bare service name or a cluster name <service>.<namespace>.svc.cluster.local"
             ),
             (
                 ["dash", "--sample-hops=-5"], 64,

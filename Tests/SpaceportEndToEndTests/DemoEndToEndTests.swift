@@ -33,6 +33,17 @@ struct DemoEndToEndTests {
         }
         #expect(hops.contains("azureuser (host)"), "the hop list says where route-as came from")
         #expect(hops.contains("traffic on, g stops it"), "the status bar says the traffic generator runs")
+        try await eventually(
+            "the greeter's gRPC calls show with their method and status name", terminal: terminal, within: 15
+        ) { screen in
+            let lines = screen.split(separator: "\n")
+            return lines.contains {
+                $0.contains("gRPC") && $0.contains("greeter → default") && $0.contains("NOT_FOUND")
+            }
+                && lines.contains {
+                    $0.contains("gRPC") && $0.contains("greeter → azureuser") && $0.contains(" OK ")
+                }
+        }
         let bar = String(hops.split(separator: "\n").last ?? "")
         // Lowest first: 5002 is named even when 5001 moved too.
         #expect(

@@ -22,6 +22,13 @@ struct TailTests {
         #expect(HopLine.format(hop).contains("servicea → default (fallback from azureuser)  200"))
     }
 
+    @Test("a hop the proxy translated says what it spoke upstream")
+    func upstreamProtocol() {
+        var hop = Samples.hop(1, tried: ["azureuser"], space: "azureuser")
+        hop.upstreamProtocol = .h2c
+        #expect(HopLine.format(hop).contains("servicea → azureuser  upstream h2c  200"))
+    }
+
     @Test("a route-as naming no space shows where it went; a caller is shown")
     func unknownRouteAs() {
         var hop = Samples.hop(1, routeAs: "default", tried: ["default"], space: "default")

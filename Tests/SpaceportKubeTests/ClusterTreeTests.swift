@@ -132,6 +132,9 @@ struct ClusterTreeTests {
                 "named": 8080, "grpc": 50051, "h2c": 7000, "app-http": 81, "only": 3000, "annotated": 2,
                 "by-number": 1,
             ])
+        let h2c = built.space("team")!.services.filter { $0.upstreamProtocol == .h2c }.map(\.service).sorted()
+        #expect(h2c == ["grpc", "h2c"], "a grpc… port or appProtocol kubernetes.io/h2c is spoken to in h2c")
+        #expect(built.instance("named", in: "team")?.upstreamProtocol == .auto)
     }
 
     @Test(

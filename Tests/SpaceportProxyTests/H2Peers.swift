@@ -10,11 +10,16 @@ import Synchronization
 /// swift-nio-http2. What a stream gets depends on its path:
 /// - `/hang` never answers (a reset from the proxy is counted in `resets`);
 /// - `/reset` resets the stream (INTERNAL_ERROR) without answering;
+/// - `/early` answers `200 early` as soon as the head comes, before the body, then resets the
+///   stream with NO_ERROR (RFC 9113 §8.1), as nginx does;
 /// - `/slow` answers after 300 ms (a gRPC call: its head too);
+/// - `/bytes/N` answers N bytes of `x` in DATA frames of 16 KiB, with no content-length;
 /// - a gRPC call (content-type `application/grpc`) is answered with its own DATA echoed back,
 ///   then trailers whose `grpc-status` is the request's `x-test-grpc-status` (else 0);
 /// - anything else answers `200` with text: `server=<name> authority=<:authority> route=<azds-route-as> bytes=<body>`.
 /// With `goAwayFirst` the first connection says GOAWAY (last stream 0) as its first stream opens.
+/// With `hangsUpAfter` each connection, once it has answered its that-many-th stream (an `/early`
+/// one), says GOAWAY naming it and closes at once, as nginx does when its flood check trips.
 final class H2Upstream: Sendable {
     let name: String
     let address: Address
@@ -38,14 +43,15 @@ final class H2Upstream: Sendable {
         self.counters = counters
     }
 
-    static func start(_ name: String, goAwayFirst: Bool = false, maxStreams: Int = 100) async throws
-        -> H2Upstream
-    {
+    static func start(
+        _ name: String, goAwayFirst: Bool = false, maxStreams: Int = 100, hangsUpAfter: Int? = nil
+    ) async throws -> H2Upstream {
         let counters = Counters()
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 let index = counters.connections.wrappingAdd(1, ordering: .relaxed).newValue
+                let onConnection = Counters()
                 return channel.eventLoop.makeCompletedFuture {
                     var connection = NIOHTTP2Handler.ConnectionConfiguration()
                     connection.initialSettings = [
@@ -56,9 +62,10 @@ final class H2Upstream: Sendable {
                         streamConfiguration: NIOHTTP2Handler.StreamConfiguration()
                     ) { stream in
                         counters.streams.add(1, ordering: .relaxed)
+                        let opened = onConnection.streams.wrappingAdd(1, ordering: .relaxed).newValue
                         return stream.eventLoop.makeCompletedFuture {
                             try stream.pipeline.syncOperations.addHandler(
-                                H2AppHandler(name: name, counters: counters))
+                                H2AppHandler(name: name, counters: counters, hangsUp: opened == hangsUpAfter))
                         }
                     }
                     if goAwayFirst && index == 1 {
@@ -101,10 +108,13 @@ private final class H2AppHandler: ChannelInboundHandler {
     private var request: HPACKHeaders?
     private var bytes = 0
     private var answered = false
+    /// Once answered, the connection says GOAWAY naming this stream and closes.
+    private let hangsUp: Bool
 
-    init(name: String, counters: H2Upstream.Counters) {
+    init(name: String, counters: H2Upstream.Counters, hangsUp: Bool = false) {
         self.name = name
         self.counters = counters
+        self.hangsUp = hangsUp
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -118,6 +128,20 @@ private final class H2AppHandler: ChannelInboundHandler {
                     answered = true
                 case "/hang":
                     answered = true
+                case "/early":
+                    answered = true
+                    let head: HPACKHeaders = [":status": "200", "content-type": "text/plain"]
+                    context.write(wrapOutboundOut(.headers(.init(headers: head))), promise: nil)
+                    let body = context.channel.allocator.buffer(string: "early")
+                    let sent = context.writeAndFlush(
+                        wrapOutboundOut(.data(.init(data: .byteBuffer(body), endStream: true))))
+                    // After the answer has left: a reset written with it would overtake it in swift-nio-http2.
+                    sent.assumeIsolated().whenSuccess {
+                        if !block.endStream {
+                            context.writeAndFlush(self.wrapOutboundOut(.rstStream(.noError)), promise: nil)
+                        }
+                        if self.hangsUp { self.hangUp(context) }
+                    }
                 case "/slow":
                     break
                 default:
@@ -144,6 +168,15 @@ private final class H2AppHandler: ChannelInboundHandler {
         if error is NIOHTTP2Errors.StreamClosed { counters.resets.add(1, ordering: .relaxed) }
     }
 
+    private func hangUp(_ context: ChannelHandlerContext) {
+        guard let connection = context.channel.parent,
+            let id = try? context.channel.syncOptions?.getOption(HTTP2StreamChannelOptions.streamID)
+        else { return }
+        let goAway = HTTP2Frame(
+            streamID: .rootStream, payload: .goAway(lastStreamID: id, errorCode: .noError, opaqueData: nil))
+        connection.writeAndFlush(goAway).whenComplete { _ in connection.close(promise: nil) }
+    }
+
     private func requestEnded(_ context: ChannelHandlerContext) {
         guard !answered, let request else { return }
         answered = true
@@ -164,6 +197,23 @@ private final class H2AppHandler: ChannelInboundHandler {
                 context.writeAndFlush(
                     self.wrapOutboundOut(.headers(.init(headers: trailers, endStream: true))), promise: nil)
             }
+            return
+        }
+        if let size = request.first(name: ":path").flatMap({
+            $0.hasPrefix("/bytes/") ? Int($0.dropFirst(7)) : nil
+        }) {
+            let head: HPACKHeaders = [":status": "200", "content-type": "application/octet-stream"]
+            context.write(wrapOutboundOut(.headers(.init(headers: head))), promise: nil)
+            var left = size
+            repeat {
+                let count = min(left, 16 * 1024)
+                left -= count
+                let piece = context.channel.allocator.buffer(repeating: UInt8(ascii: "x"), count: count)
+                context.write(
+                    wrapOutboundOut(.data(.init(data: .byteBuffer(piece), endStream: left == 0))),
+                    promise: nil)
+            } while left > 0
+            context.flush()
             return
         }
         let text =

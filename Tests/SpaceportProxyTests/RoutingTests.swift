@@ -115,6 +115,27 @@ struct RoutingTests {
         }
     }
 
+    @Test("cluster names reach the space route-as names, through curl -x and in the Host header")
+    func clusterNames() async throws {
+        try await Walkthrough.with { w in
+            let proxy = "http://127.0.0.1:\(w.proxy.port)"
+            for name in ["servicea.default", "servicea.default.svc", "servicea.default.svc.cluster.local"] {
+                let absolute = try await Curl.run([
+                    "-x", proxy, "http://\(name):8080/api", "-H", "azds-route-as: azureuser",
+                ])
+                #expect(absolute.header("x-spaceport-route") == "servicea@azureuser", "\(name)")
+                #expect(try absolute.seen().server == "servicea-azureuser")
+                let hosted = try await Curl.run(["-H", "Host: \(name)", "\(proxy)/api"])
+                #expect(hosted.header("x-spaceport-route") == "servicea@default", "\(name)")
+            }
+            let outside = try await Curl.run(["-x", proxy, "http://servicea.kube-system.svc.cluster.local/"])
+            #expect(outside.status == 404)
+            #expect(outside.text.contains("as a cluster name its namespace 'kube-system' is no space"))
+            let hop = try await w.proxy.hops.end { $0.status == 404 }
+            #expect(hop.error?.contains("kube-system") == true)
+        }
+    }
+
     @Test("a route header the client sent is never overwritten, even when the host names another space")
     func headerKept() async throws {
         try await Walkthrough.with { w in

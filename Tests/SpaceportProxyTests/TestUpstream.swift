@@ -12,6 +12,7 @@ import Synchronization
 /// - `/status/N` answers status N (no body for 204 and 304);
 /// - `/continue` answers 100 Continue before reading the body; `/early` answers 413 before reading it;
 /// - `/hang` never answers; `/hangup` closes without answering;
+/// - `/trailers` answers `hello` in chunks, with `Connection: keep-alive` and the trailer `x-checksum: 42`;
 /// - anything else answers JSON: the server's name, method, uri, headers and body size.
 final class TestUpstream: Sendable {
     let name: String
@@ -156,6 +157,17 @@ private final class AppHandler: ChannelDuplexHandler {
             streamLeft = count
             template = context.channel.allocator.buffer(repeating: UInt8(ascii: "x"), count: 64 * 1024)
             pump(context)
+            return
+        }
+        if path == "/trailers" {
+            let headers: HTTPHeaders = ["transfer-encoding": "chunked", "connection": "keep-alive"]
+            context.write(
+                wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))),
+                promise: nil)
+            context.write(
+                wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: "hello")))),
+                promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(["x-checksum": "42"])), promise: nil)
             return
         }
         if parts.first == "status", parts.count > 1, let code = Int(parts[1]) {

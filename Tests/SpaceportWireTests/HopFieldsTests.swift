@@ -19,7 +19,8 @@ struct HopFieldsTests {
         traceId: "4bf92f3577b34da6a3ce929d0e0e4736", propagation: .lost,
         lostBy: HopCaller(space: "hotfix", service: "serviceb"), expected: "hotfix",
         bridgeProblem: "the baggage has 64 members", replayOf: "fedcba987654321", service: "serviceb",
-        tried: ["default"], space: "default", upstream: "127.0.0.1:5002", protocol: .websocket,
+        tried: ["default"], space: "default", upstream: "127.0.0.1:5002", upstreamProtocol: .h2c,
+        protocol: .websocket,
         method: "PATCH",
         host: "serviceb", path: "/p?q=1", status: 418, grpcStatus: 14, durationMs: 1.5, bytesIn: 3,
         bytesOut: 4, error: "boom"

@@ -121,6 +121,8 @@ class Interop:
             "  default:", "    services:",
             f"      echo: {{ upstream: 127.0.0.1:{ports['default']} }}",
             f"      down: {{ upstream: 127.0.0.1:{self.down} }}",
+            # A gRPC server the spaces file says to speak HTTP/1.1 to: the proxy must refuse the call itself.
+            f"      legacy: {{ upstream: 127.0.0.1:{ports['default']}, protocol: http1 }}",
             "  azureuser:", "    parent: default", "    services:",
             f"      echo: {{ upstream: 127.0.0.1:{ports['azureuser']} }}",
             "  bob:", "    parent: default", "    services: {}",
@@ -260,6 +262,8 @@ def cases(interop):
          lambda: expect_status(interop, "nothing.localhost", grpc.StatusCode.UNIMPLEMENTED, "nothing")),
         ("an unreachable upstream: UNAVAILABLE",
          lambda: expect_status(interop, "down.localhost", grpc.StatusCode.UNAVAILABLE, "down@default")),
+        ("an instance configured protocol: http1: UNAVAILABLE, saying so",
+         lambda: expect_status(interop, "legacy.localhost", grpc.StatusCode.UNAVAILABLE, "`protocol: http1`")),
         ("a bad route-as: INVALID_ARGUMENT",
          lambda: expect_status(interop, "echo.localhost", grpc.StatusCode.INVALID_ARGUMENT, "azds-route-as",
                                metadata=(("azds-route-as", "not a space!"),))),
