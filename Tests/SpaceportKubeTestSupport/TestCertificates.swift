@@ -16,47 +16,43 @@ public struct TestCertificates: Sendable {
     public init(commonName: String = "spaceport stand-in CA") throws {
         let caKey = P256.Signing.PrivateKey()
         let caName = try DistinguishedName { CommonName(commonName) }
-        let now = Date()
-        let ca = try Certificate(
-            version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: .init(caKey.publicKey),
-            notValidBefore: now - 3600, notValidAfter: now + 86_400, issuer: caName, subject: caName,
-            signatureAlgorithm: .ecdsaWithSHA256,
-            extensions: try Certificate.Extensions {
+        /// A certificate for `key`, valid from an hour ago for a day, signed by the CA's key.
+        func issue(
+            _ subject: DistinguishedName, key: P256.Signing.PrivateKey, _ extensions: Certificate.Extensions
+        ) throws -> String {
+            let now = Date()
+            return try Certificate(
+                version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: .init(key.publicKey),
+                notValidBefore: now - 3600, notValidAfter: now + 86_400, issuer: caName, subject: subject,
+                signatureAlgorithm: .ecdsaWithSHA256, extensions: extensions, issuerPrivateKey: .init(caKey)
+            ).serializeAsPEM().pemString
+        }
+        caPEM = try issue(
+            caName, key: caKey,
+            try Certificate.Extensions {
                 Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
                 Critical(KeyUsage(keyCertSign: true))
-            },
-            issuerPrivateKey: .init(caKey))
+            })
         let serverKey = P256.Signing.PrivateKey()
-        let server = try Certificate(
-            version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: .init(serverKey.publicKey),
-            notValidBefore: now - 3600, notValidAfter: now + 86_400, issuer: caName,
-            subject: try DistinguishedName { CommonName("127.0.0.1") },
-            signatureAlgorithm: .ecdsaWithSHA256,
-            extensions: try Certificate.Extensions {
+        serverCertificatePEM = try issue(
+            try DistinguishedName { CommonName("127.0.0.1") }, key: serverKey,
+            try Certificate.Extensions {
                 Critical(BasicConstraints.notCertificateAuthority)
                 Critical(KeyUsage(digitalSignature: true))
                 try ExtendedKeyUsage([.serverAuth])
                 SubjectAlternativeNames([
                     .ipAddress(ASN1OctetString(contentBytes: [127, 0, 0, 1])), .dnsName("localhost"),
                 ])
-            },
-            issuerPrivateKey: .init(caKey))
+            })
+        serverKeyPEM = serverKey.pemRepresentation
         let clientKey = P256.Signing.PrivateKey()
-        let client = try Certificate(
-            version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: .init(clientKey.publicKey),
-            notValidBefore: now - 3600, notValidAfter: now + 86_400, issuer: caName,
-            subject: try DistinguishedName { CommonName("tester") },
-            signatureAlgorithm: .ecdsaWithSHA256,
-            extensions: try Certificate.Extensions {
+        clientCertificatePEM = try issue(
+            try DistinguishedName { CommonName("tester") }, key: clientKey,
+            try Certificate.Extensions {
                 Critical(BasicConstraints.notCertificateAuthority)
                 Critical(KeyUsage(digitalSignature: true))
                 try ExtendedKeyUsage([.clientAuth])
-            },
-            issuerPrivateKey: .init(caKey))
-        clientCertificatePEM = try client.serializeAsPEM().pemString
+            })
         clientKeyPEM = clientKey.pemRepresentation
-        caPEM = try ca.serializeAsPEM().pemString
-        serverCertificatePEM = try server.serializeAsPEM().pemString
-        serverKeyPEM = serverKey.pemRepresentation
     }
 }
