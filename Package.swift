@@ -20,6 +20,11 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
     ],
     targets: [
         .target(
@@ -73,6 +78,21 @@ let package = Package(
             name: "SpaceportTerminal",
             dependencies: ["CNcurses", "SpaceportDashboard"]
         ),
+        // The cluster source: credentials as kubectl finds them, the API client, the informer, the tree.
+        .target(
+            name: "SpaceportKube",
+            dependencies: [
+                "SpaceportCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         // The admin listener: /metrics for Prometheus, /healthz, /readyz and /tree.
         .target(
             name: "SpaceportAdmin",
@@ -99,6 +119,7 @@ let package = Package(
                 "SpaceportDemo",
                 "SpaceportAdmin",
                 "SpaceportWire",
+                "SpaceportKube",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -137,6 +158,33 @@ let package = Package(
             name: "SpaceportTestSupport",
             dependencies: ["SpaceportCore", .product(name: "Logging", package: "swift-log")],
             path: "Tests/SpaceportTestSupport"
+        ),
+        // The stand-in Kubernetes API server: HTTPS with a CA made in-process, documents kept as files.
+        .target(
+            name: "SpaceportKubeTestSupport",
+            dependencies: [
+                "SpaceportTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            path: "Tests/SpaceportKubeTestSupport",
+            resources: [.copy("Resources")]
+        ),
+        .testTarget(
+            name: "SpaceportKubeTests",
+            dependencies: [
+                "SpaceportKube", "SpaceportKubeTestSupport", "SpaceportApp", "SpaceportCore",
+                "SpaceportProxy",
+                "SpaceportFeed", "SpaceportWire", "SpaceportDemo", "SpaceportTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(name: "SpaceportCoreTests", dependencies: ["SpaceportCore", "SpaceportTestSupport"]),
         .testTarget(
@@ -211,7 +259,7 @@ let package = Package(
         .testTarget(
             name: "SpaceportEndToEndTests",
             dependencies: [
-                "SpaceportCore", "SpaceportWire", "SpaceportTestSupport",
+                "SpaceportCore", "SpaceportWire", "SpaceportTestSupport", "SpaceportKubeTestSupport",
                 .product(name: "Yams", package: "Yams"),
             ]),
     ]

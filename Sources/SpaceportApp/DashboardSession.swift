@@ -92,7 +92,7 @@ public final class DashboardSession: Sendable {
         let forwarding = embedded.forward(to: self, shaping: shaping)
         defer { forwarding.cancel() }
         try await run(
-            apply: { request in embedded.apply(request.edit) },
+            apply: { request in await embedded.apply(request.edit) },
             replay: { request in await embedded.replay(hop: request.hop, as: request.space) }, custom: custom)
     }
 

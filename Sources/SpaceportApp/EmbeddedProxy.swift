@@ -116,10 +116,11 @@ public final class EmbeddedProxy: Sendable {
         }
     }
 
-    /// Applies an edit through the store (validated, saved, announced); nil or why it failed.
-    public func apply(_ edit: SpaceEdit) -> String? {
+    /// Applies an edit through the store (validated, saved, announced; on a cluster, patched
+    /// there); nil or why it failed.
+    public func apply(_ edit: SpaceEdit) async -> String? {
         do {
-            try store.apply(edit)
+            try await store.applyAwaitingSource(edit)
             return nil
         } catch {
             return error.described(in: store.path)

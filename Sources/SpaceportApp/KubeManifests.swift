@@ -1,5 +1,6 @@
 import SpaceportCore
 import SpaceportFeed
+import SpaceportKube
 import Yams
 
 /// What runs Spaceport in a cluster, as `kubectl apply -f -` takes it: the namespace, its service
@@ -16,15 +17,15 @@ public struct KubeManifests: Sendable {
     public var feedToken: String
     public var adminToken: String
 
-    public static let defaultNamespace = "spaceport"
+    public static let defaultNamespace = ClusterSettings.defaultNamespace
     public static let defaultImage = "spaceport:\(SpaceportVersion.current)"
     public static let name = "spaceport"
     public static let defaultIngressPort = 8080
     public static let defaultFeedPort = 7070
     public static let defaultAdminPort = 9090
-    public static let settingsConfigMap = "spaceport-settings"
+    public static let settingsConfigMap = ClusterSettings.defaultName
     /// The ConfigMap's key: the top-level settings of a spaces file, with no `spaces:`.
-    public static let settingsKey = "settings.yaml"
+    public static let settingsKey = ClusterSettings.dataKey
     public static let secret = "spaceport-tokens"
     public static let feedTokenKey = "feed-token"
     public static let adminTokenKey = "admin-token"

@@ -26,6 +26,8 @@ public enum SpacesError: Error, Equatable, Sendable, CustomStringConvertible {
     case spaceExists(String)
     case hasChildren(space: String, children: [String])
     case io(String)
+    /// The tree's source (a cluster) refused an edit; the sentence says why and what to do.
+    case refusedBySource(String)
 
     public var location: SourceLocation? {
         switch self {
@@ -35,7 +37,8 @@ public enum SpacesError: Error, Equatable, Sendable, CustomStringConvertible {
             .missingKey(_, _, let at), .badValue(_, _, let at), .syntax(_, let at), .tooManySpaces(let at),
             .tooManyServices(_, let at), .listenerClash(_, _, _, _, let at), .unknownDefaultSpace(_, let at):
             return at
-        case .tooLarge, .deletesDefaultSpace, .unknownSpace, .unknownService, .spaceExists, .hasChildren, .io:
+        case .tooLarge, .deletesDefaultSpace, .unknownSpace, .unknownService, .spaceExists, .hasChildren, .io,
+            .refusedBySource:
             return nil
         }
     }
@@ -100,7 +103,7 @@ public enum SpacesError: Error, Equatable, Sendable, CustomStringConvertible {
         case .hasChildren(let space, let children):
             return
                 "space '\(space)' has children (\(children.joined(separator: ", "))); delete them first or pass --recursive"
-        case .io(let problem):
+        case .io(let problem), .refusedBySource(let problem):
             return problem
         }
     }
@@ -114,7 +117,7 @@ public enum SpacesError: Error, Equatable, Sendable, CustomStringConvertible {
     /// already names it (a location, or a problem with the file as a whole).
     public func described(in file: String?) -> String {
         switch self {
-        case .io, .tooLarge: return description
+        case .io, .tooLarge, .refusedBySource: return description
         default:
             guard location == nil, let file else { return description }
             return "\(file): \(description)"

@@ -108,6 +108,25 @@ public enum SpacesFile {
         return try reader.tree(root)
     }
 
+    /// The settings part of a spaces file (every key but `spaces`), as a cluster keeps it in
+    /// a ConfigMap; `file` names it in errors.
+    public static func parseSettings(text: String, file: String) throws(SpacesError) -> Settings {
+        if text.utf8.count > maxBytes { throw .tooLarge(file: file, bytes: text.utf8.count) }
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: text) else { return Settings() }
+            root = node
+        } catch let error as YamlError {
+            throw syntaxError(error, text: text, file: file)
+        } catch {
+            throw .syntax("\(error)", at: SourceLocation(file: file, line: 1, column: 1))
+        }
+        let reader = Reader(file: file)
+        let top = try reader.mapping(root, "the settings")
+        try reader.checkKeys(top, allowed: topKeys.filter { $0 != "spaces" })
+        return try reader.settings(top)
+    }
+
     static func syntaxError(_ error: YamlError, text: String, file: String) -> SpacesError {
         switch error {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
@@ -194,9 +213,8 @@ public enum SpacesFile {
             }
         }
 
-        func tree(_ root: Node) throws(SpacesError) -> SpaceTree {
-            let top = try mapping(root, "the spaces file")
-            try checkKeys(top, allowed: SpacesFile.topKeys)
+        /// Every top-level key but `spaces`: what a spaces file and a cluster's settings share.
+        func settings(_ top: Node.Mapping) throws(SpacesError) -> Settings {
             var settings = Settings()
             if let node = top["route_header"] {
                 let value = try string(node, "route_header").lowercased()
@@ -292,6 +310,13 @@ public enum SpacesFile {
                     if !settings.isSensitive(name) { settings.sensitiveHeaders.append(name) }
                 }
             }
+            return settings
+        }
+
+        func tree(_ root: Node) throws(SpacesError) -> SpaceTree {
+            let top = try mapping(root, "the spaces file")
+            try checkKeys(top, allowed: SpacesFile.topKeys)
+            let settings = try self.settings(top)
             guard let spacesNode = top["spaces"] else {
                 throw .missingKey("spaces", in: "the spaces file", at: at(root))
             }

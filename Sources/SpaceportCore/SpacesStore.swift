@@ -21,6 +21,12 @@ public enum SpacesChange: Sendable {
     }
 }
 
+/// Where a store's edits go when its tree comes from elsewhere than a file (a cluster): the
+/// edit is made there, and the tree follows when that source brings it back.
+public protocol TreeEditor: Sendable {
+    func apply(_ edit: SpaceEdit, to tree: SpaceTree) async throws(SpacesError)
+}
+
 /// The live tree: one place that reads, changes, persists and watches the spaces file.
 /// Every change is validated first, then written atomically, then announced. An edit takes
 /// the file's lock (see `SpacesFile.withLock`) and applies to the file as it is then, so
@@ -37,6 +43,8 @@ public final class SpacesStore: Sendable {
     }
 
     public let path: String?
+    /// Where edits go instead of the file, when the tree comes from elsewhere.
+    public let editor: (any TreeEditor)?
     /// The text last read or written, to tell our own saves from other writers'. Held while
     /// a change is read, saved and announced, so changes go out one at a time, in order.
     private let file: Mutex<String?>
@@ -57,6 +65,7 @@ public final class SpacesStore: Sendable {
         let text = try SpacesFile.read(path: path)
         let tree = try SpacesFile.parse(text: text, file: path)
         self.path = path
+        self.editor = nil
         self.file = Mutex(text)
         self.current = Mutex(Current(tree: tree))
     }
@@ -64,11 +73,28 @@ public final class SpacesStore: Sendable {
     /// A store over a tree held in memory, saved to `path` on change when one is given.
     public init(tree: SpaceTree, path: String? = nil) {
         self.path = path
+        self.editor = nil
+        self.file = Mutex(nil)
+        self.current = Mutex(Current(tree: tree))
+    }
+
+    /// A store whose tree `editor`'s source keeps (see `follow`), and whose edits it makes.
+    public init(tree: SpaceTree, editor: any TreeEditor) {
+        self.path = nil
+        self.editor = editor
         self.file = Mutex(nil)
         self.current = Mutex(Current(tree: tree))
     }
 
     deinit { stopWatching() }
+
+    /// Puts the source's latest tree in effect, announced as a reload, when it differs.
+    public func follow(_ next: SpaceTree) {
+        file.withLock { _ in
+            guard next != tree else { return }
+            adopt(next, announcing: [.reloaded(next, fixed: false)])
+        }
+    }
 
     public var tree: SpaceTree { current.withLock { $0.tree } }
 
@@ -79,9 +105,31 @@ public final class SpacesStore: Sendable {
     /// change made to the file since this store last read it is taken first (announced as a
     /// reload, even when the edit itself then fails), so it is never overwritten; while the
     /// file is invalid the edit is refused.
+    /// With an editor, the edit is checked against the tree, made at the source (this waits for
+    /// its answer, so call it off an event loop) and the tree is unchanged until the source brings it.
     @discardableResult
     public func apply(_ edit: SpaceEdit) throws(SpacesError) -> Saved {
-        try file.withLock { known throws(SpacesError) -> Saved in
+        if let editor {
+            let base = tree
+            _ = try base.applying(edit)
+            let outcome = Mutex<Result<Void, SpacesError>?>(nil)
+            let done = DispatchSemaphore(value: 0)
+            Task {
+                let result: Result<Void, SpacesError>
+                do throws(SpacesError) {
+                    try await editor.apply(edit, to: base)
+                    result = .success(())
+                } catch {
+                    result = .failure(error)
+                }
+                outcome.withLock { $0 = result }
+                done.signal()
+            }
+            done.wait()
+            try outcome.withLock { $0 }?.get()
+            return Saved(tree: tree, rewroteWhole: false)
+        }
+        return try file.withLock { known throws(SpacesError) -> Saved in
             guard let path else {
                 let next = try tree.applying(edit)
                 adopt(next, announcing: [.edited(edit, next)])
@@ -124,6 +172,17 @@ public final class SpacesStore: Sendable {
                 }
             }
         }
+    }
+
+    /// `apply` for a caller on a task: a source's answer is awaited without holding a thread
+    /// (the blocking `apply` is for threads of their own, as the feed's command queue).
+    @discardableResult
+    public func applyAwaitingSource(_ edit: SpaceEdit) async throws(SpacesError) -> Saved {
+        guard let editor else { return try apply(edit) }
+        let base = tree
+        _ = try base.applying(edit)
+        try await editor.apply(edit, to: base)
+        return Saved(tree: tree, rewroteWhole: false)
     }
 
     /// Re-reads the file now. Returns what changed, or nil when nothing did.

@@ -18,6 +18,9 @@ public struct Dashboard: Sendable {
     public private(set) var statusItems: [StatusItem] = []
     /// Edits sent and not yet answered, by id.
     public internal(set) var pendingEdits: [Int: EditRequest] = [:]
+    /// Overrides the proxy took whose tree does not show them yet, by id: a cluster's tree
+    /// changes when its watch brings the patched Service back.
+    public internal(set) var unconfirmedEdits: [Int: EditRequest] = [:]
     /// Replays sent and not yet answered, by id.
     public internal(set) var pendingReplays: [Int: ReplayRequest] = [:]
     /// Hops replayed whose new flow has not arrived yet: it opens beside the original when it does.
@@ -111,7 +114,10 @@ public struct Dashboard: Sendable {
             }
             model.ingest(consume event, from: source, at: now)
             if let replay { showReplay(of: replay.original, flow: replay.flow) }
-            if isTree { keepSelection() }
+            if isTree {
+                keepSelection()
+                confirmEdits(of: source, at: now)
+            }
             if let problem { note("\(source): \(Sanitized.line(problem))", isError: true, at: now) }
         case .connected(let source):
             model.connected(source, at: now)
@@ -123,7 +129,12 @@ public struct Dashboard: Sendable {
             if let error {
                 view.modal = .message(Sanitized.line(error), isError: true)
             } else if let request {
-                note("done: \(request.edit)", isError: false, at: now)
+                if shows(request) {
+                    note("done: \(request.edit)", isError: false, at: now)
+                } else {
+                    unconfirmedEdits[id] = request
+                    note("\(request.edit): pending until the tree shows it", isError: false, at: now)
+                }
             }
         case .replayResult(let id, let error):
             let request = pendingReplays.removeValue(forKey: id)
@@ -166,6 +177,32 @@ public struct Dashboard: Sendable {
         view.following = false
         view.flowAnchor = FlowRowID(flow: number)
         view.flowRow = 0
+    }
+
+    /// Whether the source's tree already shows an override asked for; other edits show at once.
+    func shows(_ request: EditRequest) -> Bool {
+        guard case .override(let space, let service, let enabled) = request.edit else { return true }
+        return model.source(request.source)?.tree?.instance(service, in: space)?.enabled == enabled
+    }
+
+    /// Overrides the new tree of `source` shows are done.
+    private mutating func confirmEdits(of source: String, at now: Double) {
+        for (id, request) in unconfirmedEdits.sorted(by: { $0.key < $1.key }) where request.source == source {
+            guard shows(request) else { continue }
+            unconfirmedEdits.removeValue(forKey: id)
+            note("done: \(request.edit)", isError: false, at: now)
+        }
+    }
+
+    /// Whether an override of the service in the space is on its way: sent, or taken and not yet in the tree.
+    func isOverridePending(_ ref: SpaceRef, service: String) -> Bool {
+        let key = Names.serviceKey(service)
+        return (Array(pendingEdits.values) + Array(unconfirmedEdits.values)).contains { request in
+            guard request.source == ref.source, case .override(let space, let named, _) = request.edit else {
+                return false
+            }
+            return space == ref.space && Names.serviceKey(named) == key
+        }
     }
 
     mutating func note(_ text: String, isError: Bool, at now: Double) {

@@ -5,6 +5,8 @@ enum ServicesPane {
     private struct Widths {
         var service: Int
         var servedBy: Int
+        /// 3 for on/off, wider while an override is pending.
+        var override: Int
         var upstream: Int
         var health: Int
         var rate: Int
@@ -19,7 +21,14 @@ enum ServicesPane {
             on: &canvas)
         guard let area = layout.rows[.services], !area.isEmpty else { return }
         let rows = dashboard.serviceRows(at: now)
-        let cells = rows.map { self.cells(for: $0, glyphs: dashboard.glyphs) }
+        let cells = rows.map { row in
+            self.cells(
+                for: row, glyphs: dashboard.glyphs,
+                pending: dashboard.view.selectedSpace.map {
+                    dashboard.isOverridePending($0, service: row.service)
+                }
+                    ?? false)
+        }
         let columns = widths(for: rows, cells: cells, width: area.width)
         if let header = layout.headers[.services] {
             line(
@@ -42,9 +51,9 @@ enum ServicesPane {
     }
 
     /// The row's pieces: marker, service, served by (and the drops), override, upstream, health, rate.
-    private static func cells(for row: ServiceRow, glyphs: Glyphs) -> [[(String, Role)]] {
+    private static func cells(for row: ServiceRow, glyphs: Glyphs, pending: Bool) -> [[(String, Role)]] {
         let marker: (String, Role)
-        let override: (String, Role)
+        var override: (String, Role)
         switch row.own?.enabled {
         case true?:
             marker = (glyphs.on, .overrideOn)
@@ -56,6 +65,8 @@ enum ServicesPane {
             marker = (" ", .normal)
             override = ("-", .muted)
         }
+        // Asked for and not yet in the tree: a cluster's watch has still to bring it.
+        if pending { override = ("pending", .note) }
         let name = Sanitized.line(row.service)
         let service: (String, Role)
         let servedBy: (String, Role)
@@ -97,9 +108,10 @@ enum ServicesPane {
         let need = { (column: Int) in
             cells.map { $0[column].reduce(0) { $0 + Columns.width(of: $1.0) } }.max() ?? 0
         }
-        var columns = Widths(service: service, servedBy: 0, upstream: 21, health: 6, rate: 7)
+        var columns = Widths(
+            service: service, servedBy: 0, override: max(3, need(3)), upstream: 21, health: 6, rate: 7)
         let fixed = {
-            [1, columns.service, 3, columns.upstream, columns.health, columns.rate].reduce(0) {
+            [1, columns.service, columns.override, columns.upstream, columns.health, columns.rate].reduce(0) {
                 $1 > 0 ? $0 + $1 + 1 : $0
             }
         }
@@ -117,7 +129,7 @@ enum ServicesPane {
     private static func line(_ cells: [[(String, Role)]], columns: Widths) -> Line {
         var line = Line()
         let specs = [
-            (1, false), (columns.service, false), (columns.servedBy, false), (3, false),
+            (1, false), (columns.service, false), (columns.servedBy, false), (columns.override, false),
             (columns.upstream, false),
             (columns.health, false), (columns.rate, true),
         ]

@@ -72,6 +72,11 @@ public final class RoutingProxy: Sendable {
         }
         let (changes, continuation) = AsyncStream.makeStream(
             of: SpaceTree.self, bufferingPolicy: .bufferingNewest(1))
+        // A tree with an editor comes from elsewhere than the file: a cluster.
+        let changed =
+            store.editor == nil
+            ? "the spaces file changed; its spaces are in effect"
+            : "the cluster's spaces changed; they are in effect"
         let observer = store.observe { [live, logger] change in
             switch change {
             case .edited(_, let tree):
@@ -81,9 +86,7 @@ public final class RoutingProxy: Sendable {
                 live.update(tree)
                 continuation.yield(tree)
                 logger.notice(
-                    fixed
-                        ? "the spaces file is valid again; its spaces are in effect"
-                        : "the spaces file changed; its spaces are in effect")
+                    fixed ? "the spaces file is valid again; its spaces are in effect" : "\(changed)")
             case .rejected(let error):
                 logger.error("\(error) (the spaces in effect stay as they were until the file is fixed)")
             }

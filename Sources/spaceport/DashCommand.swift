@@ -19,6 +19,8 @@ struct DashCommand: AsyncParsableCommand {
 
     @OptionGroup var spaces: SpacesFileOptions
 
+    @OptionGroup var cluster: KubeOptions
+
     @Option(
         help: ArgumentHelp(
             "Where the embedded proxy takes requests (default: the file's ingress, else 127.0.0.1:8080).",
@@ -50,6 +52,9 @@ struct DashCommand: AsyncParsableCommand {
     var theme: String?
 
     func validate() throws {
+        if !attach.isEmpty && cluster.kube {
+            throw ValidationError("--kube is for the embedded proxy; an attached proxy has its own spaces")
+        }
         if !attach.isEmpty && ingress != nil {
             throw ValidationError(
                 "--ingress is for the embedded proxy; with --attach the proxies already listen")
@@ -80,12 +85,7 @@ struct DashCommand: AsyncParsableCommand {
     }
 
     private func runEmbedded(_ session: DashboardSession) async throws {
-        let store: SpacesStore
-        do {
-            store = try SpacesStore(path: spaces.path)
-        } catch {
-            throw CommandFailure.report(spaces.describe(error))
-        }
+        let (store, clusterSpaces) = try await cluster.store(or: spaces, logger: session.logger)
         let embedded: EmbeddedProxy
         do {
             embedded = try await EmbeddedProxy.start(
@@ -93,13 +93,16 @@ struct DashCommand: AsyncParsableCommand {
         } catch {
             throw CommandFailure.report("\(error)")
         }
+        if let clusterSpaces { embedded.report(clusterSpaces, logger: session.logger, session: session) }
         do {
             try await session.run(showing: embedded, shaping: shaping)
         } catch {
             await embedded.stop()
+            await clusterSpaces?.stop()
             throw CommandFailure.report(error.description)
         }
         await embedded.stop()
+        await clusterSpaces?.stop()
     }
 
     private func runAttached(_ session: DashboardSession) async throws {

@@ -1,17 +1,22 @@
 import ArgumentParser
 import SpaceportCore
+import SpaceportKube
 
-struct OverrideCommand: ParsableCommand {
+struct OverrideCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "override",
         abstract: "Turn a space's own instance of a service on or off.",
         discussion: """
             Off keeps the instance in the file but routes the space's requests for the \
             service to the nearest ancestor that runs it; on sends them to the space's own \
-            instance again. The file keeps its comments and layout.
+            instance again. The file keeps its comments and layout. With --kube it annotates \
+            the instance's Service (spaceport.dev/enabled: "false" for off) and every proxy \
+            watching the cluster follows.
             """)
 
     @OptionGroup var spaces: SpacesFileOptions
+
+    @OptionGroup var cluster: KubeOptions
 
     @Argument(help: "The space whose own instance to switch.")
     var space: String
@@ -29,9 +34,16 @@ struct OverrideCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
-        let tree = try spaces.apply(
-            .override(space: space, service: service, enabled: state.lowercased() == "on"))
+    func run() async throws {
+        let edit = SpaceEdit.override(space: space, service: service, enabled: state.lowercased() == "on")
+        if cluster.kube {
+            try await cluster.apply(edit)
+            print(
+                "\(service) in \(space): Service \(space)/\(service) annotated; proxies watching the cluster turn it \(state.lowercased())"
+            )
+            return
+        }
+        let tree = try spaces.apply(edit)
         let name = tree.space(space)?.instance(service)?.service ?? service
         switch tree.ownership(of: service, in: space) {
         case .owned(let instance):

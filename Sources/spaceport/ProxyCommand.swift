@@ -30,6 +30,8 @@ struct ProxyCommand: AsyncParsableCommand {
 
     @OptionGroup var spaces: SpacesFileOptions
 
+    @OptionGroup var cluster: KubeOptions
+
     @Option(
         help: ArgumentHelp(
             "Where requests from outside arrive (default: the file's ingress, else 127.0.0.1:8080).",
@@ -116,12 +118,7 @@ struct ProxyCommand: AsyncParsableCommand {
         let logSettings = log.settings
         CommandLogHandler.bootstrap(logSettings, level: quiet ? .notice : .info)
         let logger = Logger(label: SpaceportLog.label)
-        let store: SpacesStore
-        do {
-            store = try SpacesStore(path: spaces.path)
-        } catch {
-            throw CommandFailure.report(spaces.describe(error))
-        }
+        let (store, clusterSpaces) = try await cluster.store(or: spaces, logger: logger)
         let token = feedTcp == nil ? nil : try tokenSource.token()
         let adminSettings = try adminSettings(store.tree.settings)
         let embedded: EmbeddedProxy
@@ -134,6 +131,10 @@ struct ProxyCommand: AsyncParsableCommand {
         } catch {
             throw CommandFailure.report("\(error)")
         }
+        if let clusterSpaces {
+            embedded.report(clusterSpaces, logger: logger)
+            logger.info("spaces from the cluster: \(clusterSpaces.source.client.access.summary)")
+        }
         let feed = embedded.feed
         logger.info("feed on \(feed.socketPath)\(feed.tcp.map { " and tcp://\($0)" } ?? "")")
         if let tokenFile = feed.tokenFile {
@@ -144,6 +145,7 @@ struct ProxyCommand: AsyncParsableCommand {
         await interrupt.wait()
         logger.notice("stopping: letting requests in flight finish")
         await embedded.stop(drainMs: nil)
+        await clusterSpaces?.stop()
     }
 
     /// The admin listener's address (--admin, else the file's `admin:`) and token, or nil when it is off.

@@ -3,7 +3,7 @@ import Foundation
 import SpaceportCore
 import SpaceportProxy
 
-struct RouteCommand: ParsableCommand {
+struct RouteCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "route",
         abstract: "Explain how the proxy would route a request, sending nothing.",
@@ -23,6 +23,8 @@ struct RouteCommand: ParsableCommand {
             """)
 
     @OptionGroup var spaces: SpacesFileOptions
+
+    @OptionGroup var cluster: KubeOptions
 
     @Argument(
         help: ArgumentHelp(
@@ -85,13 +87,17 @@ struct RouteCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func run() async throws {
         let tree: SpaceTree
-        switch spaces.read() {
-        case .success(let read):
-            tree = read
-        case .failure(let error):
-            throw fail(spaces.describe(error))
+        if cluster.kube {
+            tree = try await cluster.tree()
+        } else {
+            switch spaces.read() {
+            case .success(let read):
+                tree = read
+            case .failure(let error):
+                throw fail(spaces.describe(error))
+            }
         }
         let question = try RouteQuestion(url: url, headers: headers)
         let explanation: RouteExplanation

@@ -1,7 +1,7 @@
 import ArgumentParser
 import SpaceportCore
 
-struct TreeCommand: ParsableCommand {
+struct TreeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tree",
         abstract: "Show the spaces and, under each, who serves every service it can reach.",
@@ -13,10 +13,19 @@ struct TreeCommand: ParsableCommand {
 
     @OptionGroup var spaces: SpacesFileOptions
 
+    @OptionGroup var cluster: KubeOptions
+
     @Flag(help: "Print the tree as JSON: {\"spaces\": [{name, parent, depth, services: [...]}]}.")
     var json = false
 
-    func run() throws {
+    func run() async throws {
+        if cluster.kube {
+            let tree = try await cluster.tree()
+            print(
+                json ? CommandJSON.text(TreeReport(tree)) : TreeReport(tree).text(),
+                terminator: json ? "\n" : "")
+            return
+        }
         if json {
             switch spaces.read() {
             case .success(let tree):

@@ -78,8 +78,8 @@ struct EmbeddedProxyTests {
         let embedded = try await EmbeddedProxy.start(
             store: try SpacesStore(path: path), name: "edits", ingress: Address(host: "127.0.0.1", port: 0),
             logger: quiet, feedDirectory: folder)
-        let applied = embedded.apply(.override(space: "azureuser", service: "servicea", enabled: false))
-        let refused = embedded.apply(.override(space: "nowhere", service: "servicea", enabled: false))
+        let applied = await embedded.apply(.override(space: "azureuser", service: "servicea", enabled: false))
+        let refused = await embedded.apply(.override(space: "nowhere", service: "servicea", enabled: false))
         await embedded.stop(drainMs: 0)
         #expect(applied == nil)
         #expect(try SpacesFile.load(path: path).space("azureuser")?.instance("servicea")?.enabled == false)

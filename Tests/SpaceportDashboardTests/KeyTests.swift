@@ -154,6 +154,10 @@ struct KeyTests {
     func editResults() {
         var dashboard = onService("servicea")
         guard case .edit(let first) = dashboard.press(.space).first else { return }
+        dashboard.receive(
+            .feed(
+                source: Fixtures.source, .spaces(SpacesSnapshot(try! Fixtures.tree().applying(first.edit)))),
+            at: 3)
         dashboard.receive(.editResult(id: first.id, error: nil), at: 3)
         #expect(dashboard.view.note?.text == "done: override servicea in azureuser off")
         #expect(dashboard.pendingEdits.isEmpty)
