@@ -45,6 +45,34 @@ struct KubeCommandTests {
         #expect(output.stdout.contains("serviceb.default.svc.cluster.local:80"), "\(output.stdout)")
     }
 
+    @Test(
+        "route --kube routes each cluster form of a name as its short name, route-as from the carriers",
+        arguments: [
+            "http://serviceb.team.svc.cluster.local/", "http://serviceb.team.svc/", "http://serviceb.team/",
+            "http://serviceb.default.svc.cluster.local:80/",
+        ])
+    func clusterForms(url: String) async throws {
+        let fixture = try await KubeFixture.start()
+        defer { Task { await fixture.api.stop() } }
+        fixture.seed()
+        let asAlice = try await spaceport([
+            "route", "--kube", "--kubeconfig", fixture.kubeconfig, url, "-H", "azds-route-as: alice",
+            "--json",
+        ])
+        #expect(asAlice.status == 0, "\(asAlice.stderr)")
+        #expect(try upstream(asAlice.stdout) == "serviceb.alice.svc.cluster.local:80", "\(asAlice.stdout)")
+        // Without a carrier the namespace in the name does not route as it: default space.
+        let bare = try await spaceport(["route", "--kube", "--kubeconfig", fixture.kubeconfig, url, "--json"])
+        #expect(bare.status == 0, "\(bare.stderr)")
+        #expect(try upstream(bare.stdout) == "serviceb.default.svc.cluster.local:80", "\(bare.stdout)")
+    }
+
+    /// The `upstream` of `route --json`'s answer.
+    private func upstream(_ json: String) throws -> String? {
+        let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
+        return object?["upstream"] as? String
+    }
+
     @Test("override --kube annotates the Service; a forbidden one says what RBAC is missing")
     func override() async throws {
         let fixture = try await KubeFixture.start()
