@@ -33,31 +33,51 @@ public final class DemoRun: Sendable {
         ingress: Address?, name: String, file: String?, traffic startsTraffic: Bool, logger: Logger,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws(DemoError) -> DemoRun {
-        let ingress =
-            ingress
-            ?? Address(host: "127.0.0.1", port: PortProbe.free(preferred: DemoWorld.preferredIngress.port))
-        let world: DemoWorld
-        do {
-            world = try await DemoWorld.start(group: group, ingress: ingress)
-        } catch {
-            throw .services(error)
-        }
-        let store = SpacesStore(tree: world.tree, path: file)
-        if let file {
+        // A port found free can be taken before the proxy binds it (another demo starting beside
+        // this one): the world is made again, its ports probed afresh, a few times.
+        var attempt = 1
+        while true {
+            let given = ingress
+            let ingress =
+                given
+                ?? Address(
+                    host: "127.0.0.1", port: PortProbe.free(preferred: DemoWorld.preferredIngress.port))
+            let world: DemoWorld
             do {
-                try SpacesFile.writeAtomically(SpacesFile.render(world.tree, header: fileHeader), to: file)
+                world = try await DemoWorld.start(group: group, ingress: ingress)
+            } catch {
+                throw .services(error)
+            }
+            let store = SpacesStore(tree: world.tree, path: file)
+            if let file {
+                do {
+                    try SpacesFile.writeAtomically(
+                        SpacesFile.render(world.tree, header: fileHeader), to: file)
+                } catch {
+                    await world.stop()
+                    throw .file(error)
+                }
+            }
+            let proxy: EmbeddedProxy
+            do {
+                proxy = try await EmbeddedProxy.start(
+                    store: store, name: name, ingress: ingress, logger: logger)
             } catch {
                 await world.stop()
-                throw .file(error)
+                guard attempt < 3 else { throw .proxy(error) }
+                attempt += 1
+                continue
             }
+            return run(
+                world: world, proxy: proxy, store: store, file: file, traffic: startsTraffic, group: group)
         }
-        let proxy: EmbeddedProxy
-        do {
-            proxy = try await EmbeddedProxy.start(store: store, name: name, ingress: ingress, logger: logger)
-        } catch {
-            await world.stop()
-            throw .proxy(error)
-        }
+    }
+
+    private static func run(
+        world: DemoWorld, proxy: EmbeddedProxy, store: SpacesStore, file: String?,
+        traffic startsTraffic: Bool,
+        group: any EventLoopGroup
+    ) -> DemoRun {
         let traffic = TrafficGenerator(
             ingress: proxy.listeners.ingress, domain: store.tree.settings.domain, group: group)
         if startsTraffic { traffic.start() }

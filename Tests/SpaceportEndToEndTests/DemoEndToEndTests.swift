@@ -294,10 +294,12 @@ struct DemoTerminal {
             "no spaceport binary beside the tests; run `swift build --product spaceport` first")
         folder = try TemporaryFolder()
         terminal = Tmux(socket: folder.path("tmux.sock"))
+        // The pane stays after the demo ends, so a demo that fails to start leaves its error on
+        // the screen a failed wait prints.
         do {
             try terminal.start(
                 command:
-                    "cd \(folder.root) && env LANG=C.UTF-8 XDG_RUNTIME_DIR=\(folder.path("run")) \(binary) demo --name \(name) --ingress 127.0.0.1:0; echo $? > \(folder.path("exit-status"))",
+                    "cd \(folder.root) && env LANG=C.UTF-8 XDG_RUNTIME_DIR=\(folder.path("run")) \(binary) demo --name \(name) --ingress 127.0.0.1:0; echo $? > \(folder.path("exit-status")); sleep 600",
                 width: width, height: 40)
         } catch {
             stop()
