@@ -37,14 +37,13 @@ public final class DemoRun: Sendable {
         // this one): the world is made again, its ports probed afresh, a few times.
         var attempt = 1
         while true {
-            let given = ingress
-            let ingress =
-                given
+            let address =
+                ingress
                 ?? Address(
                     host: "127.0.0.1", port: PortProbe.free(preferred: DemoWorld.preferredIngress.port))
             let world: DemoWorld
             do {
-                world = try await DemoWorld.start(group: group, ingress: ingress)
+                world = try await DemoWorld.start(group: group, ingress: address)
             } catch {
                 throw .services(error)
             }
@@ -61,27 +60,18 @@ public final class DemoRun: Sendable {
             let proxy: EmbeddedProxy
             do {
                 proxy = try await EmbeddedProxy.start(
-                    store: store, name: name, ingress: ingress, logger: logger)
+                    store: store, name: name, ingress: address, logger: logger)
             } catch {
                 await world.stop()
                 guard attempt < 3 else { throw .proxy(error) }
                 attempt += 1
                 continue
             }
-            return run(
-                world: world, proxy: proxy, store: store, file: file, traffic: startsTraffic, group: group)
+            let traffic = TrafficGenerator(
+                ingress: proxy.listeners.ingress, domain: store.tree.settings.domain, group: group)
+            if startsTraffic { traffic.start() }
+            return DemoRun(world: world, proxy: proxy, traffic: traffic, file: file)
         }
-    }
-
-    private static func run(
-        world: DemoWorld, proxy: EmbeddedProxy, store: SpacesStore, file: String?,
-        traffic startsTraffic: Bool,
-        group: any EventLoopGroup
-    ) -> DemoRun {
-        let traffic = TrafficGenerator(
-            ingress: proxy.listeners.ingress, domain: store.tree.settings.domain, group: group)
-        if startsTraffic { traffic.start() }
-        return DemoRun(world: world, proxy: proxy, traffic: traffic, file: file)
     }
 
     static let fileHeader = """

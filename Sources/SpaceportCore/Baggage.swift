@@ -440,14 +440,7 @@ extension Baggage {
 
     /// Whether every `%` in `bytes` is followed by two hex digits.
     static func isPercentEncoded(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> Bool {
-        var index = bytes.startIndex
-        while let percent = bytes[index...].firstIndex(of: UInt8(ascii: "%")) {
-            guard bytes.endIndex - percent >= 3, hexValue(bytes[percent + 1]) != nil,
-                hexValue(bytes[percent + 2]) != nil
-            else { return false }
-            index = percent + 3
-        }
-        return true
+        percentDecoding(bytes) { _ in }
     }
 
     /// The value with each `%XX` turned back into its byte, read as UTF-8; nil when a `%` is not
@@ -456,21 +449,30 @@ extension Baggage {
         guard bytes.contains(UInt8(ascii: "%")) else { return String(decoding: bytes, as: UTF8.self) }
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
+        guard percentDecoding(bytes, { out.append($0) }) else { return nil }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Each byte of `bytes` with every `%XX` turned back into its byte, handed to `each`; false,
+    /// part way, at a `%` not followed by two hex digits.
+    private static func percentDecoding(
+        _ bytes: Slice<UnsafeBufferPointer<UInt8>>, _ each: (UInt8) -> Void
+    ) -> Bool {
         var index = bytes.startIndex
         while index < bytes.endIndex {
             let byte = bytes[index]
             guard byte == UInt8(ascii: "%") else {
-                out.append(byte)
+                each(byte)
                 index += 1
                 continue
             }
             guard bytes.endIndex - index >= 3, let high = hexValue(bytes[index + 1]),
                 let low = hexValue(bytes[index + 2])
-            else { return nil }
-            out.append(high << 4 | low)
+            else { return false }
+            each(high << 4 | low)
             index += 3
         }
-        return String(decoding: out, as: UTF8.self)
+        return true
     }
 
     static func hexValue(_ byte: UInt8) -> UInt8? {

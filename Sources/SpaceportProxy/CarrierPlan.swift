@@ -10,6 +10,8 @@ final class CarrierPlan: Sendable {
     let headers: [(name: String, write: Bool)]
     /// The baggage keys the proxy writes route-as into.
     let writtenBaggageKeys: [String]
+    /// Some baggage key is read or written: else a request's baggage goes on unread.
+    let usesBaggage: Bool
 
     init(_ settings: Settings) {
         propagation = settings.propagation
@@ -17,6 +19,7 @@ final class CarrierPlan: Sendable {
         let written = Set(propagation.writtenHeaders(routeHeader: settings.routeHeader))
         headers = carriers.headers.map { ($0, written.contains($0)) }
         writtenBaggageKeys = propagation.writtenBaggageKeys
+        usesBaggage = !carriers.baggageKeys.isEmpty || !writtenBaggageKeys.isEmpty
     }
 
     var routeHeader: String { carriers.routeHeader }

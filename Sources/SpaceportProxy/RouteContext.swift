@@ -69,9 +69,7 @@ struct Carried {
 
     /// Nearly every request carries the route header alone, or nothing: those take no list.
     init(_ fields: RoutingFields, _ plan: CarrierPlan) throws(RouteCarrierError) {
-        // Baggage is read only for keys the proxy reads or writes.
-        let usesBaggage = !plan.carriers.baggageKeys.isEmpty || !plan.writtenBaggageKeys.isEmpty
-        baggage = fields.baggage.isEmpty || !usesBaggage ? nil : Baggage(fields: fields.baggage)
+        baggage = fields.baggage.isEmpty || !plan.usesBaggage ? nil : Baggage(fields: fields.baggage)
         guard !fields.otherCarriers.isEmpty || baggage != nil else {
             route = fields.routeValue.map { CarriedRouteAs($0, carrier: .header(plan.routeHeader)) }
             arrived = route != nil

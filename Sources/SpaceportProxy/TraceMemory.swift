@@ -28,7 +28,7 @@ final class TraceMemory: Sendable {
             var expires: UInt64 = 0
         }
 
-        /// The first slot of `trace`'s set; made to fit `slots` first when the setting changed.
+        /// The slots of `trace`'s set; the table made to `slots` first when the setting changed.
         mutating func set(of trace: TraceID, slots wanted: Int) -> Range<Int> {
             if slots != wanted {
                 slots = wanted
