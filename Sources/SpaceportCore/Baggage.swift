@@ -7,15 +7,23 @@ public struct Baggage: Hashable, Sendable {
     public static let maxMembers = 64
     public static let maxBytes = 8_192
 
-    /// The well-formed members, in order; several fields are one list, in the order they came.
-    public let members: [Member]
+    /// The fields as they came, each made contiguous UTF-8 so that a member is read where it sits.
+    private let fields: [String]
+    /// Where each well-formed member sits, in order; several fields are one list, in the order
+    /// they came. Offsets alone, so that reading and bridging a baggage counts no references.
+    private let places: [Place]
     /// The members that break the spec's grammar, in order; each is skipped on its own.
     public let skipped: [Skipped]
+    /// One field came and it is its members joined by "," byte for byte (no whitespace around
+    /// them, no empty element, nothing skipped): a rewrite that only adds members copies it whole.
+    private let joinsAsItCame: Bool
 
     /// No baggage: what a request without a `baggage` field carries.
     public init() {
-        members = []
+        fields = []
+        places = []
         skipped = []
+        joinsAsItCame = false
     }
 
     /// The members of one `baggage` field's value.
@@ -23,45 +31,137 @@ public struct Baggage: Hashable, Sendable {
         self.init(fields: [field])
     }
 
-    /// The members of the values of every `baggage` field a request carries, in order. Each
-    /// member is a slice of its field: reading a baggage makes no string of its own.
+    /// The members of the values of every `baggage` field a request carries, in order. Reading a
+    /// baggage makes no string of its own: a member is where it sits in its field.
     public init(fields: [String]) {
-        var members: [Member] = []
+        // A field the proxy read is native UTF-8 already; only another kind of string is copied.
+        var fields = fields
+        if !fields.allSatisfy(\.isContiguousUTF8) {
+            for index in fields.indices { fields[index].makeContiguousUTF8() }
+        }
+        var places: [Place] = []
         var skipped: [Skipped] = []
-        for var field in fields {
-            field.makeContiguousUTF8()
-            _ = field.utf8.withContiguousStorageIfAvailable {
-                Self.parseList($0, of: field, into: &members, skipped: &skipped)
+        for index in fields.indices {
+            _ = fields[index].utf8.withContiguousStorageIfAvailable {
+                Self.parseList($0, field: index, into: &places, skipped: &skipped)
             }
         }
-        self.members = members
+        self.fields = fields
+        self.places = places
         self.skipped = skipped
+        let memberBytes = places.reduce(places.count - 1) { $0 + $1.bounds.count }
+        joinsAsItCame = fields.count == 1 && skipped.isEmpty && memberBytes == fields[0].utf8.count
     }
 
-    /// The members of one field's value (`bytes`, the UTF-8 of `field`), appended to `members`, and
-    /// those that break the grammar to `skipped`.
+    /// Some `baggage` field came (`Baggage()` is a request without one).
+    public var came: Bool { !fields.isEmpty }
+
+    /// The well-formed members, in order.
+    public var members: [Member] {
+        places.map { Member(field: fields[$0.field], place: $0) }
+    }
+
+    public static func == (left: Baggage, right: Baggage) -> Bool {
+        left.members == right.members && left.skipped == right.skipped
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(members)
+        hasher.combine(skipped)
+    }
+
+    /// The members of one field's value (`bytes`, the UTF-8 of field `field`), appended to
+    /// `places`, and those that break the grammar to `skipped`. A member that is `key=value`
+    /// with no properties, as nearly all are, is read in the one pass that finds the commas,
+    /// a table look-up a byte; any other element is split off and read by `parseMember`.
     private static func parseList(
-        _ bytes: UnsafeBufferPointer<UInt8>, of field: String, into members: inout [Member],
+        _ bytes: UnsafeBufferPointer<UInt8>, field: Int, into places: inout [Place],
         skipped: inout [Skipped]
     ) {
         // Room for members of a dozen bytes or so without growing the list member by member.
-        members.reserveCapacity(members.count + 2 + bytes.count / 12)
-        var start = 0
-        for end in 0...bytes.count where end == bytes.count || bytes[end] == UInt8(ascii: ",") {
-            let element = trimmed(bytes, start..<end)
-            start = end + 1
-            // An empty element is no member: lists may have them (RFC 9110 §5.6.1).
-            guard !element.isEmpty else { continue }
-            switch parseMember(bytes[element]) {
-            case .success(let parts):
-                members.append(
-                    Member(
-                        field: field, bounds: element, keyLength: parts.keyLength,
-                        valueOffsets: parts.valueOffsets))
-            case .failure(let problem):
-                skipped.append(
-                    Skipped(text: String(decoding: bytes[element], as: UTF8.self), problem: problem))
+        places.reserveCapacity(places.count + 2 + bytes.count / 12)
+        classes.withUnsafeBufferPointer { classes in
+            func has(_ index: Int, _ kind: UInt8) -> Bool { classes[Int(bytes[index])] & kind != 0 }
+            let end = bytes.count
+            var index = 0
+            while index < end {
+                while index < end, has(index, whitespace) { index += 1 }
+                let start = index
+                while index < end, has(index, tokenByte) { index += 1 }
+                let keyEnd = index
+                while index < end, has(index, whitespace) { index += 1 }
+                if keyEnd > start, index < end, bytes[index] == UInt8(ascii: "=") {
+                    index += 1
+                    while index < end, has(index, whitespace) { index += 1 }
+                    let valueStart = index
+                    var percent = false
+                    while index < end, has(index, baggageOctet) {
+                        percent = percent || bytes[index] == UInt8(ascii: "%")
+                        index += 1
+                    }
+                    let valueEnd = index
+                    while index < end, has(index, whitespace) { index += 1 }
+                    if index == end || bytes[index] == UInt8(ascii: ",") {
+                        if percent, !isPercentEncoded(bytes[valueStart..<valueEnd]) {
+                            skipped.append(
+                                Skipped(
+                                    text: String(decoding: bytes[start..<valueEnd], as: UTF8.self),
+                                    problem: .badPercentEncoding))
+                        } else {
+                            places.append(
+                                Place(
+                                    field: field, bounds: start..<valueEnd, keyLength: keyEnd - start,
+                                    valueOffsets: (valueStart - start)..<(valueEnd - start)))
+                        }
+                        index += 1
+                        continue
+                    }
+                }
+                // Properties, or no member: the element runs to the next comma (no part of a
+                // member may hold one).
+                while index < end, bytes[index] != UInt8(ascii: ",") { index += 1 }
+                let element = trimmed(bytes, start..<index)
+                index += 1
+                // An empty element is no member: lists may have them (RFC 9110 §5.6.1).
+                guard !element.isEmpty else { continue }
+                switch parseMember(bytes, element) {
+                case .success(let parts):
+                    places.append(
+                        Place(
+                            field: field, bounds: element, keyLength: parts.keyLength,
+                            valueOffsets: parts.valueOffsets))
+                case .failure(let problem):
+                    skipped.append(
+                        Skipped(text: String(decoding: bytes[element], as: UTF8.self), problem: problem))
+                }
             }
+        }
+    }
+
+    /// Each byte's classes in the grammar, for `parseList`.
+    private static let tokenByte: UInt8 = 1
+    private static let baggageOctet: UInt8 = 2
+    private static let whitespace: UInt8 = 4
+    private static let classes: [UInt8] = (0...255).map { byte in
+        (HTTPToken.isTokenByte(byte) ? tokenByte : 0) | (isBaggageOctet(byte) ? baggageOctet : 0)
+            | (isWhitespace(byte) ? whitespace : 0)
+    }
+
+    /// The bytes of the member at `place`.
+    private func withBytes<Result>(of place: Place, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result
+    {
+        fields[place.field].utf8.withContiguousStorageIfAvailable {
+            body(UnsafeBufferPointer(rebasing: $0[place.bounds]))
+        }!
+    }
+
+    /// Where the first member with `key` sits in `places`.
+    private func index(ofKey key: String) -> Int? {
+        let length = key.utf8.count
+        // The lengths first: most keys differ in length, and comparing lengths costs a fraction
+        // of comparing text.
+        return places.firstIndex {
+            $0.keyLength == length && withBytes(of: $0) { $0.starts(with: key.utf8) }
         }
     }
 
@@ -69,12 +169,23 @@ public struct Baggage: Hashable, Sendable {
     /// key repeats, the first occurrence wins, here and when bridging, as the spec lets a system
     /// that deduplicates keep the first.
     public func member(forKey key: String) -> Member? {
-        members.first { $0.hasKey(key) }
+        index(ofKey: key).map { Member(field: fields[places[$0].field], place: places[$0]) }
     }
 
     /// The decoded value of the first member with `key`.
     public func value(forKey key: String) -> String? {
-        member(forKey: key)?.value
+        guard let index = index(ofKey: key) else { return nil }
+        let place = places[index]
+        return withBytes(of: place) { Baggage.percentDecoded($0[place.valueOffsets]) }
+    }
+
+    /// Whether bridging `keys` adds every one of them at the end and changes nothing else, to a
+    /// baggage that is one field as it came: then its field and `,` and `appended` (the keys,
+    /// each `key=value`, as `bridging` writes them, `appended` bytes long) are what `bridging`
+    /// would forward, and the proxy writes them so without making the field.
+    public func appendsAll(_ keys: [String], appendedBytes: Int) -> Bool {
+        joinsAsItCame && keys.allSatisfy { index(ofKey: $0) == nil }
+            && Self.fits(members: places.count + keys.count, bytes: fields[0].utf8.count + 1 + appendedBytes)
     }
 
     /// What to forward so that the members with `keys` carry `value`. The first member with each
@@ -90,13 +201,14 @@ public struct Baggage: Hashable, Sendable {
         // The members whose value changes, with their new text; the keys added are those no
         // member has and no limit left out, found again as the field is written.
         var replaced: [(index: Int, text: String)] = []
-        var count = members.count
-        var bytes = members.reduce(max(count - 1, 0)) { $0 + $1.bounds.count }
+        var count = places.count
+        var bytes =
+            joinsAsItCame ? fields[0].utf8.count : places.reduce(max(count - 1, 0)) { $0 + $1.bounds.count }
         var overLimit: [OverLimit] = []
         for key in keys {
-            precondition(HTTPToken.isToken(key), "a baggage key is an HTTP token")
-            if let index = members.firstIndex(where: { $0.hasKey(key) }) {
-                let member = members[index]
+            assert(HTTPToken.isToken(key), "a baggage key is an HTTP token")
+            if let index = index(ofKey: key) {
+                let member = Member(field: fields[places[index].field], place: places[index])
                 if member.value == value { continue }
                 let new = member.replacingValue(with: encoded)
                 let newBytes = bytes - member.bounds.count + new.utf8.count
@@ -117,7 +229,7 @@ public struct Baggage: Hashable, Sendable {
                 bytes = newBytes
             }
         }
-        let added = count - members.count
+        let added = count - places.count
         guard added > 0 || !replaced.isEmpty else {
             return Bridge(field: nil, overLimit: overLimit, addedKeys: 0)
         }
@@ -125,20 +237,20 @@ public struct Baggage: Hashable, Sendable {
         // the rest of its bridging.
         let field = String(unsafeUninitializedCapacity: bytes) { out in
             var field = FieldWriter(out: out)
-            // By index, and members asked whether they have a key: a member taken whole is a copy
-            // of five fields, four of them references to count.
-            for index in members.indices {
-                if index > 0 { field.put(",") }
-                if let new = replaced.first(where: { $0.index == index }) {
-                    field.put(new.text)
-                } else {
-                    members[index].withBytes { field.put($0) }
+            if joinsAsItCame && replaced.isEmpty {
+                field.put(fields[0])
+            } else {
+                for index in places.indices {
+                    if index > 0 { field.put(",") }
+                    if let new = replaced.first(where: { $0.index == index }) {
+                        field.put(new.text)
+                    } else {
+                        withBytes(of: places[index]) { field.put($0) }
+                    }
                 }
             }
             for key in keys
-            where added > 0 && !members.contains(where: { $0.hasKey(key) })
-                && !overLimit.contains(where: { $0.key == key })
-            {
+            where added > 0 && index(ofKey: key) == nil && !overLimit.contains(where: { $0.key == key }) {
                 if field.end > 0 { field.put(",") }
                 field.put(key)
                 field.put("=")
@@ -205,6 +317,13 @@ extension Baggage {
         /// Where the value sits in the member, as it came (UTF-8 offsets from its start).
         let valueOffsets: Range<Int>
 
+        init(field: String, place: Place) {
+            self.field = field
+            bounds = place.bounds
+            keyLength = place.keyLength
+            valueOffsets = place.valueOffsets
+        }
+
         public static func == (left: Member, right: Member) -> Bool {
             left.withBytes { one in right.withBytes { other in one.elementsEqual(other) } }
         }
@@ -242,12 +361,6 @@ extension Baggage {
             }
         }
 
-        /// Whether the member's key is `key`, exactly; the lengths first, since most keys differ in
-        /// length and comparing two strings' lengths costs a fraction of comparing their text.
-        func hasKey(_ key: String) -> Bool {
-            keyLength == key.utf8.count && withBytes { $0.starts(with: key.utf8) }
-        }
-
         /// The member as it came, its value replaced by `encoded` (already percent-encoded).
         func replacingValue(with encoded: String) -> String {
             let bytes = withBytes { Array($0) }
@@ -263,6 +376,15 @@ extension Baggage {
         func withBytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
             field.utf8.withContiguousStorageIfAvailable { body(UnsafeBufferPointer(rebasing: $0[bounds])) }!
         }
+    }
+
+    /// Where a well-formed member sits: which field, its bounds in it, and its parts' offsets in
+    /// it, as `Member` has them.
+    struct Place: Sendable {
+        let field: Int
+        let bounds: Range<Int>
+        let keyLength: Int
+        let valueOffsets: Range<Int>
     }
 
     /// A `;key` or `;key=value` after a member's value. The spec gives properties no meaning, so
@@ -374,29 +496,37 @@ extension Baggage {
         return lower..<upper
     }
 
-    /// list-member = key OWS "=" OWS value *( OWS ";" OWS property ), given without the
-    /// whitespace around it. Checked whole, read out only in part (`Member`).
+    /// list-member = key OWS "=" OWS value *( OWS ";" OWS property ): the member at `element`
+    /// of `bytes`, given without the whitespace around it. Checked whole, read out only in part
+    /// (`Member`); offsets are from the member's start. One pass with plain indices, since every
+    /// member of every request's baggage takes it.
     static func parseMember(
-        _ bytes: Slice<UnsafeBufferPointer<UInt8>>
+        _ bytes: UnsafeBufferPointer<UInt8>, _ element: Range<Int>
     ) -> Result<(keyLength: Int, valueOffsets: Range<Int>), Problem> {
-        var index = bytes.startIndex
-        let end = bytes.endIndex
-        let key = take(bytes, from: &index, while: HTTPToken.isTokenByte)
-        guard !key.isEmpty else { return .failure(.noKey) }
-        skipWhitespace(bytes, from: &index)
+        let start = element.lowerBound
+        let end = element.upperBound
+        var index = start
+        while index < end, HTTPToken.isTokenByte(bytes[index]) { index += 1 }
+        let keyLength = index - start
+        guard keyLength > 0 else { return .failure(.noKey) }
+        while index < end, isWhitespace(bytes[index]) { index += 1 }
         guard index < end, bytes[index] == UInt8(ascii: "=") else { return .failure(.noEquals) }
         index += 1
-        skipWhitespace(bytes, from: &index)
-        let value = take(bytes, from: &index, while: isBaggageOctet)
-        guard scanProperties(bytes[index...], { _, _ in }) else {
-            let rest = bytes[index...]
-            let afterValue = rest.firstIndex { !isWhitespace($0) } ?? end
+        while index < end, isWhitespace(bytes[index]) { index += 1 }
+        let valueStart = index
+        var percent = false
+        while index < end, isBaggageOctet(bytes[index]) {
+            percent = percent || bytes[index] == UInt8(ascii: "%")
+            index += 1
+        }
+        let value = valueStart..<index
+        if index < end, !scanProperties(bytes[index..<end], { _, _ in }) {
+            let afterValue = bytes[index..<end].firstIndex { !isWhitespace($0) } ?? end
             return .failure(
                 afterValue == end || bytes[afterValue] == UInt8(ascii: ";") ? .badProperty : .badValue)
         }
-        guard isPercentEncoded(bytes[value]) else { return .failure(.badPercentEncoding) }
-        let start = bytes.startIndex
-        return .success((key.count, (value.lowerBound - start)..<(value.upperBound - start)))
+        if percent, !isPercentEncoded(bytes[value]) { return .failure(.badPercentEncoding) }
+        return .success((keyLength, (value.lowerBound - start)..<(value.upperBound - start)))
     }
 
     /// *( OWS ";" OWS property ) up to the end of `bytes`, each property's key and value handed to

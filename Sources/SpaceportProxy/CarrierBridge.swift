@@ -14,18 +14,33 @@ struct CarrierBridge {
     /// The one `baggage` field the forwarded request carries in place of the client's; nil
     /// sends the client's fields as they came (or none, when it sent none and no key is written).
     let baggage: String?
+    /// What the client's one `baggage` field gains at its end, after a comma, when that is all
+    /// the bridge changes (`Baggage.appendsAll`): the written keys as a baggage of their own,
+    /// shared by every request of the route, so that no field is made per request.
+    let baggageSuffix: String?
     /// Why some written key could not carry route-as: the baggage would pass the spec's limits.
     let baggageProblem: String?
     /// The forwarded request carries a carrier the client's did not.
     let addsCarriers: Bool
 
-    init(fields: RoutingFields, baggage incoming: Baggage?, known: KnownRoute, plan: CarrierPlan) {
+    /// - Parameters:
+    ///   - present: which carrier headers came (`RoutingFields.present`).
+    ///   - incoming: the request's baggage as the plan reads it (`Baggage()` when unread).
+    init(present: UInt64, baggage incoming: Baggage, known: KnownRoute, plan: CarrierPlan) {
         routeAs = known.route.askedRouteAs
-        present = fields.present
+        self.present = present
         headers = plan.headers
         let keys = plan.writtenBaggageKeys
-        var adds = plan.headers.indices.contains { plan.headers[$0].write && fields.present & (1 << $0) == 0 }
-        if let incoming, !keys.isEmpty {
+        var adds = plan.headers.indices.contains { plan.headers[$0].write && present & (1 << $0) == 0 }
+        if incoming.came, let added = known.addedBaggage,
+            incoming.appendsAll(keys, appendedBytes: added.utf8.count)
+        {
+            baggage = nil
+            baggageSuffix = added
+            baggageProblem = nil
+            adds = true
+        } else if incoming.came, !keys.isEmpty {
+            baggageSuffix = nil
             let bridge = incoming.bridging(keys, to: routeAs)
             baggage = bridge.field
             baggageProblem =
@@ -33,6 +48,7 @@ struct CarrierBridge {
             adds = adds || bridge.addedKeys > 0
         } else {
             baggage = known.addedBaggage
+            baggageSuffix = nil
             baggageProblem = nil
             adds = adds || known.addedBaggage != nil
         }

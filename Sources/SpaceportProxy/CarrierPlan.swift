@@ -12,6 +12,8 @@ final class CarrierPlan: Sendable {
     let writtenBaggageKeys: [String]
     /// Some baggage key is read or written: else a request's baggage goes on unread.
     let usesBaggage: Bool
+    /// The route header's name in lowercase, kept apart since every request looks for it.
+    let routeHeader: String
 
     init(_ settings: Settings) {
         propagation = settings.propagation
@@ -20,9 +22,8 @@ final class CarrierPlan: Sendable {
         headers = carriers.headers.map { ($0, written.contains($0)) }
         writtenBaggageKeys = propagation.writtenBaggageKeys
         usesBaggage = !carriers.baggageKeys.isEmpty || !writtenBaggageKeys.isEmpty
+        routeHeader = carriers.routeHeader
     }
-
-    var routeHeader: String { carriers.routeHeader }
 
     /// `name` is one of the carrier headers: Connection cannot make it hop-by-hop.
     func isCarrierHeader(_ name: Slice<UnsafeRawBufferPointer>) -> Bool {

@@ -55,7 +55,8 @@ enum ForwardedHeaders {
         var bound = 2 * head.bytes.readableBytes + 4 * head.fields.count + 256
         bound += head.method.rawValue.utf8.count + path.utf8.count + 2 * (host?.utf8.count ?? 0)
         bound += bridge.headers.reduce(0) { $0 + $1.name.utf8.count + bridge.routeAs.utf8.count + 4 }
-        bound += (bridge.baggage?.utf8.count ?? 0) + requestID.utf8.count + (clientIP?.utf8.count ?? 0)
+        bound += (bridge.baggage?.utf8.count ?? 0) + (bridge.baggageSuffix?.utf8.count ?? 0)
+        bound += requestID.utf8.count + (clientIP?.utf8.count ?? 0)
         bound += via.utf8.count
         head.bytes.withUnsafeReadableBytes { raw in
             buffer.writeHead(atMost: bound) { out in
@@ -71,7 +72,17 @@ enum ForwardedHeaders {
                     case .named: if !isEndToEnd(raw[field.name], bridge) { continue }
                     case .traceparent: break
                     // The proxy's own baggage field, carrying route-as, stands for the client's.
-                    case .baggage: if bridge.baggage != nil { continue }
+                    case .baggage:
+                        if bridge.baggage != nil { continue }
+                        if let suffix = bridge.baggageSuffix {
+                            out.put(raw[field.name])
+                            out.put(": ")
+                            out.put(raw[field.value])
+                            out.put(",")
+                            out.put(suffix)
+                            out.put("\r\n")
+                            continue
+                        }
                     case .upgrade:
                         if upgrade { upgrades += 1 }
                         continue

@@ -45,7 +45,12 @@ enum HTTP2Headers {
             case _ where connectionSpecific.contains(name): continue
             // Only `te: trailers` may cross (RFC 9113 §8.2.2), and gRPC requires it.
             case "te": if value.lowercased() != "trailers" { continue }
-            case "baggage": if bridge.baggage != nil { continue }
+            case "baggage":
+                if bridge.baggage != nil { continue }
+                if let suffix = bridge.baggageSuffix {
+                    out.add(name: name, value: value + "," + suffix, indexing: indexing)
+                    continue
+                }
             case "x-request-id": hasRequestID = true
             case "x-forwarded-for":
                 if clientIP != nil {

@@ -29,8 +29,11 @@ struct RouteContext {
                 .badRequest,
                 "the request carries \(plan.routeHeader) \(fields.routeCount) times; send one value")
         }
+        // Read once, for the carriers and the bridge; the context keeps only what routing made of it.
+        let baggage =
+            fields.baggage.isEmpty || !plan.usesBaggage ? Baggage() : Baggage(fields: fields.baggage)
         do {
-            carried = try Carried(fields, plan)
+            carried = try Carried(fields, baggage: baggage, plan)
         } catch {
             throw ErrorAnswer(.badRequest, error.description)
         }
@@ -42,7 +45,7 @@ struct RouteContext {
         } catch {
             throw ErrorAnswer(HTTPResponseStatus(statusCode: error.status), error.description)
         }
-        bridge = CarrierBridge(fields: fields, baggage: carried.baggage, known: known, plan: plan)
+        bridge = CarrierBridge(present: fields.present, baggage: baggage, known: known, plan: plan)
     }
 
     /// What became of the request's route context: restored by trace memory; kept or bridged when
@@ -63,20 +66,22 @@ struct RouteContext {
 struct Carried {
     var route: CarriedRouteAs?
     var conflicts: [HopConflict] = []
-    var baggage: Baggage?
+    /// The baggage members skipped as malformed.
+    var skippedBaggage: [Baggage.Skipped] = []
     /// Some carrier came with the request, whichever decided.
     var arrived: Bool
 
     /// Nearly every request carries the route header alone, or nothing: those take no list.
-    init(_ fields: RoutingFields, _ plan: CarrierPlan) throws(RouteCarrierError) {
-        baggage = fields.baggage.isEmpty || !plan.usesBaggage ? nil : Baggage(fields: fields.baggage)
-        guard !fields.otherCarriers.isEmpty || baggage != nil else {
+    /// - Parameter baggage: the request's baggage as the plan reads it (`Baggage()` when unread).
+    init(_ fields: RoutingFields, baggage: Baggage, _ plan: CarrierPlan) throws(RouteCarrierError) {
+        guard !fields.otherCarriers.isEmpty || baggage.came else {
             route = fields.routeValue.map { CarriedRouteAs($0, carrier: .header(plan.routeHeader)) }
             arrived = route != nil
             return
         }
         let decision = try plan.carriers.decide(
-            header: { fields.value(of: $0, plan) }, baggage: baggage ?? Baggage())
+            header: { fields.value(of: $0, plan) }, baggage: baggage)
+        skippedBaggage = baggage.skipped
         route = decision.map { CarriedRouteAs($0.value, carrier: $0.carrier) }
         conflicts =
             decision?.conflicts.map {

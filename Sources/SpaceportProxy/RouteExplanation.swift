@@ -143,7 +143,7 @@ public struct RouteExplanation: Sendable {
             ignoredTrace: ignoredTrace(fields.traceparent, count: fields.traceparentCount, trace: trace),
             traceRouteAs: trace.flatMap { memory.space(of: $0, plan.propagation) },
             propagation: context.mark(from: nil, expected: { _ in nil })?.propagation,
-            skippedBaggage: context.carried.baggage?.skipped ?? [],
+            skippedBaggage: context.carried.skippedBaggage,
             bridgeProblem: context.bridge.baggageProblem,
             forwarded: forwarded(context), stream: stream())
     }

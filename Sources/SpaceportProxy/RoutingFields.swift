@@ -72,7 +72,9 @@ struct RoutingFields {
 
     /// The value the request carries in the carrier header `name`, the first of it.
     func value(of name: String, _ plan: CarrierPlan) -> String? {
-        if name == plan.routeHeader { return routeValue }
-        return otherCarriers.first { plan.headers[$0.index].name == name }?.value
+        // Lengths first: most carriers' names differ in length, which costs a fraction of their text.
+        func named(_ carrier: String) -> Bool { carrier.utf8.count == name.utf8.count && carrier == name }
+        if named(plan.routeHeader) { return routeValue }
+        return otherCarriers.first { named(plan.headers[$0.index].name) }?.value
     }
 }

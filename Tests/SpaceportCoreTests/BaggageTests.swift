@@ -159,6 +159,30 @@ struct BaggageTests {
         #expect(bridge.overLimit.isEmpty)
     }
 
+    @Test(
+        "a baggage that is one field as it came, with none of the keys, is forwarded as that field and the keys after it, as bridging writes it"
+    )
+    func appendsAll() {
+        let keys = ["azds-route-as", "okteto-divert"]
+        let appended = "azds-route-as=alice,okteto-divert=alice"
+        let field = "userId=Am%C3%A9lie,serverNode=DF%2028;p=1,isProduction=false"
+        let baggage = Baggage(field)
+        #expect(baggage.appendsAll(keys, appendedBytes: appended.utf8.count))
+        #expect(baggage.bridging(keys, to: "alice").field == field + "," + appended)
+        // Whitespace, an empty element, a skipped member, a second field, a key already there,
+        // or a limit passed: then only the whole bridge says what goes on.
+        for other in [
+            Baggage("userId=alice, next=1"), Baggage("userId=alice,,next=1"),
+            Baggage("userId=alice,bad key=1"),
+            Baggage(fields: ["userId=alice", "next=1"]), Baggage("okteto-divert=bob,userId=alice"),
+            Baggage(Self.members(63)), Baggage(),
+        ] {
+            #expect(
+                !other.appendsAll(keys, appendedBytes: appended.utf8.count), "\(other.members.map(\.text))")
+        }
+        #expect(!Baggage(field).appendsAll(keys, appendedBytes: Baggage.maxBytes - field.utf8.count))
+    }
+
     @Test("several fields that need a change become one field, joined with commas")
     func severalFields() {
         let bridge = Baggage(fields: ["userId=alice", "serverNode=DF%2028", "okteto-divert=bob"])

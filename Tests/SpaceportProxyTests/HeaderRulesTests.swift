@@ -43,12 +43,11 @@ struct HeaderRulesTests {
         var bytes = ByteBuffer()
         let plan = CarrierPlan(Self.tree.settings)
         let fields = RoutingFields(head, plan: plan)
-        let carried = try Carried(fields, plan)
-        let known = KnownRoute(
-            try Self.tree.route(RouteRequest(host: host ?? "a", carried: carried.route)), in: Self.tree)
-        let bridge = CarrierBridge(fields: fields, baggage: carried.baggage, known: known, plan: plan)
+        let context = try RouteContext(
+            fields: fields, host: host ?? "a", caller: nil, trace: nil, plan: plan, remembered: { _ in nil },
+            route: { request throws(RouteError) in KnownRoute(try Self.tree.route(request), in: Self.tree) })
         let chunked = ForwardedHeaders.writeRequest(
-            head, into: &bytes, path: head.uri, host: host, bridge: bridge, requestID: "r1",
+            head, into: &bytes, path: head.uri, host: host, bridge: context.bridge, requestID: "r1",
             clientIP: clientIP,
             via: "sp")
         let channel = EmbeddedChannel(handler: ByteToMessageHandler(HTTPRequestDecoder()))
