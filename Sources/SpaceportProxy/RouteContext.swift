@@ -80,7 +80,8 @@ struct Carried {
             return
         }
         let decision = try plan.carriers.decide(
-            header: { fields.value(of: $0, plan) }, baggage: baggage)
+            // A request with baggage alone, the usual case here, has no header to look for.
+            header: { fields.present == 0 ? nil : fields.value(of: $0, plan) }, baggage: baggage)
         skippedBaggage = baggage.skipped
         route = decision.map { CarriedRouteAs($0.value, carrier: $0.carrier) }
         conflicts =
