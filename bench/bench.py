@@ -321,6 +321,25 @@ class Server:
         tick = os.sysconf("SC_CLK_TCK")
         return user / tick, system / tick
 
+    def sleeps(self):
+        """Each thread's voluntary context switches so far (this process and its children), by thread id:
+        a thread that blocks, in epoll_wait or on a lock, switches once and is woken once."""
+        counts = {}
+        for pid in self.pids():
+            try:
+                tasks = os.listdir(f"/proc/{pid}/task")
+            except OSError:
+                continue
+            for task in tasks:
+                try:
+                    with open(f"/proc/{pid}/task/{task}/status") as f:
+                        for line in f:
+                            if line.startswith("voluntary_ctxt_switches:"):
+                                counts[int(task)] = int(line.split()[1])
+                except OSError:
+                    pass
+        return counts
+
     def thread_count(self):
         total = 0
         for pid in self.pids():
@@ -962,11 +981,16 @@ class Bench:
         scraper = Scraper(self.ports["admin_listener"]) if row.target == "admin" else None
         if server is not None:
             cpu_before = server.cpu_seconds()
+            sleeps_before = server.sleeps()
             with MemorySampler(server) as sampler:
                 figures = self.load(scenario, row, duration, log_file)
             figures["peak_rss_kib"] = sampler.peak
             user, system = (after - before for after, before in zip(server.cpu_seconds(), cpu_before))
             requests = max(figures["requests"], 1)
+            woken = {tid: count - sleeps_before.get(tid, 0) for tid, count in server.sleeps().items()}
+            figures["wakeups_per_request"] = sum(woken.values()) / requests
+            # A thread that slept at least once every 100 requests takes part in serving them.
+            figures["threads_woken"] = sum(1 for count in woken.values() if count * 100 >= requests)
             figures["cpu_us_per_request"] = (user + system) * 1e6 / requests
             figures["user_us_per_request"] = user * 1e6 / requests
             figures["system_us_per_request"] = system * 1e6 / requests
@@ -1226,6 +1250,11 @@ def dials(figures):
     return "–" if value is None else value
 
 
+def wakeups(figures):
+    value = figures.get("wakeups_per_request")
+    return "–" if value is None else f"{value:.2f}"
+
+
 def middle(values):
     """The median of a list (the lower middle for an even count), None for none."""
     ordered = sorted(v for v in values if v is not None)
@@ -1292,8 +1321,9 @@ def latency_tables(scenarios, results, maxima):
                                       added[theirs.label][name] if theirs and added.get(theirs.label) else None)
             side.append(f"| {title if name == 'p50' else ''} | {name} | " + " | ".join(cells) + f" | {quotient} |")
     full = ["| row | achieved req/s | p50 µs | p99 µs | p99.9 µs | max µs | added p50 µs | added p99 µs "
-            "| added p99.9 µs | added p99 per round | late sends | CPU µs/req | upstream dials | errors |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|"]
+            "| added p99.9 µs | added p99 per round | late sends | CPU µs/req | wakeups/req | threads woken "
+            "| upstream dials | errors |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|"]
     for r in scenario.rows:
         runs = results[(key, r.label)]
         m = {field: middle([run[field] for run in runs]) for field in ("rps", "p50_us", "p99_us", "p999_us", "max_us",
@@ -1304,7 +1334,8 @@ def latency_tables(scenarios, results, maxima):
         full.append(f"| {r.label}{over} | {m['rps']:,.0f} | {us(m['p50_us'])} | {us(m['p99_us'])} | {us(m['p999_us'])} "
                     f"| {us(m['max_us'])} | {us(a['p50']) if a else '–'} | {us(a['p99']) if a else '–'} "
                     f"| {us(a['p99.9']) if a else '–'} | {', '.join(us(v) for v in a['per_round_p99']) if a else '–'} "
-                    f"| {m['late']:.0f} | {micros(m_round['cpu_us_per_request'])} | {dials(m_round)} "
+                    f"| {m['late']:.0f} | {micros(m_round['cpu_us_per_request'])} | {wakeups(m_round)} "
+                    f"| {m_round.get('threads_woken', '–')} | {dials(m_round)} "
                     f"| {describe_errors(m_round)} |")
     maxima_text = ", ".join(f"{t} {v:,.0f}" for t, v in maxima.items())
     return "\n".join(side), "\n".join(full), maxima_text
@@ -1603,7 +1634,10 @@ that, with direct at the same rate.
 
 `late sends` counts requests that went out more than 1 ms after they were due (no idle
 connection, or the generator itself held up); a rate above a target's maximum cannot be kept
-and its latency grows with the run, as the row then says.
+and its latency grows with the run, as the row then says. `wakeups/req` is the proxy's voluntary
+context switches (each a sleep, in epoll_wait or on a lock, and the wake-up after it) over the
+run, all its threads, per request; `threads woken` counts its threads that slept at least once
+every 100 requests: what takes part in serving one, a count the machine's noise hardly moves.
 """
     generators = generator_table(scenarios, results)
     if generators:
