@@ -37,8 +37,10 @@ final class TraceMemory: Sendable {
             }
             let ways = min(TraceMemory.ways, slots)
             // Trace ids are random, but a client may send any: mixed, so counted ones spread too.
-            let mixed = (trace.high ^ trace.low &* 0x9E37_79B9_7F4A_7C15) >> 20
-            let first = Int(truncatingIfNeeded: mixed % UInt64(slots / ways)) * ways
+            let mixed = trace.high ^ trace.low &* 0x9E37_79B9_7F4A_7C15
+            // The mixed id scaled to the number of sets, a multiplication where `%` is a division.
+            let set = mixed.multipliedFullWidth(by: UInt64(slots / ways)).high
+            let first = Int(truncatingIfNeeded: set) * ways
             return first..<(first + ways)
         }
     }
@@ -80,10 +82,15 @@ final class TraceMemory: Sendable {
         shard(trace).shard.withLock { shard in
             let set = shard.set(of: trace, slots: slots)
             // Its own slot, else the one whose trace expires first: an empty or expired one when
-            // there is one, else the trace seen longest ago.
-            let slot =
-                set.first { shard.traces[$0] == trace }
-                ?? set.min { shard.entries[$0].expires < shard.entries[$1].expires }!
+            // there is one, else the trace seen longest ago. One walk over the set finds either.
+            var slot = set.lowerBound
+            for candidate in set {
+                if shard.traces[candidate] == trace {
+                    slot = candidate
+                    break
+                }
+                if shard.entries[candidate].expires < shard.entries[slot].expires { slot = candidate }
+            }
             shard.traces[slot] = trace
             shard.entries[slot] = Shard.Entry(space: space, expires: expires)
         }
