@@ -54,14 +54,16 @@ GRPC_HEADERS = ["content-type: application/grpc", "te: trailers"]
 DEFAULT_OUTPUT = os.path.join(HERE, "results.md")
 SMALL_BODY = ("spaceport-bench " * 7)[:99] + "."
 # The relay row's listen address belongs to an instance whose `protocol` is `tcp`, so its bytes are
-# relayed raw however HTTP they look. A build from before that setting (a baseline) took UPnP's
-# NOTIFY for raw bytes instead: wrk checks its request line, so the method must be one it knows.
+# relayed raw however HTTP they look. A build from before that setting (a baseline may be one) took
+# UPnP's NOTIFY for raw bytes instead: wrk checks its request line, so the method must be one it
+# knows. `check_relay` finds which of the two a target relays.
 LEGACY_RELAY_METHOD = "NOTIFY"
+RELAY_METHODS = {}
 
 
 def relay_method(target):
     """The method the relay row sends to `target`'s listen address; None for wrk's GET."""
-    return LEGACY_RELAY_METHOD if target == "baseline" else None
+    return RELAY_METHODS.get(target)
 SIZES = {"/small": len(SMALL_BODY), "/64k": 64 * 1024, "/1m": 1024 * 1024, GRPC_METHOD: len(GRPC_MESSAGE)}
 # Every proxy that is not Spaceport, each one process on the proxy core.
 OTHER_PROXIES = ("nginx", "haproxy", "caddy")
@@ -814,8 +816,12 @@ class Bench:
         and begins with `spaces_prefix` (settings of its own).
         """
         spaces = os.path.join(self.dir, f"spaces-{name}.yaml")
-        raw = "" if name == "baseline" else ", protocol: tcp"
-        render("spaces.yaml", dict(values, listen=f", listen: 127.0.0.1:{self.ports[name + '_relay']}{raw}"), spaces)
+        listen = f", listen: 127.0.0.1:{self.ports[name + '_relay']}"
+        render("spaces.yaml", dict(values, listen=listen + ", protocol: tcp"), spaces)
+        # A baseline built before `protocol:` refuses the file: it relays the legacy method instead.
+        if name == "baseline" and subprocess.run([binary, "tree", "--spaces", spaces],
+                                                 capture_output=True).returncode != 0:
+            render("spaces.yaml", dict(values, listen=listen), spaces)
         with open(spaces) as f:
             text = spaces_prefix + f.read()
         if any(s.kind == "h2" for s in self.chosen()):
@@ -895,12 +901,17 @@ class Bench:
             raise SystemExit(f"{target} with baggage and traceparent: " + "; ".join(problems))
 
     def check_relay(self, target):
-        """The relay row's requests must pass through untouched: the upstream's answer, no route header."""
-        method = relay_method(target) or "GET"
-        problems, headers = probe(self.ports[target + "_relay"], "/small", HOST, None, method=method)
-        route = {k.lower(): v for k, v in headers.items()}.get("x-spaceport-route")
-        if route:
-            problems.append(f"x-spaceport-route {route!r}: the proxy routed it")
+        """The relay row's requests must pass through untouched: the upstream's answer, no route header.
+        A baseline built before `protocol: tcp` relays only the legacy method; it gets that one."""
+        methods = ["GET", LEGACY_RELAY_METHOD] if target == "baseline" else ["GET"]
+        for method in methods:
+            problems, headers = probe(self.ports[target + "_relay"], "/small", HOST, None, method=method)
+            route = {k.lower(): v for k, v in headers.items()}.get("x-spaceport-route")
+            if route:
+                problems.append(f"x-spaceport-route {route!r}: the proxy routed it")
+            if not problems:
+                RELAY_METHODS[target] = None if method == "GET" else method
+                break
         if problems:
             raise SystemExit(f"{target}'s listen address did not relay a {method} request as raw TCP: "
                              + "; ".join(problems))
