@@ -9,9 +9,7 @@ import SpaceportCore
 /// proxy's own answers, end hops, and hand both sockets to the glue after a 101. It is the one
 /// handler that writes responses, so it alone tells the head timer and the sequencer when a
 /// request has been read and when an exchange is over.
-final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler, UpstreamOwner,
-    NIOScheduledCallbackHandler
-{
+final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler, UpstreamOwner {
     typealias InboundIn = ProxyRequestPart
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -33,10 +31,8 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
     /// The client's connection is closing: nothing more is read, written or answered.
     private var closing = false
     private var readPending = false
-    /// Outlives an exchange on a kept-alive connection and re-arms lazily, so requests schedule no
-    /// timers. A scheduled callback to this handler: cheaper than `scheduleTask`, whose promise and
-    /// closures a closing connection's cancel would fail and call.
-    private var watchdog: NIOScheduledCallback?
+    /// Outlives an exchange on a kept-alive connection and re-arms lazily, so requests schedule no timers.
+    private var watchdog: Scheduled<Void>?
     private var lastProgress = NIODeadline.now()
 
     init(_ info: ConnectionInfo, headTimer: HeadTimer, sequencer: RequestSequencer) {
@@ -496,7 +492,9 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
 
     private func armWatchdog(after delay: TimeAmount) {
         guard let context else { return }
-        watchdog = try? context.eventLoop.assumeIsolated().scheduleCallback(in: delay, handler: self)
+        watchdog = context.eventLoop.assumeIsolated().scheduleTask(in: delay) {
+            self.watchdogFired()
+        }
     }
 
     /// Bytes moved: the watchdog measures quiet from here, on the loop's clock.
@@ -511,7 +509,7 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
 
     /// Re-arms itself while bytes move, for whichever exchange is under way when it fires;
     /// tells the machine when nothing has moved for the upstream timeout.
-    func handleScheduledCallback(eventLoop: some EventLoop) {
+    private func watchdogFired() {
         watchdog = nil
         guard let exchange, !exchange.machine.isDone, !exchange.machine.isConnecting else { return }
         let timeout = TimeAmount.milliseconds(Int64(limits.upstreamTimeoutMs))

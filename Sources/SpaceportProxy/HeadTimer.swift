@@ -12,7 +12,7 @@ import SpaceportCore
 /// (`HTTP2Preface`): a client that opens with it gets `HTTP2Connection`'s pipeline in place of
 /// the HTTP/1 one; any other first bytes leave HTTP/1 as it is. Deciding here rather than in a
 /// handler of its own spares every connection adding one and taking it out again.
-final class HeadTimer: ChannelInboundHandler, RemovableChannelHandler, NIOScheduledCallbackHandler {
+final class HeadTimer: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
 
@@ -45,10 +45,8 @@ final class HeadTimer: ChannelInboundHandler, RemovableChannelHandler, NIOSchedu
     private var version = Version.decided
     private let info: ConnectionInfo
     private var context: ChannelHandlerContext?
-    /// Outlives the wait it was armed for and re-arms lazily, so a kept-alive request schedules no
-    /// timer. A scheduled callback to this handler: every connection arms it, and `scheduleTask`
-    /// would make a promise and closures for it, which its cancellation fails and calls.
-    private var idleTimer: NIOScheduledCallback?
+    /// Outlives the wait it was armed for and re-arms lazily, so a kept-alive request schedules no timer.
+    private var idleTimer: Scheduled<Void>?
     /// When the armed timer fires: a wait that must end sooner arms it again.
     private var idleTimerFires = NIODeadline.now()
     private var idleDeadline = NIODeadline.now()
@@ -190,17 +188,15 @@ final class HeadTimer: ChannelInboundHandler, RemovableChannelHandler, NIOSchedu
 
     private func armIdleTimer(_ context: ChannelHandlerContext) {
         idleTimerFires = idleDeadline
-        idleTimer = try? context.eventLoop.assumeIsolated().scheduleCallback(at: idleDeadline, handler: self)
-    }
-
-    func handleScheduledCallback(eventLoop: some EventLoop) {
-        idleTimer = nil
-        guard case .waiting = state, let context else { return }
-        if context.eventLoop.now < idleDeadline {
-            armIdleTimer(context)
-        } else {
-            state = .finished
-            context.close(promise: nil)
+        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: idleDeadline) {
+            self.idleTimer = nil
+            guard case .waiting = self.state else { return }
+            if context.eventLoop.now < self.idleDeadline {
+                self.armIdleTimer(context)
+            } else {
+                self.state = .finished
+                context.close(promise: nil)
+            }
         }
     }
 
