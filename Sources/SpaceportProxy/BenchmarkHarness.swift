@@ -24,3 +24,30 @@ public enum BenchmarkHarness {
         try ProxyConnection.installHTTP(on: client.pipeline.syncOperations, info)
     }
 }
+
+extension BenchmarkHarness {
+    /// The ingress listener's side of accepting, on `upstream`'s loop: `accept` gives a client
+    /// channel what the listener gives an accepted socket before its first read. The upstream
+    /// connection to `address` is the pool's, for every request routed there.
+    public static func listen(
+        upstream: any Channel, at address: Address, tree: SpaceTree, sink: (any EventSink)?
+    ) throws -> Listener {
+        let loops = LoopStates(group: upstream.eventLoop, live: LiveTree(tree))
+        let state = loops.on(upstream.eventLoop)
+        try HTTPUpstream.install(on: upstream, address: address)
+        try state.pool.adopt(upstream, limits: state.limits)
+        let reporter = HopReporter(proxy: "spaceport", listener: .ingress, sink: sink)
+        return Listener(context: ListenerContext(role: .ingress, reporter: reporter, loops: loops))
+    }
+
+    /// What `listen` returns.
+    public struct Listener {
+        let context: ListenerContext
+
+        /// As the listener does for each accepted socket: `channel` has its peer's address and is
+        /// not active yet.
+        public func accept(_ channel: any Channel) throws {
+            try context.accept(channel)
+        }
+    }
+}

@@ -169,7 +169,7 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
 
     private var holdsClientReads: Bool {
         guard let exchange, !exchange.machine.isDone else { return false }
-        if exchange.machine.isConnecting { return true }
+        if exchange.machine.isConnecting { return exchange.machine.awaitsConnectionForBytes }
         if let upstream { return !upstream.isWritable }
         return false
     }

@@ -159,6 +159,14 @@ struct ExchangeStateMachine {
         return false
     }
 
+    /// Waiting for a connection while the client may still send bytes of this exchange (its
+    /// body, or what follows an upgrade), which have nowhere to go yet. A request read whole
+    /// waits without holding the client's reads: what follows is the next request, which the
+    /// sequencer holds, and holding them cost two `epoll_ctl` calls a request in the pool's queue.
+    var awaitsConnectionForBytes: Bool {
+        isConnecting && (!requestRead || request.endsReading)
+    }
+
     // MARK: - The request
 
     /// The request was routed to an upstream.

@@ -7,6 +7,11 @@ import SpaceportCore
 /// the parser's to say, with a 431.) The exchange handler tells it when a head has arrived,
 /// when its request has been read and when the exchange is over (`note`), by a direct call:
 /// an outbound event would pass every handler in between, three times a request.
+///
+/// Being first, it also reads a connection's first bytes for the HTTP/2 preface
+/// (`HTTP2Preface`): a client that opens with it gets `HTTP2Connection`'s pipeline in place of
+/// the HTTP/1 one; any other first bytes leave HTTP/1 as it is. Deciding here rather than in a
+/// handler of its own spares every connection adding one and taking it out again.
 final class HeadTimer: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -29,7 +34,15 @@ final class HeadTimer: ChannelInboundHandler, RemovableChannelHandler {
         case finished
     }
 
+    private enum Version {
+        /// The first bytes have not told yet: those held so far (a beginning of the preface), and
+        /// the HTTP/1 handlers behind this one, which the HTTP/2 pipeline replaces.
+        case undecided(ByteBuffer?, http1: [any RemovableChannelHandler])
+        case decided
+    }
+
     private var state = State.inactive
+    private var version = Version.decided
     private let info: ConnectionInfo
     private var context: ChannelHandlerContext?
     /// Outlives the wait it was armed for and re-arms lazily, so a kept-alive request schedules no timer.
@@ -42,6 +55,11 @@ final class HeadTimer: ChannelInboundHandler, RemovableChannelHandler {
 
     init(_ info: ConnectionInfo) {
         self.info = info
+    }
+
+    /// Watches the first bytes for the HTTP/2 preface; `http1`: the handlers behind this one.
+    func watchForHTTP2(replacing http1: [any RemovableChannelHandler]) {
+        version = .undecided(nil, http1: http1)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -57,10 +75,31 @@ final class HeadTimer: ChannelInboundHandler, RemovableChannelHandler {
     func handlerRemoved(context: ChannelHandlerContext) {
         cancelTimers()
         state = .finished
+        version = .decided
         self.context = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var data = data
+        if case .undecided(let held, let http1) = version {
+            var bytes = unwrapInboundIn(data)
+            if var held {
+                held.writeBuffer(&bytes)
+                bytes = held
+            }
+            switch HTTP2Preface.classify(bytes.readableBytesView) {
+            case .undecided:
+                version = .undecided(bytes, http1: http1)
+                return
+            case .http2:
+                version = .decided
+                switchToHTTP2(context, bytes, replacing: http1)
+                return
+            case .http1:
+                version = .decided
+                data = wrapInboundOut(bytes)
+            }
+        }
         switch state {
         case .finished:
             return
@@ -74,6 +113,28 @@ final class HeadTimer: ChannelInboundHandler, RemovableChannelHandler {
         }
         context.fireChannelRead(data)
         if case .readingHead(nil) = state { state = .readingHead(headTimer(context)) }
+    }
+
+    /// A beginning of the preface is held: nothing was passed on to complete.
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if case .undecided(_?, _) = version { return }
+        context.fireChannelReadComplete()
+    }
+
+    private func switchToHTTP2(
+        _ context: ChannelHandlerContext, _ bytes: ByteBuffer, replacing http1: [any RemovableChannelHandler]
+    ) {
+        let pipeline = context.pipeline.syncOperations
+        do {
+            for handler in http1 { pipeline.removeHandler(handler, promise: nil) }
+            try HTTP2Connection.install(on: pipeline, info)
+        } catch {
+            context.close(promise: nil)
+            return
+        }
+        pipeline.removeHandler(context: context, promise: nil)
+        // HTTP/2 sits at the front of the pipeline: the HTTP/1 decoder may take a moment to leave.
+        context.pipeline.fireChannelRead(NIOAny(bytes))
     }
 
     /// Called on the loop by the exchange handler; does nothing once removed.

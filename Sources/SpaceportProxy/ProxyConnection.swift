@@ -25,7 +25,7 @@ struct ConnectionInfo {
 /// The pipelines of client connections. HTTP/1 reads like its diagram:
 /// time the head → decode → one request at a time → route → exchange (→ glue, once upgraded).
 /// Responses go back as bytes. A client that opens with the HTTP/2 preface gets
-/// `HTTP2Connection`'s pipeline instead: one `HTTP2StreamHandler` per stream.
+/// `HTTP2Connection`'s pipeline instead (`HeadTimer` tells): one `HTTP2StreamHandler` per stream.
 enum ProxyConnection {
     static func installHTTP(on pipeline: ChannelPipeline.SynchronousOperations, _ info: ConnectionInfo) throws
     {
@@ -40,8 +40,7 @@ enum ProxyConnection {
         let route = RouteHandler(info)
         let exchange = ExchangeHandler(info, headTimer: headTimer, sequencer: sequencer)
         // HTTP/1 is in place from the start, so its header timeout holds for a silent client too.
-        try pipeline.addHandler(
-            HTTPVersionSniffer(info, http1: [headTimer, decoder, sequencer, route, exchange]))
+        headTimer.watchForHTTP2(replacing: [decoder, sequencer, route, exchange])
         try pipeline.addHandler(headTimer)
         try pipeline.addHandler(decoder)
         try pipeline.addHandler(sequencer)

@@ -89,3 +89,43 @@ struct HeadTimerTests {
         #expect(socket.outputClosed)
     }
 }
+
+/// The first handler of an HTTP connection, `HeadTimer`, reads its first bytes for the HTTP/2
+/// preface, on an `EmbeddedChannel` with the whole HTTP/1 pipeline behind it.
+@Suite("Telling HTTP/2 from HTTP/1 by a connection's first bytes")
+struct HTTPVersionTests {
+    let channel: EmbeddedChannel
+
+    init() throws {
+        let loop = EmbeddedEventLoop()
+        let info = try EmbeddedConnection.info(on: loop)
+        (channel, _) = try EmbeddedConnection.channel(on: loop) { channel in
+            try ProxyConnection.installHTTP(on: channel.pipeline.syncOperations, info)
+        }
+    }
+
+    @Test("a preface that arrives in pieces waits whole, then the connection speaks HTTP/2")
+    func prefaceInPieces() throws {
+        let preface = HTTP2Preface.bytes
+        try channel.writeInbound(ByteBuffer(bytes: preface[..<10]))
+        #expect(channel.has(HeadTimer.self), "ten bytes of the preface cannot tell yet")
+        #expect(try channel.written().isEmpty)
+        try channel.writeInbound(ByteBuffer(bytes: preface[10...]))
+        #expect(!channel.has(HeadTimer.self) && !channel.has(ExchangeHandler.self))
+        #expect(channel.has(HTTP2ConnectionKeeper.self))
+        // The server's SETTINGS frame: type 4 on stream 0.
+        let frame = try #require(try channel.readOutbound(as: ByteBuffer.self))
+        #expect(frame.readableBytes >= 9 && frame.getInteger(at: frame.readerIndex + 3, as: UInt8.self) == 4)
+        #expect(channel.isActive)
+    }
+
+    @Test("a request line beginning with the preface's first letter stays HTTP/1")
+    func lookalikeStaysHTTP1() throws {
+        try channel.writeInbound(ByteBuffer(string: "P"))
+        #expect(channel.has(HeadTimer.self))
+        try channel.writeInbound(
+            ByteBuffer(string: "UT / HTTP/1.1\r\nHost: servicez\r\nContent-Length: 0\r\n\r\n"))
+        #expect(try channel.written().hasPrefix("HTTP/1.1 404 Not Found\r\n"))
+        #expect(channel.has(HeadTimer.self) && channel.has(ExchangeHandler.self))
+    }
+}

@@ -86,3 +86,61 @@ final class DiscardingSink: EventSink {
     func publish(hop: consuming HopEvent) {}
     var isWatched: Bool { false }
 }
+
+/// A client that opens a connection for each request and asks the proxy to close it (wrk's
+/// `Connection: close` run): the listener's accept, the pipeline built, the request, the
+/// response and the close, each time; the upstream connection is the pool's, kept alive.
+final class ConnectionPerRequest {
+    private let loop = EmbeddedEventLoop()
+    private let upstream: EmbeddedChannel
+    private let listener: BenchmarkHarness.Listener
+    private let exchange: Traffic.Exchange
+    private let client: SocketAddress
+
+    init(_ exchange: Traffic.Exchange, tree: SpaceTree) throws {
+        self.exchange = exchange
+        client = try SocketAddress(ipAddress: "127.0.0.1", port: 50_000)
+        upstream = EmbeddedChannel(loop: loop)
+        upstream.connect(
+            to: try SocketAddress(ipAddress: Traffic.upstream.host, port: Traffic.upstream.port), promise: nil
+        )
+        listener = try BenchmarkHarness.listen(
+            upstream: upstream, at: Traffic.upstream, tree: tree, sink: DiscardingSink())
+    }
+
+    /// A connection accepted, one request on it, the response read; the bytes the client got,
+    /// and whether the proxy closed the connection after it.
+    func exchangeOnce() throws -> (client: ByteBuffer, closed: Bool) {
+        let channel = EmbeddedChannel(loop: loop)
+        channel.remoteAddress = client
+        try listener.accept(channel)
+        channel.connect(to: client, promise: nil)
+        try channel.writeInbound(exchange.requests[0])
+        while try upstream.readOutbound(as: ByteBuffer.self) != nil {}
+        for read in exchange.reads { try upstream.writeInbound(read) }
+        var received = ByteBuffer()
+        while var bytes = try channel.readOutbound(as: ByteBuffer.self) { received.writeBuffer(&bytes) }
+        loop.run()
+        return (received, !channel.isActive)
+    }
+
+    /// Why one connection did not do what the load test checks (a 200 with the whole body, then
+    /// the connection closed by the proxy), or nil when it did.
+    func problem() throws -> String? {
+        let (received, closed) = try exchangeOnce()
+        let text = String(buffer: received)
+        guard text.hasPrefix("HTTP/1.1 200 OK\r\n"),
+            text.hasSuffix(String(repeating: "s", count: exchange.bodySize))
+        else {
+            return
+                "the client did not get a 200 with \(exchange.bodySize) bytes of body:\n\(text.prefix(600))"
+        }
+        guard closed else { return "the proxy kept the connection open after answering Connection: close" }
+        return nil
+    }
+
+    func close() throws {
+        _ = try upstream.finish(acceptAlreadyClosed: true)
+        try loop.syncShutdownGracefully()
+    }
+}

@@ -55,6 +55,14 @@ extension Scenario {
             request(
                 "fallback-two-levels-up", Traffic.small(host: Traffic.fallbackHost, routeAs: "grandchild"),
                 tree),
+            Scenario("new-connection-per-request") {
+                let connections = try ConnectionPerRequest(Traffic.closing(), tree: tree)
+                if let problem = try connections.problem() {
+                    throw ScenarioProblem(description: "new-connection-per-request: \(problem)")
+                }
+                return PreparedScenario(
+                    run: { keep(try connections.exchangeOnce()) }, finish: { try connections.close() })
+            },
             Scenario("hop-to-sampling-subscriber", sampledHub),
             Scenario("hop-line-encoded") {
                 PreparedScenario(run: { keep(BenchmarkHooks.line(Traffic.servedHop)) }, finish: {})

@@ -45,6 +45,13 @@ enum Traffic {
             routeAs: routeAs, bodySize: 100)
     }
 
+    /// The small request as wrk's `close` run sends it, on a connection of its own.
+    static func closing() -> Exchange {
+        var exchange = small()
+        exchange.requests = [request("/small", host: host, fields: ["Connection: close"])]
+        return exchange
+    }
+
     /// The small request with the other 11 fields a browser sends for a page.
     static func browser() throws -> Exchange {
         let fields = try String(contentsOf: benchFile("conf/browser-headers.txt"), encoding: .utf8)
