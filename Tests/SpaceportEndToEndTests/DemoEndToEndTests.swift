@@ -299,8 +299,8 @@ struct DemoTerminal {
         do {
             try terminal.start(
                 command:
-                    "cd \(folder.root) && env LANG=C.UTF-8 XDG_RUNTIME_DIR=\(folder.path("run")) \(binary) demo --name \(name) --ingress 127.0.0.1:0; echo $? > \(folder.path("exit-status")); sleep 600",
-                width: width, height: 40)
+                    "cd \(folder.root) && env LANG=C.UTF-8 XDG_RUNTIME_DIR=\(folder.path("run")) \(binary) demo --name \(name) --ingress 127.0.0.1:0; echo $? > \(folder.path("exit-status"))",
+                width: width, height: 40, keepsPane: true)
         } catch {
             stop()
             throw error

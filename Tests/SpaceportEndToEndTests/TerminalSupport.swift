@@ -83,8 +83,24 @@ final class Child: @unchecked Sendable {
         defer {
             for pointer in argv + envp { free(pointer) }
         }
+        // The program starts with no signal blocked and each at its default: posix_spawn passes on
+        // the calling thread's mask, and the test runner's threads block nearly every signal, so a
+        // tmux server started from one never saw its pane's SIGCHLD nor its own SIGTERM and
+        // outlived `kill-server`.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var unblocked = sigset_t()
+        sigemptyset(&unblocked)
+        posix_spawnattr_setsigmask(&attributes, &unblocked)
+        var defaults = sigset_t()
+        sigfillset(&defaults)
+        sigdelset(&defaults, SIGKILL)
+        sigdelset(&defaults, SIGSTOP)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, program, &actions, nil, argv, envp)
+        let result = posix_spawn(&pid, program, &actions, &attributes, argv, envp)
         try #require(result == 0, "could not start \(program): \(String(cString: strerror(result)))")
         self.pid = pid
     }
@@ -109,10 +125,16 @@ final class Child: @unchecked Sendable {
 struct Tmux {
     let socket: String
 
-    func start(command: String, width: Int, height: Int) throws {
-        let result = try Tools.run(
-            try RequiredTool.tmux.path(),
-            ["-S", socket, "new-session", "-d", "-s", "dash", "-x", "\(width)", "-y", "\(height)", command])
+    /// - Parameter keepsPane: the pane stays, dead, after `command` ends, so its last screen can
+    ///   still be read. (A shell left sleeping in it instead outlived `kill-server` whenever the
+    ///   tests ran with SIGHUP ignored, which every child then inherits.)
+    func start(command: String, width: Int, height: Int, keepsPane: Bool = false) throws {
+        var arguments = [
+            "-S", socket, "new-session", "-d", "-s", "dash", "-x", "\(width)", "-y", "\(height)", command,
+        ]
+        // In the same invocation, so the option is set before the command can end.
+        if keepsPane { arguments += [";", "set-option", "-t", "dash", "remain-on-exit", "on"] }
+        let result = try Tools.run(try RequiredTool.tmux.path(), arguments)
         try #require(result.status == 0, "tmux could not start a session")
     }
 
