@@ -71,9 +71,8 @@ public struct Baggage: Hashable, Sendable {
     }
 
     /// The members of one field's value (`bytes`, the UTF-8 of field `field`), appended to
-    /// `places`, and those that break the grammar to `skipped`. A member that is `key=value`
-    /// with no properties, as nearly all are, is read in the one pass that finds the commas,
-    /// a table look-up a byte; any other element is split off and read by `parseMember`.
+    /// `places`, and those that break the grammar to `skipped`: one pass that finds the commas
+    /// as it reads the members, a table look-up a byte.
     private static func parseList(
         _ bytes: UnsafeBufferPointer<UInt8>, field: Int, into places: inout [Place],
         skipped: inout [Skipped]
@@ -81,64 +80,29 @@ public struct Baggage: Hashable, Sendable {
         // Room for members of a dozen bytes or so without growing the list member by member.
         places.reserveCapacity(places.count + 2 + bytes.count / 12)
         classes.withUnsafeBufferPointer { classes in
-            func has(_ index: Int, _ kind: UInt8) -> Bool { classes[Int(bytes[index])] & kind != 0 }
-            let end = bytes.count
             var index = 0
-            while index < end {
-                while index < end, has(index, whitespace) { index += 1 }
-                let start = index
-                while index < end, has(index, tokenByte) { index += 1 }
-                let keyEnd = index
-                while index < end, has(index, whitespace) { index += 1 }
-                if keyEnd > start, index < end, bytes[index] == UInt8(ascii: "=") {
-                    index += 1
-                    while index < end, has(index, whitespace) { index += 1 }
-                    let valueStart = index
-                    var percent = false
-                    while index < end, has(index, baggageOctet) {
-                        percent = percent || bytes[index] == UInt8(ascii: "%")
-                        index += 1
-                    }
-                    let valueEnd = index
-                    while index < end, has(index, whitespace) { index += 1 }
-                    if index == end || bytes[index] == UInt8(ascii: ",") {
-                        if percent, !isPercentEncoded(bytes[valueStart..<valueEnd]) {
-                            skipped.append(
-                                Skipped(
-                                    text: String(decoding: bytes[start..<valueEnd], as: UTF8.self),
-                                    problem: .badPercentEncoding))
-                        } else {
-                            places.append(
-                                Place(
-                                    field: field, bounds: start..<valueEnd, keyLength: keyEnd - start,
-                                    valueOffsets: (valueStart - start)..<(valueEnd - start)))
-                        }
-                        index += 1
-                        continue
-                    }
-                }
-                // Properties, or no member: the element runs to the next comma (no part of a
-                // member may hold one).
-                while index < end, bytes[index] != UInt8(ascii: ",") { index += 1 }
-                let element = trimmed(bytes, start..<index)
-                index += 1
+            while index < bytes.count {
+                while index < bytes.count, classes[Int(bytes[index])] & whitespace != 0 { index += 1 }
+                let element = parseMember(bytes, from: index, classes)
+                index = element.next + 1
                 // An empty element is no member: lists may have them (RFC 9110 §5.6.1).
-                guard !element.isEmpty else { continue }
-                switch parseMember(bytes, element) {
+                guard !element.bounds.isEmpty else { continue }
+                switch element.parsed {
                 case .success(let parts):
                     places.append(
                         Place(
-                            field: field, bounds: element, keyLength: parts.keyLength,
+                            field: field, bounds: element.bounds, keyLength: parts.keyLength,
                             valueOffsets: parts.valueOffsets))
                 case .failure(let problem):
                     skipped.append(
-                        Skipped(text: String(decoding: bytes[element], as: UTF8.self), problem: problem))
+                        Skipped(
+                            text: String(decoding: bytes[element.bounds], as: UTF8.self), problem: problem))
                 }
             }
         }
     }
 
-    /// Each byte's classes in the grammar, for `parseList`.
+    /// Each byte's classes in the grammar, for `parseMember`.
     private static let tokenByte: UInt8 = 1
     private static let baggageOctet: UInt8 = 2
     private static let whitespace: UInt8 = 4
@@ -496,37 +460,56 @@ extension Baggage {
         return lower..<upper
     }
 
-    /// list-member = key OWS "=" OWS value *( OWS ";" OWS property ): the member at `element`
-    /// of `bytes`, given without the whitespace around it. Checked whole, read out only in part
-    /// (`Member`); offsets are from the member's start. One pass with plain indices, since every
-    /// member of every request's baggage takes it.
+    /// A list element as `parseMember` reads it.
+    typealias ListElement = (
+        bounds: Range<Int>, next: Int, parsed: Result<(keyLength: Int, valueOffsets: Range<Int>), Problem>
+    )
+
+    /// list-member = key OWS "=" OWS value *( OWS ";" OWS property ): the list element of
+    /// `bytes` that starts at `start` (after the whitespace before it) and runs to the next comma
+    /// or the end (`next`). Its bounds leave out the whitespace around it; the member is checked
+    /// whole, read out only in part (`Member`), its offsets from its start. No part of a member
+    /// may hold a comma, so a `key=value` member, as nearly all are, is read to its end in the
+    /// pass that finds it; one with properties, or no member, is read again up to its comma.
+    /// - Parameter classes: `Baggage.classes`.
     static func parseMember(
-        _ bytes: UnsafeBufferPointer<UInt8>, _ element: Range<Int>
-    ) -> Result<(keyLength: Int, valueOffsets: Range<Int>), Problem> {
-        let start = element.lowerBound
-        let end = element.upperBound
+        _ bytes: UnsafeBufferPointer<UInt8>, from start: Int, _ classes: UnsafeBufferPointer<UInt8>
+    ) -> ListElement {
+        func has(_ index: Int, _ kind: UInt8) -> Bool { classes[Int(bytes[index])] & kind != 0 }
+        let end = bytes.count
         var index = start
-        while index < end, HTTPToken.isTokenByte(bytes[index]) { index += 1 }
+        while index < end, has(index, tokenByte) { index += 1 }
         let keyLength = index - start
-        guard keyLength > 0 else { return .failure(.noKey) }
-        while index < end, isWhitespace(bytes[index]) { index += 1 }
-        guard index < end, bytes[index] == UInt8(ascii: "=") else { return .failure(.noEquals) }
-        index += 1
-        while index < end, isWhitespace(bytes[index]) { index += 1 }
-        let valueStart = index
+        while index < end, has(index, whitespace) { index += 1 }
+        let equals = index < end && bytes[index] == UInt8(ascii: "=")
+        var value = index..<index
         var percent = false
-        while index < end, isBaggageOctet(bytes[index]) {
-            percent = percent || bytes[index] == UInt8(ascii: "%")
+        if keyLength > 0 && equals {
             index += 1
+            while index < end, has(index, whitespace) { index += 1 }
+            let valueStart = index
+            while index < end, has(index, baggageOctet) {
+                percent = percent || bytes[index] == UInt8(ascii: "%")
+                index += 1
+            }
+            value = valueStart..<index
         }
-        let value = valueStart..<index
-        if index < end, !scanProperties(bytes[index..<end], { _, _ in }) {
-            let afterValue = bytes[index..<end].firstIndex { !isWhitespace($0) } ?? end
-            return .failure(
-                afterValue == end || bytes[afterValue] == UInt8(ascii: ";") ? .badProperty : .badValue)
+        // The element's end: its comma (or the end), found by reading on when it was not reached.
+        var next = index
+        while next < end, bytes[next] != UInt8(ascii: ",") { next += 1 }
+        let bounds = trimmed(bytes, start..<next)
+        func failure(_ problem: Problem) -> ListElement { (bounds, next, .failure(problem)) }
+        guard keyLength > 0 else { return failure(.noKey) }
+        guard equals else { return failure(.noEquals) }
+        let rest = value.upperBound..<bounds.upperBound
+        if !rest.isEmpty, !scanProperties(bytes[rest], { _, _ in }) {
+            let afterValue = bytes[rest].firstIndex { !isWhitespace($0) } ?? rest.upperBound
+            return failure(
+                afterValue == rest.upperBound || bytes[afterValue] == UInt8(ascii: ";")
+                    ? .badProperty : .badValue)
         }
-        if percent, !isPercentEncoded(bytes[value]) { return .failure(.badPercentEncoding) }
-        return .success((keyLength, (value.lowerBound - start)..<(value.upperBound - start)))
+        if percent, !isPercentEncoded(bytes[value]) { return failure(.badPercentEncoding) }
+        return (bounds, next, .success((keyLength, (value.lowerBound - start)..<(value.upperBound - start))))
     }
 
     /// *( OWS ";" OWS property ) up to the end of `bytes`, each property's key and value handed to
