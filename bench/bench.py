@@ -56,7 +56,7 @@ SMALL_BODY = ("spaceport-bench " * 7)[:99] + "."
 # The relay row's listen address belongs to an instance whose `protocol` is `tcp`, so its bytes are
 # relayed raw however HTTP they look. A build from before that setting (a baseline may be one) took
 # UPnP's NOTIFY for raw bytes instead: wrk checks its request line, so the method must be one it
-# knows. `check_relay` finds which of the two a target relays.
+# knows. `start_proxy` finds which of the two a baseline relays.
 LEGACY_RELAY_METHOD = "NOTIFY"
 RELAY_METHODS = {}
 
@@ -822,6 +822,7 @@ class Bench:
         if name == "baseline" and subprocess.run([binary, "tree", "--spaces", spaces],
                                                  capture_output=True).returncode != 0:
             render("spaces.yaml", dict(values, listen=listen), spaces)
+            RELAY_METHODS[name] = LEGACY_RELAY_METHOD
         with open(spaces) as f:
             text = spaces_prefix + f.read()
         if any(s.kind == "h2" for s in self.chosen()):
@@ -901,17 +902,12 @@ class Bench:
             raise SystemExit(f"{target} with baggage and traceparent: " + "; ".join(problems))
 
     def check_relay(self, target):
-        """The relay row's requests must pass through untouched: the upstream's answer, no route header.
-        A baseline built before `protocol: tcp` relays only the legacy method; it gets that one."""
-        methods = ["GET", LEGACY_RELAY_METHOD] if target == "baseline" else ["GET"]
-        for method in methods:
-            problems, headers = probe(self.ports[target + "_relay"], "/small", HOST, None, method=method)
-            route = {k.lower(): v for k, v in headers.items()}.get("x-spaceport-route")
-            if route:
-                problems.append(f"x-spaceport-route {route!r}: the proxy routed it")
-            if not problems:
-                RELAY_METHODS[target] = None if method == "GET" else method
-                break
+        """The relay row's requests must pass through untouched: the upstream's answer, no route header."""
+        method = relay_method(target) or "GET"
+        problems, headers = probe(self.ports[target + "_relay"], "/small", HOST, None, method=method)
+        route = {k.lower(): v for k, v in headers.items()}.get("x-spaceport-route")
+        if route:
+            problems.append(f"x-spaceport-route {route!r}: the proxy routed it")
         if problems:
             raise SystemExit(f"{target}'s listen address did not relay a {method} request as raw TCP: "
                              + "; ".join(problems))
